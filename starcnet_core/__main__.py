@@ -1,0 +1,5 @@
+import sys
+
+from starcnet_core.cli import main
+
+sys.exit(main())

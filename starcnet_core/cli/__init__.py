@@ -1,0 +1,19 @@
+"""``python -m starcnet_core``: one module per subcommand (see :mod:`starcnet_core.commandline`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from starcnet_core.commandline import build_parser, run
+
+__all__ = ["main"]
+
+
+def main(args: Sequence[str] | None = None) -> int:
+    """Run the science CLI with ``args`` (default ``sys.argv[1:]``); return the exit status."""
+    parser = build_parser(
+        "python -m starcnet_core",
+        "StarcNet core: LEGUS data, simulator, training, evaluation and inference.",
+        __name__,
+    )
+    return run(parser, args)

@@ -1,0 +1,41 @@
+"""The shared shape of our command lines: one module per subcommand.
+
+``python -m starcnet_core`` and ``python -m webapp`` are each a package of
+subcommand modules; each module defines ``register(subparsers)``, which adds
+its parser and sets ``func`` (taking the parsed namespace, returning an exit
+status). The work is a plain function elsewhere; a command only parses
+arguments, calls it and prints. A :class:`~starcnet_core.errors.UserInputError`
+is printed as one line on stderr with exit status 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+from collections.abc import Sequence
+
+from starcnet_core.errors import UserInputError
+
+__all__ = ["build_parser", "run"]
+
+
+def build_parser(prog: str, description: str, package: str) -> argparse.ArgumentParser:
+    """A parser with one subcommand for each module in ``package``."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    path = importlib.import_module(package).__path__
+    for info in sorted(pkgutil.iter_modules(path), key=lambda m: m.name):
+        importlib.import_module(f"{package}.{info.name}").register(subparsers)
+    return parser
+
+
+def run(parser: argparse.ArgumentParser, args: Sequence[str] | None = None) -> int:
+    """Parse ``args`` (default ``sys.argv[1:]``), run the chosen command, return its exit status."""
+    namespace = parser.parse_args(args)
+    try:
+        return int(namespace.func(namespace) or 0)
+    except UserInputError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
