@@ -1,0 +1,75 @@
+"""Run every benchmark script and write their sections into docs/BENCHMARKS.md.
+
+Each ``benchmarks/bench_*.py`` prints one markdown section on stdout. This
+runner adds the machine and the date, so that every number in the file can be
+traced to where and when it was measured. Run it on a quiet machine:
+
+    python benchmarks/run_all.py                 # all benchmarks
+    python benchmarks/run_all.py inference db    # only bench_inference.py, bench_db.py
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUTPUT = ROOT / "docs" / "BENCHMARKS.md"
+
+
+def machine_description() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = ""
+    try:
+        kib = int(Path("/proc/meminfo").read_text().split()[1])
+        memory = f", {kib / 2**20:.0f} GiB RAM"
+    except (OSError, ValueError, IndexError):
+        pass
+    import torch
+
+    return (
+        f"{cpu}, {os.cpu_count()} cores{memory}; Python {platform.python_version()}, "
+        f"torch {torch.__version__}, {platform.system()} {platform.release()}"
+    )
+
+
+def run_benchmark(script: Path) -> str:
+    print(f"running {script.name} ...", file=sys.stderr, flush=True)
+    done = subprocess.run(
+        [sys.executable, str(script)], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        tail = "\n".join(done.stderr.strip().splitlines()[-15:])
+        return f"## {script.stem}\n\nFAILED (exit {done.returncode}):\n\n```\n{tail}\n```\n"
+    return done.stdout.strip() + "\n"
+
+
+def main(names: list[str]) -> int:
+    scripts = sorted((ROOT / "benchmarks").glob("bench_*.py"))
+    if names:
+        scripts = [s for s in scripts if s.stem.removeprefix("bench_") in names]
+    header = (
+        "# Benchmarks\n\n"
+        f"Measured {dt.date.today().isoformat()} on {machine_description()}.\n"
+        "Regenerate with `python benchmarks/run_all.py` (each section comes from the "
+        "`benchmarks/bench_*.py` script of the same name).\n"
+    )
+    sections = [run_benchmark(script) for script in scripts]
+    OUTPUT.write_text(header + "\n" + "\n".join(sections))
+    print(f"wrote {OUTPUT}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
