@@ -1,8 +1,11 @@
 """Run every benchmark script and write their sections into docs/BENCHMARKS.md.
 
 Each ``benchmarks/bench_*.py`` prints one markdown section on stdout. This
-runner adds the machine and the date, so that every number in the file can be
-traced to where and when it was measured. Run it on a quiet machine:
+runner stamps each section with the machine and the date, keeps it in
+``docs/benchmarks/<script>.md`` and assembles them all into
+``docs/BENCHMARKS.md``, so that every number can be traced to where and when
+it was measured, and re-running one benchmark leaves the others as they were.
+Run it on a quiet machine:
 
     python benchmarks/run_all.py                 # all benchmarks
     python benchmarks/run_all.py inference db    # only bench_inference.py, bench_db.py
@@ -19,6 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = ROOT / "docs" / "BENCHMARKS.md"
+SECTIONS = ROOT / "docs" / "benchmarks"
 
 
 def machine_description() -> str:
@@ -59,13 +63,18 @@ def main(names: list[str]) -> int:
     scripts = sorted((ROOT / "benchmarks").glob("bench_*.py"))
     if names:
         scripts = [s for s in scripts if s.stem.removeprefix("bench_") in names]
+    SECTIONS.mkdir(parents=True, exist_ok=True)
+    stamp = f"*Measured {dt.date.today().isoformat()} on {machine_description()}.*\n"
+    for script in scripts:
+        body = run_benchmark(script)
+        title, _, rest = body.partition("\n")
+        (SECTIONS / f"{script.stem}.md").write_text(f"{title}\n\n{stamp}{rest}")
     header = (
         "# Benchmarks\n\n"
-        f"Measured {dt.date.today().isoformat()} on {machine_description()}.\n"
-        "Regenerate with `python benchmarks/run_all.py` (each section comes from the "
-        "`benchmarks/bench_*.py` script of the same name).\n"
+        "Each section comes from the `benchmarks/` script of the same name and says where and "
+        "when it was measured. Regenerate with `python benchmarks/run_all.py [name ...]`.\n"
     )
-    sections = [run_benchmark(script) for script in scripts]
+    sections = [path.read_text() for path in sorted(SECTIONS.glob("bench_*.md"))]
     OUTPUT.write_text(header + "\n" + "\n".join(sections))
     print(f"wrote {OUTPUT}", file=sys.stderr)
     return 0
