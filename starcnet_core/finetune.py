@@ -1,0 +1,422 @@
+"""Quick fine-tuning: retrain StarcNet's fully connected layers on cached convolutional features.
+
+The expensive part of StarcNet is its convolutions; the part that decides the
+class from them is small (each pathway's ``fc`` + GroupNorm + LeakyReLU +
+dropout, and the final ``head``). With the convolutions frozen, the flattened
+output of each pathway's convolution stack is a fixed function of a stamp, so
+it is computed once per (model, candidate) and kept in a :class:`FeatureCache`.
+Retraining the fully connected layers on those features takes seconds on a
+CPU, which is what lets an expert see the effect of a few hundred new labels
+within a minute. Full fine-tuning and training from scratch use
+:func:`starcnet_core.train.train_model` instead.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.model_selection import train_test_split
+from torch import nn
+
+from starcnet_core.errors import UserInputError
+from starcnet_core.model import StarcNet
+
+__all__ = [
+    "QuickFinetuneConfig",
+    "FinetuneResult",
+    "FinetuneCancelled",
+    "FeatureCache",
+    "normalise_stamps",
+    "conv_features",
+    "finetune_head",
+    "head_probabilities",
+    "model_fingerprint",
+]
+
+
+class FinetuneCancelled(RuntimeError):
+    """Raised inside :func:`finetune_head` when ``should_stop()`` returns True."""
+
+
+@dataclass(frozen=True)
+class QuickFinetuneConfig:
+    """Knobs of quick (fully-connected-only) fine-tuning.
+
+    Parameters
+    ----------
+    epochs : int
+        Passes over the labelled features (40).
+    batch_size : int
+        Candidates per optimiser step (64).
+    lr : float
+        Adam learning rate (1e-3: larger than the paper's 1e-4 because only
+        the small fully connected layers move).
+    weight_decay : float
+        Adam L2 penalty (1e-4), against over-fitting a few hundred labels.
+    val_fraction : float
+        Fraction of the labels kept aside, stratified by class, to pick the
+        best epoch (0.15); 0 trains on everything and keeps the last epoch.
+    balance : bool
+        Weight the loss by inverse class frequency (True), as the paper
+        balances its classes.
+    seed : int
+        Seed of the split, the batch order and dropout.
+    feature_batch_size : int
+        Stamps per forward pass when computing convolutional features (128).
+    """
+
+    epochs: int = 40
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    val_fraction: float = 0.15
+    balance: bool = True
+    seed: int = 0
+    feature_batch_size: int = 128
+
+
+@dataclass
+class FinetuneResult:
+    """What :func:`finetune_head` returns.
+
+    Attributes
+    ----------
+    model : StarcNet
+        A copy of the input network with retrained fully connected layers
+        (convolutions identical to the input's), in eval mode.
+    history : list of dict
+        One dict per epoch: ``epoch``, ``train_loss``, ``val_loss``,
+        ``val_accuracy`` (NaN without a validation split), ``seconds``.
+    best_epoch : int
+        The epoch whose weights were kept (1-based).
+    val_index : numpy.ndarray
+        Rows of the input used for validation (empty without a split).
+    """
+
+    model: StarcNet
+    history: list[dict] = field(default_factory=list)
+    best_epoch: int = 0
+    val_index: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+
+def normalise_stamps(stamps: np.ndarray, band_mean: np.ndarray) -> torch.Tensor:
+    """Stamps in e-/s minus the per-band training mean, as the network expects.
+
+    Parameters
+    ----------
+    stamps : numpy.ndarray
+        ``(N, B, S, S)`` in e-/s.
+    band_mean : numpy.ndarray
+        ``(B,)`` per-band mean in e-/s of the model's training stamps.
+    """
+    mean = np.asarray(band_mean, dtype=np.float32).reshape(1, -1, 1, 1)
+    return torch.from_numpy(np.asarray(stamps, dtype=np.float32) - mean)
+
+
+def conv_features(
+    model: StarcNet,
+    stamps: np.ndarray,
+    band_mean: np.ndarray,
+    *,
+    batch_size: int = 128,
+    should_stop: Callable[[], bool] | None = None,
+) -> np.ndarray:
+    """Flattened output of each pathway's frozen convolution stack.
+
+    Parameters
+    ----------
+    model : StarcNet
+        The network whose convolutions are frozen.
+    stamps : numpy.ndarray
+        ``(N, B, S, S)`` stamps in e-/s.
+    band_mean : numpy.ndarray
+        ``(B,)`` per-band mean in e-/s subtracted before the network.
+    batch_size : int
+        Stamps per forward pass.
+    should_stop : callable, optional
+        Polled between batches; True raises :class:`FinetuneCancelled`.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(N, n_pathways, width * (S/2)**2)`` float32.
+    """
+    was_training = model.training
+    model.eval()
+    chunks = []
+    try:
+        with torch.no_grad():
+            for start in range(0, len(stamps), batch_size):
+                if should_stop is not None and should_stop():
+                    raise FinetuneCancelled("cancelled while computing features")
+                batch = normalise_stamps(stamps[start : start + batch_size], band_mean)
+                views = model.pathway_inputs(batch)
+                per_path = [
+                    torch.flatten(path.features(view), 1)
+                    for path, view in zip(model.pathways, views, strict=True)
+                ]
+                chunks.append(torch.stack(per_path, dim=1).numpy())
+    finally:
+        model.train(was_training)
+    if not chunks:
+        side = model.config.stamp_size // 2
+        return np.zeros((0, len(model.pathways), model.config.width * side * side), np.float32)
+    return np.concatenate(chunks)
+
+
+class _Head(nn.Module):
+    """The fully connected part of a StarcNet, sharing its parameters, fed with conv features."""
+
+    def __init__(self, model: StarcNet) -> None:
+        super().__init__()
+        self.pathways = model.pathways
+        self.head = model.head
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        fc_out = [
+            path.dropout(path.act(path.fc_norm(path.fc(features[:, i]))))
+            for i, path in enumerate(self.pathways)
+        ]
+        return self.head(torch.cat(fc_out, dim=1))
+
+
+def head_probabilities(model: StarcNet, features: np.ndarray, *, batch_size: int = 512) -> np.ndarray:
+    """Softmax class scores ``(N, n_classes)`` of ``model`` from cached conv features."""
+    head = _Head(model).eval()
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(features), batch_size):
+            logits = head(torch.from_numpy(np.asarray(features[start : start + batch_size], np.float32)))
+            out.append(torch.softmax(logits, dim=1).numpy())
+    if not out:
+        return np.zeros((0, model.config.n_classes), np.float32)
+    return np.concatenate(out)
+
+
+def _split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    index = np.arange(len(labels))
+    if fraction <= 0:
+        return index, index[:0]
+    counts = np.bincount(labels)
+    n_val = int(round(fraction * len(labels)))
+    # a stratified split needs two of each class and a validation row per class
+    if counts[counts > 0].min() < 2 or n_val < np.count_nonzero(counts):
+        return index, index[:0]
+    train, val = train_test_split(index, test_size=n_val, stratify=labels, random_state=seed)
+    return np.sort(train), np.sort(val)
+
+
+def _class_weights(labels: np.ndarray, n_classes: int) -> torch.Tensor:
+    counts = np.bincount(labels, minlength=n_classes).astype(np.float64)
+    weights = np.where(counts > 0, counts.sum() / np.maximum(counts, 1) / n_classes, 0.0)
+    return torch.tensor(weights, dtype=torch.float32)
+
+
+def finetune_head(
+    model: StarcNet,
+    features: np.ndarray,
+    labels: np.ndarray,
+    *,
+    config: QuickFinetuneConfig | None = None,
+    progress: Callable[[dict], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> FinetuneResult:
+    """Retrain the fully connected layers of a copy of ``model`` on cached conv features.
+
+    Parameters
+    ----------
+    model : StarcNet
+        The starting network (typically the active model); it is not modified.
+    features : numpy.ndarray
+        ``(N, n_pathways, D)`` from :func:`conv_features` of this same ``model``.
+    labels : numpy.ndarray
+        ``(N,)`` classes 1..n_classes.
+    config : QuickFinetuneConfig, optional
+        Training knobs; defaults as documented there.
+    progress : callable, optional
+        Called after every optimiser step with ``epoch``, ``step``,
+        ``total_steps``, ``loss``, and after every epoch with the epoch record
+        (``train_loss``, ``val_loss``, ``val_accuracy``) added.
+    should_stop : callable, optional
+        Polled at every step; True raises :class:`FinetuneCancelled`.
+
+    Returns
+    -------
+    FinetuneResult
+    """
+    config = config or QuickFinetuneConfig()
+    labels = np.asarray(labels, dtype=np.int64)
+    n_classes = model.config.n_classes
+    if len(labels) == 0:
+        raise UserInputError("no labelled candidates to fine-tune on")
+    if len(features) != len(labels):
+        raise UserInputError(f"{len(features)} feature rows but {len(labels)} labels")
+    if labels.min() < 1 or labels.max() > n_classes:
+        raise UserInputError(f"labels must be classes 1..{n_classes}")
+    target = labels - 1
+    train_idx, val_idx = _split(target, config.val_fraction, config.seed)
+    torch.manual_seed(config.seed)
+    tuned = copy.deepcopy(model)
+    for parameter in tuned.parameters():
+        parameter.requires_grad_(False)
+    head = _Head(tuned)
+    trainable = [p for p in head.parameters()]
+    for parameter in trainable:
+        parameter.requires_grad_(True)
+    optimiser = torch.optim.Adam(trainable, lr=config.lr, weight_decay=config.weight_decay)
+    weights = _class_weights(target[train_idx], n_classes) if config.balance else None
+    loss_fn = nn.CrossEntropyLoss(weight=weights)
+    x_all = torch.from_numpy(np.asarray(features, dtype=np.float32))
+    y_all = torch.from_numpy(target)
+    generator = torch.Generator().manual_seed(config.seed)
+    steps_per_epoch = max(1, -(-len(train_idx) // config.batch_size))
+    total_steps = steps_per_epoch * config.epochs
+    result = FinetuneResult(tuned, val_index=val_idx)
+    best_loss, best_state, step = np.inf, None, 0
+    for epoch in range(1, config.epochs + 1):
+        started = time.perf_counter()
+        head.train()
+        order = torch.from_numpy(train_idx)[torch.randperm(len(train_idx), generator=generator)]
+        losses = []
+        for start in range(0, len(order), config.batch_size):
+            if should_stop is not None and should_stop():
+                raise FinetuneCancelled(f"cancelled at epoch {epoch}")
+            batch = order[start : start + config.batch_size]
+            loss = loss_fn(head(x_all[batch]), y_all[batch])
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            step += 1
+            losses.append(loss.item())
+            if progress is not None:
+                progress({"epoch": epoch, "step": step, "total_steps": total_steps, "loss": losses[-1]})
+        record = {
+            "epoch": epoch,
+            "train_loss": float(np.mean(losses)),
+            "val_loss": float("nan"),
+            "val_accuracy": float("nan"),
+        }
+        if len(val_idx):
+            head.eval()
+            with torch.no_grad():
+                logits = head(x_all[val_idx])
+                record["val_loss"] = float(nn.functional.cross_entropy(logits, y_all[val_idx]))
+                record["val_accuracy"] = float((logits.argmax(1) == y_all[val_idx]).float().mean())
+        record["seconds"] = time.perf_counter() - started
+        result.history.append(record)
+        if progress is not None:
+            progress({"step": step, "total_steps": total_steps, "loss": record["train_loss"], **record})
+        monitored = record["val_loss"] if len(val_idx) else -epoch
+        if monitored < best_loss:
+            best_loss, result.best_epoch = monitored, epoch
+            best_state = copy.deepcopy(head.state_dict())
+    head.load_state_dict(best_state)
+    for parameter in tuned.parameters():
+        parameter.requires_grad_(True)
+    tuned.eval()
+    return result
+
+
+def model_fingerprint(model: StarcNet) -> str:
+    """A short hash of the convolution weights: the key under which conv features are cached."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        if ".features." in name:
+            digest.update(name.encode())
+            digest.update(tensor.detach().cpu().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+class FeatureCache:
+    """Convolutional features on disk, one ``.npz`` per model, rows keyed by candidate id.
+
+    Features are stored as float16 (half the disk, no visible change in the
+    retrained classifier) and read back as float32. Files are replaced
+    atomically, so a crash while writing leaves the previous cache intact.
+
+    Parameters
+    ----------
+    directory : path
+        Where the cache files live (created on first write).
+    """
+
+    def __init__(self, directory: str | os.PathLike) -> None:
+        self.directory = Path(directory)
+
+    def _path(self, key: str) -> Path:
+        return self.directory / f"conv_{key}.npz"
+
+    def _read(self, key: str) -> tuple[np.ndarray, np.ndarray | None]:
+        path = self._path(key)
+        if not path.is_file():
+            return np.zeros(0, dtype=np.int64), None
+        with np.load(path) as stored:
+            return stored["ids"], stored["features"]
+
+    def features(
+        self,
+        model: StarcNet,
+        ids: np.ndarray,
+        load_stamps: Callable[[np.ndarray], np.ndarray],
+        band_mean: np.ndarray,
+        *,
+        batch_size: int = 128,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> tuple[np.ndarray, int]:
+        """Features of candidates ``ids`` under ``model``, computing only the missing ones.
+
+        Parameters
+        ----------
+        model : StarcNet
+            Network whose convolutions define the features.
+        ids : numpy.ndarray
+            Candidate ids (integers, unique).
+        load_stamps : callable
+            ``load_stamps(ids) -> (n, B, S, S)`` stamps in e-/s for ids not yet cached.
+        band_mean : numpy.ndarray
+            ``(B,)`` per-band mean in e-/s of the model.
+
+        Returns
+        -------
+        features : numpy.ndarray
+            ``(len(ids), n_pathways, D)`` float32 in the order of ``ids``.
+        n_computed : int
+            How many rows had to be computed now.
+        """
+        ids = np.asarray(ids, dtype=np.int64)
+        if len(ids) == 0:
+            size = model.config.stamp_size
+            return conv_features(model, np.zeros((0, model.config.n_bands, size, size)), band_mean), 0
+        key = model_fingerprint(model)
+        cached_ids, cached = self._read(key)
+        missing = np.setdiff1d(ids, cached_ids)
+        if len(missing):
+            fresh = conv_features(
+                model, load_stamps(missing), band_mean, batch_size=batch_size, should_stop=should_stop
+            ).astype(np.float16)
+            cached_ids = np.concatenate([cached_ids, missing])
+            cached = fresh if cached is None else np.concatenate([cached, fresh])
+            self._write(key, cached_ids, cached)
+        position = {int(c): i for i, c in enumerate(cached_ids)}
+        rows = np.fromiter((position[int(i)] for i in ids), dtype=np.int64, count=len(ids))
+        return cached[rows].astype(np.float32), len(missing)
+
+    def _write(self, key: str, ids: np.ndarray, features: np.ndarray) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        handle, staging = tempfile.mkstemp(prefix=".conv_", suffix=".npz", dir=self.directory)
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                np.savez(stream, ids=ids, features=features)
+            os.replace(staging, self._path(key))
+        except BaseException:
+            Path(staging).unlink(missing_ok=True)
+            raise

@@ -1,0 +1,113 @@
+"""Quick fine-tuning: frozen convolutions, retrained fully connected layers, the feature cache."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from starcnet_core.errors import UserInputError
+from starcnet_core.finetune import (
+    FeatureCache,
+    FinetuneCancelled,
+    QuickFinetuneConfig,
+    conv_features,
+    finetune_head,
+    head_probabilities,
+    model_fingerprint,
+)
+from starcnet_core.model import StarcNet, StarcNetConfig
+
+TINY = StarcNetConfig(width=8, depth=2, pool_after=1, fc_width=8, groups=2, dropout=0.0)
+
+
+def _separable_stamps(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Stamps whose class sets which band holds a central bright source."""
+    rng = np.random.default_rng(seed)
+    labels = np.tile(np.arange(1, 5), n // 4 + 1)[:n]
+    stamps = rng.normal(0.0, 0.1, size=(n, 5, 32, 32)).astype(np.float32)
+    for i, label in enumerate(labels):
+        stamps[i, label, 13:19, 13:19] += 3.0
+    return stamps, labels
+
+
+@pytest.fixture
+def tiny_model() -> StarcNet:
+    torch.manual_seed(0)
+    return StarcNet(TINY).eval()
+
+
+def test_conv_features_match_the_network_forward_pass(tiny_model: StarcNet) -> None:
+    stamps, _ = _separable_stamps(6)
+    mean = np.full(5, 0.05, np.float32)
+    features = conv_features(tiny_model, stamps, mean, batch_size=4)
+    assert features.shape == (6, 3, 8 * 16 * 16)
+    with torch.no_grad():
+        expected = torch.softmax(tiny_model(torch.from_numpy(stamps - mean.reshape(1, 5, 1, 1))), 1)
+    np.testing.assert_allclose(head_probabilities(tiny_model, features), expected.numpy(), atol=1e-5)
+
+
+def test_finetune_learns_separable_classes_and_leaves_convolutions_alone(tiny_model: StarcNet) -> None:
+    stamps, labels = _separable_stamps(80)
+    mean = np.zeros(5, np.float32)
+    features = conv_features(tiny_model, stamps, mean)
+    before = {k: v.clone() for k, v in tiny_model.state_dict().items()}
+    config = QuickFinetuneConfig(epochs=30, batch_size=16, lr=3e-3, val_fraction=0.25)
+    result = finetune_head(tiny_model, features, labels, config=config)
+    # the input model is untouched, the copy shares its convolutions but not its head
+    for key, value in tiny_model.state_dict().items():
+        assert torch.equal(value, before[key])
+    tuned = result.model.state_dict()
+    assert all(torch.equal(tuned[k], before[k]) for k in before if ".features." in k)
+    assert not torch.equal(tuned["head.weight"], before["head.weight"])
+    assert model_fingerprint(result.model) == model_fingerprint(tiny_model)
+    assert len(result.history) == 30 and 1 <= result.best_epoch <= 30
+    assert len(result.val_index) == 20
+    accuracy = np.mean(head_probabilities(result.model, features).argmax(1) + 1 == labels)
+    assert accuracy > 0.9
+
+
+def test_finetune_reports_progress_and_can_be_cancelled(tiny_model: StarcNet) -> None:
+    stamps, labels = _separable_stamps(16)
+    features = conv_features(tiny_model, stamps, np.zeros(5))
+    events: list[dict] = []
+    with pytest.raises(FinetuneCancelled):
+        finetune_head(
+            tiny_model,
+            features,
+            labels,
+            config=QuickFinetuneConfig(epochs=5, batch_size=8),
+            progress=events.append,
+            should_stop=lambda: len(events) >= 3,
+        )
+    assert [e["step"] for e in events] == [1, 2, 2]
+    assert events[0]["total_steps"] == 10
+
+
+def test_finetune_rejects_bad_labels(tiny_model: StarcNet) -> None:
+    features = np.zeros((3, 3, 8 * 16 * 16), np.float32)
+    with pytest.raises(UserInputError):
+        finetune_head(tiny_model, features, np.array([1, 2, 5]))
+    with pytest.raises(UserInputError):
+        finetune_head(tiny_model, features[:0], np.array([], dtype=int))
+
+
+def test_feature_cache_computes_each_candidate_once(tmp_path, tiny_model: StarcNet) -> None:
+    stamps, _ = _separable_stamps(10)
+    requested: list[np.ndarray] = []
+
+    def load(ids: np.ndarray) -> np.ndarray:
+        requested.append(ids)
+        return stamps[ids]
+
+    cache = FeatureCache(tmp_path / "cache")
+    first, computed = cache.features(tiny_model, np.array([3, 1, 2]), load, np.zeros(5))
+    assert computed == 3
+    second, computed = cache.features(tiny_model, np.array([2, 5, 1]), load, np.zeros(5))
+    assert computed == 1 and requested[-1].tolist() == [5]
+    direct = conv_features(tiny_model, stamps[[2, 5, 1]], np.zeros(5))
+    np.testing.assert_allclose(second, direct, rtol=1e-2, atol=1e-2)
+    np.testing.assert_array_equal(second[0], first[2])
+    empty, computed = cache.features(tiny_model, np.array([], dtype=int), load, np.zeros(5))
+    assert empty.shape == (0, 3, 8 * 16 * 16) and computed == 0
+    assert len(list((tmp_path / "cache").glob("*.npz"))) == 1
