@@ -1,0 +1,115 @@
+"""The job queue: atomic claims, one training at a time, heartbeats, cancel, stale recovery."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pytest
+from sqlalchemy import update
+
+from db import jobs
+from db.engine import make_engine, session_factory
+from db.models import Base, Job
+
+
+@pytest.fixture
+def sessions(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'jobs.db'}")
+    Base.metadata.create_all(engine)
+    return session_factory(engine)
+
+
+def test_claims_oldest_first_and_each_job_once(sessions) -> None:
+    with sessions() as session:
+        first = jobs.enqueue(session, "score", {"n": 1})
+        second = jobs.enqueue(session, "score", {"n": 2})
+        assert jobs.claim_next(session, "w1").id == first.id
+        claimed = jobs.claim_next(session, "w2")
+        assert claimed.id == second.id and claimed.status == "running" and claimed.attempts == 1
+        assert jobs.claim_next(session, "w3") is None
+
+
+def test_concurrent_claimers_never_share_a_job(sessions) -> None:
+    with sessions() as session:
+        for i in range(12):
+            jobs.enqueue(session, "score", {"n": i})
+    claimed: list[int] = []
+    lock = threading.Lock()
+
+    def claimer(name: str) -> None:
+        with sessions() as session:
+            while (job := jobs.claim_next(session, name)) is not None:
+                with lock:
+                    claimed.append(job.id)
+
+    threads = [threading.Thread(target=claimer, args=(f"w{i}",)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(claimed) == list(range(1, 13))
+
+
+def test_only_one_training_job_runs_at_a_time(sessions) -> None:
+    with sessions() as session:
+        first = jobs.enqueue(session, "retrain")
+        second = jobs.enqueue(session, "retrain")
+        score = jobs.enqueue(session, "score")
+        assert jobs.claim_next(session, "w1").id == first.id
+        # the second training waits; other kinds go ahead of it
+        assert jobs.claim_next(session, "w2").id == score.id
+        assert jobs.claim_next(session, "w3") is None
+        jobs.finish(session, first.id, "w1", "succeeded")
+        assert jobs.claim_next(session, "w3").id == second.id
+
+
+def test_progress_log_tail_and_ownership(sessions) -> None:
+    with sessions() as session:
+        job = jobs.enqueue(session, "score")
+        jobs.claim_next(session, "w1")
+        lines = [f"line {i}" for i in range(jobs.LOG_TAIL_LINES + 5)]
+        assert jobs.report(session, job.id, "w1", progress=1.7, message="half", log_lines=lines) is False
+        state = jobs.get_job(session, job.id)
+        assert state.progress == 1.0 and state.message == "half"
+        assert state.log_tail.splitlines() == lines[-jobs.LOG_TAIL_LINES :]
+        with pytest.raises(jobs.JobLost):
+            jobs.heartbeat(session, job.id, "intruder")
+        with pytest.raises(jobs.JobLost):
+            jobs.finish(session, job.id, "intruder", "failed")
+        jobs.finish(session, job.id, "w1", "succeeded", result={"n": 3})
+        assert jobs.get_job(session, job.id).result == {"n": 3}
+        with pytest.raises(ValueError):
+            jobs.finish(session, job.id, "w1", "running")
+
+
+def test_cancel_queued_and_running(sessions) -> None:
+    with sessions() as session:
+        queued = jobs.enqueue(session, "score")
+        running = jobs.enqueue(session, "score")
+        jobs.request_cancel(session, queued.id)
+        assert jobs.get_job(session, queued.id).status == "cancelled"
+        assert jobs.claim_next(session, "w1").id == running.id
+        assert jobs.heartbeat(session, running.id, "w1") is False
+        jobs.request_cancel(session, running.id)
+        assert jobs.heartbeat(session, running.id, "w1") is True
+        assert jobs.get_job(session, running.id).status == "running"
+
+
+def test_recover_stale_marks_failed_and_locks_out_the_old_worker(sessions) -> None:
+    with sessions() as session:
+        job = jobs.enqueue(session, "retrain")
+        fresh = jobs.enqueue(session, "score")
+        jobs.claim_next(session, "dead")
+        jobs.claim_next(session, "alive")
+        old = jobs.get_job(session, job.id).heartbeat_at - dt.timedelta(minutes=5)
+        session.execute(update(Job).where(Job.id == job.id).values(heartbeat_at=old))
+        session.commit()
+        assert jobs.recover_stale(session, stale_after_s=60) == [job.id]
+        state = jobs.get_job(session, job.id)
+        assert state.status == "failed" and "stopped responding" in state.error
+        assert jobs.get_job(session, fresh.id).status == "running"
+        with pytest.raises(jobs.JobLost):
+            jobs.report(session, job.id, "dead", progress=0.5)
+        assert [j.id for j in jobs.active_jobs(session)] == [fresh.id]
+        assert [j.id for j in jobs.list_jobs(session, kind="retrain")] == [job.id]
