@@ -1,0 +1,133 @@
+"""The worker process: runs handlers, records outcomes, honours cancel, survives SIGKILL."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from db import jobs
+from db.engine import make_engine, session_factory
+from db.models import Base
+from webapp.worker import Worker
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def db_url(tmp_path) -> str:
+    url = f"sqlite:///{tmp_path / 'worker.db'}"
+    Base.metadata.create_all(make_engine(url))
+    return url
+
+
+def _sessions(url: str):
+    return session_factory(make_engine(url))
+
+
+def _wait_for(sessions, job_id: int, condition, timeout_s: float = 20.0) -> jobs.JobInfo:
+    """Poll the job row (a fresh session each time, as a page rerun does) until ``condition``."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        with sessions() as session:
+            state = jobs.get_job(session, job_id)
+        if condition(state) or time.monotonic() > deadline:
+            return state
+        time.sleep(0.05)
+
+
+def _counting(sessions, context) -> dict:
+    for step in range(3):
+        context.progress((step + 1) / 3, f"step {step + 1}")
+        context.log(f"did step {step + 1}")
+    return {"total": sum(context.params["values"])}
+
+
+def _broken(sessions, context) -> dict:
+    raise RuntimeError("the stamps are all NaN")
+
+
+def _until_cancelled(sessions, context) -> dict:
+    context.progress(0.1, "waiting", force=True)
+    deadline = time.monotonic() + 20
+    while not context.should_stop():
+        if time.monotonic() > deadline:
+            return {"never": "cancelled"}
+        time.sleep(0.05)
+    raise InterruptedError("stopped on request")
+
+
+def test_worker_runs_jobs_and_records_results_and_failures(db_url) -> None:
+    sessions = _sessions(db_url)
+    with sessions() as session:
+        good = jobs.enqueue(session, "count", {"values": [1, 2, 3]})
+        bad = jobs.enqueue(session, "broken")
+        other = jobs.enqueue(session, "not-mine")
+    worker = Worker(make_engine(db_url), {"count": _counting, "broken": _broken}, worker_id="w")
+    assert worker.run(idle_exit=True) == 2
+    with sessions() as session:
+        done = jobs.get_job(session, good.id)
+        assert done.status == "succeeded" and done.result == {"total": 6} and done.progress == 1.0
+        assert "did step 3" in done.log_tail
+        failed = jobs.get_job(session, bad.id)
+        assert failed.status == "failed" and failed.error == "RuntimeError: the stamps are all NaN"
+        assert "Traceback" in failed.log_tail
+        assert jobs.get_job(session, other.id).status == "queued"
+
+
+def test_cancel_reaches_a_running_handler(db_url) -> None:
+    sessions = _sessions(db_url)
+    with sessions() as session:
+        job = jobs.enqueue(session, "wait")
+    worker = Worker(make_engine(db_url), {"wait": _until_cancelled}, worker_id="w", heartbeat_s=0.1)
+    runner = threading.Thread(target=worker.run_once)
+    runner.start()
+    _wait_for(sessions, job.id, lambda state: state.status == "running")
+    with sessions() as session:
+        jobs.request_cancel(session, job.id)
+    runner.join(timeout=20)
+    with sessions() as session:
+        assert jobs.get_job(session, job.id).status == "cancelled"
+
+
+_KILLABLE = textwrap.dedent(
+    """
+    import sys, time
+    from db.engine import make_engine
+    from webapp.worker import Worker
+
+    def slow(sessions, context):
+        for step in range(1000):
+            context.progress(step / 1000, f"step {step}", force=True)
+            time.sleep(0.05)
+        return {}
+
+    Worker(make_engine(sys.argv[1]), {"slow": slow}, worker_id="doomed", heartbeat_s=0.2).run(max_jobs=1)
+    """
+)
+
+
+@pytest.mark.slow
+def test_sigkilled_worker_job_is_recovered_as_failed(db_url) -> None:
+    sessions = _sessions(db_url)
+    with sessions() as session:
+        job = jobs.enqueue(session, "slow")
+    process = subprocess.Popen([sys.executable, "-c", _KILLABLE, db_url], cwd=REPO)
+    try:
+        assert _wait_for(sessions, job.id, lambda state: state.progress > 0).status == "running"
+    finally:
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+    time.sleep(0.3)
+    survivor = Worker(make_engine(db_url), {}, worker_id="survivor", stale_after_s=0.2)
+    assert survivor.run_once() is None
+    with sessions() as session:
+        state = jobs.get_job(session, job.id)
+        assert state.status == "failed" and "doomed" in state.error

@@ -1,0 +1,35 @@
+"""``python -m webapp worker``: run the background job worker."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from db.engine import make_engine
+from webapp.worker import Worker
+
+__all__ = ["register"]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("worker", help="run queued jobs (retraining, re-scoring)")
+    parser.add_argument(
+        "--database-url", help="default: $DATABASE_URL or the SQLite file in $STARCNET_DATA_DIR"
+    )
+    parser.add_argument("--once", action="store_true", help="exit when the queue is empty")
+    parser.add_argument("--poll", type=float, default=1.0, help="seconds between looks at an empty queue")
+    parser.add_argument(
+        "--stale-after",
+        type=float,
+        default=60.0,
+        help="seconds without heartbeat before a job counts as lost",
+    )
+    parser.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    worker = Worker(make_engine(args.database_url), poll_s=args.poll, stale_after_s=args.stale_after)
+    count = worker.run(idle_exit=args.once)
+    print(f"worker {worker.worker_id}: ran {count} job(s)")
+    return 0
