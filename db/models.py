@@ -1,9 +1,20 @@
 """The tables of StarcNet Studio (SQLAlchemy 2.0 typed models).
 
-Galaxies hold candidates; experts give labels (append-only, one row per
-decision); model versions give predictions (one per candidate and version);
-jobs are the background work the worker runs; held-out candidates are the
-fixed evaluation set that retraining never sees.
+Galaxies hold candidates (one row per catalog source); experts label
+candidates; model versions predict them; jobs are the background work the
+worker runs; held-out candidates are the fixed evaluation set that retraining
+never sees.
+
+:class:`Label` is append-only: a change of mind is a new row (each expert's
+latest row counts) and an undo is a new row that retracts an earlier one, so
+no label is ever updated or deleted (triggers in the migration enforce it).
+:class:`Candidate` caches ``n_votes`` and ``consensus_class``, rewritten in
+the same transaction as every label so that the review queue can order by
+them; :func:`db.consensus.refresh_consensus_cache` rebuilds them from the
+labels, which stay the data of record.
+
+Timestamps are timezone-naive UTC (:func:`utcnow`): SQLite keeps no zone, and
+the same comparisons must work on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -18,12 +29,18 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
+    MetaData,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.sql import ColumnElement
 
 __all__ = [
     "Base",
@@ -35,129 +52,252 @@ __all__ = [
     "Prediction",
     "Job",
     "HeldOutCandidate",
+    "LABEL_CLASSES",
+    "UNSURE",
+    "EXPERT_ROLES",
+    "MODEL_STATUSES",
     "JOB_STATUSES",
     "utcnow",
 ]
 
+#: What an expert may answer: a LEGUS class 1-4 or "unsure".
+UNSURE = "unsure"
+LABEL_CLASSES: tuple[str, ...] = ("1", "2", "3", "4", UNSURE)
+#: ``catalog`` marks a pseudo-expert holding labels imported with a catalog (e.g. "LEGUS mode").
+EXPERT_ROLES: tuple[str, ...] = ("expert", "admin", "catalog")
+#: Life cycle of a model version: candidate -> active (at most one) -> archived.
+MODEL_STATUSES: tuple[str, ...] = ("candidate", "active", "archived")
 #: Life cycle of a job: queued -> running -> one of the three final states.
 JOB_STATUSES: tuple[str, ...] = ("queued", "running", "succeeded", "failed", "cancelled")
 
+# Stable constraint names, so that Alembic batch migrations on SQLite can address them.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
 
 def utcnow() -> dt.datetime:
-    """Timezone-naive UTC now: what every timestamp column stores (SQLite keeps no zone)."""
+    """Timezone-naive UTC now: what every timestamp column stores."""
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
 class Base(DeclarativeBase):
-    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+    """Declarative base: naming convention of constraints, JSON for dict/list columns."""
+
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, dt.datetime: DateTime}
 
 
 class Galaxy(Base):
+    """One LEGUS field: its mosaics (band -> path, filter, instrument) and candidate catalog."""
+
     __tablename__ = "galaxy"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
     distance_mpc: Mapped[float | None] = mapped_column(Float)
-    #: band name -> mosaic path, as imported
+    #: band name -> mosaic path / HST filter / instrument, as imported (empty without mosaics)
     mosaic_paths: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    filters: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    instruments: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    pixel_scale_arcsec: Mapped[float | None] = mapped_column(Float)
     catalog_path: Mapped[str | None] = mapped_column(String(1024))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     candidates: Mapped[list[Candidate]] = relationship(back_populates="galaxy")
 
 
 class Candidate(Base):
+    """A catalog source: 1-based LEGUS x, y (pixels), sky position, photometry, cutout usability."""
+
     __tablename__ = "candidate"
-    __table_args__ = (UniqueConstraint("galaxy_id", "source_id"),)
+    __table_args__ = (
+        UniqueConstraint("galaxy_id", "source_id", name="uq_candidate_galaxy_source"),
+        CheckConstraint("consensus_class BETWEEN 1 AND 4", name="consensus_class"),
+        Index("ix_candidate_votes", "n_votes", "id"),
+        Index("ix_candidate_shuffle", "shuffle_key", "id"),
+        Index("ix_candidate_consensus", "consensus_class"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     galaxy_id: Mapped[int] = mapped_column(ForeignKey("galaxy.id"), index=True)
+    #: the catalog's source id (column 1 of a LEGUS catalog)
     source_id: Mapped[int] = mapped_column(Integer)
     #: 1-based pixel position in the mosaics, as in the LEGUS catalogs
     x: Mapped[float] = mapped_column(Float)
     y: Mapped[float] = mapped_column(Float)
     ra: Mapped[float | None] = mapped_column(Float)
     dec: Mapped[float | None] = mapped_column(Float)
-    #: Vega magnitudes per band (None when not detected)
+    #: Vega magnitudes per band (None when not detected or outside the field)
     mag_nuv: Mapped[float | None] = mapped_column(Float)
     mag_u: Mapped[float | None] = mapped_column(Float)
     mag_b: Mapped[float | None] = mapped_column(Float)
-    mag_v: Mapped[float | None] = mapped_column(Float)
+    mag_v: Mapped[float | None] = mapped_column(Float, index=True)
     mag_i: Mapped[float | None] = mapped_column(Float)
-    #: class given in the imported catalog (0 = not classified)
-    catalog_class: Mapped[int] = mapped_column(Integer, default=0)
-    catalog_class_mean: Mapped[float | None] = mapped_column(Float)
+    #: concentration index in F555W (mag)
+    ci: Mapped[float | None] = mapped_column(Float)
+    #: the other catalog columns (errors, age, mass, E(B-V), chi2, Nflt) by standard name
+    properties: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: whether a full 32x32 stamp in all bands can be cut; else why not ("edge", "no mosaics", ...)
+    usable: Mapped[bool] = mapped_column(Boolean, default=False)
+    unusable_reason: Mapped[str] = mapped_column(String(32), default="")
+    #: a fixed pseudo-random number in [0, 1) for the "random" queue order (keyset-pageable)
+    shuffle_key: Mapped[float] = mapped_column(Float, default=0.0)
+    #: cached from the labels: experts with a class vote, and their mode (None: none or a tie)
+    n_votes: Mapped[int] = mapped_column(Integer, default=0)
+    consensus_class: Mapped[int | None] = mapped_column(SmallInteger)
 
     galaxy: Mapped[Galaxy] = relationship(back_populates="candidates")
 
 
 class Expert(Base):
+    """A person who labels, or a pseudo-expert holding catalog labels (role ``catalog``)."""
+
     __tablename__ = "expert"
+    __table_args__ = (CheckConstraint(_one_of("role", EXPERT_ROLES), name="role"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(128), unique=True)
+    role: Mapped[str] = mapped_column(String(16), default="expert")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class Label(Base):
+    """One answer of one expert on one candidate, or the retraction (undo) of an earlier answer.
+
+    An answer has ``label_class`` in :data:`LABEL_CLASSES` and no
+    ``retracts_id``; a retraction has ``retracts_id`` and no ``label_class``.
+    ``shown_model_version_id``/``shown_scores`` record what the expert saw;
+    ``shown_scores`` is None when the scores were hidden.
+    """
+
     __tablename__ = "label"
-    __table_args__ = (CheckConstraint("label_class BETWEEN 1 AND 4", name="label_class_1_4"),)
+    __table_args__ = (
+        CheckConstraint(
+            "(retracts_id IS NULL AND label_class IS NOT NULL AND "
+            + _one_of("label_class", LABEL_CLASSES)
+            + ")"
+            " OR (retracts_id IS NOT NULL AND label_class IS NULL)",
+            name="label_class",
+        ),
+        CheckConstraint("seconds_spent IS NULL OR seconds_spent >= 0", name="seconds_spent"),
+        Index("ix_label_candidate_expert", "candidate_id", "expert_id", "id"),
+        Index("ix_label_expert_candidate", "expert_id", "candidate_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    candidate_id: Mapped[int] = mapped_column(ForeignKey("candidate.id"), index=True)
-    expert_id: Mapped[int] = mapped_column(ForeignKey("expert.id"), index=True)
-    label_class: Mapped[int] = mapped_column(Integer)
-    unsure: Mapped[bool] = mapped_column(Boolean, default=False)
-    comment: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("candidate.id"))
+    expert_id: Mapped[int] = mapped_column(ForeignKey("expert.id"))
+    label_class: Mapped[str | None] = mapped_column(String(8))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    seconds_spent: Mapped[float | None] = mapped_column(Float)
+    shown_model_version_id: Mapped[int | None] = mapped_column(ForeignKey("model_version.id"))
+    shown_scores: Mapped[list[Any] | None] = mapped_column()
+    #: stretch, bands, zoom... as the review page had them
+    display_settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    retracts_id: Mapped[int | None] = mapped_column(ForeignKey("label.id"), unique=True)
+    #: sha256 of the file a bulk import came from (refuses importing the same file twice)
+    import_batch: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
 class ModelVersion(Base):
+    """A trained network: checkpoint, lineage, training-label fingerprint, metrics, status."""
+
     __tablename__ = "model_version"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", MODEL_STATUSES), name="status"),
+        # At most one active model version at any time.
+        Index(
+            "uq_model_version_one_active",
+            "status",
+            unique=True,
+            sqlite_where=text("status = 'active'"),
+            postgresql_where=text("status = 'active'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(128))
-    checkpoint_path: Mapped[str] = mapped_column(String(1024))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("model_version.id"))
+    #: the StarcNetConfig and TrainConfig it was made with
+    config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    checkpoint_path: Mapped[str | None] = mapped_column(String(1024))
+    checkpoint_sha256: Mapped[str | None] = mapped_column(String(64))
     #: how it was made: "import", "quick", "full", "scratch"
     mode: Mapped[str] = mapped_column(String(16), default="import")
-    #: sha256 of the (candidate id, class) pairs it was trained on
+    #: fingerprint of the label snapshot it was trained on (db.snapshot.label_snapshot)
     label_fingerprint: Mapped[str | None] = mapped_column(String(64))
     n_train_labels: Mapped[int] = mapped_column(Integer, default=0)
     #: metrics on the held-out set, and the then-active model's on the same set
     metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
     baseline_metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
     history: Mapped[list[Any]] = mapped_column(default=list)
-    is_active: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
-    promoted_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(16), default="candidate")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    promoted_at: Mapped[dt.datetime | None] = mapped_column()
     job_id: Mapped[int | None] = mapped_column(ForeignKey("job.id"))
+
+    @hybrid_property
+    def is_active(self) -> bool:
+        """Whether this is the active version (``status == 'active'``); usable in queries."""
+        return self.status == "active"
+
+    @is_active.inplace.expression
+    @classmethod
+    def _is_active_expression(cls) -> ColumnElement[bool]:
+        return cls.status == "active"
 
 
 class Prediction(Base):
+    """The scores of one model version for one candidate (classes 1-4)."""
+
     __tablename__ = "prediction"
-    __table_args__ = (UniqueConstraint("candidate_id", "model_version_id"),)
+    __table_args__ = (
+        UniqueConstraint("model_version_id", "candidate_id", name="uq_prediction_model_candidate"),
+        CheckConstraint("predicted_class BETWEEN 1 AND 4", name="predicted_class"),
+        # The review-queue orders, each keyset-paged on (value, candidate id).
+        Index("ix_prediction_confidence", "model_version_id", "confidence", "candidate_id"),
+        Index("ix_prediction_margin", "model_version_id", "margin", "candidate_id"),
+        Index("ix_prediction_entropy", "model_version_id", "entropy", "candidate_id"),
+        Index("ix_prediction_candidate", "candidate_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    candidate_id: Mapped[int] = mapped_column(ForeignKey("candidate.id"), index=True)
-    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_version.id"), index=True)
-    predicted_class: Mapped[int] = mapped_column(Integer)
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("candidate.id"))
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_version.id"))
+    predicted_class: Mapped[int] = mapped_column(SmallInteger)
     p1: Mapped[float] = mapped_column(Float)
     p2: Mapped[float] = mapped_column(Float)
     p3: Mapped[float] = mapped_column(Float)
     p4: Mapped[float] = mapped_column(Float)
+    #: highest score; top-1 minus top-2 score; Shannon entropy of the scores (nats)
     confidence: Mapped[float] = mapped_column(Float)
     margin: Mapped[float] = mapped_column(Float)
     entropy: Mapped[float] = mapped_column(Float)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class Job(Base):
+    """A background task ("retrain", "score", ...) run by the worker process."""
+
     __tablename__ = "job"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", JOB_STATUSES), name="status"),
+        Index("ix_job_status_created", "status", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    #: "retrain" or "score"
     kind: Mapped[str] = mapped_column(String(32), index=True)
-    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
     params: Mapped[dict[str, Any]] = mapped_column(default=dict)
     result: Mapped[dict[str, Any]] = mapped_column(default=dict)
     #: fraction done, 0..1
@@ -168,10 +308,10 @@ class Job(Base):
     worker_id: Mapped[str | None] = mapped_column(String(128))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
-    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
-    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
-    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[dt.datetime | None] = mapped_column()
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column()
+    finished_at: Mapped[dt.datetime | None] = mapped_column()
 
 
 class HeldOutCandidate(Base):
@@ -180,4 +320,4 @@ class HeldOutCandidate(Base):
     __tablename__ = "held_out_candidate"
 
     candidate_id: Mapped[int] = mapped_column(ForeignKey("candidate.id"), primary_key=True)
-    added_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    added_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,191 @@
+"""Agreement between experts, with the consensus, and between the model and the consensus.
+
+As the paper's Fig. 3: each pair of experts compared on the candidates both
+classified (left panels), each expert compared with the consensus mode (right
+panels), over the four classes and the binary split cluster (classes 1, 2)
+vs non-cluster (3, 4). Agreement is the fraction of common candidates given
+the same class; ``balanced`` weights each class equally (mean per-class
+recall), as the paper's "weighted by the number of sources in each class".
+Confusion matrices have the reference (first named / consensus) in rows and
+the compared classifier in columns, classes 1-4 in order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import combinations
+
+import numpy as np
+from sklearn.metrics import balanced_accuracy_score, confusion_matrix
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from db.consensus import effective_labels, tally
+from db.models import Candidate, Expert, Prediction
+from db.predictions import active_model_version
+
+__all__ = ["compare", "expert_agreement", "model_agreement"]
+
+CLASSES = [1, 2, 3, 4]
+
+
+def _binary(classes: np.ndarray) -> np.ndarray:
+    """1 for clusters (classes 1, 2), 2 for non-clusters (3, 4): the paper's binary split."""
+    return np.where(classes <= 2, 1, 2)
+
+
+def compare(reference: np.ndarray, other: np.ndarray) -> dict:
+    """Agreement of two class arrays (1-4) on the same candidates: JSON-ready.
+
+    Returns
+    -------
+    dict
+        ``n``, ``agreement`` and ``balanced`` (4-class), ``binary_agreement``
+        and ``binary_balanced``, ``confusion`` (4x4 counts, reference in rows).
+    """
+    reference = np.asarray(reference, dtype=int)
+    other = np.asarray(other, dtype=int)
+    n = len(reference)
+    if n == 0:
+        return {
+            "n": 0,
+            "agreement": None,
+            "balanced": None,
+            "binary_agreement": None,
+            "binary_balanced": None,
+            "confusion": np.zeros((4, 4), int).tolist(),
+        }
+    ref2, other2 = _binary(reference), _binary(other)
+    return {
+        "n": int(n),
+        "agreement": float(np.mean(reference == other)),
+        "balanced": float(balanced_accuracy_score(reference, other)),
+        "binary_agreement": float(np.mean(ref2 == other2)),
+        "binary_balanced": float(balanced_accuracy_score(ref2, other2)),
+        "confusion": confusion_matrix(reference, other, labels=CLASSES).tolist(),
+    }
+
+
+def _mean(results: list[dict], key: str) -> float | None:
+    values = [r[key] for r in results if r["n"] > 0]
+    return float(np.mean(values)) if values else None
+
+
+def _summary(results: list[dict]) -> dict:
+    """Means over comparisons with data, and the row-normalised mean confusion matrix (Fig. 3)."""
+    matrices = []
+    for r in results:
+        counts = np.asarray(r["confusion"], dtype=float)
+        rows = counts.sum(axis=1, keepdims=True)
+        if r["n"] > 0:
+            matrices.append(np.divide(counts, rows, out=np.zeros_like(counts), where=rows > 0))
+    return {
+        "mean_agreement": _mean(results, "agreement"),
+        "mean_balanced": _mean(results, "balanced"),
+        "mean_binary_agreement": _mean(results, "binary_agreement"),
+        "mean_binary_balanced": _mean(results, "binary_balanced"),
+        "mean_confusion": np.mean(matrices, axis=0).tolist() if matrices else None,
+    }
+
+
+def expert_agreement(
+    session: Session, *, galaxy_id: int | None = None, roles: Sequence[str] | None = None
+) -> dict:
+    """Pairwise expert-expert and expert-consensus agreement (the paper's Fig. 3).
+
+    Parameters
+    ----------
+    session : Session
+    galaxy_id : int, optional
+        Only this galaxy's candidates.
+    roles : sequence of str, optional
+        Only experts with these roles (e.g. ``["expert"]`` without catalog pseudo-experts).
+
+    Returns
+    -------
+    dict
+        ``experts`` (id -> name), ``pairwise`` (list of {expert_a, expert_b, ...
+        :func:`compare` fields}), ``pairwise_summary``, ``vs_consensus`` (one
+        per expert, on candidates with a decided consensus), ``vs_consensus_summary``.
+        "Unsure" answers and undecided consensus are left out of comparisons.
+    """
+    labels = effective_labels(session, galaxy_id=galaxy_id, roles=roles)
+    result = tally(labels)
+    expert_ids = np.unique(labels.expert_id)
+    names = dict(
+        session.execute(select(Expert.id, Expert.name).where(Expert.id.in_(expert_ids.tolist()))).all()
+    )
+    # Candidates x experts matrix of classes (0: no class answer).
+    row = np.searchsorted(result.candidate_id, labels.candidate_id)
+    col = np.searchsorted(expert_ids, labels.expert_id)
+    grid = np.zeros((len(result.candidate_id), len(expert_ids)), dtype=int)
+    grid[row, col] = labels.label_class
+
+    pairwise = []
+    for a, b in combinations(range(len(expert_ids)), 2):
+        both = (grid[:, a] > 0) & (grid[:, b] > 0)
+        if both.any():
+            pairwise.append(
+                {
+                    "expert_a": names[int(expert_ids[a])],
+                    "expert_b": names[int(expert_ids[b])],
+                    **compare(grid[both, a], grid[both, b]),
+                }
+            )
+    vs_consensus = []
+    for a in range(len(expert_ids)):
+        both = (grid[:, a] > 0) & (result.mode > 0)
+        vs_consensus.append(
+            {"expert": names[int(expert_ids[a])], **compare(result.mode[both], grid[both, a])}
+        )
+    return {
+        "experts": {int(i): names[int(i)] for i in expert_ids},
+        "n_candidates": int(len(result.candidate_id)),
+        "pairwise": pairwise,
+        "pairwise_summary": _summary(pairwise),
+        "vs_consensus": vs_consensus,
+        "vs_consensus_summary": _summary(vs_consensus),
+    }
+
+
+def model_agreement(
+    session: Session,
+    *,
+    model_version_id: int | None = None,
+    galaxy_id: int | None = None,
+    roles: Sequence[str] | None = None,
+    expert_ids: Sequence[int] | None = None,
+) -> dict:
+    """The model's classes against the consensus (rows) on candidates with a decided consensus.
+
+    Parameters
+    ----------
+    model_version_id : int, optional
+        Default: the active model version.
+    galaxy_id, roles, expert_ids : optional
+        Restrict the candidates and the experts forming the consensus.
+
+    Returns
+    -------
+    dict
+        ``model_version_id`` and the fields of :func:`compare`.
+    """
+    if model_version_id is None:
+        active = active_model_version(session)
+        if active is None:
+            raise ValueError("no active model version; name one")
+        model_version_id = active.id
+    result = tally(effective_labels(session, galaxy_id=galaxy_id, roles=roles, expert_ids=expert_ids))
+    query = select(Prediction.candidate_id, Prediction.predicted_class).where(
+        Prediction.model_version_id == model_version_id
+    )
+    if galaxy_id is not None:
+        query = query.join(Candidate, Candidate.id == Prediction.candidate_id).where(
+            Candidate.galaxy_id == galaxy_id
+        )
+    predicted = dict(session.execute(query).all())
+    decided = result.mode > 0
+    has_prediction = np.array([int(c) in predicted for c in result.candidate_id], dtype=bool)
+    keep = decided & has_prediction
+    model_classes = np.array([predicted[int(c)] for c in result.candidate_id[keep]], dtype=int)
+    return {"model_version_id": model_version_id, **compare(result.mode[keep], model_classes)}

@@ -1,0 +1,189 @@
+"""The review queue: which candidates an expert should look at next.
+
+Orders (``QUEUE_ORDERS``), all on the predictions of the active model version:
+``least_confidence`` (lowest top score first), ``smallest_margin`` (closest
+top two scores first), ``highest_entropy``, ``disagreement`` (only candidates
+whose consensus differs from the model's class, the most confident model
+first), ``fewest_votes`` and ``random`` (a fixed shuffle, so that pages do not
+repeat). Pages are keyset-paginated: a page returns the cursor of its last
+row and the next page starts strictly after it, so paging stays fast and
+stable while others label. Each order has a matching index (see
+:mod:`db.models`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import and_, exists, select, tuple_
+from sqlalchemy.orm import Session, aliased
+
+from db.models import Candidate, Label, Prediction
+from db.predictions import active_model_version
+
+__all__ = ["QUEUE_ORDERS", "QueueItem", "QueuePage", "review_queue"]
+
+QUEUE_ORDERS: tuple[str, ...] = (
+    "least_confidence",
+    "smallest_margin",
+    "highest_entropy",
+    "disagreement",
+    "fewest_votes",
+    "random",
+)
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """One candidate in the queue, with the active model's prediction (None when unscored)."""
+
+    candidate_id: int
+    galaxy_id: int
+    source_id: int
+    x: float
+    y: float
+    mag_v: float | None
+    n_votes: int
+    consensus_class: int | None
+    predicted_class: int | None
+    scores: tuple[float, float, float, float] | None
+    confidence: float | None
+    margin: float | None
+    entropy: float | None
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    """A page of the queue; pass ``next_cursor`` as ``after`` for the next page (None: last page)."""
+
+    items: list[QueueItem]
+    next_cursor: tuple | None
+    model_version_id: int | None
+
+
+def _order_keys(order: str):
+    """(key columns, descending?, needs a prediction?) of a queue order."""
+    keys = {
+        "least_confidence": ((Prediction.confidence, Prediction.candidate_id), False, True),
+        "smallest_margin": ((Prediction.margin, Prediction.candidate_id), False, True),
+        "highest_entropy": ((Prediction.entropy, Prediction.candidate_id), True, True),
+        "disagreement": ((Prediction.confidence, Prediction.candidate_id), True, True),
+        "fewest_votes": ((Candidate.n_votes, Candidate.id), False, False),
+        "random": ((Candidate.shuffle_key, Candidate.id), False, False),
+    }
+    if order not in keys:
+        raise ValueError(f"unknown queue order {order!r}; choose one of {', '.join(QUEUE_ORDERS)}")
+    return keys[order]
+
+
+def _labelled_by(expert_id: int):
+    """Whether ``expert_id`` holds an answer on the candidate that has not been retracted."""
+    retraction = aliased(Label)
+    return exists().where(
+        Label.candidate_id == Candidate.id,
+        Label.expert_id == expert_id,
+        Label.retracts_id.is_(None),
+        ~exists().where(retraction.retracts_id == Label.id),
+    )
+
+
+def review_queue(
+    session: Session,
+    *,
+    order: str = "least_confidence",
+    galaxy_id: int | None = None,
+    predicted_class: int | None = None,
+    mag_v_range: tuple[float | None, float | None] | None = None,
+    expert_id: int | None = None,
+    labelled_by_expert: bool | None = None,
+    usable_only: bool = True,
+    model_version_id: int | None = None,
+    limit: int = 50,
+    after: Sequence | None = None,
+) -> QueuePage:
+    """One page of the review queue.
+
+    Parameters
+    ----------
+    session : Session
+    order : str
+        One of :data:`QUEUE_ORDERS`.
+    galaxy_id : int, optional
+        Only this galaxy's candidates.
+    predicted_class : int, optional
+        Only candidates the model puts in this class (1-4).
+    mag_v_range : (float or None, float or None), optional
+        Brightest and faintest V magnitude (Vega mag) kept; None leaves a side open.
+    expert_id, labelled_by_expert : optional
+        With ``labelled_by_expert=False``, only candidates ``expert_id`` has not
+        labelled yet ("not labelled by me"); with True, only those they have.
+    usable_only : bool
+        Leave out candidates without a full stamp (edge, no mosaics).
+    model_version_id : int, optional
+        Whose predictions to use; default the active model version.
+    limit : int
+        Page size.
+    after : tuple, optional
+        ``next_cursor`` of the previous page.
+    """
+    keys, descending, needs_prediction = _order_keys(order)
+    if model_version_id is None:
+        active = active_model_version(session)
+        model_version_id = active.id if active is not None else None
+    if needs_prediction and model_version_id is None:
+        raise ValueError(f"queue order {order!r} needs an active model version with predictions")
+    join_on = and_(Prediction.candidate_id == Candidate.id, Prediction.model_version_id == model_version_id)
+    query = select(Candidate, Prediction).join(Prediction, join_on, isouter=not needs_prediction)
+    if galaxy_id is not None:
+        query = query.where(Candidate.galaxy_id == galaxy_id)
+    if predicted_class is not None:
+        query = query.where(Prediction.predicted_class == predicted_class)
+    if mag_v_range is not None:
+        brightest, faintest = mag_v_range
+        if brightest is not None:
+            query = query.where(Candidate.mag_v >= brightest)
+        if faintest is not None:
+            query = query.where(Candidate.mag_v <= faintest)
+    if labelled_by_expert is not None:
+        if expert_id is None:
+            raise ValueError("labelled_by_expert needs expert_id")
+        mine = _labelled_by(expert_id)
+        query = query.where(mine if labelled_by_expert else ~mine)
+    if usable_only:
+        query = query.where(Candidate.usable.is_(True))
+    if order == "disagreement":
+        query = query.where(
+            Candidate.consensus_class.is_not(None), Candidate.consensus_class != Prediction.predicted_class
+        )
+    if after is not None:
+        position = tuple_(*keys)
+        query = query.where(position < tuple_(*after) if descending else position > tuple_(*after))
+    query = query.order_by(*(key.desc() if descending else key for key in keys)).limit(limit)
+    rows = session.execute(query).all()
+    items = [_item(candidate, prediction) for candidate, prediction in rows]
+    next_cursor = None
+    if len(rows) == limit:
+        candidate, prediction = rows[-1]
+        owner = {Candidate: candidate, Prediction: prediction}
+        next_cursor = tuple(getattr(owner[key.class_], key.key) for key in keys)
+    return QueuePage(items, next_cursor, model_version_id)
+
+
+def _item(candidate: Candidate, prediction: Prediction | None) -> QueueItem:
+    scored = prediction is not None
+    return QueueItem(
+        candidate_id=candidate.id,
+        galaxy_id=candidate.galaxy_id,
+        source_id=candidate.source_id,
+        x=candidate.x,
+        y=candidate.y,
+        mag_v=candidate.mag_v,
+        n_votes=candidate.n_votes,
+        consensus_class=candidate.consensus_class,
+        predicted_class=prediction.predicted_class if scored else None,
+        scores=(prediction.p1, prediction.p2, prediction.p3, prediction.p4) if scored else None,
+        confidence=prediction.confidence if scored else None,
+        margin=prediction.margin if scored else None,
+        entropy=prediction.entropy if scored else None,
+    )

@@ -1,0 +1,114 @@
+"""Schema and migrations: the Alembic head matches the models; constraints keep labels safe."""
+
+from __future__ import annotations
+
+import pytest
+from alembic import command
+from db_testing import add_experts, add_galaxy, migrated_engine
+from sqlalchemy import delete, select, text, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from db.engine import make_engine, session_factory
+from db.migrate import alembic_config, current_revision, head_revision, upgrade
+from db.models import Candidate, Label, ModelVersion
+
+
+def test_migrations_reach_head_and_match_models(tmp_path):
+    engine = migrated_engine(tmp_path)
+    assert current_revision(engine) == head_revision() != ""
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.check(config)  # raises when the models differ from the migrated schema
+
+
+def test_upgrade_is_idempotent_and_downgrade_reverses(tmp_path):
+    engine = migrated_engine(tmp_path)
+    assert upgrade(engine) == head_revision()
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "base")
+    with engine.connect() as connection:
+        tables = (
+            connection.exec_driver_sql("SELECT name FROM sqlite_master WHERE type='table'").scalars().all()
+        )
+    assert set(tables) <= {"alembic_version"}
+    assert upgrade(engine) == head_revision()
+
+
+def test_sqlite_pragmas(tmp_path):
+    engine = migrated_engine(tmp_path)
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 10_000
+
+
+def test_default_url_is_a_file_in_the_data_dir(tmp_path, monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("STARCNET_DATA_DIR", str(tmp_path / "appdata"))
+    engine = make_engine()
+    upgrade(engine)
+    assert (tmp_path / "appdata" / "starcnet.sqlite").is_file()
+
+
+@pytest.fixture
+def session(tmp_path):
+    engine = migrated_engine(tmp_path)
+    with session_factory(engine)() as session:
+        yield session
+
+
+def _label(session, **fields):
+    galaxy = add_galaxy(session)
+    (expert,) = add_experts(session, "ana")
+    candidate = session.scalars(select(Candidate).where(Candidate.galaxy_id == galaxy.id)).first()
+    label = Label(candidate_id=candidate.id, expert_id=expert.id, **fields)
+    session.add(label)
+    session.flush()
+    return label
+
+
+@pytest.mark.parametrize("bad", ["5", "0", "cluster", None])
+def test_label_class_is_checked(session, bad):
+    with pytest.raises(IntegrityError):
+        _label(session, label_class=bad)
+
+
+def test_labels_are_append_only(session):
+    label = _label(session, label_class="2")
+    session.commit()
+    with pytest.raises(DBAPIError, match="append-only"):
+        session.execute(update(Label).where(Label.id == label.id).values(label_class="3"))
+    session.rollback()
+    with pytest.raises(DBAPIError, match="append-only"):
+        session.execute(delete(Label).where(Label.id == label.id))
+    session.rollback()
+    assert session.scalars(select(Label.label_class)).all() == ["2"]
+
+
+def test_foreign_keys_are_enforced(session):
+    session.add(Label(candidate_id=999, expert_id=999, label_class="1"))
+    with pytest.raises(IntegrityError):
+        session.flush()
+
+
+def test_at_most_one_active_model(session):
+    session.add_all([ModelVersion(name="a", status="active"), ModelVersion(name="b", status="candidate")])
+    session.flush()
+    assert session.scalars(select(ModelVersion.name).where(ModelVersion.is_active)).all() == ["a"]
+    session.add(ModelVersion(name="c", status="active"))
+    with pytest.raises(IntegrityError):
+        session.flush()
+
+
+def test_read_only_sessions_do_not_take_the_write_lock(tmp_path):
+    engine = migrated_engine(tmp_path)
+    reader = session_factory(engine, read_only=True)()
+    writer = session_factory(engine)()
+    reader.execute(text("SELECT count(*) FROM candidate")).scalar()
+    add_galaxy(writer)  # would wait for the reader if both held the write lock
+    writer.commit()
+    reader.close()
+    writer.close()
