@@ -1,0 +1,275 @@
+"""The model registry: versions, promotion, roll back, and the fixed held-out set.
+
+A model version is registered only once its checkpoint is complete on disk:
+:func:`register_version` checks that the file exists and that its sha256 is
+the one the trainer computed after the atomic write, so a half-written
+checkpoint (a worker killed mid-save) can never become a version. At most one
+version is ``active`` (a partial unique index enforces it); promoting archives
+the previous one, and :func:`rollback` re-activates the version that was
+active before.
+
+The held-out set is a fixed list of labelled candidates that retraining never
+sees. It is chosen once, stratified by (class, galaxy), and grows only when
+asked (:func:`grow_held_out`), so every version's metrics are comparable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from db.models import HeldOutCandidate, ModelVersion, utcnow
+
+__all__ = [
+    "VersionInfo",
+    "file_sha256",
+    "register_version",
+    "promote",
+    "rollback",
+    "list_versions",
+    "get_version",
+    "held_out_ids",
+    "choose_held_out",
+    "grow_held_out",
+]
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """A plain copy of a model version row."""
+
+    id: int
+    name: str
+    status: str
+    mode: str
+    parent_id: int | None
+    checkpoint_path: str | None
+    label_fingerprint: str | None
+    n_train_labels: int
+    metrics: dict[str, Any]
+    baseline_metrics: dict[str, Any]
+    history: list[Any]
+    created_at: dt.datetime
+    promoted_at: dt.datetime | None
+    job_id: int | None
+
+    @classmethod
+    def from_row(cls, row: ModelVersion) -> VersionInfo:
+        return cls(
+            id=row.id,
+            name=row.name,
+            status=row.status,
+            mode=row.mode,
+            parent_id=row.parent_id,
+            checkpoint_path=row.checkpoint_path,
+            label_fingerprint=row.label_fingerprint,
+            n_train_labels=int(row.n_train_labels or 0),
+            metrics=dict(row.metrics or {}),
+            baseline_metrics=dict(row.baseline_metrics or {}),
+            history=list(row.history or []),
+            created_at=row.created_at,
+            promoted_at=row.promoted_at,
+            job_id=row.job_id,
+        )
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def register_version(
+    session: Session,
+    *,
+    name: str,
+    checkpoint_path: str | Path,
+    checkpoint_sha256: str,
+    mode: str,
+    parent_id: int | None = None,
+    label_fingerprint: str | None = None,
+    n_train_labels: int = 0,
+    metrics: dict[str, Any] | None = None,
+    baseline_metrics: dict[str, Any] | None = None,
+    history: list[Any] | None = None,
+    config: dict[str, Any] | None = None,
+    job_id: int | None = None,
+) -> VersionInfo:
+    """Add a ``candidate`` model version for a complete checkpoint; flushes, the caller commits.
+
+    Raises
+    ------
+    ValueError
+        If the checkpoint is missing or its sha256 differs from ``checkpoint_sha256``
+        (a truncated or replaced file).
+    """
+    path = Path(checkpoint_path)
+    if not path.is_file():
+        raise ValueError(f"checkpoint {path} does not exist")
+    if file_sha256(path) != checkpoint_sha256:
+        raise ValueError(f"checkpoint {path} does not match its recorded sha256 (incomplete write?)")
+    row = ModelVersion(
+        name=name,
+        checkpoint_path=str(path),
+        checkpoint_sha256=checkpoint_sha256,
+        mode=mode,
+        parent_id=parent_id,
+        label_fingerprint=label_fingerprint,
+        n_train_labels=n_train_labels,
+        metrics=metrics or {},
+        baseline_metrics=baseline_metrics or {},
+        history=history or [],
+        config=config or {},
+        status="candidate",
+        job_id=job_id,
+    )
+    session.add(row)
+    session.flush()
+    return VersionInfo.from_row(row)
+
+
+def promote(session: Session, version_id: int, *, stamp: bool = True) -> int | None:
+    """Make ``version_id`` the active version; returns the previously active id. Flushes only.
+
+    ``stamp=False`` keeps the version's original promotion time (used by :func:`rollback`).
+    """
+    target = session.get(ModelVersion, version_id)
+    if target is None:
+        raise KeyError(f"no model version {version_id}")
+    previous = session.scalars(select(ModelVersion).where(ModelVersion.status == "active")).one_or_none()
+    if previous is not None and previous.id == version_id:
+        return previous.id
+    # archive first: the partial unique index allows one active row at a time
+    session.execute(
+        update(ModelVersion)
+        .where(ModelVersion.status == "active")
+        .values(status="archived")
+        .execution_options(synchronize_session="fetch")
+    )
+    session.flush()
+    target.status = "active"
+    if stamp:
+        target.promoted_at = utcnow()
+    session.flush()
+    return previous.id if previous is not None else None
+
+
+def rollback(session: Session) -> int:
+    """Re-activate the version that was active before the current one; returns its id. Flushes only.
+
+    The current version's promotion is withdrawn (``promoted_at`` cleared), so
+    repeated roll backs walk back through the promotion history.
+    """
+    current = session.scalars(select(ModelVersion).where(ModelVersion.status == "active")).one_or_none()
+    query = select(ModelVersion).where(ModelVersion.promoted_at.is_not(None), ModelVersion.status != "active")
+    if current is not None and current.promoted_at is not None:
+        query = query.where(ModelVersion.promoted_at <= current.promoted_at)
+    earlier = session.scalars(query.order_by(ModelVersion.promoted_at.desc(), ModelVersion.id.desc())).first()
+    if earlier is None:
+        raise LookupError("no earlier active model version to roll back to")
+    if current is not None:
+        current.promoted_at = None
+    promote(session, earlier.id, stamp=False)
+    return earlier.id
+
+
+def list_versions(session: Session) -> list[VersionInfo]:
+    """Every model version, newest first."""
+    rows = session.scalars(select(ModelVersion).order_by(ModelVersion.id.desc()))
+    return [VersionInfo.from_row(row) for row in rows]
+
+
+def get_version(session: Session, version_id: int) -> VersionInfo:
+    """One model version."""
+    row = session.get(ModelVersion, version_id)
+    if row is None:
+        raise KeyError(f"no model version {version_id}")
+    return VersionInfo.from_row(row)
+
+
+def held_out_ids(session: Session) -> np.ndarray:
+    """Candidate ids of the held-out set (sorted)."""
+    ids = session.scalars(select(HeldOutCandidate.candidate_id).order_by(HeldOutCandidate.candidate_id))
+    return np.fromiter(ids, dtype=np.int64)
+
+
+def _stratified_pick(
+    candidate_ids: np.ndarray, strata: np.ndarray, fraction: float, rng: np.random.Generator
+) -> np.ndarray:
+    chosen = []
+    for stratum in np.unique(strata):
+        members = candidate_ids[strata == stratum]
+        # round, but a stratum of two or more always gives one so every class/galaxy is represented
+        n = int(round(fraction * len(members)))
+        if n == 0 and len(members) >= 2:
+            n = 1
+        chosen.append(rng.choice(members, size=min(n, len(members)), replace=False))
+    return np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, dtype=np.int64)
+
+
+def choose_held_out(
+    session: Session,
+    candidate_ids: Sequence[int],
+    classes: Sequence[int],
+    galaxy_ids: Sequence[int],
+    *,
+    fraction: float = 0.2,
+    seed: int = 0,
+) -> np.ndarray:
+    """Choose the held-out set once, stratified by (class, galaxy); a no-op when it exists.
+
+    Parameters
+    ----------
+    candidate_ids, classes, galaxy_ids : sequence of int
+        The labelled candidates, their consensus class (1-4) and galaxy.
+    fraction : float
+        Share of each (class, galaxy) stratum held out.
+
+    Returns
+    -------
+    numpy.ndarray
+        The held-out candidate ids (existing or new). Flushes only.
+    """
+    existing = held_out_ids(session)
+    if len(existing):
+        return existing
+    return _add(session, candidate_ids, classes, galaxy_ids, fraction, seed)
+
+
+def grow_held_out(
+    session: Session,
+    candidate_ids: Sequence[int],
+    classes: Sequence[int],
+    galaxy_ids: Sequence[int],
+    *,
+    fraction: float = 0.2,
+    seed: int = 0,
+) -> np.ndarray:
+    """Add a stratified ``fraction`` of the given labelled candidates not yet held out (on request only).
+
+    Returns the ids added. Flushes only.
+    """
+    return _add(session, candidate_ids, classes, galaxy_ids, fraction, seed)
+
+
+def _add(session, candidate_ids, classes, galaxy_ids, fraction, seed) -> np.ndarray:
+    ids = np.asarray(candidate_ids, dtype=np.int64)
+    fresh = ~np.isin(ids, held_out_ids(session))
+    strata = np.char.add(
+        np.asarray(classes).astype(str)[fresh], np.char.add(":", np.asarray(galaxy_ids).astype(str)[fresh])
+    )
+    picked = _stratified_pick(ids[fresh], strata, fraction, np.random.default_rng(seed))
+    session.add_all(HeldOutCandidate(candidate_id=int(i)) for i in picked)
+    session.flush()
+    return picked
