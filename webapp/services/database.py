@@ -1,0 +1,70 @@
+"""Opening the app database: engine, session makers, migration to the newest schema.
+
+The CLI, the worker and the app all open the database here, so that they
+honour ``DATABASE_URL`` (default: a SQLite file in ``$STARCNET_DATA_DIR``)
+the same way, and refuse to run on a database that ``init-db`` has not
+brought to the newest schema. :func:`transaction` gives each use case its
+single transaction: everything it wrote is committed together, or nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from db.engine import database_url, make_engine, session_factory
+from db.migrate import current_revision, head_revision, upgrade
+from starcnet_core.errors import UserInputError
+
+__all__ = ["Database", "init_database", "open_database", "transaction"]
+
+
+@dataclass(frozen=True)
+class Database:
+    """An open database: ``sessions()`` for use cases that write, ``read_sessions()`` for reads."""
+
+    url: str
+    engine: Engine
+    sessions: sessionmaker[Session]
+    read_sessions: sessionmaker[Session]
+
+
+def _database(url: str | None) -> Database:
+    url = url or database_url()
+    engine = make_engine(url)
+    return Database(url, engine, session_factory(engine), session_factory(engine, read_only=True))
+
+
+def init_database(url: str | None = None) -> Database:
+    """Create or migrate the database at ``url`` (default ``DATABASE_URL``) to the newest schema."""
+    database = _database(url)
+    upgrade(database.engine)
+    return database
+
+
+def open_database(url: str | None = None) -> Database:
+    """Open the database at ``url``; raise :class:`UserInputError` unless it is at the newest schema."""
+    database = _database(url)
+    revision = current_revision(database.engine)
+    if revision != head_revision():
+        state = "is empty" if revision is None else f"is at schema {revision}, not {head_revision()}"
+        raise UserInputError(
+            f"database {database.engine.url.render_as_string(hide_password=True)} {state}: "
+            "run `python -m webapp init-db`"
+        )
+    return database
+
+
+@contextmanager
+def transaction(session: Session) -> Iterator[Session]:
+    """Commit what the block wrote when it succeeds; roll everything back when it raises."""
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise

@@ -1,0 +1,287 @@
+"""Recording expert labels: one label, an undo, and bulk import from CSV.
+
+Labels are append-only (:class:`db.models.Label`): a new answer supersedes
+the expert's previous one and an undo appends a retraction, so the full
+history of every decision stays in the database. Each operation is one
+transaction that also refreshes the candidate's cached consensus; any
+mistake in the input (unknown expert or candidate, a class outside 1-4 /
+"unsure", a file imported twice) raises :class:`UserInputError` before
+anything is written.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import exists, insert, select
+from sqlalchemy.orm import Session, aliased
+
+from db.consensus import update_consensus_cache
+from db.models import EXPERT_ROLES, LABEL_CLASSES, Candidate, Expert, Galaxy, Label, utcnow
+from starcnet_core.errors import UserInputError
+from webapp.services.database import transaction
+
+__all__ = [
+    "LabelRecord",
+    "normalise_class",
+    "add_expert",
+    "get_expert",
+    "find_candidate",
+    "record_label",
+    "undo_label",
+    "label_history",
+    "import_labels",
+]
+
+
+@dataclass(frozen=True)
+class LabelRecord:
+    """One row of a candidate's label history, as shown to people."""
+
+    label_id: int
+    expert: str
+    label_class: str | None
+    retracts_id: int | None
+    comment: str
+    created_at: str
+    seconds_spent: float | None
+    shown_model_version_id: int | None
+    shown_scores: list[float] | None
+
+
+def normalise_class(value: object) -> str:
+    """``1``-``4`` (int or text) or ``"unsure"`` as stored; anything else is a :class:`UserInputError`."""
+    text = str(value).strip().lower()
+    if text not in LABEL_CLASSES:
+        raise UserInputError(f"class {value!r} is not one of 1, 2, 3, 4 or 'unsure'")
+    return text
+
+
+def add_expert(session: Session, name: str, role: str = "expert") -> int:
+    """Create an expert; return their id. A name already taken is a :class:`UserInputError`."""
+    name = name.strip()
+    if not name:
+        raise UserInputError("an expert needs a name")
+    if role not in EXPERT_ROLES:
+        raise UserInputError(f"role {role!r} is not one of {', '.join(EXPERT_ROLES)}")
+    with transaction(session):
+        if session.scalar(select(Expert.id).where(Expert.name == name)) is not None:
+            raise UserInputError(f"expert {name!r} already exists")
+        expert = Expert(name=name, role=role)
+        session.add(expert)
+        session.flush()
+        return expert.id
+
+
+def get_expert(session: Session, name: str) -> Expert:
+    """The expert called ``name``; :class:`UserInputError` when there is none."""
+    expert = session.scalars(select(Expert).where(Expert.name == name)).one_or_none()
+    if expert is None:
+        raise UserInputError(f"unknown expert {name!r} (add them with `python -m webapp expert add`)")
+    return expert
+
+
+def find_candidate(session: Session, galaxy: str, source_id: int) -> Candidate:
+    """Candidate ``source_id`` (catalog id) of galaxy ``galaxy``; :class:`UserInputError` if absent."""
+    candidate = session.scalars(
+        select(Candidate).join(Galaxy).where(Galaxy.name == galaxy, Candidate.source_id == source_id)
+    ).one_or_none()
+    if candidate is None:
+        raise UserInputError(f"galaxy {galaxy!r} has no candidate with id {source_id}")
+    return candidate
+
+
+def _lock_candidate(session: Session, candidate_id: int) -> None:
+    # FOR UPDATE serialises label writes on one candidate on PostgreSQL, so the
+    # consensus cache is rewritten from all committed labels (SQLite's IMMEDIATE
+    # transactions already serialise every writer).
+    found = session.execute(
+        select(Candidate.id).where(Candidate.id == candidate_id).with_for_update()
+    ).scalar_one_or_none()
+    if found is None:
+        raise UserInputError(f"unknown candidate {candidate_id}")
+
+
+def _check_expert(session: Session, expert_id: int) -> None:
+    if session.get(Expert, expert_id) is None:
+        raise UserInputError(f"unknown expert {expert_id}")
+
+
+def record_label(
+    session: Session,
+    *,
+    candidate_id: int,
+    expert_id: int,
+    label_class: object,
+    comment: str = "",
+    seconds_spent: float | None = None,
+    shown_model_version_id: int | None = None,
+    shown_scores: Sequence[float] | None = None,
+    display_settings: dict[str, Any] | None = None,
+) -> int:
+    """Record one answer of one expert; return the new label's id.
+
+    Parameters
+    ----------
+    session : Session
+    candidate_id, expert_id : int
+        Database ids.
+    label_class : int or str
+        1-4 or "unsure".
+    comment : str
+    seconds_spent : float, optional
+        Seconds the expert spent on the candidate.
+    shown_model_version_id, shown_scores : optional
+        The model version whose scores the expert saw, and those four scores;
+        None when the scores were hidden.
+    display_settings : dict, optional
+        Stretch, bands, zoom... of the review page (JSON-serialisable).
+    """
+    cls = normalise_class(label_class)
+    if seconds_spent is not None and seconds_spent < 0:
+        raise UserInputError(f"seconds spent must be >= 0, not {seconds_spent}")
+    with transaction(session):
+        _lock_candidate(session, candidate_id)
+        _check_expert(session, expert_id)
+        label = Label(
+            candidate_id=candidate_id,
+            expert_id=expert_id,
+            label_class=cls,
+            comment=comment,
+            seconds_spent=seconds_spent,
+            shown_model_version_id=shown_model_version_id,
+            shown_scores=None if shown_scores is None else [float(s) for s in shown_scores],
+            display_settings=dict(display_settings or {}),
+        )
+        session.add(label)
+        session.flush()
+        update_consensus_cache(session, [candidate_id])
+        return label.id
+
+
+def undo_label(session: Session, *, candidate_id: int, expert_id: int) -> int:
+    """Retract the expert's latest standing answer on the candidate; return the retraction's id.
+
+    The expert's previous answer (if any) counts again. Nothing to undo is a
+    :class:`UserInputError`.
+    """
+    retraction = aliased(Label)
+    with transaction(session):
+        _lock_candidate(session, candidate_id)
+        _check_expert(session, expert_id)
+        latest = session.scalar(
+            select(Label.id)
+            .where(
+                Label.candidate_id == candidate_id,
+                Label.expert_id == expert_id,
+                Label.retracts_id.is_(None),
+                ~exists().where(retraction.retracts_id == Label.id),
+            )
+            .order_by(Label.id.desc())
+            .limit(1)
+        )
+        if latest is None:
+            raise UserInputError(f"expert {expert_id} has no label to undo on candidate {candidate_id}")
+        undo = Label(candidate_id=candidate_id, expert_id=expert_id, label_class=None, retracts_id=latest)
+        session.add(undo)
+        session.flush()
+        update_consensus_cache(session, [candidate_id])
+        return undo.id
+
+
+def label_history(session: Session, candidate_id: int) -> list[LabelRecord]:
+    """Every label row of a candidate, oldest first (answers and retractions)."""
+    rows = session.execute(
+        select(Label, Expert.name).join(Expert).where(Label.candidate_id == candidate_id).order_by(Label.id)
+    ).all()
+    return [
+        LabelRecord(
+            label_id=label.id,
+            expert=name,
+            label_class=label.label_class,
+            retracts_id=label.retracts_id,
+            comment=label.comment,
+            created_at=label.created_at.isoformat(),
+            seconds_spent=label.seconds_spent,
+            shown_model_version_id=label.shown_model_version_id,
+            shown_scores=label.shown_scores,
+        )
+        for label, name in rows
+    ]
+
+
+def import_labels(session: Session, path: str | Path, *, expert: str) -> int:
+    """Import one expert's labels from a CSV file; return how many were recorded.
+
+    The file has a header with the columns ``galaxy``, ``id`` (catalog source
+    id) and ``class`` (1-4 or "unsure"), and optionally ``comment`` and
+    ``seconds``. Every row is checked before anything is written; a file whose
+    content was already imported is refused.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise UserInputError(f"{path}: no such file")
+    content = path.read_bytes()
+    batch = hashlib.sha256(content).hexdigest()
+    rows = list(csv.DictReader(content.decode("utf-8-sig").splitlines()))
+    missing = {"galaxy", "id", "class"} - set(rows[0] if rows else {})
+    if not rows or missing:
+        raise UserInputError(
+            f"{path}: needs a header with columns galaxy, id, class (missing {sorted(missing)})"
+        )
+    with transaction(session):
+        expert_id = get_expert(session, expert).id
+        if session.scalar(select(Label.id).where(Label.import_batch == batch).limit(1)) is not None:
+            raise UserInputError(f"{path}: this file was already imported")
+        galaxies = dict(session.execute(select(Galaxy.name, Galaxy.id)).all())
+        wanted = {row["galaxy"].strip() for row in rows}
+        unknown = sorted(wanted - set(galaxies))
+        if unknown:
+            raise UserInputError(f"{path}: unknown galaxy {unknown[0]!r}")
+        index = {
+            (galaxy_id, source_id): candidate_id
+            for candidate_id, galaxy_id, source_id in session.execute(
+                select(Candidate.id, Candidate.galaxy_id, Candidate.source_id).where(
+                    Candidate.galaxy_id.in_([galaxies[name] for name in wanted])
+                )
+            )
+        }
+        now = utcnow()
+        records = [
+            _import_row(path, line, row, galaxies, index, expert_id, batch, now)
+            for line, row in enumerate(rows, 2)
+        ]
+        session.execute(insert(Label), records)
+        update_consensus_cache(session, [r["candidate_id"] for r in records])
+    return len(records)
+
+
+def _import_row(path, line, row, galaxies, index, expert_id, batch, now) -> dict[str, Any]:  # noqa: ANN001
+    where = f"{path}:{line}"
+    try:
+        source_id = int(str(row["id"]).strip())
+    except ValueError:
+        raise UserInputError(f"{where}: id {row['id']!r} is not an integer") from None
+    candidate_id = index.get((galaxies[row["galaxy"].strip()], source_id))
+    if candidate_id is None:
+        raise UserInputError(f"{where}: galaxy {row['galaxy']!r} has no candidate with id {source_id}")
+    try:
+        cls = normalise_class(row["class"])
+        seconds = float(row["seconds"]) if row.get("seconds") not in (None, "") else None
+    except (UserInputError, ValueError) as error:
+        raise UserInputError(f"{where}: {error}") from None
+    return {
+        "candidate_id": candidate_id,
+        "expert_id": expert_id,
+        "label_class": cls,
+        "comment": row.get("comment") or "",
+        "seconds_spent": seconds,
+        "display_settings": {},
+        "import_batch": batch,
+        "created_at": now,
+    }
