@@ -1,0 +1,118 @@
+"""Reliability: 8 processes x 500 labels at once lose none, and the consensus is what they imply.
+
+Runs on a SQLite file, and on PostgreSQL when ``STARCNET_TEST_POSTGRES_URL``
+names a server where the user may create databases (a fresh database is
+created for the run and dropped after).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import uuid
+from collections import Counter
+
+import pytest
+from db_testing import add_experts, add_galaxy
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
+
+from db.consensus import consensus
+from db.engine import make_engine, session_factory
+from db.migrate import upgrade
+from db.models import Candidate, Label
+from webapp.services.labels import record_label
+
+N_PROCESSES = 8
+N_LABELS = 500
+N_CANDIDATES = 60
+
+
+def _planned_class(worker: int, k: int) -> int:
+    return (k * 7 + worker * 3 + k // N_CANDIDATES) % 4 + 1
+
+
+def _label_worker(url: str, worker: int, expert_id: int, candidate_ids: list[int], barrier) -> None:
+    engine = make_engine(url)
+    sessions = session_factory(engine)
+    barrier.wait()
+    for k in range(N_LABELS):
+        with sessions() as session:
+            record_label(
+                session,
+                candidate_id=candidate_ids[k % N_CANDIDATES],
+                expert_id=expert_id,
+                label_class=_planned_class(worker, k),
+            )
+    engine.dispose()
+
+
+def _expected(candidate_ids: list[int]) -> dict[int, tuple[str | None, int]]:
+    """Consensus implied by the plan: each worker's last class per candidate."""
+    latest: dict[int, dict[int, int]] = {c: {} for c in candidate_ids}
+    for worker in range(N_PROCESSES):
+        for k in range(N_LABELS):
+            latest[candidate_ids[k % N_CANDIDATES]][worker] = _planned_class(worker, k)
+    expected = {}
+    for cid, votes in latest.items():
+        counts = Counter(votes.values()).most_common()
+        tied = len(counts) > 1 and counts[0][1] == counts[1][1]
+        expected[cid] = ("undecided" if tied else str(counts[0][0]), len(votes))
+    return expected
+
+
+def _hammer(url: str) -> None:
+    engine = make_engine(url)
+    upgrade(engine)
+    with session_factory(engine)() as session:
+        galaxy = add_galaxy(session, "busy", n=N_CANDIDATES)
+        experts = add_experts(session, *[f"expert{i}" for i in range(N_PROCESSES)])
+        session.commit()
+        candidate_ids = session.scalars(
+            select(Candidate.id).where(Candidate.galaxy_id == galaxy.id).order_by(Candidate.id)
+        ).all()
+        expert_ids = [e.id for e in experts]
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(N_PROCESSES)
+    workers = [
+        context.Process(target=_label_worker, args=(url, i, expert_ids[i], candidate_ids, barrier))
+        for i in range(N_PROCESSES)
+    ]
+    for process in workers:
+        process.start()
+    for process in workers:
+        process.join(timeout=240)
+    assert [p.exitcode for p in workers] == [0] * N_PROCESSES
+
+    expected = _expected(candidate_ids)
+    with session_factory(engine)() as session:
+        assert session.scalar(select(func.count()).select_from(Label)) == N_PROCESSES * N_LABELS
+        result = consensus(session)
+        got = {int(c): (result.label(i), int(result.n_votes[i])) for i, c in enumerate(result.candidate_id)}
+        assert got == expected
+        cached = dict(session.execute(select(Candidate.id, Candidate.consensus_class)).all())
+        assert {c: None if e[0] == "undecided" else int(e[0]) for c, e in expected.items()} == cached
+    engine.dispose()
+
+
+@pytest.mark.slow
+def test_concurrent_labels_sqlite(tmp_path):
+    _hammer(f"sqlite:///{tmp_path / 'busy.sqlite'}")
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_concurrent_labels_postgres():
+    server = os.environ.get("STARCNET_TEST_POSTGRES_URL")
+    if not server:
+        pytest.skip("STARCNET_TEST_POSTGRES_URL is not set")
+    name = f"starcnet_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        _hammer(make_url(server).set(database=name).render_as_string(hide_password=False))
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
