@@ -362,6 +362,11 @@ class FeatureCache:
         with np.load(path) as stored:
             return stored["ids"], stored["features"]
 
+    def missing(self, model: StarcNet, ids: np.ndarray) -> int:
+        """How many of candidates ``ids`` have no cached features under ``model`` yet."""
+        cached_ids, _ = self._read(model_fingerprint(model))
+        return int(np.count_nonzero(~np.isin(np.asarray(ids, dtype=np.int64), cached_ids)))
+
     def features(
         self,
         model: StarcNet,

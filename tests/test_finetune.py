@@ -101,10 +101,12 @@ def test_feature_cache_computes_each_candidate_once(tmp_path, tiny_model: StarcN
         return stamps[ids]
 
     cache = FeatureCache(tmp_path / "cache")
+    assert cache.missing(tiny_model, np.array([1, 2])) == 2
     first, computed = cache.features(tiny_model, np.array([3, 1, 2]), load, np.zeros(5))
     assert computed == 3
     second, computed = cache.features(tiny_model, np.array([2, 5, 1]), load, np.zeros(5))
     assert computed == 1 and requested[-1].tolist() == [5]
+    assert cache.missing(tiny_model, np.array([1, 2, 5, 7])) == 1
     direct = conv_features(tiny_model, stamps[[2, 5, 1]], np.zeros(5))
     np.testing.assert_allclose(second, direct, rtol=1e-2, atol=1e-2)
     np.testing.assert_array_equal(second[0], first[2])
