@@ -89,10 +89,9 @@ class JobContext:
             self._pending_lines.append(line)
 
     def store(self, **result: Any) -> None:
-        """Merge JSON-ready values into the job's result now (e.g. training curves so far)."""
+        """Merge JSON-ready values into the job's result (e.g. training curves so far), written with the next report."""
         with self._lock:
             self._pending["result"] = {**self._pending.get("result", {}), **result}
-        self.flush()
 
     def flush(self) -> None:
         """Write buffered progress, message, log lines and results to the job row."""
@@ -122,11 +121,18 @@ class JobContext:
 JobHandler = Callable[[sessionmaker[Session], JobContext], dict[str, Any]]
 
 
-def default_handlers() -> dict[str, JobHandler]:
-    """The job kinds of StarcNet Studio: ``retrain`` and ``score``."""
+def default_handlers(**stamp_source: Any) -> dict[str, JobHandler]:
+    """The job kinds of StarcNet Studio: ``retrain`` and ``score``.
+
+    ``stamps=loader`` replaces where both take candidate stamps from (default:
+    the stored mosaics; tests pass a loader of synthetic stamps).
+    """
     from webapp.services import retrain, scoring
 
-    return {"retrain": retrain.run_retrain_job, "score": scoring.run_score_job}
+    return {
+        "retrain": retrain.retrain_job_handler(**stamp_source),
+        "score": scoring.score_job_handler(**stamp_source),
+    }
 
 
 class Worker:

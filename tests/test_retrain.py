@@ -1,0 +1,173 @@
+"""Retraining end to end through the services and the worker; cancel; one retrain at a time."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from db_testing import migrated_engine
+from retrain_testing import label_all, make_galaxy, starting_model, synthetic_stamps
+from sqlalchemy import func, select
+
+from db import jobs
+from db.engine import session_factory
+from db.models import ModelVersion, Prediction
+from db.queue import review_queue
+from starcnet_core.errors import UserInputError
+from webapp.services import model_versions
+from webapp.services.retrain import RetrainRequest, estimate_seconds, request_retrain, training_labels
+from webapp.worker import Worker, default_handlers
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch):
+    monkeypatch.setenv("STARCNET_DATA_DIR", str(tmp_path / "data"))
+    engine = migrated_engine(tmp_path)
+    sessions = session_factory(engine)
+    worker = Worker(engine, default_handlers(stamps=synthetic_stamps), worker_id="test", heartbeat_s=0.1)
+    return sessions, worker, tmp_path
+
+
+def _queue_ids(session) -> list[int]:
+    return [item.candidate_id for item in review_queue(session, order="least_confidence", limit=100).items]
+
+
+@pytest.mark.slow
+def test_labels_to_retrained_promoted_model_and_a_new_queue(app) -> None:
+    sessions, worker, tmp_path = app
+    with sessions() as session:
+        ids = make_galaxy(session)
+        start = starting_model(session, tmp_path)
+    assert worker.run(idle_exit=True) == 1  # the activation's scoring job
+    with sessions() as session:
+        before = _queue_ids(session)
+        assert len(before) == 60
+        label_all(session, ids)
+        request = RetrainRequest(mode="quick", epochs=60)
+        estimate = estimate_seconds(session, request)
+        assert estimate["n_train"] + estimate["n_held_out"] == 60 and estimate["seconds"] > 0
+        job = request_retrain(session, request)
+        with pytest.raises(UserInputError, match="already queued"):
+            request_retrain(session, request)
+        held = set(model_versions.registry.held_out_ids(session).tolist())
+        assert len(held) == 12 and not held & set(training_labels(session, request).candidate_ids.tolist())
+    assert worker.run(idle_exit=True) == 2  # retrain, then scoring with the new version
+    with sessions() as session:
+        done = jobs.get_job(session, job.id)
+        assert done.status == "succeeded", done.error
+        assert len(done.result["history"]) == 60
+        new = model_versions.registry.get_version(session, done.result["model_version_id"])
+        assert new.status == "candidate" and new.parent_id == start and new.n_train_labels == 48
+        assert new.metrics["n"] == 12 and new.baseline_metrics["n"] == 12
+        assert new.metrics["accuracy"] > new.baseline_metrics["accuracy"]
+        assert np.array(new.metrics["confusion"]).sum() == 12 and len(new.metrics["recall"]) == 4
+        diff = model_versions.science_diff(session, new.id)
+        assert diff["n_compared"] == 60 and np.array(diff["transitions"]).sum() == 60
+        assert diff["changed"] and {"x", "y", "old_class", "new_class"} <= set(diff["changed"][0])
+        assert diff["class_fractions"][0]["galaxy"] == "simgal"
+        promoted = model_versions.promote_version(session, new.id)
+        assert promoted["previous"] == start
+    assert worker.run(idle_exit=True) == 1  # the promotion's re-scoring (nothing left to score)
+    with sessions() as session:
+        assert _queue_ids(session) != before
+        page = review_queue(session, order="least_confidence", limit=5)
+        assert page.model_version_id == new.id
+        version = session.get(ModelVersion, page.model_version_id)
+        assert version.label_fingerprint == training_labels(session, request).fingerprint
+        assert session.scalar(select(func.count()).where(Prediction.model_version_id == new.id)) == 60
+        rolled = model_versions.rollback_version(session)
+        assert rolled["active"] == start
+
+
+def test_cancel_stops_a_running_retrain_and_registers_nothing(app) -> None:
+    sessions, worker, tmp_path = app
+    with sessions() as session:
+        ids = make_galaxy(session, n=40)
+        starting_model(session, tmp_path)
+    worker.run(idle_exit=True)
+    with sessions() as session:
+        label_all(session, ids)
+        job = request_retrain(session, RetrainRequest(mode="quick", epochs=100_000))
+        # a second request is refused while this one is pending
+        with pytest.raises(UserInputError):
+            request_retrain(session, RetrainRequest(mode="quick"))
+
+    runner = threading.Thread(target=worker.run_once)
+    runner.start()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with sessions() as session:
+            if jobs.get_job(session, job.id).progress > 0.1:
+                jobs.request_cancel(session, job.id)
+                break
+        time.sleep(0.05)
+    runner.join(timeout=30)
+    with sessions() as session:
+        assert jobs.get_job(session, job.id).status == "cancelled"
+        assert session.scalar(select(func.count()).select_from(ModelVersion)) == 1
+        assert session.scalar(select(func.count()).select_from(Prediction)) == 40
+        assert not list((tmp_path / "data" / "models").glob("*.pt"))
+
+
+_KILLABLE_WORKER = """
+import sys
+sys.path.insert(0, "tests")
+from retrain_testing import synthetic_stamps
+from db.engine import make_engine
+from webapp.worker import Worker, default_handlers
+
+Worker(make_engine(sys.argv[1]), default_handlers(stamps=synthetic_stamps), worker_id="doomed",
+       heartbeat_s=0.2).run(max_jobs=1)
+"""
+
+
+@pytest.mark.slow
+def test_sigkill_mid_training_leaves_the_registry_and_active_model_intact(app) -> None:
+    sessions, worker, tmp_path = app
+    with sessions() as session:
+        ids = make_galaxy(session, n=40)
+        start = starting_model(session, tmp_path)
+    worker.run(idle_exit=True)
+    with sessions() as session:
+        label_all(session, ids)
+        job = request_retrain(session, RetrainRequest(mode="quick", epochs=100_000))
+    url = str(sessions.kw["bind"].url)
+    process = subprocess.Popen(
+        [sys.executable, "-c", _KILLABLE_WORKER, url],
+        cwd=Path(__file__).resolve().parents[1],
+        env=os.environ.copy(),
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with sessions() as session:
+                if jobs.get_job(session, job.id).progress > 0.1:
+                    break
+            time.sleep(0.05)
+    finally:
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+    with sessions() as session:
+        assert jobs.get_job(session, job.id).status == "running"
+    time.sleep(0.5)
+    survivor = Worker(sessions.kw["bind"], default_handlers(stamps=synthetic_stamps), stale_after_s=0.3)
+    assert survivor.run_once() is None
+    with sessions() as session:
+        failed = jobs.get_job(session, job.id)
+        assert failed.status == "failed" and "doomed" in failed.error
+        versions = model_versions.list_versions(session)
+        assert [(v.id, v.status) for v in versions] == [(start, "active")]
+        assert not list((tmp_path / "data" / "models").glob("*.pt"))
+        again = request_retrain(session, RetrainRequest(mode="quick", epochs=5))
+    assert worker.run(idle_exit=True) == 2
+    with sessions() as session:
+        assert jobs.get_job(session, again.id).status == "succeeded"
+        assert model_versions.registry.get_version(session, start).status == "active"
+        assert len(model_versions.list_versions(session)) == 2

@@ -1,0 +1,452 @@
+"""Retraining: the label set, the time estimate, the ``retrain`` job and its new model version.
+
+A retrain request (:class:`RetrainRequest`) names the label set (expert
+consensus with at least ``min_votes`` votes, with or without the labels
+imported with catalogs) and the mode:
+
+- ``quick``: the active model's convolutions frozen, its fully connected layers
+  retrained on cached convolutional features (:mod:`starcnet_core.finetune`);
+- ``full``: every layer fine-tuned from the active model
+  (:func:`starcnet_core.train.train_model` with ``init_state``);
+- ``scratch``: the paper recipe from random weights (``train_model``).
+
+The held-out set (:mod:`db.registry`) is chosen on the first request and never
+trained on. The job ends by writing the checkpoint atomically, measuring the
+new and the active model on the held-out set, and registering a ``candidate``
+version with both metric sets and the fingerprint of its training labels; it
+then queues scoring of every candidate with the new version (for the science
+diff) and, with ``auto_promote``, promotes it when it is not worse. Nothing is
+registered or promoted before the checkpoint is complete, so a killed job
+leaves the registry and the active model as they were.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import accuracy_score, confusion_matrix, recall_score
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from db import jobs, registry
+from db.consensus import consensus
+from db.engine import data_dir
+from db.jobs import JobInfo
+from db.models import Candidate
+from db.predictions import active_model_version
+from starcnet_core.errors import UserInputError
+from webapp.services.scoring import StampLoader, load_version_model, mosaic_stamps
+
+__all__ = [
+    "MODES",
+    "RetrainRequest",
+    "LabelSet",
+    "training_labels",
+    "held_out_labels",
+    "heldout_metrics",
+    "not_worse",
+    "estimate_seconds",
+    "request_retrain",
+    "retrain_job_handler",
+]
+
+#: Retraining modes, fastest first.
+MODES: tuple[str, ...] = ("quick", "full", "scratch")
+
+# what a training curve keeps of each epoch's progress event
+_EPOCH_KEYS = ("epoch", "train_loss", "val_loss", "val_accuracy", "seconds")
+
+# roles whose labels are experts' own (the "catalog" role holds imported catalog classes)
+_EXPERT_ROLES = ("expert", "admin")
+
+
+@dataclass(frozen=True)
+class RetrainRequest:
+    """What to retrain on and how.
+
+    Parameters
+    ----------
+    mode : {"quick", "full", "scratch"}
+        See the module docstring.
+    include_catalog : bool
+        Also use the classes imported with the catalogs (pseudo-expert role ``catalog``).
+    min_votes : int
+        Minimum votes behind a consensus class for a candidate to be used.
+    epochs : int, optional
+        Default: 40 (quick), 5 (full), 15 (scratch, the paper's).
+    auto_promote : bool
+        Promote the new version when it is not worse than the active one on the held-out set.
+    held_out_fraction : float
+        Share of each (class, galaxy) held out, when the held-out set is first chosen.
+    seed : int
+        Seed of the held-out choice and of training.
+    """
+
+    mode: str = "quick"
+    include_catalog: bool = False
+    min_votes: int = 1
+    epochs: int | None = None
+    auto_promote: bool = False
+    held_out_fraction: float = 0.2
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise UserInputError(f"unknown retrain mode {self.mode!r}; choose one of {', '.join(MODES)}")
+        if self.min_votes < 1:
+            raise UserInputError("min_votes must be at least 1")
+
+    @property
+    def n_epochs(self) -> int:
+        return self.epochs or {"quick": 40, "full": 5, "scratch": 15}[self.mode]
+
+
+@dataclass(frozen=True)
+class LabelSet:
+    """Labelled candidates: database ids, consensus class 1-4, galaxy id; and their fingerprint."""
+
+    candidate_ids: np.ndarray
+    classes: np.ndarray
+    galaxy_ids: np.ndarray
+
+    @property
+    def fingerprint(self) -> str:
+        """sha256 of the sorted ``candidate_id:class`` pairs: what a version was trained on."""
+        order = np.argsort(self.candidate_ids)
+        text = "\n".join(
+            f"{i}:{c}" for i, c in zip(self.candidate_ids[order], self.classes[order], strict=True)
+        )
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def __len__(self) -> int:
+        return len(self.candidate_ids)
+
+
+def _consensus_labels(session: Session, request: RetrainRequest) -> LabelSet:
+    roles = None if request.include_catalog else _EXPERT_ROLES
+    votes = consensus(session, roles=roles)
+    keep = (votes.mode > 0) & (votes.n_votes >= request.min_votes)
+    ids = np.asarray(votes.candidate_id)[keep].astype(np.int64)
+    galaxy = dict(
+        session.execute(select(Candidate.id, Candidate.galaxy_id).where(Candidate.id.in_(ids.tolist()))).all()
+    )
+    galaxy_ids = np.array([galaxy[int(i)] for i in ids], dtype=np.int64)
+    return LabelSet(ids, np.asarray(votes.mode)[keep].astype(np.int64), galaxy_ids)
+
+
+def _split(session: Session, request: RetrainRequest) -> tuple[LabelSet, LabelSet]:
+    labels = _consensus_labels(session, request)
+    held = registry.choose_held_out(
+        session,
+        labels.candidate_ids,
+        labels.classes,
+        labels.galaxy_ids,
+        fraction=request.held_out_fraction,
+        seed=request.seed,
+    )
+    in_held = np.isin(labels.candidate_ids, held)
+
+    def part(mask: np.ndarray) -> LabelSet:
+        return LabelSet(labels.candidate_ids[mask], labels.classes[mask], labels.galaxy_ids[mask])
+
+    return part(~in_held), part(in_held)
+
+
+def training_labels(session: Session, request: RetrainRequest) -> LabelSet:
+    """The labels a retrain with ``request`` would train on (held-out candidates excluded).
+
+    Chooses the held-out set first if it does not exist yet (flushes; the caller commits).
+    """
+    return _split(session, request)[0]
+
+
+def held_out_labels(session: Session, request: RetrainRequest) -> LabelSet:
+    """The held-out candidates that have a consensus class under ``request``'s label rules."""
+    return _split(session, request)[1]
+
+
+def heldout_metrics(classes: np.ndarray, scores: np.ndarray) -> dict[str, Any]:
+    """4-class and binary (1+2 vs 3+4) accuracy, confusion matrix and per-class recall (JSON-ready)."""
+    classes = np.asarray(classes, dtype=np.int64)
+    predicted = np.asarray(scores).argmax(axis=1) + 1
+    if len(classes) == 0:
+        return {"n": 0}
+    labels = [1, 2, 3, 4]
+    return {
+        "n": int(len(classes)),
+        "accuracy": float(accuracy_score(classes, predicted)),
+        "binary_accuracy": float(accuracy_score(classes <= 2, predicted <= 2)),
+        "confusion": confusion_matrix(classes, predicted, labels=labels).tolist(),
+        "recall": [
+            float(r) for r in recall_score(classes, predicted, labels=labels, average=None, zero_division=0)
+        ],
+    }
+
+
+def not_worse(new: dict[str, Any], old: dict[str, Any]) -> bool:
+    """Whether ``new`` metrics are at least as good as ``old`` in 4-class and binary accuracy."""
+    if not old or "accuracy" not in old:
+        return "accuracy" in new
+    return new["accuracy"] >= old["accuracy"] and new["binary_accuracy"] >= old["binary_accuracy"]
+
+
+def _seconds_per_stamp(loaded: Any) -> float:
+    """Measured seconds of one stamp's convolutions under the given model (8-stamp probe)."""
+    from starcnet_core.finetune import conv_features
+
+    config = loaded.model.config
+    probe = np.zeros((8, config.n_bands, config.stamp_size, config.stamp_size), np.float32)
+    started = time.perf_counter()
+    conv_features(loaded.model, probe, loaded.band_mean)
+    return (time.perf_counter() - started) / len(probe)
+
+
+def estimate_seconds(session: Session, request: RetrainRequest) -> dict[str, Any]:
+    """How long a retrain with ``request`` would take on this machine, before starting it.
+
+    Measures the active model's forward time on a few stamps and scales it:
+    quick mode pays one forward pass per candidate not yet in the feature cache
+    plus a small per-epoch cost; full and from-scratch training pay about three
+    forward passes' worth (forward + backward) per stamp and epoch.
+
+    Returns
+    -------
+    dict
+        ``n_train``, ``n_held_out``, ``n_new_features`` (quick mode),
+        ``seconds`` and a one-line ``summary``.
+    """
+    train, held = _split(session, request)
+    session.rollback()  # an estimate must not choose the held-out set
+    active = active_model_version(session)
+    if active is None and request.mode != "scratch":
+        raise UserInputError(f"{request.mode} retraining needs an active model; train from scratch instead")
+    if active is not None:
+        loaded = load_version_model(session, active.id)
+        per_stamp = _seconds_per_stamp(loaded)
+    else:
+        from starcnet_core.model import PRESETS
+
+        per_stamp = _seconds_per_stamp(_Fresh(PRESETS["paper"]))
+    n = len(train) + len(held)
+    n_new = n
+    if request.mode == "quick":
+        from starcnet_core.finetune import FeatureCache
+
+        n_new = FeatureCache(_feature_dir()).missing(
+            loaded.model, np.concatenate([train.candidate_ids, held.candidate_ids])
+        )
+        seconds = n_new * per_stamp + request.n_epochs * len(train) * 2e-4 + 2.0
+    else:
+        seconds = request.n_epochs * len(train) * 3 * per_stamp + len(held) * per_stamp + 2.0
+    return {
+        "n_train": len(train),
+        "n_held_out": len(held),
+        "n_new_features": int(n_new),
+        "seconds": float(seconds),
+        "summary": f"{request.mode}: {len(train)} labels, about {seconds:.0f} s on this machine",
+    }
+
+
+@dataclass
+class _Fresh:
+    """A randomly initialised network presented like a loaded checkpoint (for estimates only)."""
+
+    config: Any
+
+    def __post_init__(self) -> None:
+        from starcnet_core.model import StarcNet
+
+        self.model = StarcNet(self.config)
+        self.band_mean = np.zeros(self.config.n_bands, np.float32)
+
+
+def _feature_dir() -> Path:
+    return data_dir() / "feature_cache"
+
+
+def _model_dir() -> Path:
+    return data_dir() / "models"
+
+
+def request_retrain(session: Session, request: RetrainRequest) -> JobInfo:
+    """Queue a ``retrain`` job; refuses while another retrain is queued or running.
+
+    Raises
+    ------
+    UserInputError
+        Another retrain is pending, there are no training labels, or the mode
+        needs an active model and there is none.
+    """
+    pending = jobs.active_jobs(session, frozenset({"retrain"}))
+    if pending:
+        raise UserInputError(
+            f"retrain job #{pending[0].id} is already {pending[0].status}; wait or cancel it"
+        )
+    if request.mode != "scratch" and active_model_version(session) is None:
+        raise UserInputError(f"{request.mode} retraining needs an active model; train from scratch instead")
+    train = training_labels(session, request)
+    if len(train) == 0:
+        session.rollback()
+        raise UserInputError("no labelled candidates to train on (outside the held-out set)")
+    session.commit()  # the held-out set is fixed from now on
+    return jobs.enqueue(session, "retrain", asdict(request))
+
+
+def _train(
+    loaded: Any,
+    train: LabelSet,
+    stamps: np.ndarray | Callable[[np.ndarray], np.ndarray],
+    request: RetrainRequest,
+    context: Any,
+):
+    """Run the chosen training; returns (model, band_mean, history)."""
+    if request.mode == "quick":
+        from starcnet_core.finetune import FeatureCache, QuickFinetuneConfig, finetune_head
+
+        context.progress(0.02, "computing convolutional features")
+        features, n_new = FeatureCache(_feature_dir()).features(
+            loaded.model, train.candidate_ids, stamps, loaded.band_mean, should_stop=context.should_stop
+        )
+        context.log(f"features: {n_new} computed, {len(train) - n_new} from cache")
+        config = QuickFinetuneConfig(epochs=request.n_epochs, seed=request.seed)
+        history: list[dict] = []
+
+        def on_step(event: dict) -> None:
+            if "train_loss" in event:
+                history.append({key: event[key] for key in _EPOCH_KEYS if key in event})
+                context.store(history=history)
+            context.progress(0.1 + 0.8 * event["step"] / event["total_steps"], f"epoch {event['epoch']}")
+
+        result = finetune_head(
+            loaded.model,
+            features,
+            train.classes,
+            config=config,
+            progress=on_step,
+            should_stop=context.should_stop,
+        )
+        return result.model, loaded.band_mean, result.history
+    from astropy.table import Table
+    from starcnet_core.train import TrainConfig, train_model
+
+    from starcnet_core.model import PRESETS
+    from starcnet_core.stampset import StampSet
+
+    table = Table(
+        {
+            "galaxy": train.galaxy_ids.astype(str),
+            "id": train.candidate_ids,
+            "distance_mpc": np.zeros(len(train)),
+            "label": train.classes,
+        }
+    )
+    context.progress(0.02, "cutting stamps")
+    stamp_set = StampSet(stamps(train.candidate_ids), table)
+    history = []
+
+    def on_progress(event: dict) -> None:
+        if "train_loss" in event:
+            history.append({key: event[key] for key in _EPOCH_KEYS if key in event})
+            context.store(history=history)
+        total = max(event.get("total_steps", 1), 1)
+        context.progress(0.05 + 0.85 * event.get("step", 0) / total, f"epoch {event.get('epoch', 0)}")
+
+    full = request.mode == "full"
+    result = train_model(
+        stamp_set,
+        TrainConfig(epochs=request.n_epochs, seed=request.seed),
+        loaded.config if full else PRESETS["paper"],
+        progress=on_progress,
+        should_stop=context.should_stop,
+        init_state=loaded.model.state_dict() if full else None,
+    )
+    return result.model, result.band_mean, result.history
+
+
+def retrain_job_handler(stamps: StampLoader = mosaic_stamps) -> Callable[[sessionmaker[Session], Any], dict]:
+    """The worker handler of ``retrain`` jobs (params: the fields of :class:`RetrainRequest`)."""
+
+    def run_retrain_job(sessions: sessionmaker[Session], context: Any) -> dict[str, Any]:
+        from starcnet_core.bands import BANDS, CLASS_NAMES
+        from starcnet_core.checkpoint import LoadedModel, save_checkpoint
+        from starcnet_core.predict import predict_stamps
+
+        request = RetrainRequest(**context.params)
+        # short transactions only: on SQLite a write transaction holds the database lock,
+        # and the heartbeats of this very job must get through while it trains
+        with sessions() as session:
+            train, held = _split(session, request)
+            active = active_model_version(session)
+            active_id = active.id if active is not None else None
+            loaded = load_version_model(session, active_id) if active_id is not None else None
+            session.commit()
+        if loaded is None and request.mode != "scratch":
+            raise UserInputError(f"{request.mode} retraining needs an active model")
+        context.log(f"{request.mode}: {len(train)} training labels, {len(held)} held out")
+
+        def load(ids: np.ndarray) -> np.ndarray:
+            with sessions() as session:
+                cut = stamps(session, ids)
+                session.commit()
+            return cut
+
+        model, band_mean, history = _train(loaded, train, load, request, context)
+        context.progress(0.92, "evaluating on the held-out set")
+        new_loaded = LoadedModel.from_model(model, band_mean, bands=BANDS)
+        metrics = baseline = {"n": 0}
+        if len(held):
+            held_stamps = load(held.candidate_ids)
+            metrics = heldout_metrics(held.classes, predict_stamps(new_loaded, held_stamps).scores)
+            if loaded is not None:
+                baseline = heldout_metrics(held.classes, predict_stamps(loaded, held_stamps).scores)
+        name = f"{request.mode}-job{context.job.id}-{time.strftime('%Y%m%d-%H%M%S')}"
+        path = _model_dir() / f"{name}.pt"
+        context.progress(0.96, "writing the checkpoint")
+        save_checkpoint(
+            path,
+            model,
+            band_mean=band_mean,
+            bands=BANDS,
+            class_names=tuple(CLASS_NAMES.values()),
+            label_fingerprint=train.fingerprint,
+            metrics=metrics,
+        )
+        with sessions() as session:
+            version = registry.register_version(
+                session,
+                name=name,
+                checkpoint_path=path,
+                checkpoint_sha256=registry.file_sha256(path),
+                mode=request.mode,
+                parent_id=active_id if request.mode != "scratch" else None,
+                label_fingerprint=train.fingerprint,
+                n_train_labels=len(train),
+                metrics=metrics,
+                baseline_metrics=baseline,
+                history=history,
+                config={"request": asdict(request), "model": model.config.to_dict()},
+                job_id=context.job.id,
+            )
+            promoted = request.auto_promote and not_worse(metrics, baseline)
+            if promoted:
+                registry.promote(session, version.id)
+            session.commit()
+            # scored with the new version so that the science diff can compare before promotion
+            jobs.enqueue(session, "score", {"model_version_id": version.id, "galaxy_id": None})
+        context.log(
+            f"registered {name}: held-out accuracy {metrics.get('accuracy')} (active {baseline.get('accuracy')})"
+        )
+        return {
+            "model_version_id": version.id,
+            "promoted": promoted,
+            "metrics": metrics,
+            "baseline_metrics": baseline,
+        }
+
+    return run_retrain_job
