@@ -16,8 +16,7 @@ from collections.abc import Sequence
 from itertools import combinations
 
 import numpy as np
-from sklearn.metrics import balanced_accuracy_score, confusion_matrix
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from db.consensus import effective_labels, tally
@@ -26,43 +25,56 @@ from db.predictions import active_model_version
 
 __all__ = ["compare", "expert_agreement", "model_agreement"]
 
-CLASSES = [1, 2, 3, 4]
+
+def _confusion(reference: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """4x4 counts, reference class in rows, other in columns (classes 1-4)."""
+    return np.bincount(4 * (reference - 1) + (other - 1), minlength=16).reshape(4, 4)
 
 
-def _binary(classes: np.ndarray) -> np.ndarray:
-    """1 for clusters (classes 1, 2), 2 for non-clusters (3, 4): the paper's binary split."""
-    return np.where(classes <= 2, 1, 2)
+def _accuracies(confusion: np.ndarray) -> tuple[float, float]:
+    """Fraction on the diagonal, and the mean per-class recall over the rows that have sources."""
+    rows = confusion.sum(axis=1)
+    recall = np.diag(confusion)[rows > 0] / rows[rows > 0]
+    return float(np.trace(confusion) / confusion.sum()), float(recall.mean())
 
 
 def compare(reference: np.ndarray, other: np.ndarray) -> dict:
     """Agreement of two class arrays (1-4) on the same candidates: JSON-ready.
 
+    Everything is derived from one confusion matrix (counted with numpy: this
+    runs once per expert pair, where scikit-learn's input validation would
+    dominate); ``balanced`` equals ``sklearn.metrics.balanced_accuracy_score``.
+
     Returns
     -------
     dict
         ``n``, ``agreement`` and ``balanced`` (4-class), ``binary_agreement``
-        and ``binary_balanced``, ``confusion`` (4x4 counts, reference in rows).
+        and ``binary_balanced`` (classes 1+2 vs 3+4), ``confusion`` (4x4
+        counts, reference in rows).
     """
-    reference = np.asarray(reference, dtype=int)
-    other = np.asarray(other, dtype=int)
-    n = len(reference)
-    if n == 0:
+    reference = np.asarray(reference, dtype=np.int64)
+    other = np.asarray(other, dtype=np.int64)
+    confusion = _confusion(reference, other)
+    if len(reference) == 0:
         return {
             "n": 0,
             "agreement": None,
             "balanced": None,
             "binary_agreement": None,
             "binary_balanced": None,
-            "confusion": np.zeros((4, 4), int).tolist(),
+            "confusion": confusion.tolist(),
         }
-    ref2, other2 = _binary(reference), _binary(other)
+    # The paper's binary split: clusters (classes 1, 2) against non-clusters (3, 4).
+    binary = confusion.reshape(2, 2, 2, 2).sum(axis=(1, 3))
+    agreement, balanced = _accuracies(confusion)
+    binary_agreement, binary_balanced = _accuracies(binary)
     return {
-        "n": int(n),
-        "agreement": float(np.mean(reference == other)),
-        "balanced": float(balanced_accuracy_score(reference, other)),
-        "binary_agreement": float(np.mean(ref2 == other2)),
-        "binary_balanced": float(balanced_accuracy_score(ref2, other2)),
-        "confusion": confusion_matrix(reference, other, labels=CLASSES).tolist(),
+        "n": int(len(reference)),
+        "agreement": agreement,
+        "balanced": balanced,
+        "binary_agreement": binary_agreement,
+        "binary_balanced": binary_balanced,
+        "confusion": confusion.tolist(),
     }
 
 
@@ -163,7 +175,9 @@ def model_agreement(
     model_version_id : int, optional
         Default: the active model version.
     galaxy_id, roles, expert_ids : optional
-        Restrict the candidates and the experts forming the consensus.
+        Restrict the candidates and the experts forming the consensus. Without
+        ``roles`` and ``expert_ids`` the consensus of all experts is read from
+        the per-candidate cache and counted in SQL (fast on large tables).
 
     Returns
     -------
@@ -175,17 +189,37 @@ def model_agreement(
         if active is None:
             raise ValueError("no active model version; name one")
         model_version_id = active.id
-    result = tally(effective_labels(session, galaxy_id=galaxy_id, roles=roles, expert_ids=expert_ids))
-    query = select(Prediction.candidate_id, Prediction.predicted_class).where(
-        Prediction.model_version_id == model_version_id
+    if roles is None and expert_ids is None:
+        reference, model_classes = _pairs_from_cache(session, model_version_id, galaxy_id)
+    else:
+        result = tally(effective_labels(session, galaxy_id=galaxy_id, roles=roles, expert_ids=expert_ids))
+        predicted = np.array(
+            session.execute(
+                select(Prediction.candidate_id, Prediction.predicted_class)
+                .where(Prediction.model_version_id == model_version_id)
+                .order_by(Prediction.candidate_id)
+            ).all(),
+            dtype=np.int64,
+        ).reshape(-1, 2)
+        where = np.searchsorted(predicted[:, 0], result.candidate_id).clip(max=max(len(predicted) - 1, 0))
+        keep = (result.mode > 0) & (len(predicted) > 0)
+        if len(predicted):
+            keep &= predicted[where, 0] == result.candidate_id
+        reference, model_classes = result.mode[keep], predicted[where[keep], 1]
+    return {"model_version_id": model_version_id, **compare(reference, model_classes)}
+
+
+def _pairs_from_cache(
+    session: Session, model_version_id: int, galaxy_id: int | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(consensus, predicted) class pairs from the cached consensus of all experts, counted in SQL."""
+    query = (
+        select(Candidate.consensus_class, Prediction.predicted_class, func.count())
+        .join(Prediction, Prediction.candidate_id == Candidate.id)
+        .where(Prediction.model_version_id == model_version_id, Candidate.consensus_class.is_not(None))
+        .group_by(Candidate.consensus_class, Prediction.predicted_class)
     )
     if galaxy_id is not None:
-        query = query.join(Candidate, Candidate.id == Prediction.candidate_id).where(
-            Candidate.galaxy_id == galaxy_id
-        )
-    predicted = dict(session.execute(query).all())
-    decided = result.mode > 0
-    has_prediction = np.array([int(c) in predicted for c in result.candidate_id], dtype=bool)
-    keep = decided & has_prediction
-    model_classes = np.array([predicted[int(c)] for c in result.candidate_id[keep]], dtype=int)
-    return {"model_version_id": model_version_id, **compare(result.mode[keep], model_classes)}
+        query = query.where(Candidate.galaxy_id == galaxy_id)
+    counts = np.array(session.execute(query).all(), dtype=np.int64).reshape(-1, 3)
+    return np.repeat(counts[:, 0], counts[:, 2]), np.repeat(counts[:, 1], counts[:, 2])

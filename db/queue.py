@@ -83,7 +83,7 @@ def _labelled_by(expert_id: int):
     return exists().where(
         Label.candidate_id == Candidate.id,
         Label.expert_id == expert_id,
-        Label.retracts_id.is_(None),
+        Label.label_class.is_not(None),  # an answer, not a retraction (see db.consensus)
         ~exists().where(retraction.retracts_id == Label.id),
     )
 

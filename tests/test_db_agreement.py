@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from db_testing import add_experts, add_galaxy, add_model, migrated_engine
+from sklearn.metrics import balanced_accuracy_score, confusion_matrix
 from sqlalchemy import select
 
 from db.agreement import compare, expert_agreement, model_agreement
@@ -23,6 +24,20 @@ def test_compare_counts_by_hand():
     assert result["confusion"][1] == [1, 0, 0, 0] and result["confusion"][3] == [0, 0, 1, 1]
     assert result["balanced"] == pytest.approx((1 + 0 + 0 + 0.5) / 4)
     assert compare(np.array([]), np.array([]))["agreement"] is None
+
+
+@pytest.mark.filterwarnings("ignore:y_pred contains classes")
+def test_compare_matches_scikit_learn():
+    rng = np.random.default_rng(0)
+    reference, other = rng.integers(1, 5, 60), rng.integers(1, 5, 60)
+    reference[reference == 3] = 4  # a class missing from the reference
+    result = compare(reference, other)
+    assert result["confusion"] == confusion_matrix(reference, other, labels=[1, 2, 3, 4]).tolist()
+    assert result["balanced"] == pytest.approx(balanced_accuracy_score(reference, other))
+    binary = lambda c: np.where(c <= 2, 1, 2)  # noqa: E731
+    assert result["binary_balanced"] == pytest.approx(
+        balanced_accuracy_score(binary(reference), binary(other))
+    )
 
 
 @pytest.fixture
@@ -71,6 +86,10 @@ def test_model_vs_consensus(labelled):
     assert result["n"] == 5 and result["agreement"] == pytest.approx(4 / 5)
     assert result["confusion"][2] == [0, 0, 1, 1]  # consensus 3 predicted 3 and 4
     assert result["binary_agreement"] == pytest.approx(1.0)
+    # The same counted from the labels rather than the per-candidate cache.
+    assert model_agreement(session, roles=["expert"]) == result
+    only_cy = model_agreement(session, expert_ids=[3])
+    assert only_cy["n"] == 5 and only_cy["agreement"] == pytest.approx(2 / 5)
 
 
 def test_model_agreement_needs_a_model(labelled):

@@ -179,7 +179,7 @@ def undo_label(session: Session, *, candidate_id: int, expert_id: int) -> int:
             .where(
                 Label.candidate_id == candidate_id,
                 Label.expert_id == expert_id,
-                Label.retracts_id.is_(None),
+                Label.label_class.is_not(None),
                 ~exists().where(retraction.retracts_id == Label.id),
             )
             .order_by(Label.id.desc())
