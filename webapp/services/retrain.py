@@ -22,7 +22,6 @@ leaves the registry and the active model as they were.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -31,22 +30,19 @@ from typing import Any
 
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, recall_score
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from db import jobs, registry
-from db.consensus import consensus
 from db.engine import data_dir
 from db.jobs import JobInfo
-from db.models import Candidate
 from db.predictions import active_model_version
+from db.snapshot import LabelSnapshot, label_snapshot
 from starcnet_core.errors import UserInputError
 from webapp.services.scoring import StampLoader, load_version_model, mosaic_stamps
 
 __all__ = [
     "MODES",
     "RetrainRequest",
-    "LabelSet",
     "training_labels",
     "held_out_labels",
     "heldout_metrics",
@@ -107,58 +103,22 @@ class RetrainRequest:
         return self.epochs or {"quick": 40, "full": 5, "scratch": 15}[self.mode]
 
 
-@dataclass(frozen=True)
-class LabelSet:
-    """Labelled candidates: database ids, consensus class 1-4, galaxy id; and their fingerprint."""
-
-    candidate_ids: np.ndarray
-    classes: np.ndarray
-    galaxy_ids: np.ndarray
-
-    @property
-    def fingerprint(self) -> str:
-        """sha256 of the sorted ``candidate_id:class`` pairs: what a version was trained on."""
-        order = np.argsort(self.candidate_ids)
-        text = "\n".join(
-            f"{i}:{c}" for i, c in zip(self.candidate_ids[order], self.classes[order], strict=True)
-        )
-        return hashlib.sha256(text.encode()).hexdigest()
-
-    def __len__(self) -> int:
-        return len(self.candidate_ids)
-
-
-def _consensus_labels(session: Session, request: RetrainRequest) -> LabelSet:
-    roles = None if request.include_catalog else _EXPERT_ROLES
-    votes = consensus(session, roles=roles)
-    keep = (votes.mode > 0) & (votes.n_votes >= request.min_votes)
-    ids = np.asarray(votes.candidate_id)[keep].astype(np.int64)
-    galaxy = dict(
-        session.execute(select(Candidate.id, Candidate.galaxy_id).where(Candidate.id.in_(ids.tolist()))).all()
-    )
-    galaxy_ids = np.array([galaxy[int(i)] for i in ids], dtype=np.int64)
-    return LabelSet(ids, np.asarray(votes.mode)[keep].astype(np.int64), galaxy_ids)
-
-
-def _split(session: Session, request: RetrainRequest) -> tuple[LabelSet, LabelSet]:
-    labels = _consensus_labels(session, request)
-    held = registry.choose_held_out(
+def _split(session: Session, request: RetrainRequest) -> tuple[LabelSnapshot, LabelSnapshot]:
+    """(training labels, held-out labels); chooses the held-out set first if there is none."""
+    rules = {"roles": None if request.include_catalog else _EXPERT_ROLES, "min_votes": request.min_votes}
+    everything = label_snapshot(session, held_out=None, **rules)
+    registry.choose_held_out(
         session,
-        labels.candidate_ids,
-        labels.classes,
-        labels.galaxy_ids,
+        everything.candidate_ids,
+        everything.classes,
+        everything.galaxy_ids,
         fraction=request.held_out_fraction,
         seed=request.seed,
     )
-    in_held = np.isin(labels.candidate_ids, held)
-
-    def part(mask: np.ndarray) -> LabelSet:
-        return LabelSet(labels.candidate_ids[mask], labels.classes[mask], labels.galaxy_ids[mask])
-
-    return part(~in_held), part(in_held)
+    return label_snapshot(session, held_out=False, **rules), label_snapshot(session, held_out=True, **rules)
 
 
-def training_labels(session: Session, request: RetrainRequest) -> LabelSet:
+def training_labels(session: Session, request: RetrainRequest) -> LabelSnapshot:
     """The labels a retrain with ``request`` would train on (held-out candidates excluded).
 
     Chooses the held-out set first if it does not exist yet (flushes; the caller commits).
@@ -166,7 +126,7 @@ def training_labels(session: Session, request: RetrainRequest) -> LabelSet:
     return _split(session, request)[0]
 
 
-def held_out_labels(session: Session, request: RetrainRequest) -> LabelSet:
+def held_out_labels(session: Session, request: RetrainRequest) -> LabelSnapshot:
     """The held-out candidates that have a consensus class under ``request``'s label rules."""
     return _split(session, request)[1]
 
@@ -300,7 +260,7 @@ def request_retrain(session: Session, request: RetrainRequest) -> JobInfo:
 
 def _train(
     loaded: Any,
-    train: LabelSet,
+    train: LabelSnapshot,
     stamps: np.ndarray | Callable[[np.ndarray], np.ndarray],
     request: RetrainRequest,
     context: Any,
