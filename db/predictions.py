@@ -33,7 +33,11 @@ def score_summaries(scores: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def store_predictions(
-    session: Session, model_version_id: int, candidate_ids: Sequence[int], scores: np.ndarray
+    session: Session,
+    model_version_id: int,
+    candidate_ids: Sequence[int],
+    scores: np.ndarray,
+    classes: Sequence[int] | None = None,
 ) -> int:
     """Insert the predictions of one model version; return how many rows were written.
 
@@ -47,11 +51,16 @@ def store_predictions(
         Database ids of the candidates, in the order of ``scores``.
     scores : (N, 4) array
         Softmax scores of classes 1-4.
+    classes : sequence of int, optional
+        Predicted classes 1-4 when given by the source (a published file whose
+        two-decimal scores can tie); default the argmax of ``scores``.
     """
     scores = np.asarray(scores, dtype=np.float64).reshape(-1, 4)
     if len(candidate_ids) != len(scores):
         raise ValueError(f"{len(candidate_ids)} candidates but {len(scores)} score rows")
     summary = score_summaries(scores)
+    if classes is not None:
+        summary["predicted_class"] = np.asarray(classes, dtype=np.int64).reshape(-1)
     rows = [
         {
             "candidate_id": int(cid),
