@@ -21,6 +21,7 @@ from db.engine import session_factory
 from db.models import ModelVersion, Prediction
 from db.queue import review_queue
 from starcnet_core.errors import UserInputError
+from webapp.cli import main as webapp_main
 from webapp.services import model_versions
 from webapp.services.retrain import RetrainRequest, estimate_seconds, request_retrain, training_labels
 from webapp.worker import Worker, default_handlers
@@ -171,3 +172,32 @@ def test_sigkill_mid_training_leaves_the_registry_and_active_model_intact(app) -
         assert jobs.get_job(session, again.id).status == "succeeded"
         assert model_versions.registry.get_version(session, start).status == "active"
         assert len(model_versions.list_versions(session)) == 2
+
+
+def test_command_line_models_retrain_and_worker(app, capsys) -> None:
+    sessions, _, tmp_path = app
+    url = str(sessions.kw["bind"].url)
+    with sessions() as session:
+        ids = make_galaxy(session, n=20)
+    start_checkpoint = tmp_path / "start.pt"
+    with sessions() as session:
+        starting_model(session, tmp_path)
+        label_all(session, ids)
+    assert webapp_main(["models", "list", "--database-url", url]) == 0
+    assert "active" in capsys.readouterr().out
+    assert webapp_main(["models", "promote", "99", "--database-url", url]) == 2
+    assert webapp_main(["models", "import", str(tmp_path / "nope.pt"), "--database-url", url]) == 2
+    assert start_checkpoint.is_file()
+    assert webapp_main(["retrain", "--estimate", "--database-url", url]) == 0
+    assert "quick: 16 labels, about" in capsys.readouterr().out
+    assert webapp_main(["retrain", "--epochs", "3", "--database-url", url]) == 0
+    assert "queued retrain job" in capsys.readouterr().out
+    assert webapp_main(["retrain", "--database-url", url]) == 2
+    assert "already queued" in capsys.readouterr().err
+    # the real worker cuts stamps from mosaics, which this galaxy lacks: both jobs fail, with reasons
+    assert webapp_main(["worker", "--once", "--database-url", url]) == 0
+    assert "ran 2 job(s)" in capsys.readouterr().out
+    with sessions() as session:
+        failed = jobs.list_jobs(session)
+        assert [j.status for j in failed] == ["failed", "failed"]
+        assert all("mosaics" in j.error for j in failed)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from db.engine import make_engine
+from webapp.services.database import open_database
 from webapp.worker import Worker
 
 __all__ = ["register"]
@@ -29,7 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    worker = Worker(make_engine(args.database_url), poll_s=args.poll, stale_after_s=args.stale_after)
+    database = open_database(args.database_url)
+    worker = Worker(database.engine, poll_s=args.poll, stale_after_s=args.stale_after)
     count = worker.run(idle_exit=args.once)
     print(f"worker {worker.worker_id}: ran {count} job(s)")
     return 0

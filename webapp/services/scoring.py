@@ -43,9 +43,6 @@ StampLoader = Callable[[Session, Sequence[int]], np.ndarray]
 
 def mosaic_stamps(session: Session, candidate_ids: Sequence[int], *, size: int = 32) -> np.ndarray:
     """Stamps of candidates cut from their galaxies' stored mosaics (e-/s, NaN rows where unusable)."""
-    from starcnet_core.cutouts import extract_stamps
-    from starcnet_core.mosaics import open_mosaics
-
     ids = np.asarray(candidate_ids, dtype=np.int64)
     rows = session.execute(
         select(Candidate.id, Candidate.galaxy_id, Candidate.x, Candidate.y).where(
@@ -66,6 +63,10 @@ def mosaic_stamps(session: Session, candidate_ids: Sequence[int], *, size: int =
             raise UserInputError(
                 f"galaxy {galaxy.name} has no mosaics for bands {sorted(set(BANDS) - set(paths))}"
             )
+        # imported here: the data layer is only needed when stamps are really cut
+        from starcnet_core.cutouts import extract_stamps
+        from starcnet_core.mosaics import open_mosaics
+
         mosaics = open_mosaics([paths[band] for band in BANDS])
         here = np.flatnonzero(galaxy_of == galaxy_id)
         x = np.array([rows[order[k]].x for k in here])

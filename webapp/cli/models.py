@@ -1,0 +1,52 @@
+"""``python -m webapp models``: list model versions, import a checkpoint, promote, roll back."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from starcnet_core.errors import UserInputError
+from webapp.services import model_versions
+from webapp.services.database import open_database
+
+__all__ = ["register"]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("models", help="model versions: list, import, promote, rollback")
+    parser.add_argument("action", choices=("list", "import", "promote", "rollback"))
+    parser.add_argument("target", nargs="?", help="import: checkpoint path; promote: version id")
+    parser.add_argument("--name", help="import: the version's name (default: the file name)")
+    parser.add_argument("--activate", action="store_true", help="import: make it the active version")
+    parser.add_argument(
+        "--database-url", help="default: $DATABASE_URL or the SQLite file in $STARCNET_DATA_DIR"
+    )
+    parser.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    database = open_database(args.database_url)
+    with database.sessions() as session:
+        if args.action == "list":
+            for v in model_versions.list_versions(session):
+                accuracy = v.metrics.get("accuracy")
+                shown = "-" if accuracy is None else f"{accuracy:.3f}"
+                print(
+                    f"{v.id:4d} {v.status:9s} {v.mode:8s} {v.n_train_labels:6d} labels  acc {shown}  {v.name}"
+                )
+            return 0
+        if args.target is None and args.action in ("import", "promote"):
+            needed = "a checkpoint path" if args.action == "import" else "a version id"
+            raise UserInputError(f"models {args.action} needs {needed}")
+        if args.action == "import":
+            version = model_versions.import_model(
+                session, args.target, args.name or Path(args.target).stem, activate=args.activate
+            )
+            print(f"imported model version {version.id} ({version.status})")
+        elif args.action == "promote":
+            done = model_versions.promote_version(session, int(args.target))
+            print(f"model version {done['active']} is active; re-scoring job #{done['score_job']} queued")
+        else:
+            done = model_versions.rollback_version(session)
+            print(f"rolled back to model version {done['active']}; scoring job #{done['score_job']} queued")
+    return 0

@@ -1,0 +1,59 @@
+"""Jobs for people: look at, list, cancel and wait for background jobs.
+
+Pages poll :func:`job_status` on each rerun (a fresh session each time), the
+``--wait`` options of the command line use :func:`wait_for_job`. The state of
+a job is entirely its database row, so it survives browser reloads and app
+restarts.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from db import jobs
+from db.jobs import JobInfo
+from starcnet_core.errors import UserInputError
+
+__all__ = ["job_status", "recent_jobs", "cancel_job", "wait_for_job"]
+
+
+def job_status(session: Session, job_id: int) -> JobInfo:
+    """The current state of a job."""
+    try:
+        return jobs.get_job(session, job_id)
+    except KeyError as error:
+        raise UserInputError(f"no job {job_id}") from error
+
+
+def recent_jobs(session: Session, *, kind: str | None = None, limit: int = 20) -> list[JobInfo]:
+    """The most recent jobs (of ``kind``), newest first."""
+    return jobs.list_jobs(session, kind=kind, limit=limit)
+
+
+def cancel_job(session: Session, job_id: int) -> JobInfo:
+    """Cancel a queued job, or ask the worker running it to stop."""
+    job_status(session, job_id)
+    return jobs.request_cancel(session, job_id)
+
+
+def wait_for_job(
+    sessions: sessionmaker[Session],
+    job_id: int,
+    *,
+    poll_s: float = 1.0,
+    timeout_s: float | None = None,
+    on_update: Callable[[JobInfo], None] | None = None,
+) -> JobInfo:
+    """Poll a job until it has finished (or ``timeout_s`` passed); returns its last state."""
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    while True:
+        with sessions() as session:
+            state = job_status(session, job_id)
+        if on_update is not None:
+            on_update(state)
+        if state.done or (deadline is not None and time.monotonic() > deadline):
+            return state
+        time.sleep(poll_s)
