@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import exists, insert, select
+from sqlalchemy import exists, func, insert, select
 from sqlalchemy.orm import Session, aliased
 
 from db.consensus import update_consensus_cache
@@ -30,6 +30,7 @@ __all__ = [
     "LabelRecord",
     "normalise_class",
     "add_expert",
+    "list_experts",
     "get_expert",
     "find_candidate",
     "record_label",
@@ -76,6 +77,15 @@ def add_expert(session: Session, name: str, role: str = "expert") -> int:
         session.add(expert)
         session.flush()
         return expert.id
+
+
+def list_experts(session: Session) -> list[dict[str, Any]]:
+    """Every expert (and pseudo-expert): name, role, answers given (retractions not counted); by name."""
+    votes = func.count(Label.id).filter(Label.label_class.is_not(None))
+    rows = session.execute(
+        select(Expert.name, Expert.role, votes).outerjoin(Label).group_by(Expert.id).order_by(Expert.name)
+    ).all()
+    return [{"name": name, "role": role, "n_labels": int(n)} for name, role, n in rows]
 
 
 def get_expert(session: Session, name: str) -> Expert:

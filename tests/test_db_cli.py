@@ -1,0 +1,65 @@
+"""The admin CLI for the label database: exit 0 on success, 2 and one line on user errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from db_testing import add_galaxy
+from sqlalchemy import func, select
+
+from db.engine import make_engine, session_factory
+from db.models import Label
+from webapp.cli import main
+
+
+@pytest.fixture
+def database(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'cli.sqlite'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    return url
+
+
+def _labels(url):
+    with session_factory(make_engine(url))() as session:
+        return session.scalar(select(func.count()).select_from(Label))
+
+
+def test_commands_need_an_initialised_database(database, capsys):
+    assert main(["expert", "list"]) == 2
+    assert "run `python -m webapp init-db`" in capsys.readouterr().err
+
+
+def test_label_workflow(database, tmp_path, capsys):
+    assert main(["init-db"]) == 0
+    assert main(["init-db"]) == 0  # idempotent
+    with session_factory(make_engine(database))() as session:
+        add_galaxy(session, "ngc1", n=3)
+        session.commit()
+    assert main(["expert", "add", "ana"]) == 0
+    assert main(["expert", "add", "ben"]) == 0
+    assert main(["label", "--expert", "ana", "--galaxy", "ngc1", "--id", "1", "--class", "2"]) == 0
+    assert main(["label", "--expert", "ana", "--galaxy", "ngc1", "--id", "1", "--class", "3"]) == 0
+    assert main(["label", "--expert", "ana", "--galaxy", "ngc1", "--id", "1", "--undo"]) == 0
+    capsys.readouterr()
+    for bad, message in [
+        (["--expert", "zoe", "--galaxy", "ngc1", "--id", "1", "--class", "2"], "unknown expert 'zoe'"),
+        (["--expert", "ana", "--galaxy", "ngc1", "--id", "9", "--class", "2"], "no candidate with id 9"),
+        (["--expert", "ana", "--galaxy", "ngc1", "--id", "1"], "either --class or --undo"),
+    ]:
+        assert main(["label", *bad]) == 2
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1
+    csv = tmp_path / "ben.csv"
+    csv.write_text("galaxy,id,class\nngc1,1,2\nngc1,2,4\n")
+    assert main(["import-labels", str(csv), "--expert", "ben"]) == 0
+    assert main(["import-labels", str(csv), "--expert", "ben"]) == 2
+    assert _labels(database) == 5
+    capsys.readouterr()
+    assert main(["agreement", "--galaxy", "ngc1", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["experts"]["pairwise"][0]["agreement"] == 1.0 and report["model"] is None
+    assert main(["agreement", "--galaxy", "ngc1"]) == 0
+    assert "ana vs ben: 100.0%" in capsys.readouterr().out
+    assert main(["expert", "list"]) == 0
+    assert "ana\texpert\t2 labels" in capsys.readouterr().out
