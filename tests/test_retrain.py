@@ -201,3 +201,31 @@ def test_command_line_models_retrain_and_worker(app, capsys) -> None:
         failed = jobs.list_jobs(session)
         assert [j.status for j in failed] == ["failed", "failed"]
         assert all("mosaics" in j.error for j in failed)
+
+
+@pytest.mark.slow
+def test_retrain_and_models_pages_render_a_finished_retrain(app, monkeypatch) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from webapp.components.database import get_database
+
+    sessions, worker, tmp_path = app
+    with sessions() as session:
+        ids = make_galaxy(session, n=40)
+        starting_model(session, tmp_path)
+        label_all(session, ids)
+        request_retrain(session, RetrainRequest(mode="quick", epochs=5))
+    assert worker.run(idle_exit=True) == 3
+    monkeypatch.setenv("DATABASE_URL", str(sessions.kw["bind"].url))
+    get_database.clear()
+    page = AppTest.from_file("../webapp/pages/retrain.py", default_timeout=60).run()
+    assert not page.exception
+    assert any("succeeded" in header.value for header in page.subheader)
+    page.form[0].form_submit_button[0].click().run()  # "Estimate time"
+    assert not page.exception and "quick: 32 labels" in page.info[0].value
+    models = AppTest.from_file("../webapp/pages/models.py", default_timeout=60).run()
+    assert not models.exception
+    assert "40 candidates scored by both" in models.caption[0].value
+    models.button[1].click().run()  # promote the compared version
+    assert not models.exception and "re-scoring job" in models.success[0].value
+    get_database.clear()

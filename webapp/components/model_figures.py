@@ -1,0 +1,117 @@
+"""Plotly figures of retraining and model versions: curves, confusion, and the science diff.
+
+Plain functions from the dicts the services return to figures, so the
+Retrain and Models pages stay thin and the figures are testable without a page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from starcnet_core.bands import CLASS_NAMES
+
+__all__ = [
+    "training_curves_figure",
+    "confusion_figure",
+    "class_fractions_figure",
+    "colour_colour_figure",
+    "changed_positions_figure",
+]
+
+_CLASS_LABELS = [f"{k}: {v}" for k, v in CLASS_NAMES.items()]
+
+
+def training_curves_figure(history: list[dict[str, Any]]) -> go.Figure:
+    """Training and validation loss, and validation accuracy, per epoch."""
+    figure = make_subplots(rows=1, cols=2, subplot_titles=("loss", "validation accuracy"))
+    epochs = [h["epoch"] for h in history]
+    figure.add_trace(go.Scatter(x=epochs, y=[h.get("train_loss") for h in history], name="train loss"), 1, 1)
+    figure.add_trace(
+        go.Scatter(x=epochs, y=[h.get("val_loss") for h in history], name="validation loss"), 1, 1
+    )
+    figure.add_trace(
+        go.Scatter(x=epochs, y=[h.get("val_accuracy") for h in history], name="validation accuracy"), 1, 2
+    )
+    figure.update_xaxes(title_text="epoch")
+    figure.update_layout(height=320, margin={"t": 40, "b": 40})
+    return figure
+
+
+def confusion_figure(metrics: dict[str, Any], title: str) -> go.Figure:
+    """The held-out confusion matrix (rows: expert class, columns: predicted)."""
+    figure = go.Figure(
+        go.Heatmap(
+            z=metrics.get("confusion", [[0] * 4] * 4),
+            x=_CLASS_LABELS,
+            y=_CLASS_LABELS,
+            text=metrics.get("confusion"),
+            texttemplate="%{text}",
+            colorscale="Blues",
+            showscale=False,
+        )
+    )
+    figure.update_layout(
+        title=title, height=320, xaxis_title="predicted", yaxis_title="experts", yaxis_autorange="reversed"
+    )
+    return figure
+
+
+def class_fractions_figure(diff: dict[str, Any]) -> go.Figure:
+    """Per galaxy, the fraction of candidates in each class under the old and the new model."""
+    figure = go.Figure()
+    for entry in diff["class_fractions"]:
+        for key in ("old", "new"):
+            figure.add_trace(
+                go.Bar(x=_CLASS_LABELS, y=entry[key], name=f"{entry['galaxy']} {key} (n={entry['n']})")
+            )
+    figure.update_layout(barmode="group", yaxis_title="fraction of candidates", height=340)
+    return figure
+
+
+def colour_colour_figure(diff: dict[str, Any]) -> go.Figure:
+    """U-B against V-I (Vega mag) of the candidates each model calls clusters (class 1 or 2)."""
+    figure = go.Figure()
+    for key, symbol in (("old", "circle-open"), ("new", "x")):
+        colours = diff["colour_colour"][key]
+        figure.add_trace(
+            go.Scatter(
+                x=colours["v_i"],
+                y=colours["u_b"],
+                mode="markers",
+                name=f"{key} model",
+                marker={"symbol": symbol},
+            )
+        )
+    figure.update_layout(
+        xaxis_title="V - I (mag)", yaxis_title="U - B (mag)", yaxis_autorange="reversed", height=380
+    )
+    return figure
+
+
+def changed_positions_figure(diff: dict[str, Any]) -> go.Figure:
+    """Where in the field the predicted class changed (1-based mosaic pixels), coloured by new class."""
+    changed = diff["changed"]
+    figure = go.Figure(
+        go.Scatter(
+            x=[c["x"] for c in changed],
+            y=[c["y"] for c in changed],
+            mode="markers",
+            marker={
+                "color": [c["new_class"] for c in changed],
+                "colorscale": "Viridis",
+                "cmin": 1,
+                "cmax": 4,
+            },
+            text=[
+                f"{c['galaxy']} #{c['candidate_id']}: {c['old_class']} -> {c['new_class']}" for c in changed
+            ],
+            hoverinfo="text",
+        )
+    )
+    figure.update_layout(
+        xaxis_title="x (pixels)", yaxis_title="y (pixels)", yaxis_scaleanchor="x", height=420
+    )
+    return figure

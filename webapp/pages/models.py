@@ -1,0 +1,101 @@
+"""Models: versions with held-out metrics, the science diff of a candidate version, promote, roll back."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from starcnet_core.errors import UserInputError
+from webapp.components.database import get_database
+from webapp.components.model_figures import (
+    changed_positions_figure,
+    class_fractions_figure,
+    colour_colour_figure,
+    confusion_figure,
+)
+from webapp.services.model_versions import list_versions, promote_version, rollback_version, science_diff
+
+database = get_database()
+st.title("Model versions")
+
+with database.read_sessions() as session:
+    versions = list_versions(session)
+if not versions:
+    st.info(
+        "No model yet: run `python -m webapp models import CHECKPOINT --activate` or retrain from scratch."
+    )
+    st.stop()
+
+
+def _percent(metrics: dict, key: str) -> str:
+    return "" if key not in metrics else f"{metrics[key]:.1%}"
+
+
+st.dataframe(
+    pd.DataFrame(
+        [
+            {
+                "id": v.id,
+                "name": v.name,
+                "status": v.status,
+                "mode": v.mode,
+                "labels": v.n_train_labels,
+                "held-out acc": _percent(v.metrics, "accuracy"),
+                "binary acc": _percent(v.metrics, "binary_accuracy"),
+                "active then: acc": _percent(v.baseline_metrics, "accuracy"),
+                "active then: binary": _percent(v.baseline_metrics, "binary_accuracy"),
+                "label fingerprint": (v.label_fingerprint or "")[:12],
+                "created": v.created_at,
+            }
+            for v in versions
+        ]
+    ),
+    hide_index=True,
+    use_container_width=True,
+)
+
+active = next((v for v in versions if v.status == "active"), None)
+others = [v for v in versions if v.status != "active"]
+if st.button("Roll back to the previously active version", disabled=active is None):
+    try:
+        with database.sessions() as session:
+            done = rollback_version(session)
+        st.success(f"Version {done['active']} is active again; scoring job #{done['score_job']} queued.")
+    except UserInputError as error:
+        st.error(str(error))
+if not others or active is None:
+    st.stop()
+
+chosen = st.selectbox(
+    "Compare with the active model", others, format_func=lambda v: f"{v.id}: {v.name} ({v.status})"
+)
+left, right = st.columns(2)
+left.plotly_chart(
+    confusion_figure(chosen.metrics, f"{chosen.name} on the held-out set"), use_container_width=True
+)
+right.plotly_chart(
+    confusion_figure(chosen.baseline_metrics, "the then-active model on the same set"),
+    use_container_width=True,
+)
+recall = pd.DataFrame(
+    {"new": chosen.metrics.get("recall", []), "active then": chosen.baseline_metrics.get("recall", [])},
+    index=[f"class {k}" for k in range(1, 1 + len(chosen.metrics.get("recall", [])))],
+)
+st.write("Per-class recall on the held-out set", recall)
+
+with database.read_sessions() as session:
+    diff = science_diff(session, chosen.id, active.id)
+st.subheader("What would change in the catalogue")
+if diff["n_compared"] == 0:
+    st.info("The new version has not scored the candidates yet; its scoring job is queued after training.")
+else:
+    st.caption(f"{diff['n_compared']} candidates scored by both; {len(diff['changed'])} change class.")
+    st.plotly_chart(class_fractions_figure(diff), use_container_width=True)
+    left, right = st.columns(2)
+    left.plotly_chart(colour_colour_figure(diff), use_container_width=True)
+    right.plotly_chart(changed_positions_figure(diff), use_container_width=True)
+
+if st.button(f"Promote version {chosen.id}", type="primary"):
+    with database.sessions() as session:
+        done = promote_version(session, chosen.id)
+    st.success(f"Version {done['active']} is active; re-scoring job #{done['score_job']} queued.")
