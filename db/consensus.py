@@ -32,6 +32,7 @@ __all__ = [
 ]
 
 UNDECIDED = "undecided"
+_CHUNK = 5000
 
 
 @dataclass(frozen=True)
@@ -182,21 +183,23 @@ def consensus(
 
 def update_consensus_cache(session: Session, candidate_ids: Sequence[int]) -> None:
     """Rewrite ``Candidate.n_votes``/``consensus_class`` of these candidates from their labels."""
-    ids = sorted(set(int(c) for c in candidate_ids))
-    result = tally(effective_labels(session, candidate_ids=ids))
-    known = {int(c): i for i, c in enumerate(result.candidate_id)}
-    params = []
-    for cid in ids:
-        i = known.get(cid)
-        n_votes = 0 if i is None else int(result.n_votes[i])
-        mode = None if i is None or not result.mode[i] else int(result.mode[i])
-        params.append({"cid": cid, "votes": n_votes, "mode": mode})
-    if params:
-        statement = (
-            update(Candidate.__table__)
-            .where(Candidate.__table__.c.id == bindparam("cid"))
-            .values(n_votes=bindparam("votes"), consensus_class=bindparam("mode"))
-        )
+    ids = sorted({int(c) for c in candidate_ids})
+    statement = (
+        update(Candidate.__table__)
+        .where(Candidate.__table__.c.id == bindparam("cid"))
+        .values(n_votes=bindparam("votes"), consensus_class=bindparam("mode"))
+    )
+    # Chunks keep the IN list of the label query well under database parameter limits.
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        result = tally(effective_labels(session, candidate_ids=chunk))
+        known = {int(c): i for i, c in enumerate(result.candidate_id)}
+        params = []
+        for cid in chunk:
+            i = known.get(cid)
+            n_votes = 0 if i is None else int(result.n_votes[i])
+            mode = None if i is None or not result.mode[i] else int(result.mode[i])
+            params.append({"cid": cid, "votes": n_votes, "mode": mode})
         session.execute(statement, params)
 
 
@@ -206,6 +209,5 @@ def refresh_consensus_cache(session: Session, galaxy_id: int | None = None) -> i
     if galaxy_id is not None:
         query = query.where(Candidate.galaxy_id == galaxy_id)
     ids = list(session.scalars(query))
-    for start in range(0, len(ids), 5000):
-        update_consensus_cache(session, ids[start : start + 5000])
+    update_consensus_cache(session, ids)
     return len(ids)

@@ -139,12 +139,16 @@ def test_bulk_import_is_all_or_nothing_and_once_only(world, tmp_path):
     assert session.get(Candidate, ids[0]).consensus_class == 1
 
 
-def test_refresh_rebuilds_the_cache(world):
-    session, (c1, *_), (ana, *_) = world
-    record_label(session, candidate_id=c1, expert_id=ana, label_class=2)
-    session.get(Candidate, c1).n_votes = 0
-    session.get(Candidate, c1).consensus_class = None
+def test_refresh_rebuilds_the_cache(world, monkeypatch):
+    session, ids, (ana, *_) = world
+    for cid, cls in zip(ids, [2, 3, 4], strict=False):
+        record_label(session, candidate_id=cid, expert_id=ana, label_class=cls)
+    for cid in ids:
+        session.get(Candidate, cid).n_votes = 0
+        session.get(Candidate, cid).consensus_class = None
     session.commit()
+    monkeypatch.setattr("db.consensus._CHUNK", 3)  # several chunks
     assert refresh_consensus_cache(session) == 4
     session.commit()
-    assert session.get(Candidate, c1).consensus_class == 2
+    assert [session.get(Candidate, c).consensus_class for c in ids] == [2, 3, 4, None]
+    assert [session.get(Candidate, c).n_votes for c in ids] == [1, 1, 1, 0]
