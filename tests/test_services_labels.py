@@ -105,6 +105,19 @@ def test_invalid_label_is_refused_without_a_write(world, candidate, expert, cls,
     assert _count(session) == 0
 
 
+def test_what_was_shown_is_checked(world):
+    session, ids, experts = world
+    with pytest.raises(UserInputError, match="unknown model version"):
+        record_label(
+            session, candidate_id=ids[0], expert_id=experts[0], label_class=1, shown_model_version_id=7
+        )
+    with pytest.raises(UserInputError, match="4 values"):
+        record_label(
+            session, candidate_id=ids[0], expert_id=experts[0], label_class=1, shown_scores=[0.5, 0.5]
+        )
+    assert _count(session) == 0
+
+
 def test_experts_are_unique_and_found_by_name(world):
     session, ids, _ = world
     assert add_expert(session, "dora") > 0

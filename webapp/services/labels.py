@@ -22,7 +22,7 @@ from sqlalchemy import exists, func, insert, select
 from sqlalchemy.orm import Session, aliased
 
 from db.consensus import update_consensus_cache
-from db.models import EXPERT_ROLES, LABEL_CLASSES, Candidate, Expert, Galaxy, Label, utcnow
+from db.models import EXPERT_ROLES, LABEL_CLASSES, Candidate, Expert, Galaxy, Label, ModelVersion, utcnow
 from starcnet_core.errors import UserInputError
 from webapp.services.database import transaction
 
@@ -158,6 +158,10 @@ def record_label(
     with transaction(session):
         _lock_candidate(session, candidate_id)
         _check_expert(session, expert_id)
+        if shown_model_version_id is not None and session.get(ModelVersion, shown_model_version_id) is None:
+            raise UserInputError(f"unknown model version {shown_model_version_id}")
+        if shown_scores is not None and len(shown_scores) != 4:
+            raise UserInputError(f"shown scores need 4 values (classes 1-4), not {len(shown_scores)}")
         label = Label(
             candidate_id=candidate_id,
             expert_id=expert_id,
