@@ -23,7 +23,13 @@ from db.queue import review_queue
 from starcnet_core.errors import UserInputError
 from webapp.cli import main as webapp_main
 from webapp.services import model_versions
-from webapp.services.retrain import RetrainRequest, estimate_seconds, request_retrain, training_labels
+from webapp.services.retrain import (
+    RetrainRequest,
+    estimate_seconds,
+    grow_held_out_set,
+    request_retrain,
+    training_labels,
+)
 from webapp.worker import Worker, default_handlers
 
 
@@ -82,6 +88,8 @@ def test_labels_to_retrained_promoted_model_and_a_new_queue(app) -> None:
         assert page.model_version_id == new.id
         version = session.get(ModelVersion, page.model_version_id)
         assert version.label_fingerprint == training_labels(session, request).fingerprint
+        assert grow_held_out_set(session, request, 0.25) == 12
+        assert len(model_versions.registry.held_out_ids(session)) == 24
         assert session.scalar(select(func.count()).where(Prediction.model_version_id == new.id)) == 60
         rolled = model_versions.rollback_version(session)
         assert rolled["active"] == start
@@ -226,6 +234,29 @@ def test_retrain_and_models_pages_render_a_finished_retrain(app, monkeypatch) ->
     models = AppTest.from_file("../webapp/pages/models.py", default_timeout=60).run()
     assert not models.exception
     assert "40 candidates scored by both" in models.caption[0].value
-    models.button[1].click().run()  # promote the compared version
+    models.button[-1].click().run()  # promote the compared version
     assert not models.exception and "re-scoring job" in models.success[0].value
     get_database.clear()
+
+
+@pytest.mark.slow
+def test_full_fine_tune_with_auto_promotion(app) -> None:
+    pytest.importorskip("starcnet_core.train")
+    sessions, worker, tmp_path = app
+    with sessions() as session:
+        ids = make_galaxy(session, n=40)
+        start = starting_model(session, tmp_path)
+        label_all(session, ids)
+        job = request_retrain(session, RetrainRequest(mode="full", epochs=2, auto_promote=True))
+    assert worker.run(idle_exit=True) == 3
+    with sessions() as session:
+        done = jobs.get_job(session, job.id)
+        assert done.status == "succeeded", done.error
+        version = model_versions.registry.get_version(session, done.result["model_version_id"])
+        assert version.mode == "full" and version.parent_id == start and len(version.history) == 2
+        expected = "active" if done.result["promoted"] else "candidate"
+        assert version.status == expected
+        assert done.result["promoted"] == (
+            version.metrics["accuracy"] >= version.baseline_metrics["accuracy"]
+            and version.metrics["binary_accuracy"] >= version.baseline_metrics["binary_accuracy"]
+        )

@@ -14,6 +14,7 @@ from webapp.components.model_figures import (
     confusion_figure,
 )
 from webapp.services.model_versions import list_versions, promote_version, rollback_version, science_diff
+from webapp.services.retrain import RetrainRequest, grow_held_out_set, held_out_labels
 
 database = get_database()
 st.title("Model versions")
@@ -53,6 +54,20 @@ st.dataframe(
     hide_index=True,
     use_container_width=True,
 )
+
+with st.expander("Held-out set"):
+    with database.read_sessions() as session:
+        n_held = len(held_out_labels(session, RetrainRequest()))
+        session.rollback()
+    st.write(
+        f"{n_held} labelled candidates are held out: never trained on, the set every version is measured on."
+    )
+    grow = st.number_input("Hold out a further share of the training labels", 0.05, 0.5, 0.1, step=0.05)
+    if st.button("Grow the held-out set"):
+        with database.sessions() as session:
+            st.success(
+                f"{grow_held_out_set(session, RetrainRequest(), grow)} candidates added to the held-out set."
+            )
 
 active = next((v for v in versions if v.status == "active"), None)
 others = [v for v in versions if v.status != "active"]

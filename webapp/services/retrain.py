@@ -45,6 +45,7 @@ __all__ = [
     "RetrainRequest",
     "training_labels",
     "held_out_labels",
+    "grow_held_out_set",
     "heldout_metrics",
     "not_worse",
     "estimate_seconds",
@@ -129,6 +130,28 @@ def training_labels(session: Session, request: RetrainRequest) -> LabelSnapshot:
 def held_out_labels(session: Session, request: RetrainRequest) -> LabelSnapshot:
     """The held-out candidates that have a consensus class under ``request``'s label rules."""
     return _split(session, request)[1]
+
+
+def grow_held_out_set(session: Session, request: RetrainRequest, fraction: float) -> int:
+    """Hold out a further stratified ``fraction`` of the training labels (on request only); commits.
+
+    Versions evaluated before and after the growth are no longer measured on
+    the same set: compare them by re-running their metrics, not by the stored numbers.
+    Returns how many candidates were added.
+    """
+    if not 0 < fraction < 1:
+        raise UserInputError("the fraction to hold out must be between 0 and 1")
+    train = training_labels(session, request)
+    added = registry.grow_held_out(
+        session,
+        train.candidate_ids,
+        train.classes,
+        train.galaxy_ids,
+        fraction=fraction,
+        seed=request.seed + 1,
+    )
+    session.commit()
+    return len(added)
 
 
 def heldout_metrics(classes: np.ndarray, scores: np.ndarray) -> dict[str, Any]:
@@ -293,10 +316,10 @@ def _train(
         )
         return result.model, loaded.band_mean, result.history
     from astropy.table import Table
-    from starcnet_core.train import TrainConfig, train_model
 
     from starcnet_core.model import PRESETS
     from starcnet_core.stampset import StampSet
+    from starcnet_core.train import TrainConfig, train_model
 
     table = Table(
         {
