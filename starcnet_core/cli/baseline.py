@@ -1,0 +1,74 @@
+"""``python -m starcnet_core baseline``: the bagged-tree baseline on a stamp set's split.
+
+Fits :class:`~starcnet_core.baseline.BaggedTreeBaseline` on the training and
+validation stamps of the split (as the paper does), evaluates it on the test
+stamps and writes ``baseline_report.json`` and figures. With ``--model``, the
+StarcNet checkpoint is evaluated on the same test stamps and the two are
+written side by side (``comparison.json``, ``comparison.png``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from starcnet_core.baseline import BaggedTreeBaseline
+from starcnet_core.checkpoint import load_model
+from starcnet_core.cli.evaluate import model_report
+from starcnet_core.evaluate import evaluate_stampset, summary
+from starcnet_core.figures import plot_comparison, write_figures
+from starcnet_core.splits import SPLIT_METHODS
+from starcnet_core.stampset import StampSet
+from starcnet_core.train import TrainConfig, split_for
+
+__all__ = ["register", "run_baseline"]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "baseline", help="bagged decision trees (Grasha et al. 2019) on the same split"
+    )
+    parser.add_argument("--stamps", required=True, help="stamp set directory")
+    parser.add_argument("--out", required=True, help="directory for the reports and figures")
+    parser.add_argument("--model", help="StarcNet checkpoint to compare with on the same test stamps")
+    parser.add_argument("--split", choices=SPLIT_METHODS, help="default: the model's split, else random")
+    parser.add_argument("--holdout-galaxy")
+    parser.add_argument("--seed", type=int, help="split seed (default: the model's, else 0)")
+    parser.add_argument("--trees", type=int, default=100)
+    parser.add_argument("--n-boot", type=int, default=1000)
+    parser.set_defaults(func=run_baseline)
+
+
+def run_baseline(args: argparse.Namespace) -> int:
+    stamps = StampSet.load(args.stamps)
+    loaded = load_model(args.model) if args.model else None
+    trained = TrainConfig(**loaded.meta.get("extra", {}).get("train_config", {})) if loaded else TrainConfig()
+    config = TrainConfig(
+        split=args.split or trained.split,
+        holdout_galaxy=args.holdout_galaxy or trained.holdout_galaxy,
+        seed=trained.seed if args.seed is None else args.seed,
+    )
+    split = split_for(stamps, config)
+    fit_rows = np.concatenate([split.train, split.val])
+    baseline = BaggedTreeBaseline(args.trees, seed=config.seed)
+    baseline.fit(np.asarray(stamps.stamps[fit_rows]), stamps.labels[fit_rows], stamps.bands)
+    scores = baseline.predict_proba(np.asarray(stamps.stamps[split.test]), stamps.bands)
+    report = evaluate_stampset(stamps, scores, split.test, n_boot=args.n_boot)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "baseline_report.json").write_text(json.dumps(report, indent=1))
+    write_figures(report, out, prefix="baseline_")
+    reports = {"bagged trees": summary(report)}
+    if loaded is not None:
+        starcnet = model_report(loaded, stamps, split.test, args.n_boot)
+        (out / "starcnet_report.json").write_text(json.dumps(starcnet, indent=1))
+        reports["StarcNet"] = summary(starcnet)
+        plot_comparison({"StarcNet": starcnet, "bagged trees": report}).savefig(
+            out / "comparison.png", dpi=110
+        )
+    (out / "comparison.json").write_text(json.dumps(reports, indent=1))
+    print(json.dumps(reports))
+    return 0

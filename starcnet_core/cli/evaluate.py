@@ -1,0 +1,83 @@
+"""``python -m starcnet_core evaluate``: the paper's evaluation of a checkpoint on a stamp set.
+
+By default the model is evaluated on the test split it was trained with (the
+split is recomputed from the checkpoint's training configuration when the
+stamp set's labels are the ones it was trained on), otherwise on every
+labelled stamp. Writes ``report.json`` and the PNG figures to ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from starcnet_core.checkpoint import LoadedModel, load_model
+from starcnet_core.errors import UserInputError
+from starcnet_core.evaluate import GROUPINGS, accuracy_block, evaluate_stampset, group_labels, summary
+from starcnet_core.figures import write_figures
+from starcnet_core.predict import predict_stamps
+from starcnet_core.stampset import StampSet
+from starcnet_core.train import TrainConfig, label_fingerprint, split_for
+
+__all__ = ["register", "run_evaluate", "evaluation_rows", "model_report"]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("evaluate", help="accuracy, confusion matrices, PR curves and figures")
+    parser.add_argument("--model", required=True, help="checkpoint written by 'train'")
+    parser.add_argument("--stamps", required=True, help="stamp set directory")
+    parser.add_argument("--out", required=True, help="directory for report.json and the PNG figures")
+    parser.add_argument(
+        "--subset", choices=("test", "all"), default="test", help="the model's test split (default) or all"
+    )
+    parser.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples of the intervals")
+    parser.set_defaults(func=run_evaluate)
+
+
+def evaluation_rows(loaded: LoadedModel, stamps: StampSet, subset: str) -> tuple[np.ndarray, str]:
+    """Rows to evaluate and what they are: the model's test split when it applies, else all labelled rows."""
+    labelled = np.flatnonzero(stamps.labels > 0)
+    extra = loaded.meta.get("extra", {})
+    same_labels = loaded.meta.get("label_fingerprint") == label_fingerprint(stamps)
+    if subset == "test" and same_labels and "train_config" in extra:
+        return split_for(stamps, TrainConfig(**extra["train_config"])).test, "test split"
+    if subset == "test":
+        print("note: these labels are not the ones the model was trained on; evaluating all labelled stamps")
+    return labelled, "all labelled stamps"
+
+
+def model_report(loaded: LoadedModel, stamps: StampSet, rows: np.ndarray, n_boot: int = 1000) -> dict:
+    """Scores of ``loaded`` on stamps ``rows`` evaluated; binary models get the 1+2 vs 3+4 block only."""
+    if len(rows) == 0:
+        raise UserInputError("no stamps to evaluate")
+    scores = predict_stamps(loaded, np.asarray(stamps.stamps[np.sort(rows)])).scores
+    rows = np.sort(rows)
+    if scores.shape[1] == 2:
+        labels = stamps.labels[rows]
+        truth = group_labels(labels, GROUPINGS["binary_12_34"])
+        return {
+            "n": int(len(rows)),
+            "binary_12_34": accuracy_block(truth, scores.argmax(1) + 1, [1, 2], n_boot, 0),
+        }
+    return evaluate_stampset(stamps, scores, rows, n_boot=n_boot)
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    loaded = load_model(args.model)
+    stamps = StampSet.load(args.stamps)
+    rows, what = evaluation_rows(loaded, stamps, args.subset)
+    report = model_report(loaded, stamps, rows, args.n_boot)
+    report["subset"] = what
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text(json.dumps(report, indent=1))
+    if "four_class" in report:
+        write_figures(report, out)
+        print(json.dumps(summary(report)))
+    else:
+        print(json.dumps({"n": report["n"], "binary_12_34_accuracy": report["binary_12_34"]["accuracy"]}))
+    print(f"{what}: wrote {out / 'report.json'} and figures")
+    return 0

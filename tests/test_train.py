@@ -1,0 +1,119 @@
+"""Training: the recipe's split and normalisation, determinism, progress, cancel, options, CLI."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+from stamp_testing import TINY, tiny_stampset
+
+from starcnet_core.checkpoint import load_model
+from starcnet_core.cli import main
+from starcnet_core.errors import UserInputError
+from starcnet_core.train import TrainConfig, TrainingCancelled, train_model, training_labels
+
+FAST = TrainConfig(epochs=2, batch_size=16, lr=1e-3, balance=False)
+
+
+def _weights(model):
+    return torch.cat([p.detach().flatten() for p in model.state_dict().values()])
+
+
+def test_training_records_history_keeps_best_epoch_and_normalises_by_train_mean():
+    stamps = tiny_stampset()
+    events = []
+    result = train_model(stamps, FAST, TINY, progress=events.append)
+    assert [h["epoch"] for h in result.history] == [1, 2]
+    best = max(result.history, key=lambda h: (h["val_accuracy"], -h["val_loss"]))
+    assert result.best_epoch == best["epoch"]
+    np.testing.assert_allclose(
+        result.band_mean, stamps.stamps[result.split.train].mean(axis=(0, 2, 3)), rtol=1e-5, atol=1e-6
+    )
+    assert result.test_metrics["n"] == len(result.split.test) > 0
+    steps = [e for e in events if "train_loss" not in e]
+    assert [e["step"] for e in steps] == list(range(1, steps[-1]["total_steps"] + 1))
+    assert sum("train_loss" in e for e in events) == 2
+    assert not result.model.training
+
+
+def test_same_seed_same_weights_other_seed_other_weights():
+    stamps = tiny_stampset()
+    config = dataclasses.replace(FAST, epochs=1, balance=True)
+    first = train_model(stamps, config, TINY)
+    second = train_model(stamps, config, TINY)
+    other = train_model(stamps, dataclasses.replace(config, seed=1), TINY)
+    assert torch.equal(_weights(first.model), _weights(second.model))
+    assert not torch.equal(_weights(first.model), _weights(other.model))
+
+
+def test_should_stop_cancels():
+    calls = []
+
+    def stop() -> bool:
+        calls.append(1)
+        return len(calls) > 2
+
+    with pytest.raises(TrainingCancelled):
+        train_model(tiny_stampset(), FAST, TINY, should_stop=stop)
+    assert len(calls) == 3
+
+
+def test_learns_an_easy_problem():
+    stamps = tiny_stampset(96)
+    result = train_model(stamps, dataclasses.replace(FAST, epochs=4, batch_size=8, lr=3e-3), TINY)
+    # brightness and size encode the class; chance is about 0.4 on this label mix
+    assert result.test_metrics["accuracy"] >= 0.7
+
+
+def test_binary_epsilon_and_init_state():
+    stamps = tiny_stampset()
+    assert training_labels(np.array([0, 1, 2, 3, 4]), binary=True).tolist() == [-1, 0, 0, 1, 1]
+    binary = train_model(stamps, dataclasses.replace(FAST, epochs=1, binary=True), TINY)
+    assert binary.model.head.out_features == 2
+    # label_mean differs from the label on a third of the rows: the filter changes the training set
+    filtered = train_model(stamps, dataclasses.replace(FAST, epochs=1, epsilon=0.5), TINY)
+    unfiltered = train_model(stamps, dataclasses.replace(FAST, epochs=1), TINY)
+    assert not np.allclose(filtered.band_mean, unfiltered.band_mean)
+    with pytest.raises(UserInputError, match="mean - mode"):
+        train_model(stamps, dataclasses.replace(FAST, epsilon=-1.0), TINY)
+    # a vanishing learning rate keeps the given initial weights
+    start = _weights(unfiltered.model)
+    continued = train_model(
+        stamps, dataclasses.replace(FAST, epochs=1, lr=1e-12), TINY, init_state=unfiltered.model.state_dict()
+    )
+    torch.testing.assert_close(_weights(continued.model), start, atol=1e-8, rtol=0)
+
+
+def test_bad_configuration_is_a_user_error():
+    with pytest.raises(UserInputError):
+        TrainConfig(split="kfold")
+    with pytest.raises(UserInputError):
+        TrainConfig(epochs=0)
+
+
+def test_train_evaluate_baseline_command_lines(tmp_path, capsys):
+    stamps = tiny_stampset(40)
+    stamps.save(tmp_path / "stamps")
+    ckpt = tmp_path / "model.pt"
+    args = ["--stamps", str(tmp_path / "stamps")]
+    assert (
+        main(["train", *args, "--out", str(ckpt), "--preset", "lite", "--epochs", "1", "--no-balance"]) == 0
+    )
+    loaded = load_model(ckpt)
+    assert loaded.meta["extra"]["train_config"]["epochs"] == 1
+    assert (
+        main(["evaluate", *args, "--model", str(ckpt), "--out", str(tmp_path / "eval"), "--n-boot", "20"])
+        == 0
+    )
+    assert "test split" in capsys.readouterr().out
+    assert (tmp_path / "eval" / "report.json").is_file()
+    assert (tmp_path / "eval" / "confusion.png").stat().st_size > 1000
+    out = tmp_path / "base"
+    assert (
+        main(["baseline", *args, "--model", str(ckpt), "--out", str(out), "--trees", "5", "--n-boot", "20"])
+        == 0
+    )
+    assert (out / "comparison.png").is_file()
+    assert main(["train", "--stamps", str(tmp_path / "missing"), "--out", str(ckpt)]) == 2
