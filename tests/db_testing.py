@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import Engine
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from db.engine import make_engine
@@ -59,3 +65,24 @@ def add_model(
     session.flush()
     store_predictions(session, model.id, list(scores), np.array(list(scores.values())))
     return model
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """URL of a fresh database on ``$STARCNET_TEST_POSTGRES_URL``'s server, dropped afterwards.
+
+    Skips the test when the variable is unset.
+    """
+    server = os.environ.get("STARCNET_TEST_POSTGRES_URL")
+    if not server:
+        pytest.skip("STARCNET_TEST_POSTGRES_URL is not set")
+    name = f"starcnet_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(server).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

@@ -8,14 +8,11 @@ created for the run and dropped after).
 from __future__ import annotations
 
 import multiprocessing
-import os
-import uuid
 from collections import Counter
 
 import pytest
-from db_testing import add_experts, add_galaxy
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from db_testing import add_experts, add_galaxy, postgres_database
+from sqlalchemy import func, select
 
 from db.consensus import consensus
 from db.engine import make_engine, session_factory
@@ -103,16 +100,5 @@ def test_concurrent_labels_sqlite(tmp_path):
 @pytest.mark.slow
 @pytest.mark.postgres
 def test_concurrent_labels_postgres():
-    server = os.environ.get("STARCNET_TEST_POSTGRES_URL")
-    if not server:
-        pytest.skip("STARCNET_TEST_POSTGRES_URL is not set")
-    name = f"starcnet_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        _hammer(make_url(server).set(database=name).render_as_string(hide_password=False))
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with postgres_database() as url:
+        _hammer(url)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from alembic import command
-from db_testing import add_experts, add_galaxy, migrated_engine
+from db_testing import add_experts, add_galaxy, migrated_engine, postgres_database
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
@@ -112,3 +112,25 @@ def test_read_only_sessions_do_not_take_the_write_lock(tmp_path):
     writer.commit()
     reader.close()
     writer.close()
+
+
+@pytest.mark.postgres
+def test_postgres_migration_matches_models_and_keeps_labels_append_only():
+    with postgres_database() as url:
+        engine = make_engine(url)
+        assert upgrade(engine) == head_revision()
+        config = alembic_config()
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.check(config)
+        with session_factory(engine)() as session:
+            label = _label(session, label_class="unsure")
+            session.commit()
+            with pytest.raises(DBAPIError, match="append-only"):
+                session.execute(delete(Label).where(Label.id == label.id))
+            session.rollback()
+            session.add(ModelVersion(name="a", status="active"))
+            session.add(ModelVersion(name="b", status="active"))
+            with pytest.raises(IntegrityError):
+                session.flush()
+        engine.dispose()
