@@ -69,7 +69,9 @@ def _hammer(url: str) -> None:
             select(Candidate.id).where(Candidate.galaxy_id == galaxy.id).order_by(Candidate.id)
         ).all()
         expert_ids = [e.id for e in experts]
-    context = multiprocessing.get_context("spawn")
+    engine.dispose()  # no pooled connection crosses the fork
+    # fork: the workers start with everything imported (spawn re-imports per process).
+    context = multiprocessing.get_context("fork")
     barrier = context.Barrier(N_PROCESSES)
     workers = [
         context.Process(target=_label_worker, args=(url, i, expert_ids[i], candidate_ids, barrier))
