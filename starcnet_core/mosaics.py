@@ -1,0 +1,274 @@
+"""The five LEGUS band mosaics of a field, memory-mapped and slotted by filter.
+
+:func:`open_mosaics` takes a directory holding the MAST LEGUS mosaics
+(``hlsp_legus_hst_<inst>_<field>_<filter>_v1_drc.fits`` or the mosaic fields'
+``..._sci.fits``) or five explicit paths, and returns a :class:`MosaicSet`:
+one :class:`BandImage` per StarcNet band (NUV, U, B, V, I), each a
+memory-mapped 2-D array in e-/s with its header, WCS and instrument. Nothing
+reads the pixels here; stamps are cut later by :mod:`starcnet_core.cutouts`.
+Any problem with the files (missing band, two files for one band, different
+shapes or WCS, truncated or non-FITS files) raises
+:class:`~starcnet_core.errors.UserInputError` naming the file.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from astropy.io import fits
+from astropy.utils.exceptions import AstropyWarning
+from astropy.wcs import WCS
+from astropy.wcs.utils import proj_plane_pixel_scales
+
+from starcnet_core.bands import BANDS, band_for_filter, filter_number, normalise_instrument
+from starcnet_core.errors import UserInputError
+
+__all__ = ["BandImage", "MosaicSet", "open_mosaics", "field_from_filename", "MOSAIC_SUFFIXES"]
+
+#: File name endings recognised as mosaics when a directory is given.
+MOSAIC_SUFFIXES: tuple[str, ...] = (".fits", ".fit", ".fts")
+
+#: Largest disagreement between two bands' WCS, pixels, before they count as different grids.
+WCS_TOLERANCE_PIX = 0.5
+
+_LEGUS_NAME = re.compile(r"hlsp_legus_hst_[a-z0-9-]+_(?P<field>.+?)_f\d{3}[wmnlp]", re.IGNORECASE)
+_FILTER_KEYWORDS = ("FILTER", "FILTER1", "FILTER2")
+
+
+@dataclass
+class BandImage:
+    """One band's mosaic.
+
+    Attributes
+    ----------
+    band : str
+        StarcNet band, one of :data:`starcnet_core.bands.BANDS`.
+    filter : str
+        HST filter, e.g. ``"F336W"``.
+    instrument : str or None
+        ``"WFC3"`` or ``"ACS"`` (from INSTRUME/DETECTOR, else the file name).
+    path : pathlib.Path
+    data : numpy.ndarray
+        2-D image, e-/s, memory-mapped from the file.
+    header : astropy.io.fits.Header
+    wcs : astropy.wcs.WCS or None
+        Celestial WCS, None when the header has none.
+    """
+
+    band: str
+    filter: str
+    instrument: str | None
+    path: Path
+    data: np.ndarray
+    header: fits.Header
+    wcs: WCS | None
+
+
+@dataclass
+class MosaicSet:
+    """The five aligned band mosaics of one field.
+
+    Attributes
+    ----------
+    field : str
+        Field name (from the LEGUS file names, else the directory name).
+    bands : dict[str, BandImage]
+        One image per band, keyed in :data:`~starcnet_core.bands.BANDS` order.
+    shape : tuple[int, int]
+        ``(ny, nx)`` pixels, common to all bands.
+    pixel_scale_arcsec : float or None
+        Arcsec per pixel from the WCS; None when no band has a celestial WCS.
+    wcs : astropy.wcs.WCS or None
+        The common celestial WCS (of the first band that has one).
+    """
+
+    field: str
+    bands: dict[str, BandImage]
+    shape: tuple[int, int]
+    pixel_scale_arcsec: float | None
+    wcs: WCS | None
+
+    def arrays(self) -> list[np.ndarray]:
+        """The five memory-mapped images in :data:`~starcnet_core.bands.BANDS` order."""
+        return [self.bands[band].data for band in BANDS]
+
+
+def field_from_filename(name: str) -> str | None:
+    """Field of a LEGUS product name (``hlsp_legus_hst_acs_ngc628-c_f435w_...`` -> ``ngc628-c``)."""
+    match = _LEGUS_NAME.search(name)
+    return match.group("field").lower() if match else None
+
+
+def _image_hdu(hdul: fits.HDUList, path: Path) -> fits.ImageHDU | fits.PrimaryHDU:
+    """The primary HDU when it holds an image, else the first image extension."""
+    for hdu in hdul:
+        if isinstance(hdu, fits.PrimaryHDU | fits.ImageHDU) and hdu.header.get("NAXIS", 0) >= 2:
+            return hdu
+    raise UserInputError(f"{path}: no image in any HDU")
+
+
+def _read_band_image(path: Path) -> BandImage:
+    """Open one mosaic memory-mapped and work out its band; UserInputError when unusable."""
+    try:
+        hdul = fits.open(path, memmap=True, mode="readonly")
+        hdu = _image_hdu(hdul, path)
+        header = hdu.header
+    except UserInputError:
+        raise
+    except (OSError, ValueError, TypeError, IndexError) as error:
+        raise UserInputError(f"{path}: not a readable FITS file ({error})") from None
+    naxes = [header.get(f"NAXIS{i}", 0) for i in range(1, header["NAXIS"] + 1)]
+    if any(n > 1 for n in naxes[2:]):
+        raise UserInputError(f"{path}: image is {len(naxes)}-D with shape {naxes[::-1]}, expected 2-D")
+    # The data block must be complete: a truncated download has a header but short data.
+    expected = hdu.fileinfo()["datLoc"] + abs(header["BITPIX"]) // 8 * int(np.prod(naxes))
+    if path.stat().st_size < expected:
+        raise UserInputError(
+            f"{path}: truncated FITS file ({path.stat().st_size} bytes, the header announces {expected})"
+        )
+    try:
+        data = hdu.data
+    except (OSError, ValueError, TypeError) as error:
+        raise UserInputError(f"{path}: cannot read the image data ({error})") from None
+    data = data.reshape(data.shape[-2:])
+
+    filter_name = None
+    for keyword in _FILTER_KEYWORDS:
+        found = filter_number(str(header.get(keyword, "")))
+        if found and band_for_filter(found):
+            filter_name = found
+            break
+    if filter_name is None:
+        filter_name = filter_number(path.name)
+    band = band_for_filter(filter_name) if filter_name else None
+    if band is None:
+        raise UserInputError(
+            f"{path}: cannot tell its band (no F275W/F336W/F435W/F438W/F555W/F606W/F814W "
+            "in FILTER/FILTER1/FILTER2 or in the file name)"
+        )
+    instrument = None
+    for keyword in ("INSTRUME", "DETECTOR"):
+        instrument = instrument or normalise_instrument(str(header.get(keyword, "")))
+    instrument = instrument or normalise_instrument(path.name.replace("_", " "))
+
+    with warnings.catch_warnings():
+        # LEGUS headers carry non-standard keywords that astropy warns about harmlessly.
+        warnings.simplefilter("ignore", AstropyWarning)
+        try:
+            wcs = WCS(header, naxis=2, fix=False).celestial
+        except (ValueError, KeyError, MemoryError) as error:
+            raise UserInputError(f"{path}: invalid WCS in the header ({error})") from None
+    return BandImage(
+        band=band,
+        filter=filter_name,
+        instrument=instrument,
+        path=path,
+        data=data,
+        header=header,
+        wcs=wcs if wcs.has_celestial else None,
+    )
+
+
+def _mosaic_paths(directory: Path) -> list[Path]:
+    """Image files of a directory that name a StarcNet filter."""
+    paths = sorted(p for p in directory.iterdir() if p.is_file() and p.suffix.lower() in MOSAIC_SUFFIXES)
+    return [p for p in paths if (f := filter_number(p.name)) and band_for_filter(f)]
+
+
+def _check_same_grid(images: list[BandImage]) -> None:
+    """Raise UserInputError unless all images share one shape and one WCS grid."""
+    first = images[0]
+    for image in images[1:]:
+        if image.data.shape != first.data.shape:
+            raise UserInputError(
+                f"{image.path}: shape {image.data.shape} differs from {first.path.name} {first.data.shape}; "
+                "the five mosaics must be aligned on one pixel grid"
+            )
+    with_wcs = [image for image in images if image.wcs is not None]
+    if len(with_wcs) < 2:
+        return
+    ny, nx = first.data.shape
+    probe_x = np.array([0.0, nx - 1.0, 0.0, nx - 1.0, (nx - 1) / 2])
+    probe_y = np.array([0.0, 0.0, ny - 1.0, ny - 1.0, (ny - 1) / 2])
+    reference = with_wcs[0]
+    world = reference.wcs.pixel_to_world_values(probe_x, probe_y)
+    for image in with_wcs[1:]:
+        back_x, back_y = image.wcs.world_to_pixel_values(*world)
+        offset = float(np.max(np.hypot(back_x - probe_x, back_y - probe_y)))
+        if not np.isfinite(offset) or offset > WCS_TOLERANCE_PIX:
+            raise UserInputError(
+                f"{image.path}: its WCS differs from {reference.path.name} by {offset:.2f} pixels; "
+                "the five mosaics must be aligned on one pixel grid"
+            )
+
+
+def open_mosaics(source: str | Path | Sequence[str | Path]) -> MosaicSet:
+    """Open a field's five band mosaics, memory-mapped.
+
+    Parameters
+    ----------
+    source : path or sequence of paths
+        A directory holding the mosaics (files whose names carry a StarcNet
+        filter number; other files are ignored), or exactly five FITS paths
+        in any order.
+
+    Returns
+    -------
+    MosaicSet
+
+    Raises
+    ------
+    UserInputError
+        A band is missing, two files fill one band, the images differ in
+        shape or WCS, or a file is not a readable, complete 2-D FITS image.
+    """
+    if isinstance(source, str | Path):
+        directory = Path(source)
+        if not directory.is_dir():
+            raise UserInputError(f"{directory}: not a directory of mosaics")
+        paths = _mosaic_paths(directory)
+        if not paths:
+            raise UserInputError(
+                f"{directory}: no mosaics found (FITS files named with F275W, F336W, F435W/F438W, "
+                "F555W/F606W and F814W)"
+            )
+        default_field = directory.resolve().name
+    else:
+        paths = [Path(p) for p in source]
+        for path in paths:
+            if not path.is_file():
+                raise UserInputError(f"{path}: no such mosaic file")
+        default_field = paths[0].resolve().parent.name if paths else ""
+
+    by_band: dict[str, BandImage] = {}
+    for path in paths:
+        image = _read_band_image(path)
+        if image.band in by_band:
+            raise UserInputError(
+                f"two files for band {image.band} ({image.filter}): {by_band[image.band].path} and {path}"
+            )
+        by_band[image.band] = image
+    missing = [band for band in BANDS if band not in by_band]
+    if missing:
+        where = source if isinstance(source, str | Path) else ", ".join(str(p) for p in paths)
+        raise UserInputError(f"{where}: missing band(s) {', '.join(missing)}")
+    images = [by_band[band] for band in BANDS]
+    _check_same_grid(images)
+
+    wcs = next((image.wcs for image in images if image.wcs is not None), None)
+    scale = None
+    if wcs is not None:
+        scale = float(np.mean(proj_plane_pixel_scales(wcs)) * 3600.0)
+    field = next((f for image in images if (f := field_from_filename(image.path.name))), default_field)
+    return MosaicSet(
+        field=field,
+        bands={image.band: image for image in images},
+        shape=images[0].data.shape,
+        pixel_scale_arcsec=scale,
+        wcs=wcs,
+    )
