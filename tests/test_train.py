@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
@@ -12,7 +13,13 @@ from stamp_testing import TINY, tiny_stampset
 from starcnet_core.checkpoint import load_model
 from starcnet_core.cli import main
 from starcnet_core.errors import UserInputError
-from starcnet_core.train import TrainConfig, TrainingCancelled, train_model, training_labels
+from starcnet_core.train import (
+    TrainConfig,
+    TrainingCancelled,
+    label_fingerprint,
+    train_model,
+    training_labels,
+)
 
 FAST = TrainConfig(epochs=2, batch_size=16, lr=1e-3, balance=False)
 
@@ -117,3 +124,30 @@ def test_train_evaluate_baseline_command_lines(tmp_path, capsys):
     )
     assert (out / "comparison.png").is_file()
     assert main(["train", "--stamps", str(tmp_path / "missing"), "--out", str(ckpt)]) == 2
+
+
+def test_binary_model_and_other_labels_command_lines(tmp_path, capsys):
+    tiny_stampset(40).save(tmp_path / "stamps")
+    ckpt = tmp_path / "binary.pt"
+    args = ["--stamps", str(tmp_path / "stamps")]
+    assert main(["train", *args, "--out", str(ckpt), "--preset", "lite", "--epochs", "1", "--binary"]) == 0
+    assert load_model(ckpt).config.n_classes == 2
+    relabelled = tiny_stampset(40, seed=5)
+    relabelled.save(tmp_path / "other")
+    out = tmp_path / "eval"
+    assert (
+        main(["evaluate", "--stamps", str(tmp_path / "other"), "--model", str(ckpt), "--out", str(out)]) == 0
+    )
+    report = json.loads((out / "report.json").read_text())
+    # not the labels it was trained on: every labelled stamp is evaluated, on the binary problem only
+    assert report["subset"] == "all labelled stamps" and report["n"] == 40
+    assert set(report) == {"n", "binary_12_34", "subset"}
+
+
+def test_label_fingerprint_ignores_row_order():
+    stamps = tiny_stampset(20)
+    shuffled = stamps.subset(np.random.default_rng(0).permutation(20))
+    assert label_fingerprint(shuffled) == label_fingerprint(stamps)
+    changed = stamps.subset(np.arange(20))
+    changed.table["label"][0] = 4 if changed.table["label"][0] != 4 else 1
+    assert label_fingerprint(changed) != label_fingerprint(stamps)
