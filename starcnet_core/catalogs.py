@@ -349,7 +349,9 @@ def _column_as_float(path: Path, table: Table, name: str) -> np.ndarray:
     except (ValueError, TypeError):
         for row, value in enumerate(column):
             if not _is_number(str(value)):
-                raise UserInputError(f"{path}: column {name!r} row {row + 1}: non-numeric value {value!r}") from None
+                raise UserInputError(
+                    f"{path}: column {name!r} row {row + 1}: non-numeric value {value!r}"
+                ) from None
         raise
 
 
@@ -510,4 +512,3 @@ def _as_classes(values: np.ndarray) -> np.ndarray:
     """Classes 1-4 as ints; anything else (0, 5 = not inspected, NaN) becomes 0."""
     rounded = np.where(np.isfinite(values), np.round(values), 0).astype(np.int64)
     return np.where((rounded >= 1) & (rounded <= 4), rounded, 0)
-
