@@ -137,7 +137,9 @@ def _parse_run_together(text: str) -> list[str]:
     starts: list[tuple[int, int]] = []  # (start of number, start of description)
     k = 1
     while True:
-        match = re.compile(rf"(?<!\d){k}[.)]\s*(?=[A-Za-z#(])").search(text, position)
+        # The number may directly follow a digit of the text before it ("reduced
+        # chi232. Q probability"), so no look-behind; it must be followed by text.
+        match = re.compile(rf"{k}[.)]\s*(?=[A-Za-z#(])").search(text, position)
         if match is None:
             break
         starts.append((match.start(), match.end()))

@@ -112,8 +112,12 @@ def _image_hdu(hdul: fits.HDUList, path: Path) -> fits.ImageHDU | fits.PrimaryHD
     raise UserInputError(f"{path}: no image in any HDU")
 
 
-def _read_band_image(path: Path) -> BandImage:
-    """Open one mosaic memory-mapped and work out its band; UserInputError when unusable."""
+def _read_band_image(path: Path, *, required: bool = True) -> BandImage | None:
+    """Open one mosaic memory-mapped and work out its band; UserInputError when unusable.
+
+    With ``required=False`` an image whose band cannot be told gives None (a
+    FITS file in a galaxy directory that is not one of the five mosaics).
+    """
     try:
         hdul = fits.open(path, memmap=True, mode="readonly")
         hdu = _image_hdu(hdul, path)
@@ -147,6 +151,8 @@ def _read_band_image(path: Path) -> BandImage:
         filter_name = filter_number(path.name)
     band = band_for_filter(filter_name) if filter_name else None
     if band is None:
+        if not required:
+            return None
         raise UserInputError(
             f"{path}: cannot tell its band (no F275W/F336W/F435W/F438W/F555W/F606W/F814W "
             "in FILTER/FILTER1/FILTER2 or in the file name)"
@@ -174,10 +180,6 @@ def _read_band_image(path: Path) -> BandImage:
     )
 
 
-def _mosaic_paths(directory: Path) -> list[Path]:
-    """Image files of a directory that name a StarcNet filter."""
-    paths = sorted(p for p in directory.iterdir() if p.is_file() and p.suffix.lower() in MOSAIC_SUFFIXES)
-    return [p for p in paths if (f := filter_number(p.name)) and band_for_filter(f)]
 
 
 def _check_same_grid(images: list[BandImage]) -> None:
@@ -213,9 +215,9 @@ def open_mosaics(source: str | Path | Sequence[str | Path]) -> MosaicSet:
     Parameters
     ----------
     source : path or sequence of paths
-        A directory holding the mosaics (files whose names carry a StarcNet
-        filter number; other files are ignored), or exactly five FITS paths
-        in any order.
+        A directory holding the mosaics (FITS files whose FILTER/FILTER1/
+        FILTER2 header or name gives a StarcNet filter; other FITS files are
+        ignored), or five FITS paths in any order.
 
     Returns
     -------
@@ -231,7 +233,7 @@ def open_mosaics(source: str | Path | Sequence[str | Path]) -> MosaicSet:
         directory = Path(source)
         if not directory.is_dir():
             raise UserInputError(f"{directory}: not a directory of mosaics")
-        paths = _mosaic_paths(directory)
+        paths = sorted(p for p in directory.iterdir() if p.is_file() and p.suffix.lower() in MOSAIC_SUFFIXES)
         if not paths:
             raise UserInputError(
                 f"{directory}: no mosaics found (FITS files named with F275W, F336W, F435W/F438W, "
@@ -247,7 +249,9 @@ def open_mosaics(source: str | Path | Sequence[str | Path]) -> MosaicSet:
 
     by_band: dict[str, BandImage] = {}
     for path in paths:
-        image = _read_band_image(path)
+        image = _read_band_image(path, required=not isinstance(source, str | Path))
+        if image is None:
+            continue
         if image.band in by_band:
             raise UserInputError(
                 f"two files for band {image.band} ({image.filter}): {by_band[image.band].path} and {path}"

@@ -51,7 +51,9 @@ def write_mosaics(
         inst = "acs" if acs and band in ACS_BANDS else "uvis"
         data = 1.0 + 0.1 * rng.random(shape)
         name = f"hlsp_legus_hst_{inst}_{field}_{filter_name.lower()}_v1_drc.fits"
-        paths[band] = write_mosaic(directory / name, data, filter_name, "ACS" if inst == "acs" else "WFC3", wcs)
+        paths[band] = write_mosaic(
+            directory / name, data, filter_name, "ACS" if inst == "acs" else "WFC3", wcs
+        )
     return paths
 
 

@@ -1,0 +1,99 @@
+"""Mosaics: band slotting by filter, instruments, memory mapping, pixel scale, field name."""
+
+from __future__ import annotations
+
+import mmap
+
+import numpy as np
+from astropy.io import fits
+
+from starcnet_core.bands import BANDS
+from starcnet_core.mosaics import field_from_filename, open_mosaics
+from tests.legus_testing import tiny_wcs, write_mosaic, write_mosaics
+
+
+def _is_memory_mapped(array) -> bool:
+    """True when the array's memory comes from a memory-mapped file (somewhere down .base)."""
+    while array is not None:
+        if isinstance(array, np.memmap | mmap.mmap):
+            return True
+        array = getattr(array, "base", None)
+    return False
+
+
+def test_directory_of_wfc3_acs_mosaics(tmp_path):
+    paths = write_mosaics(tmp_path, (40, 50), field="ngc628-c", acs=True)
+    (tmp_path / "notes.txt").write_text("not a mosaic")
+    mosaics = open_mosaics(tmp_path)
+    assert list(mosaics.bands) == list(BANDS)
+    assert mosaics.field == "ngc628-c"
+    assert mosaics.shape == (40, 50)
+    assert abs(mosaics.pixel_scale_arcsec - 0.0396) < 1e-6
+    assert {b: m.filter for b, m in mosaics.bands.items()} == {
+        "NUV": "F275W",
+        "U": "F336W",
+        "B": "F435W",
+        "V": "F606W",
+        "I": "F814W",
+    }
+    assert {b: m.instrument for b, m in mosaics.bands.items()} == {
+        "NUV": "WFC3",
+        "U": "WFC3",
+        "B": "ACS",
+        "V": "ACS",
+        "I": "ACS",
+    }
+    assert mosaics.bands["V"].path == paths["V"]
+    arrays = mosaics.arrays()
+    assert len(arrays) == 5
+    assert all(_is_memory_mapped(a) for a in arrays)
+    np.testing.assert_allclose(arrays[1], fits.getdata(paths["U"]))
+
+
+def test_explicit_paths_in_any_order_slot_by_header_filter(tmp_path):
+    wcs = tiny_wcs((30, 30))
+    rng = np.random.default_rng(0)
+    paths = []
+    # Names say nothing about the filter: the FILTER header decides.
+    for i, f in enumerate(["F814W", "F555W", "F275W", "F438W", "F336W"]):
+        paths.append(write_mosaic(tmp_path / f"img{i}.fits", rng.random((30, 30)), f, "WFC3", wcs))
+    mosaics = open_mosaics(paths)
+    assert [mosaics.bands[b].path.name for b in BANDS] == [
+        "img2.fits",
+        "img4.fits",
+        "img3.fits",
+        "img1.fits",
+        "img0.fits",
+    ]
+
+
+def test_image_in_first_extension_and_filter1_keyword(tmp_path):
+    paths = write_mosaics(tmp_path, (20, 20))
+    data = fits.getdata(paths["B"])
+    header = fits.Header()
+    header["FILTER1"] = "CLEAR1L"
+    header["FILTER2"] = "F435W"
+    header["DETECTOR"] = "WFC"
+    header["INSTRUME"] = "ACS"
+    paths["B"].unlink()
+    fits.HDUList([fits.PrimaryHDU(), fits.ImageHDU(data, header=header)]).writeto(tmp_path / "b_sci.fits")
+    mosaics = open_mosaics(tmp_path)
+    assert mosaics.bands["B"].filter == "F435W"
+    assert mosaics.bands["B"].instrument == "ACS"
+    np.testing.assert_array_equal(mosaics.bands["B"].data, data)
+
+
+def test_without_wcs_the_scale_is_unknown(tmp_path):
+    rng = np.random.default_rng(0)
+    for f in ["F275W", "F336W", "F438W", "F555W", "F814W"]:
+        write_mosaic(tmp_path / f"x_{f}.fits", rng.random((10, 12)), f, "WFC3", None)
+    mosaics = open_mosaics(tmp_path)
+    assert not _is_memory_mapped(np.ones(3))
+    assert mosaics.wcs is None and mosaics.pixel_scale_arcsec is None
+    assert mosaics.field == tmp_path.name
+
+
+def test_field_from_legus_names():
+    assert field_from_filename("hlsp_legus_hst_acs_ngc628-c_f435w_v1_drc.fits") == "ngc628-c"
+    assert field_from_filename("hlsp_legus_hst_wfc3_ngc1566_f275w_v1_sci.fits") == "ngc1566"
+    assert field_from_filename("image.fits") is None
