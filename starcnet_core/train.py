@@ -269,6 +269,34 @@ class _Trainer:
         self.optimizer.step()
         return float(loss.detach())
 
+    def train_epoch(
+        self,
+        plan: AugmentationPlan,
+        targets: np.ndarray,
+        epoch: int,
+        first_step: int,
+        report: ProgressCallback,
+        should_stop: Callable[[], bool] | None,
+    ) -> list[float]:
+        """One pass over this process's shard of ``plan``; returns the loss of each step."""
+        started, losses = time.perf_counter(), []
+        shard = self.epoch_shard(plan, epoch)
+        for i, batch in enumerate(self.batches(shard, epoch)):
+            if should_stop is not None and should_stop():
+                raise TrainingCancelled(f"training stopped at epoch {epoch}, step {first_step + i}")
+            rows = shard.source[i * self.batch_size : i * self.batch_size + len(batch)]
+            losses.append(self.step(batch, torch.from_numpy(targets[rows])))
+            seen = (i * self.batch_size + len(batch)) * self.world
+            report(
+                {
+                    "epoch": epoch,
+                    "step": first_step + i + 1,
+                    "loss": losses[-1],
+                    "samples_per_second": seen / max(time.perf_counter() - started, 1e-9),
+                }
+            )
+        return losses
+
     @torch.no_grad()
     def scores(self, indices: np.ndarray, batch_size: int = 512) -> np.ndarray:
         """Softmax scores of stamps ``indices`` under the current weights (no augmentation)."""
@@ -353,26 +381,15 @@ def train_model(
     history: list[dict[str, float]] = []
     best: tuple[float, float] | None = None
     best_state, best_epoch, step = None, 0, 0
+
+    def report(event: dict[str, Any]) -> None:
+        if progress is not None:
+            progress({**event, "total_steps": total_steps})
+
     for epoch in range(1, config.epochs + 1):
-        started, losses = time.perf_counter(), []
-        shard = trainer.epoch_shard(plan, epoch)
-        for i, batch in enumerate(trainer.batches(shard, epoch)):
-            if should_stop is not None and should_stop():
-                raise TrainingCancelled(f"training stopped at epoch {epoch}, step {step}")
-            rows = shard.source[i * trainer.batch_size : i * trainer.batch_size + len(batch)]
-            losses.append(trainer.step(batch, torch.from_numpy(targets[rows])))
-            step += 1
-            if progress is not None:
-                seconds = time.perf_counter() - started
-                progress(
-                    {
-                        "epoch": epoch,
-                        "step": step,
-                        "total_steps": total_steps,
-                        "loss": losses[-1],
-                        "samples_per_second": (i + 1) * len(batch) * trainer.world / max(seconds, 1e-9),
-                    }
-                )
+        started = time.perf_counter()
+        losses = trainer.train_epoch(plan, targets, epoch, step, report, should_stop)
+        step += len(losses)
         val = _metrics(trainer.scores(split.val), targets[split.val])
         record = {
             "epoch": epoch,
@@ -387,8 +404,7 @@ def train_model(
         if best is None or score > best:
             best, best_epoch = score, epoch
             best_state = copy.deepcopy(trainer.model.state_dict())
-        if progress is not None:
-            progress({**record, "step": step, "total_steps": total_steps, "loss": record["train_loss"]})
+        report({**record, "step": step, "loss": record["train_loss"]})
     trainer.model.load_state_dict(best_state)
     test = _metrics(trainer.scores(split.test), targets[split.test])
     model = trainer.model.cpu().to(memory_format=torch.contiguous_format).eval()
