@@ -1,0 +1,184 @@
+"""Importing galaxies, published predictions and exports through the core's LEGUS readers.
+
+Tiny LEGUS-like files are written here: five 64x64 mosaics named as in the
+LEGUS release and a 35-column catalog (class mode in column 34, mean in 35).
+The real-data test imports NGC 1566 (no mosaics) with its 3-human column as
+a pseudo-expert and the published StarcNet output, and checks the agreement
+against a count made directly from the two files.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from astropy.io import fits
+from astropy.table import Table
+from db_testing import migrated_engine
+from sqlalchemy import func, select
+
+from db.engine import session_factory
+from db.models import Candidate, Expert, Galaxy, Label, Prediction
+from starcnet_core.errors import UserInputError
+from webapp.cli import main
+from webapp.services.agreement import agreement_report
+from webapp.services.export import export_galaxy, galaxy_table
+from webapp.services.galaxies import NO_MOSAICS, import_galaxy, list_galaxies
+from webapp.services.predictions import import_predictions
+
+FILTERS = ("f275w", "f336w", "f438w", "f555w", "f814w")
+# id, x, y (1-based), class mode: two near the edge of the 64x64 mosaics.
+SOURCES = [(1, 32.0, 32.0, 1), (2, 20.5, 40.0, 2), (3, 44.0, 25.0, 4), (4, 3.0, 30.0, 3), (5, 40.0, 62.0, 0)]
+
+
+def _catalog_rows() -> np.ndarray:
+    rows = np.zeros((len(SOURCES), 35))
+    for i, (sid, x, y, cls) in enumerate(SOURCES):
+        rows[i, :5] = [sid, x, y, 10.0 + 1e-4 * x, -20.0 + 1e-4 * y]
+        rows[i, 5:15] = [22.0 + i, 0.1] * 5
+        rows[i, 15] = 1.5  # CI
+        rows[i, 32] = 5  # Nflt
+        rows[i, 33] = cls
+        rows[i, 34] = cls
+    return rows
+
+
+def write_galaxy(directory, field="tiny"):
+    directory.mkdir()
+    rng = np.random.default_rng(0)
+    for filt in FILTERS:
+        data = rng.normal(0.1, 0.01, (64, 64)).astype(np.float32)
+        fits.PrimaryHDU(data).writeto(directory / f"hlsp_legus_hst_wfc3_{field}_{filt}_v1_drc.fits")
+    catalog = directory / f"hlsp_legus_hst_wfc3_{field}_multiband_v1_padagb-mwext-avgapcor.tab"
+    np.savetxt(catalog, _catalog_rows(), fmt="%.5f")
+    return catalog
+
+
+@pytest.fixture
+def session(tmp_path):
+    engine = migrated_engine(tmp_path)
+    with session_factory(engine)() as session:
+        yield session
+
+
+def test_import_directory_with_mosaics(session, tmp_path):
+    write_galaxy(tmp_path / "tiny")
+    summary = import_galaxy(session, tmp_path / "tiny", distance_mpc=9.9)
+    assert (summary.name, summary.n_candidates, summary.n_labelled) == ("tiny", 5, 4)
+    assert summary.has_mosaics and summary.n_usable == 3
+    reasons = dict(session.execute(select(Candidate.source_id, Candidate.unusable_reason)).all())
+    assert reasons[1] == "" and reasons[4] == "edge" and reasons[5] == "edge"
+    legus = session.scalars(select(Expert).where(Expert.role == "catalog")).one()
+    assert legus.name == "LEGUS mode"
+    galaxy = session.scalars(select(Galaxy)).one()
+    assert set(galaxy.mosaic_paths) == {"NUV", "U", "B", "V", "I"} and galaxy.filters["B"] == "F438W"
+    c2 = session.scalars(select(Candidate).where(Candidate.source_id == 2)).one()
+    assert c2.consensus_class == 2 and c2.mag_nuv == pytest.approx(23.0) and c2.properties["nflt"] == 5
+    assert [g.name for g in list_galaxies(session)] == ["tiny"]
+
+
+def test_duplicate_import_is_refused_without_a_write(session, tmp_path):
+    write_galaxy(tmp_path / "tiny")
+    import_galaxy(session, tmp_path / "tiny")
+    with pytest.raises(UserInputError, match="already imported"):
+        import_galaxy(session, tmp_path / "tiny")
+    with pytest.raises(UserInputError, match="already imported as galaxy 'tiny'"):
+        import_galaxy(session, tmp_path / "tiny", name="other")
+    assert session.scalar(select(func.count()).select_from(Candidate)) == 5
+    assert session.scalar(select(func.count()).select_from(Galaxy)) == 1
+
+
+def test_catalog_without_mosaics_and_predictions(session, tmp_path):
+    catalog = write_galaxy(tmp_path / "tiny")
+    summary = import_galaxy(session, catalog, name="solo")
+    assert summary.n_usable == 0 and not summary.has_mosaics
+    assert set(session.scalars(select(Candidate.unusable_reason))) == {NO_MOSAICS}
+    tab = tmp_path / "pred.tab"
+    tab.write_text(
+        "1\t32\t32\t1\t[0.70 - 0.10 - 0.10 - 0.10]\r\n2\t20\t40\t1\t[0.45 - 0.45 - 0.05 - 0.05]\r\n"
+        "3\t44\t25\t3\t[0.10 - 0.10 - 0.60 - 0.20]\r\n"
+    )
+    result = import_predictions(session, tab, galaxy="solo", model="published")
+    assert result.created_model and result.status == "active" and result.n_predictions == 3
+    # The file's class is kept even where the rounded scores tie.
+    assert (
+        session.scalar(select(Prediction.predicted_class).join(Candidate).where(Candidate.source_id == 2))
+        == 1
+    )
+    with pytest.raises(UserInputError, match="already has predictions"):
+        import_predictions(session, tab, galaxy="solo", model="published")
+    bad = tmp_path / "bad.tab"
+    bad.write_text(
+        "1\t32\t32\t1\t[0.70 - 0.10 - 0.10 - 0.10]\r\n99\t1\t1\t1\t[0.70 - 0.10 - 0.10 - 0.10]\r\n"
+    )
+    with pytest.raises(UserInputError, match="not candidates of 'solo'"):
+        import_predictions(session, bad, galaxy="solo", model="another")
+    assert session.scalar(select(func.count()).select_from(Prediction)) == 3
+    model = agreement_report(session, galaxy="solo")["model"]
+    assert model["n"] == 3 and model["agreement"] == pytest.approx(1 / 3)  # 1-1 right, 2-1 and 4-3 wrong
+
+
+@pytest.mark.parametrize("fmt", ["csv", "ecsv", "fits", "starcnet-tab", "ds9"])
+def test_exports(session, tmp_path, fmt):
+    catalog = write_galaxy(tmp_path / "tiny")
+    import_galaxy(session, catalog, name="solo")
+    tab = tmp_path / "pred.tab"
+    tab.write_text(
+        "1\t32\t32\t1\t[0.70 - 0.10 - 0.10 - 0.10]\r\n3\t44\t25\t3\t[0.10 - 0.10 - 0.60 - 0.20]\r\n"
+    )
+    import_predictions(session, tab, galaxy="solo", model="published")
+    table = galaxy_table(session, "solo")
+    assert list(table["consensus"]) == [1, 2, 4, 3, 0] and list(table["pred_class"]) == [1, 0, 3, 0, 0]
+    out = export_galaxy(session, "solo", fmt, tmp_path / f"solo.{fmt}")
+    assert out.is_file() and out.stat().st_size > 0
+    if fmt in ("ecsv", "fits"):
+        back = Table.read(out)
+        assert list(back["id"]) == [1, 2, 3, 4, 5] and list(back["votes_2"]) == [0, 1, 0, 0, 0]
+
+
+@pytest.mark.shared_data
+def test_ngc1566_model_vs_three_humans(session, shared_data):
+    catalog = shared_data / "legus/ngc1566/hlsp_legus_hst_wfc3_ngc1566_multiband_v1_padagb-mwext-avgapcor.tab"
+    published = shared_data / "starcnet_published/ngc1566.tab"
+    summary = import_galaxy(
+        session, catalog, distance_mpc=17.9, label_column=36, label_source="LEGUS 3-human mode"
+    )
+    assert summary.name == "ngc1566" and summary.n_candidates == 2752 and summary.n_usable == 0
+    import_predictions(session, published, galaxy="ngc1566", model="starcnet-published")
+    # By hand from the two files: column 36 (1-based) against column 4 of the published output.
+    humans = np.loadtxt(catalog, usecols=(0, 35)).astype(int)
+    predicted = {
+        int(line.split("\t")[0]): int(line.split("\t")[3]) for line in published.read_text().splitlines()
+    }
+    pairs = np.array([(h, predicted[i]) for i, h in humans if h in (1, 2, 3, 4)])
+    expected = np.mean(pairs[:, 0] == pairs[:, 1])
+    assert len(pairs) == 1061 and expected == pytest.approx(0.648, abs=5e-4)
+    model = agreement_report(session, galaxy="ngc1566")["model"]
+    assert model["n"] == 1061
+    assert model["agreement"] == pytest.approx(expected)
+    assert model["binary_agreement"] == pytest.approx(np.mean((pairs[:, 0] <= 2) == (pairs[:, 1] <= 2)))
+    assert session.scalar(select(func.count()).select_from(Label)) == 1061
+
+
+def test_cli_import_score_export(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite'}")
+    write_galaxy(tmp_path / "tiny")
+    assert main(["init-db"]) == 0
+    assert main(["import", str(tmp_path / "tiny"), "--distance", "9.9"]) == 0
+    assert (
+        "galaxy 'tiny': 5 candidates, 3 usable for cutouts, 4 with catalog labels" in capsys.readouterr().out
+    )
+    assert main(["import", str(tmp_path / "tiny")]) == 2
+    assert "already imported" in capsys.readouterr().err
+    tab = tmp_path / "pred.tab"
+    tab.write_text("1\t32\t32\t2\t[0.20 - 0.70 - 0.05 - 0.05]\n")
+    assert main(["import-predictions", str(tab), "--galaxy", "tiny", "--model", "pub"]) == 0
+    assert main(["import-predictions", str(tab), "--galaxy", "nope", "--model", "pub"]) == 2
+    out = tmp_path / "tiny.ecsv"
+    assert main(["export", "--galaxy", "tiny", "--format", "ecsv", "--out", str(out)]) == 0
+    table = Table.read(out)
+    assert list(table["consensus"]) == [1, 2, 4, 3, 0] and table["p2"][0] == pytest.approx(0.7)
+    assert (
+        main(["export", "--galaxy", "tiny", "--format", "starcnet-tab", "--out", str(tmp_path / "t.tab")])
+        == 0
+    )
+    assert (tmp_path / "t.tab").read_text().startswith("1\t")

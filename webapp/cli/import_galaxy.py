@@ -1,0 +1,52 @@
+"""``python -m webapp import PATH``: import a galaxy (directory, or catalog [+ mosaics])."""
+
+from __future__ import annotations
+
+import argparse
+
+from webapp.services.database import open_database
+from webapp.services.galaxies import import_galaxy
+
+__all__ = ["register"]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "import",
+        help="import a galaxy: a directory with 5 mosaics + catalog, or a catalog file [+ --mosaics]",
+    )
+    parser.add_argument("path", help="galaxy directory or LEGUS catalog (.tab / .csv)")
+    parser.add_argument("--name", help="galaxy name (default: the field name in the file names)")
+    parser.add_argument("--distance", type=float, help="distance (Mpc)")
+    parser.add_argument("--mosaics", nargs=5, metavar="FITS", help="the five mosaics, with a catalog file")
+    parser.add_argument("--readme", help="the catalog's LEGUS .readme")
+    parser.add_argument("--label-column", help="catalog column holding classes 1-4 (1-based number or name)")
+    parser.add_argument(
+        "--label-source", help="pseudo-expert name of those labels, e.g. 'LEGUS 3-human mode'"
+    )
+    parser.add_argument("--zero-based", action="store_true", help="catalog x, y are 0-based (LEGUS: 1-based)")
+    parser.add_argument(
+        "--database-url", help="default: $DATABASE_URL or the SQLite file in $STARCNET_DATA_DIR"
+    )
+    parser.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    database = open_database(args.database_url)
+    with database.sessions() as session:
+        summary = import_galaxy(
+            session,
+            args.path,
+            name=args.name,
+            distance_mpc=args.distance,
+            mosaics=args.mosaics,
+            readme=args.readme,
+            label_column=args.label_column,
+            label_source=args.label_source,
+            zero_based=args.zero_based,
+        )
+    print(
+        f"galaxy {summary.name!r}: {summary.n_candidates} candidates, {summary.n_usable} usable for cutouts, "
+        f"{summary.n_labelled} with catalog labels"
+    )
+    return 0

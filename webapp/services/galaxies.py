@@ -1,0 +1,285 @@
+"""Importing a LEGUS galaxy (mosaics + candidate catalog) into the database, and listing galaxies.
+
+The files are read by the core's LEGUS readers (:func:`starcnet_core.galaxy.read_galaxy`
+for a galaxy directory or a catalog with its mosaics, :func:`starcnet_core.catalogs.read_catalog`
+for a catalog alone). With mosaics, each candidate's ``usable`` flag and reason
+come from the core's cutouts (a full 32x32 stamp in all five bands, or
+``edge`` / ``nan`` / ``zero_coverage``). A catalog imported without mosaics (as
+NGC 1566, whose mosaics are not at hand) gives candidates with
+``usable=False`` and reason ``"no mosaics"``: they can be labelled from other
+sources, carry predictions and take part in agreement, but are not shown in
+the image review queue.
+
+Class columns of the catalog (e.g. LEGUS's class mode) become labels of a
+pseudo-expert named by the label source (role ``catalog``), so that they take
+part in consensus and agreement like any expert.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from db.consensus import refresh_consensus_cache
+from db.models import Candidate, Expert, Galaxy, Label
+from starcnet_core.bands import BANDS
+from starcnet_core.catalogs import Catalog, read_catalog
+from starcnet_core.errors import UserInputError
+from starcnet_core.galaxy import read_galaxy
+from webapp.services.database import transaction
+
+__all__ = ["NO_MOSAICS", "GalaxySummary", "import_galaxy", "list_galaxies", "get_galaxy"]
+
+#: ``Candidate.unusable_reason`` of candidates imported from a catalog without mosaics.
+NO_MOSAICS = "no mosaics"
+#: Catalog columns kept in their own candidate columns (the rest go to ``properties``).
+_OWN_COLUMNS = {"id", "x", "y", "ra", "dec", "ci", *(f"mag_{band}" for band in BANDS)}
+_FIELD_IN_NAME = re.compile(r"hlsp_legus_hst_[a-z0-9-]+_(?P<field>[a-z0-9-]+?)_(?:multiband|f\d{3})", re.I)
+
+
+@dataclass(frozen=True)
+class GalaxySummary:
+    """A galaxy in the database: how many candidates, how many usable, labels per expert/source."""
+
+    galaxy_id: int
+    name: str
+    distance_mpc: float | None
+    n_candidates: int
+    n_usable: int
+    n_labelled: int
+    has_mosaics: bool
+
+
+def _number(value: Any) -> float | int | None:
+    """A JSON-safe Python number; None for NaN or masked values."""
+    if value is None or np.ma.is_masked(value):
+        return None
+    number = value.item() if hasattr(value, "item") else value
+    if isinstance(number, float) and not math.isfinite(number):
+        return None
+    return number
+
+
+def _field_name(path: Path) -> str:
+    match = _FIELD_IN_NAME.search(path.name)
+    return match.group("field").lower() if match else path.stem
+
+
+def _candidate_rows(
+    catalog: Catalog, galaxy_id: int, usable: np.ndarray, reason: np.ndarray, seed: int
+) -> list[dict]:
+    table = catalog.table
+    ids = np.asarray(table["id"], dtype=np.int64)
+    if len(np.unique(ids)) != len(ids):
+        raise UserInputError(f"{catalog.path}: source ids repeat; every candidate needs its own id")
+    extra = [name for name in table.colnames if name not in _OWN_COLUMNS and not name.startswith("class")]
+    shuffle = np.random.default_rng(seed).random(len(table))
+    column = {name: table[name] for name in table.colnames}
+
+    def value(name: str, i: int) -> float | None:
+        return _number(column[name][i]) if name in column else None
+
+    return [
+        {
+            "galaxy_id": galaxy_id,
+            "source_id": int(ids[i]),
+            "x": float(column["x"][i]),
+            "y": float(column["y"][i]),
+            "ra": value("ra", i),
+            "dec": value("dec", i),
+            **{f"mag_{band.lower()}": value(f"mag_{band}", i) for band in BANDS},
+            "ci": value("ci", i),
+            "properties": {name: _number(column[name][i]) for name in extra},
+            "usable": bool(usable[i]),
+            "unusable_reason": str(reason[i]),
+            "shuffle_key": float(shuffle[i]),
+            "n_votes": 0,
+        }
+        for i in range(len(table))
+    ]
+
+
+def _pseudo_expert(session: Session, source: str) -> int:
+    expert = session.scalars(select(Expert).where(Expert.name == source)).one_or_none()
+    if expert is None:
+        expert = Expert(name=source, role="catalog")
+        session.add(expert)
+        session.flush()
+    elif expert.role != "catalog":
+        raise UserInputError(
+            f"label source {source!r} is the name of a person (role {expert.role}); choose another"
+        )
+    return expert.id
+
+
+def _catalog_labels(
+    session: Session, catalog: Catalog, sources: Sequence[str], by_source_id: dict[int, int]
+) -> dict[str, int]:
+    ids = np.asarray(catalog.table["id"], dtype=np.int64)
+    counts = {}
+    for source in sources:
+        classes = np.asarray(catalog.labels[source])
+        keep = np.isin(classes, [1, 2, 3, 4])
+        expert_id = _pseudo_expert(session, source)
+        rows = [
+            {
+                "candidate_id": by_source_id[int(i)],
+                "expert_id": expert_id,
+                "label_class": str(int(c)),
+                "comment": f"from {Path(catalog.path).name}",
+                "display_settings": {},
+            }
+            for i, c in zip(ids[keep], classes[keep], strict=True)
+        ]
+        if rows:
+            session.execute(insert(Label), rows)
+        counts[source] = len(rows)
+    return counts
+
+
+def import_galaxy(
+    session: Session,
+    path: str | Path,
+    *,
+    name: str | None = None,
+    distance_mpc: float | None = None,
+    mosaics: Sequence[str | Path] | None = None,
+    readme: str | Path | None = None,
+    label_column: int | str | None = None,
+    label_source: str | None = None,
+    zero_based: bool = False,
+) -> GalaxySummary:
+    """Import a galaxy: its candidates, cutout usability and catalog labels, in one transaction.
+
+    Parameters
+    ----------
+    session : Session
+    path : path
+        A galaxy directory (five mosaics and a catalog), or a catalog file
+        (``.tab``/``.csv``); with a catalog file, ``mosaics`` names the five
+        mosaics, or the candidates are imported as not usable ("no mosaics").
+    name : str, optional
+        Galaxy name; default the field name of the files.
+    distance_mpc : float, optional
+        Distance (Mpc).
+    mosaics : sequence of 5 paths, optional
+    readme : path, optional
+        The catalog's LEGUS ``.readme`` (column descriptions).
+    label_column, label_source : optional
+        A catalog column holding classes (1-based number or name) and the
+        name of its pseudo-expert (e.g. ``36``, ``"LEGUS 3-human mode"``). With
+        ``label_source`` only that source's labels are imported; without it,
+        every class column the reader finds.
+    zero_based : bool
+        The catalog's x, y are 0-based (LEGUS catalogs are 1-based).
+
+    Returns
+    -------
+    GalaxySummary
+    """
+    path = Path(path)
+    if not path.exists():
+        raise UserInputError(f"{path}: no such file or directory")
+    options = {
+        "readme": readme,
+        "label_column": None if label_column is None else str(label_column),
+        "label_source": label_source,
+        "zero_based": zero_based,
+    }
+    if path.is_dir() or mosaics is not None:
+        legus = read_galaxy(path, mosaics=mosaics, **options)
+        catalog, mosaic_set = legus.catalog, legus.mosaics
+        cutouts = legus.cutouts()
+        usable, reason = np.asarray(cutouts.usable), np.asarray(cutouts.reason)
+        field = legus.field
+    else:
+        catalog = read_catalog(path, **options)
+        mosaic_set = None
+        usable = np.zeros(len(catalog.table), dtype=bool)
+        reason = np.full(len(catalog.table), NO_MOSAICS)
+        field = _field_name(path)
+    name = (name or field).strip()
+    sources = [label_source] if label_source else sorted(catalog.labels)
+    missing = [s for s in sources if s not in catalog.labels]
+    if missing:
+        raise UserInputError(f"{path}: no class column for label source {missing[0]!r}")
+    catalog_path = str(Path(catalog.path).resolve())
+    with transaction(session):
+        if session.scalar(select(Galaxy.id).where(Galaxy.name == name)) is not None:
+            raise UserInputError(f"galaxy {name!r} is already imported")
+        twin = session.scalar(select(Galaxy.name).where(Galaxy.catalog_path == catalog_path))
+        if twin is not None:
+            raise UserInputError(f"{catalog.path}: already imported as galaxy {twin!r}")
+        galaxy = Galaxy(
+            name=name,
+            distance_mpc=distance_mpc,
+            catalog_path=catalog_path,
+            mosaic_paths={b: str(m.path) for b, m in mosaic_set.bands.items()} if mosaic_set else {},
+            filters={b: m.filter for b, m in mosaic_set.bands.items()} if mosaic_set else {},
+            instruments={b: m.instrument for b, m in mosaic_set.bands.items()} if mosaic_set else {},
+            pixel_scale_arcsec=mosaic_set.pixel_scale_arcsec if mosaic_set else None,
+        )
+        session.add(galaxy)
+        session.flush()
+        rows = _candidate_rows(catalog, galaxy.id, usable, reason, seed=zlib.crc32(name.encode()))
+        if rows:
+            session.execute(insert(Candidate), rows)
+        by_source_id = dict(
+            session.execute(
+                select(Candidate.source_id, Candidate.id).where(Candidate.galaxy_id == galaxy.id)
+            ).all()
+        )
+        _catalog_labels(session, catalog, sources, by_source_id)
+        refresh_consensus_cache(session, galaxy.id)
+        return get_galaxy(session, name)
+
+
+def _summaries(session: Session, name: str | None = None) -> list[GalaxySummary]:
+    labelled = func.sum(func.cast(Candidate.n_votes > 0, Candidate.n_votes.type))
+    query = (
+        select(
+            Galaxy,
+            func.count(Candidate.id),
+            func.coalesce(func.sum(func.cast(Candidate.usable, Candidate.n_votes.type)), 0),
+            func.coalesce(labelled, 0),
+        )
+        .outerjoin(Candidate, Candidate.galaxy_id == Galaxy.id)
+        .group_by(Galaxy.id)
+        .order_by(Galaxy.name)
+    )
+    if name is not None:
+        query = query.where(Galaxy.name == name)
+    return [
+        GalaxySummary(
+            galaxy_id=galaxy.id,
+            name=galaxy.name,
+            distance_mpc=galaxy.distance_mpc,
+            n_candidates=int(n),
+            n_usable=int(n_usable),
+            n_labelled=int(n_labelled),
+            has_mosaics=bool(galaxy.mosaic_paths),
+        )
+        for galaxy, n, n_usable, n_labelled in session.execute(query).all()
+    ]
+
+
+def list_galaxies(session: Session) -> list[GalaxySummary]:
+    """Every galaxy with its candidate counts, by name."""
+    return _summaries(session)
+
+
+def get_galaxy(session: Session, name: str) -> GalaxySummary:
+    """The galaxy called ``name``; :class:`UserInputError` when there is none."""
+    found = _summaries(session, name)
+    if not found:
+        raise UserInputError(f"unknown galaxy {name!r}")
+    return found[0]
