@@ -29,11 +29,11 @@ from torch import nn
 
 from starcnet_core.errors import UserInputError
 from starcnet_core.model import StarcNet
+from starcnet_core.train import TrainingCancelled
 
 __all__ = [
     "QuickFinetuneConfig",
     "FinetuneResult",
-    "FinetuneCancelled",
     "FeatureCache",
     "normalise_stamps",
     "conv_features",
@@ -41,10 +41,6 @@ __all__ = [
     "head_probabilities",
     "model_fingerprint",
 ]
-
-
-class FinetuneCancelled(RuntimeError):
-    """Raised inside :func:`finetune_head` when ``should_stop()`` returns True."""
 
 
 @dataclass(frozen=True)
@@ -143,7 +139,7 @@ def conv_features(
     batch_size : int
         Stamps per forward pass.
     should_stop : callable, optional
-        Polled between batches; True raises :class:`FinetuneCancelled`.
+        Polled between batches; True raises :class:`TrainingCancelled`.
 
     Returns
     -------
@@ -157,7 +153,7 @@ def conv_features(
         with torch.no_grad():
             for start in range(0, len(stamps), batch_size):
                 if should_stop is not None and should_stop():
-                    raise FinetuneCancelled("cancelled while computing features")
+                    raise TrainingCancelled("cancelled while computing features")
                 batch = normalise_stamps(stamps[start : start + batch_size], band_mean)
                 views = model.pathway_inputs(batch)
                 per_path = [
@@ -247,7 +243,7 @@ def finetune_head(
         ``total_steps``, ``loss``, and after every epoch with the epoch record
         (``train_loss``, ``val_loss``, ``val_accuracy``) added.
     should_stop : callable, optional
-        Polled at every step; True raises :class:`FinetuneCancelled`.
+        Polled at every step; True raises :class:`TrainingCancelled`.
 
     Returns
     -------
@@ -289,7 +285,7 @@ def finetune_head(
         losses = []
         for start in range(0, len(order), config.batch_size):
             if should_stop is not None and should_stop():
-                raise FinetuneCancelled(f"cancelled at epoch {epoch}")
+                raise TrainingCancelled(f"cancelled at epoch {epoch}")
             batch = order[start : start + config.batch_size]
             loss = loss_fn(head(x_all[batch]), y_all[batch])
             optimiser.zero_grad()

@@ -9,7 +9,6 @@ import torch
 from starcnet_core.errors import UserInputError
 from starcnet_core.finetune import (
     FeatureCache,
-    FinetuneCancelled,
     QuickFinetuneConfig,
     conv_features,
     finetune_head,
@@ -17,6 +16,7 @@ from starcnet_core.finetune import (
     model_fingerprint,
 )
 from starcnet_core.model import StarcNet, StarcNetConfig
+from starcnet_core.train import TrainingCancelled
 
 TINY = StarcNetConfig(width=8, depth=2, pool_after=1, fc_width=8, groups=2, dropout=0.0)
 
@@ -71,7 +71,7 @@ def test_finetune_reports_progress_and_can_be_cancelled(tiny_model: StarcNet) ->
     stamps, labels = _separable_stamps(16)
     features = conv_features(tiny_model, stamps, np.zeros(5))
     events: list[dict] = []
-    with pytest.raises(FinetuneCancelled):
+    with pytest.raises(TrainingCancelled):
         finetune_head(
             tiny_model,
             features,

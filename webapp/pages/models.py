@@ -29,7 +29,11 @@ if not versions:
 
 
 def _percent(metrics: dict, key: str) -> str:
-    return "" if key not in metrics else f"{metrics[key]:.1%}"
+    if key not in metrics:
+        return ""
+    low, high = metrics.get(f"{key}_ci95", (None, None))
+    interval = "" if low is None else f" [{low:.0%}, {high:.0%}]"
+    return f"{metrics[key]:.1%}{interval}"
 
 
 st.dataframe(

@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import accuracy_score, confusion_matrix, recall_score
 from sqlalchemy.orm import Session, sessionmaker
 
 from db import jobs, registry
@@ -154,21 +153,27 @@ def grow_held_out_set(session: Session, request: RetrainRequest, fraction: float
     return len(added)
 
 
-def heldout_metrics(classes: np.ndarray, scores: np.ndarray) -> dict[str, Any]:
-    """4-class and binary (1+2 vs 3+4) accuracy, confusion matrix and per-class recall (JSON-ready)."""
-    classes = np.asarray(classes, dtype=np.int64)
-    predicted = np.asarray(scores).argmax(axis=1) + 1
+def heldout_metrics(classes: np.ndarray, scores: np.ndarray, *, n_boot: int = 200) -> dict[str, Any]:
+    """Held-out summary of :func:`starcnet_core.evaluate.evaluate` (JSON-ready).
+
+    ``n``; 4-class and binary (1+2 vs 3+4) ``accuracy``/``binary_accuracy``
+    with bootstrap 95% intervals (``*_ci95``); the 4-class ``confusion``
+    counts (rows: consensus class, columns: predicted) and per-class ``recall``.
+    """
+    from starcnet_core.evaluate import evaluate
+
     if len(classes) == 0:
         return {"n": 0}
-    labels = [1, 2, 3, 4]
+    report = evaluate(np.asarray(classes), np.asarray(scores), n_boot=n_boot)
+    four, binary = report["four_class"], report["binary_12_34"]
     return {
-        "n": int(len(classes)),
-        "accuracy": float(accuracy_score(classes, predicted)),
-        "binary_accuracy": float(accuracy_score(classes <= 2, predicted <= 2)),
-        "confusion": confusion_matrix(classes, predicted, labels=labels).tolist(),
-        "recall": [
-            float(r) for r in recall_score(classes, predicted, labels=labels, average=None, zero_division=0)
-        ],
+        "n": int(report["n"]),
+        "accuracy": float(four["accuracy"]),
+        "accuracy_ci95": four["accuracy_ci95"],
+        "binary_accuracy": float(binary["accuracy"]),
+        "binary_accuracy_ci95": binary["accuracy_ci95"],
+        "confusion": four["confusion_counts"],
+        "recall": [float(report["per_class"][str(k)]["recall"]) for k in (1, 2, 3, 4)],
     }
 
 
