@@ -60,8 +60,9 @@ def session(tmp_path):
         yield session
 
 
-def test_import_directory_with_mosaics(session, tmp_path):
+def test_import_directory_with_mosaics(session, tmp_path, monkeypatch):
     write_galaxy(tmp_path / "tiny")
+    monkeypatch.setattr("webapp.services.galaxies._CUTOUT_CHUNK", 2)  # cut in several chunks
     summary = import_galaxy(session, tmp_path / "tiny", distance_mpc=9.9)
     assert (summary.name, summary.n_candidates, summary.n_labelled) == ("tiny", 5, 4)
     assert summary.has_mosaics and summary.n_usable == 3

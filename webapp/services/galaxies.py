@@ -33,12 +33,17 @@ from db.consensus import refresh_consensus_cache
 from db.models import Candidate, Expert, Galaxy, Label
 from starcnet_core.bands import BANDS
 from starcnet_core.catalogs import Catalog, read_catalog
+from starcnet_core.cutouts import extract_stamps
 from starcnet_core.errors import UserInputError
 from starcnet_core.galaxy import read_galaxy
 from webapp.services.database import transaction
 
 __all__ = ["NO_MOSAICS", "GalaxySummary", "import_galaxy", "list_galaxies", "get_galaxy"]
 
+#: Side of the stamps StarcNet reads (pixels): a candidate is usable when one can be cut.
+STAMP_SIZE = 32
+# 2,000 stamps of 5 x 32 x 32 float32 are 40 MB; a whole survey field at once would be GBs.
+_CUTOUT_CHUNK = 2000
 #: ``Candidate.unusable_reason`` of candidates imported from a catalog without mosaics.
 NO_MOSAICS = "no mosaics"
 #: Catalog columns kept in their own candidate columns (the rest go to ``properties``).
@@ -106,6 +111,17 @@ def _candidate_rows(
         }
         for i in range(len(table))
     ]
+
+
+def _cutout_usability(images: list[np.ndarray], x, y) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
+    """The core's usable flag and reason for each candidate, cut in chunks to bound memory."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    usable, reason = np.zeros(len(x), dtype=bool), np.full(len(x), "", dtype=object)
+    for start in range(0, len(x), _CUTOUT_CHUNK):
+        part = slice(start, start + _CUTOUT_CHUNK)
+        result = extract_stamps(images, x[part], y[part], STAMP_SIZE)
+        usable[part], reason[part] = result.usable, result.reason
+    return usable, reason
 
 
 def _pseudo_expert(session: Session, source: str) -> int:
@@ -198,8 +214,7 @@ def import_galaxy(
     if path.is_dir() or mosaics is not None:
         legus = read_galaxy(path, mosaics=mosaics, **options)
         catalog, mosaic_set = legus.catalog, legus.mosaics
-        cutouts = legus.cutouts()
-        usable, reason = np.asarray(cutouts.usable), np.asarray(cutouts.reason)
+        usable, reason = _cutout_usability(mosaic_set.arrays(), catalog.table["x"], catalog.table["y"])
         field = legus.field
     else:
         catalog = read_catalog(path, **options)
