@@ -6,18 +6,26 @@ import datetime as dt
 import threading
 
 import pytest
+from db_testing import migrated_engine, postgres_database
 from sqlalchemy import update
 
 from db import jobs
 from db.engine import make_engine, session_factory
-from db.models import Base, Job
+from db.migrate import upgrade
+from db.models import Job
 
 
-@pytest.fixture
-def sessions(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'jobs.db'}")
-    Base.metadata.create_all(engine)
-    return session_factory(engine)
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def sessions(request, tmp_path):
+    """Sessions on a migrated SQLite file, and on a fresh PostgreSQL database when one is configured."""
+    if request.param == "sqlite":
+        yield session_factory(migrated_engine(tmp_path))
+        return
+    with postgres_database() as url:
+        engine = make_engine(url)
+        upgrade(engine)
+        yield session_factory(engine)
+        engine.dispose()
 
 
 def test_claims_oldest_first_and_each_job_once(sessions) -> None:
