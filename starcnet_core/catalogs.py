@@ -323,7 +323,8 @@ def _read_headed(path: Path, text: str | None, fmt: str) -> Table:
         else:
             table = Table.read(path, format=fmt)
     except (OSError, ValueError, TypeError, KeyError, IndexError) as error:
-        raise UserInputError(f"{path}: cannot read the table ({error})") from None
+        message = " ".join(str(error).split())[:200]
+        raise UserInputError(f"{path}: cannot read the table ({message})") from None
     renamed = Table(masked=False)
     lower = {name.lower().strip(): name for name in table.colnames}
     used = set()
@@ -410,6 +411,8 @@ def read_catalog(
         except (OSError, UnicodeDecodeError) as error:
             raise UserInputError(f"{path}: not a text catalog ({error})") from None
         first = _first_data_line(text)
+        if not first:
+            raise UserInputError(f"{path}: the catalog has no candidates")
         delimiter = "," if name.endswith(".csv") or ("," in first and "\t" not in first) else None
         fields = first.split(delimiter) if delimiter else first.split()
         if first and all(_is_number(f) for f in fields if f.strip()):

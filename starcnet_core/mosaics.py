@@ -104,12 +104,25 @@ def field_from_filename(name: str) -> str | None:
     return match.group("field").lower() if match else None
 
 
-def _image_hdu(hdul: fits.HDUList, path: Path) -> fits.ImageHDU | fits.PrimaryHDU:
-    """The primary HDU when it holds an image, else the first image extension."""
-    for hdu in hdul:
-        if isinstance(hdu, fits.PrimaryHDU | fits.ImageHDU) and hdu.header.get("NAXIS", 0) >= 2:
-            return hdu
-    raise UserInputError(f"{path}: no image in any HDU")
+def _image_data(hdul: fits.HDUList, path: Path) -> tuple[fits.Header, np.ndarray]:
+    """Header and 2-D data of the primary HDU when it holds an image, else of the first image extension."""
+    hdu = next(
+        (h for h in hdul if isinstance(h, fits.PrimaryHDU | fits.ImageHDU) and h.header.get("NAXIS", 0) >= 2),
+        None,
+    )
+    if hdu is None:
+        raise UserInputError(f"{path}: no image in any HDU")
+    header = hdu.header
+    naxes = [header.get(f"NAXIS{i}", 0) for i in range(1, header["NAXIS"] + 1)]
+    if any(n > 1 for n in naxes[2:]):
+        raise UserInputError(f"{path}: image is {len(naxes)}-D with shape {naxes[::-1]}, expected 2-D")
+    # The data block must be complete: a truncated download has a header but short data.
+    expected = hdu.fileinfo()["datLoc"] + abs(header["BITPIX"]) // 8 * int(np.prod(naxes))
+    size = path.stat().st_size
+    if size < expected:
+        raise UserInputError(f"{path}: truncated FITS file ({size} bytes, the header announces {expected})")
+    data = hdu.data
+    return header, data.reshape(data.shape[-2:])
 
 
 def _read_band_image(path: Path, *, required: bool = True) -> BandImage | None:
@@ -118,28 +131,18 @@ def _read_band_image(path: Path, *, required: bool = True) -> BandImage | None:
     With ``required=False`` an image whose band cannot be told gives None (a
     FITS file in a galaxy directory that is not one of the five mosaics).
     """
-    try:
-        hdul = fits.open(path, memmap=True, mode="readonly")
-        hdu = _image_hdu(hdul, path)
-        header = hdu.header
-    except UserInputError:
-        raise
-    except (OSError, ValueError, TypeError, IndexError) as error:
-        raise UserInputError(f"{path}: not a readable FITS file ({error})") from None
-    naxes = [header.get(f"NAXIS{i}", 0) for i in range(1, header["NAXIS"] + 1)]
-    if any(n > 1 for n in naxes[2:]):
-        raise UserInputError(f"{path}: image is {len(naxes)}-D with shape {naxes[::-1]}, expected 2-D")
-    # The data block must be complete: a truncated download has a header but short data.
-    expected = hdu.fileinfo()["datLoc"] + abs(header["BITPIX"]) // 8 * int(np.prod(naxes))
-    if path.stat().st_size < expected:
-        raise UserInputError(
-            f"{path}: truncated FITS file ({path.stat().st_size} bytes, the header announces {expected})"
-        )
-    try:
-        data = hdu.data
-    except (OSError, ValueError, TypeError) as error:
-        raise UserInputError(f"{path}: cannot read the image data ({error})") from None
-    data = data.reshape(data.shape[-2:])
+    # The file is closed on return; the memory map stays alive with the array.
+    with warnings.catch_warnings():
+        # A truncated file makes astropy warn; we report it as an error instead.
+        warnings.simplefilter("ignore", AstropyWarning)
+        try:
+            with fits.open(path, memmap=True, mode="readonly") as hdul:
+                header, data = _image_data(hdul, path)
+        except UserInputError:
+            raise
+        except (OSError, ValueError, TypeError, IndexError) as error:
+            message = " ".join(str(error).split())[:200]
+            raise UserInputError(f"{path}: not a readable FITS file ({message})") from None
 
     filter_name = None
     for keyword in _FILTER_KEYWORDS:
@@ -178,8 +181,6 @@ def _read_band_image(path: Path, *, required: bool = True) -> BandImage | None:
         header=header,
         wcs=wcs if wcs.has_celestial else None,
     )
-
-
 
 
 def _check_same_grid(images: list[BandImage]) -> None:
