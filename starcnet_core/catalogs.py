@@ -22,6 +22,7 @@ raise :class:`~starcnet_core.errors.UserInputError` naming the file.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -153,7 +154,11 @@ def _parse_run_together(text: str) -> list[str]:
 
 
 def find_readme(path: Path) -> Path | None:
-    """The readme of a catalog: ``<stem>.readme``, else the only readme/description file beside it."""
+    """The readme of a catalog: ``<stem>.readme``, else the readme/description file beside it.
+
+    When several are beside it, the one whose name best matches the catalog's
+    is taken; None when there is none or no clear choice.
+    """
     path = Path(path)
     same = path.with_suffix(".readme")
     if same.is_file():
@@ -166,7 +171,12 @@ def find_readme(path: Path) -> Path | None:
         and (p.suffix.lower() == ".readme" or re.search(r"readme|description", p.name, re.IGNORECASE))
         and p.suffix.lower() in (".readme", ".txt", ".md", "")
     ]
-    return others[0] if len(others) == 1 else None
+    if len(others) <= 1:
+        return others[0] if others else None
+    # Several (e.g. the avgapcor and the CI-based catalogs' readmes): the one whose
+    # name shares the longest start with the catalog's, when that one is unique.
+    shared = sorted(((len(os.path.commonprefix([p.stem, path.stem])), p) for p in others), reverse=True)
+    return shared[0][1] if shared[0][0] > shared[1][0] else None
 
 
 def standard_name(description: str, index: int) -> str:

@@ -235,6 +235,11 @@ def open_mosaics(source: str | Path | Sequence[str | Path]) -> MosaicSet:
         if not directory.is_dir():
             raise UserInputError(f"{directory}: not a directory of mosaics")
         paths = sorted(p for p in directory.iterdir() if p.is_file() and p.suffix.lower() in MOSAIC_SUFFIXES)
+        if not paths and any(directory.glob("*.fits.gz")):
+            raise UserInputError(
+                f"{directory}: the mosaics are gzip-compressed (.fits.gz), which cannot be "
+                "memory-mapped; gunzip them first"
+            )
         if not paths:
             raise UserInputError(
                 f"{directory}: no mosaics found (FITS files named with F275W, F336W, F435W/F438W, "

@@ -148,3 +148,14 @@ def test_real_ngc628_csv_with_run_together_readme(shared_data):
         catalog.table.colnames
     )
     assert "LEGUS mode" in catalog.label_means
+
+
+def test_readme_chosen_among_several_by_name(tmp_path):
+    path = write_tab(
+        tmp_path / "hlsp_x_multiband_v1_avgapcor.tab", catalog_rows([1.0], [2.0], [4]), readme=False
+    )
+    (tmp_path / "hlsp_x_multiband_v1_avgapcor_description.txt").write_text(readme_text(STANDARD_35))
+    (tmp_path / "hlsp_x_multiband_v1_cibased_description.txt").write_text("1. nothing useful")
+    catalog = read_catalog(path)
+    assert catalog.layout == "readme"
+    assert catalog.labels["LEGUS mode"].tolist() == [4]

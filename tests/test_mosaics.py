@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import gzip
 import mmap
 
 import numpy as np
+import pytest
 from astropy.io import fits
 
 from starcnet_core.bands import BANDS
+from starcnet_core.errors import UserInputError
 from starcnet_core.mosaics import field_from_filename, open_mosaics
 from tests.legus_testing import tiny_wcs, write_mosaic, write_mosaics
 
@@ -97,3 +100,11 @@ def test_field_from_legus_names():
     assert field_from_filename("hlsp_legus_hst_acs_ngc628-c_f435w_v1_drc.fits") == "ngc628-c"
     assert field_from_filename("hlsp_legus_hst_wfc3_ngc1566_f275w_v1_sci.fits") == "ngc1566"
     assert field_from_filename("image.fits") is None
+
+
+def test_gzipped_mosaics_are_refused_with_a_hint(tmp_path):
+    for path in write_mosaics(tmp_path, (8, 8)).values():
+        (tmp_path / (path.name + ".gz")).write_bytes(gzip.compress(path.read_bytes()))
+        path.unlink()
+    with pytest.raises(UserInputError, match="gunzip"):
+        open_mosaics(tmp_path)
