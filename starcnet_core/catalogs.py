@@ -325,16 +325,37 @@ def _dedupe(names: list[str]) -> list[str]:
     return out
 
 
+def _commented_header(text: str, ncols: int, delimiter: str | None) -> list[str] | None:
+    """Names from a ``# id x y ...`` comment line just above the data, when it names every column."""
+    previous = None
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if not stripped.startswith("#"):
+            break
+        previous = stripped.lstrip("#").strip()
+    if previous is None:
+        return None
+    names = [n.strip() for n in (previous.split(delimiter) if delimiter else previous.split())]
+    lower = {n.lower() for n in names}
+    if len(names) != ncols or len(lower) != ncols or not lower & set(_ALIASES["id"]):
+        return None
+    return names
+
+
 def _read_headed(path: Path, text: str | None, fmt: str) -> Table:
-    """Read a table whose header names its columns."""
+    """Read a table whose header names its columns, with standard names."""
     try:
-        if text is not None:
-            table = Table.read(text, format=fmt)
-        else:
-            table = Table.read(path, format=fmt)
+        table = Table.read(text if text is not None else path, format=fmt)
     except (OSError, ValueError, TypeError, KeyError, IndexError) as error:
         message = " ".join(str(error).split())[:200]
         raise UserInputError(f"{path}: cannot read the table ({message})") from None
+    return _standard_names(table)
+
+
+def _standard_names(table: Table) -> Table:
+    """Rename id, x, y, ra, dec aliases (any case) to the standard names; keep other columns."""
     renamed = Table(masked=False)
     lower = {name.lower().strip(): name for name in table.colnames}
     used = set()
@@ -425,7 +446,11 @@ def read_catalog(
             raise UserInputError(f"{path}: the catalog has no candidates")
         delimiter = "," if name.endswith(".csv") or ("," in first and "\t" not in first) else None
         fields = first.split(delimiter) if delimiter else first.split()
-        if first and all(_is_number(f) for f in fields if f.strip()):
+        header = _commented_header(text, len([f for f in fields if f.strip()]), delimiter)
+        if readme is None and header is not None:
+            values = _numeric_rows(path, text, delimiter)
+            table, layout = _standard_names(Table(list(values.T), names=header)), "table"
+        elif all(_is_number(f) for f in fields if f.strip()):
             values = _numeric_rows(path, text, delimiter)
             if readme is None:
                 readme = find_readme(path)

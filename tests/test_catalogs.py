@@ -159,3 +159,12 @@ def test_readme_chosen_among_several_by_name(tmp_path):
     catalog = read_catalog(path)
     assert catalog.layout == "readme"
     assert catalog.labels["LEGUS mode"].tolist() == [4]
+
+
+def test_whitespace_table_with_commented_header(tmp_path):
+    path = tmp_path / "cands.dat"
+    path.write_text("# my clusters\n# ID X Y mag class_expert\n1 10 20 21.5 3\n2 11 21 22.0 1\n")
+    catalog = read_catalog(path)
+    assert catalog.layout == "table"
+    assert catalog.table.colnames[:3] == ["id", "x", "y"]
+    assert catalog.labels["class_expert"].tolist() == [3, 1]
