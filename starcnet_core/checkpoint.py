@@ -7,11 +7,21 @@ class names and provenance (fingerprint of the training labels, metrics).
 directory, fsynced, then renamed), so a crash never leaves a half-written
 checkpoint under the final name. :func:`load_model` reads it back as a
 :class:`LoadedModel` in eval mode.
+
+:func:`load_model` also accepts the published ``starcnet.pth`` (Pérez et al.
+2021): a bare state dict with one flat attribute per layer (``conv1``,
+``bn1``, ... ``fc1``, ``bn13`` for pathway 1, the same prefixed ``a`` and
+``aa`` for pathways 2 and 3, ``fc2`` for the final layer).
+:func:`from_published_state` and :func:`to_published_state` translate between
+that layout and :class:`~starcnet_core.model.StarcNet`'s. Every file is read
+with ``torch.load(weights_only=True)``, so a pickle that would run code is
+refused rather than executed.
 """
 
 from __future__ import annotations
 
 import os
+import pickle
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,9 +35,79 @@ from starcnet_core.bands import BANDS, CLASS_NAMES
 from starcnet_core.errors import UserInputError
 from starcnet_core.model import StarcNet, StarcNetConfig
 
-__all__ = ["LoadedModel", "save_checkpoint", "load_model"]
+__all__ = [
+    "LoadedModel",
+    "save_checkpoint",
+    "load_model",
+    "from_published_state",
+    "to_published_state",
+    "PUBLISHED_BAND_MEAN_FILES",
+]
 
 _FORMAT = "starcnet-studio-checkpoint-1"
+
+#: Names of the published per-band mean file looked for next to a published ``.pth``.
+PUBLISHED_BAND_MEAN_FILES = ("band_mean.npy", "mean.npy")
+
+# The published network names its seven conv modules by their position in an
+# older, longer design; module i of a pathway is conv/bn _PUBLISHED_CONVS[i].
+_PUBLISHED_CONVS = (1, 3, 4, 7, 8, 11, 12)
+_PUBLISHED_PREFIXES = ("", "a", "aa")
+_PUBLISHED_FC_NORM = 13
+
+
+def _published_names(config: StarcNetConfig) -> dict[str, str]:
+    """Our module name -> published module name, for the paper's configuration only."""
+    if config.depth != len(_PUBLISHED_CONVS) or len(config.crops) + 1 != len(_PUBLISHED_PREFIXES):
+        raise UserInputError(
+            "the published StarcNet layout exists only for the paper's network "
+            f"(3 pathways of {len(_PUBLISHED_CONVS)} conv modules)"
+        )
+    names = {"head": "fc2"}
+    for p, prefix in enumerate(_PUBLISHED_PREFIXES):
+        # Sequential indices shift by one after the max-pool.
+        for i, number in enumerate(_PUBLISHED_CONVS):
+            index = i if i < config.pool_after else i + 1
+            names[f"pathways.{p}.features.{index}.0"] = f"{prefix}conv{number}"
+            names[f"pathways.{p}.features.{index}.1"] = f"{prefix}bn{number}"
+        names[f"pathways.{p}.fc"] = f"{prefix}fc1"
+        names[f"pathways.{p}.fc_norm"] = f"{prefix}bn{_PUBLISHED_FC_NORM}"
+    return names
+
+
+def _rename(state: dict[str, torch.Tensor], names: dict[str, str]) -> dict[str, torch.Tensor]:
+    out = {}
+    for key, value in state.items():
+        module, _, parameter = key.rpartition(".")
+        if module not in names:
+            raise UserInputError(f"unexpected parameter {key!r} in the state dict")
+        out[f"{names[module]}.{parameter}"] = value
+    return out
+
+
+def to_published_state(model: StarcNet) -> dict[str, torch.Tensor]:
+    """``model``'s weights under the published ``starcnet.pth`` key names."""
+    return _rename(model.state_dict(), _published_names(model.config))
+
+
+def from_published_state(state: dict[str, torch.Tensor]) -> StarcNet:
+    """A paper-configuration :class:`StarcNet` holding a published-layout state dict.
+
+    Raises
+    ------
+    UserInputError
+        Missing or unexpected keys, or tensors of the wrong shape.
+    """
+    # Weights saved from nn.DataParallel carry a "module." prefix.
+    state = {k.removeprefix("module."): v for k, v in state.items()}
+    config = StarcNetConfig()
+    names = {theirs: ours for ours, theirs in _published_names(config).items()}
+    model = StarcNet(config)
+    try:
+        model.load_state_dict(_rename(state, names))
+    except RuntimeError as error:
+        raise UserInputError(f"published state dict does not fit StarcNet: {error}") from error
+    return model
 
 
 @dataclass
@@ -97,20 +177,75 @@ def save_checkpoint(
     return target
 
 
-def load_model(path: str | os.PathLike) -> LoadedModel:
-    """Read a checkpoint written by :func:`save_checkpoint` as a :class:`LoadedModel` in eval mode."""
+def _is_published_state(payload: object) -> bool:
+    return (
+        isinstance(payload, dict)
+        and bool(payload)
+        and all(isinstance(v, torch.Tensor) for v in payload.values())
+        and any(str(k).removeprefix("module.").startswith("fc2.") for k in payload)
+    )
+
+
+def _published_band_mean(source: Path, band_mean: np.ndarray | None) -> np.ndarray:
+    if band_mean is None:
+        found = [source.parent / name for name in PUBLISHED_BAND_MEAN_FILES]
+        found = [candidate for candidate in found if candidate.is_file()]
+        if not found:
+            raise UserInputError(
+                f"{source}: published weights need their per-band mean; put "
+                f"{PUBLISHED_BAND_MEAN_FILES[0]} next to the file or pass it explicitly"
+            )
+        band_mean = np.load(found[0], allow_pickle=False)
+    mean = np.asarray(band_mean, dtype=np.float32).ravel()
+    if mean.shape != (len(BANDS),):
+        raise UserInputError(f"band mean must have {len(BANDS)} values, got {mean.shape}")
+    return mean
+
+
+def load_model(path: str | os.PathLike, *, band_mean: np.ndarray | None = None) -> LoadedModel:
+    """Read a checkpoint as a :class:`LoadedModel` in eval mode.
+
+    Parameters
+    ----------
+    path : path-like
+        A file written by :func:`save_checkpoint`, or the published ``starcnet.pth``.
+    band_mean : numpy.ndarray, optional
+        Per-band mean (e-/s) for published weights, which do not store it; by
+        default read from ``band_mean.npy`` or ``mean.npy`` next to ``path``.
+        Ignored for our checkpoints, which carry their own.
+
+    Raises
+    ------
+    UserInputError
+        A missing, corrupt, non-weights-only or foreign file.
+    """
     source = Path(path)
     if not source.is_file():
         raise UserInputError(f"{source}: no such checkpoint")
     try:
         payload = torch.load(source, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        # torch reports both a foreign pickle and a corrupt file as UnpicklingError.
+        if "unsupported global" not in str(error).lower():
+            raise UserInputError(f"{source}: not a readable checkpoint ({error})") from error
+        raise UserInputError(
+            f"{source}: refused, the file holds Python objects other than weights "
+            "(only weights-only checkpoints are loaded, since unpickling can run code)"
+        ) from error
     except Exception as error:  # torch raises many types for a corrupt file
         raise UserInputError(f"{source}: not a readable checkpoint ({type(error).__name__})") from error
+    if _is_published_state(payload):
+        model = from_published_state(payload)
+        mean = _published_band_mean(source, band_mean)
+        return LoadedModel(model.eval(), model.config, mean, meta={"source": "published"})
     if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
         raise UserInputError(f"{source}: not a StarcNet Studio checkpoint")
-    config = StarcNetConfig.from_dict(payload["config"])
-    model = StarcNet(config)
-    model.load_state_dict(payload["state_dict"])
+    try:
+        config = StarcNetConfig.from_dict(payload["config"])
+        model = StarcNet(config)
+        model.load_state_dict(payload["state_dict"])
+    except (KeyError, TypeError, RuntimeError) as error:
+        raise UserInputError(f"{source}: damaged checkpoint ({error})") from error
     return LoadedModel(
         model.eval(),
         config,

@@ -116,9 +116,12 @@ class Pathway(nn.Module):
         self.act = nn.LeakyReLU(config.negative_slope)
         self.dropout = nn.Dropout(config.dropout)
 
+    def embed(self, conv_maps: torch.Tensor) -> torch.Tensor:
+        """The fully connected part: ``(B, width, S/2, S/2)`` conv maps to ``(B, fc_width)``."""
+        return self.dropout(self.act(self.fc_norm(self.fc(torch.flatten(conv_maps, 1)))))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = torch.flatten(self.features(x), 1)
-        return self.dropout(self.act(self.fc_norm(self.fc(x))))
+        return self.embed(self.features(x))
 
 
 class StarcNet(nn.Module):
