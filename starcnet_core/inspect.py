@@ -13,9 +13,12 @@ from typing import Any
 
 import numpy as np
 
+from starcnet_core.cutouts import REASONS, extract_stamps
 from starcnet_core.galaxy import LegusGalaxy
 
 __all__ = ["summarize_galaxy"]
+
+_CHUNK = 4096
 
 
 def summarize_galaxy(galaxy: LegusGalaxy, size: int = 32) -> dict[str, Any]:
@@ -36,8 +39,16 @@ def summarize_galaxy(galaxy: LegusGalaxy, size: int = 32) -> dict[str, Any]:
         ``stamp_size``, ``labels`` (source -> class -> count, class "0"
         meaning not classified).
     """
-    cut = galaxy.cutouts(size)
     mosaics = galaxy.mosaics
+    x, y = np.asarray(galaxy.catalog.table["x"]), np.asarray(galaxy.catalog.table["y"])
+    excluded = dict.fromkeys(REASONS, 0)
+    usable = 0
+    # In chunks: only the reasons are kept, so memory stays bounded for any catalog.
+    for start in range(0, len(x), _CHUNK):
+        cut = extract_stamps(mosaics.arrays(), x[start : start + _CHUNK], y[start : start + _CHUNK], size)
+        usable += int(np.count_nonzero(cut.usable))
+        for reason, count in cut.excluded_counts().items():
+            excluded[reason] += count
     labels = {
         source: {str(c): int(n) for c, n in enumerate(np.bincount(values, minlength=5))}
         for source, values in galaxy.catalog.labels.items()
@@ -55,8 +66,8 @@ def summarize_galaxy(galaxy: LegusGalaxy, size: int = 32) -> dict[str, Any]:
         "catalog": str(galaxy.catalog.path),
         "catalog_layout": galaxy.catalog.layout,
         "candidates": len(galaxy.catalog),
-        "usable": int(np.count_nonzero(cut.usable)),
-        "excluded": cut.excluded_counts(),
+        "usable": usable,
+        "excluded": excluded,
         "stamp_size": size,
         "labels": labels,
     }
