@@ -39,6 +39,7 @@ __all__ = [
     "conv_features",
     "finetune_head",
     "head_probabilities",
+    "quick_costs",
     "model_fingerprint",
 ]
 
@@ -314,12 +315,49 @@ def finetune_head(
         monitored = record["val_loss"] if len(val_idx) else -epoch
         if monitored < best_loss:
             best_loss, result.best_epoch = monitored, epoch
-            best_state = copy.deepcopy(head.state_dict())
-    head.load_state_dict(best_state)
+            # only the trainable tensors: copying the frozen convolutions every epoch costs seconds
+            best_state = {name: p.detach().clone() for name, p in head.named_parameters() if p.requires_grad}
+    with torch.no_grad():
+        for name, parameter in head.named_parameters():
+            if name in best_state:
+                parameter.copy_(best_state[name])
     for parameter in tuned.parameters():
         parameter.requires_grad_(True)
     tuned.eval()
     return result
+
+
+def quick_costs(
+    model: StarcNet, band_mean: np.ndarray, *, batch_size: int = 64, n_probe: int = 8
+) -> tuple[float, float]:
+    """Measured costs of quick fine-tuning on this machine, for time estimates.
+
+    Returns
+    -------
+    conv_seconds : float
+        Seconds per stamp of the frozen convolutions (once per uncached candidate).
+    head_seconds : float
+        Seconds per candidate and epoch of training the fully connected layers
+        (one optimiser step of ``batch_size`` timed, divided by the batch size).
+    """
+    config = model.config
+    stamps = np.zeros((n_probe, config.n_bands, config.stamp_size, config.stamp_size), np.float32)
+    started = time.perf_counter()
+    features = conv_features(model, stamps, band_mean)
+    conv_seconds = (time.perf_counter() - started) / n_probe
+    head = _Head(copy.deepcopy(model)).train()
+    optimiser = torch.optim.Adam(head.parameters(), lr=1e-3)
+    batch = torch.from_numpy(np.resize(features, (batch_size, *features.shape[1:])))
+    target = torch.arange(batch_size) % config.n_classes
+    timings = []
+    for _ in range(4):  # the first steps allocate the optimiser state and warm the caches
+        started = time.perf_counter()
+        loss = nn.functional.cross_entropy(head(batch), target)
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        timings.append(time.perf_counter() - started)
+    return conv_seconds, min(timings[1:]) / batch_size
 
 
 def model_fingerprint(model: StarcNet) -> str:

@@ -14,6 +14,7 @@ from starcnet_core.finetune import (
     finetune_head,
     head_probabilities,
     model_fingerprint,
+    quick_costs,
 )
 from starcnet_core.model import StarcNet, StarcNetConfig
 from starcnet_core.train import TrainingCancelled
@@ -113,3 +114,11 @@ def test_feature_cache_computes_each_candidate_once(tmp_path, tiny_model: StarcN
     empty, computed = cache.features(tiny_model, np.array([], dtype=int), load, np.zeros(5))
     assert empty.shape == (0, 3, 8 * 16 * 16) and computed == 0
     assert len(list((tmp_path / "cache").glob("*.npz"))) == 1
+
+
+def test_quick_costs_are_measured_without_touching_the_model(tiny_model: StarcNet) -> None:
+    before = {k: v.clone() for k, v in tiny_model.state_dict().items()}
+    conv_seconds, head_seconds = quick_costs(tiny_model, np.zeros(5), batch_size=16, n_probe=4)
+    assert 0 < conv_seconds < 5 and 0 < head_seconds < 5
+    assert all(torch.equal(v, before[k]) for k, v in tiny_model.state_dict().items())
+    assert all(p.grad is None for p in tiny_model.parameters())

@@ -184,24 +184,15 @@ def not_worse(new: dict[str, Any], old: dict[str, Any]) -> bool:
     return new["accuracy"] >= old["accuracy"] and new["binary_accuracy"] >= old["binary_accuracy"]
 
 
-def _seconds_per_stamp(loaded: Any) -> float:
-    """Measured seconds of one stamp's convolutions under the given model (8-stamp probe)."""
-    from starcnet_core.finetune import conv_features
-
-    config = loaded.model.config
-    probe = np.zeros((8, config.n_bands, config.stamp_size, config.stamp_size), np.float32)
-    started = time.perf_counter()
-    conv_features(loaded.model, probe, loaded.band_mean)
-    return (time.perf_counter() - started) / len(probe)
-
-
 def estimate_seconds(session: Session, request: RetrainRequest) -> dict[str, Any]:
     """How long a retrain with ``request`` would take on this machine, before starting it.
 
-    Measures the active model's forward time on a few stamps and scales it:
-    quick mode pays one forward pass per candidate not yet in the feature cache
-    plus a small per-epoch cost; full and from-scratch training pay about three
-    forward passes' worth (forward + backward) per stamp and epoch.
+    Times the active network (the paper network for a retrain from scratch)
+    on a few stamps and scales: quick mode pays the convolutions of every
+    training candidate not yet in the feature cache, the fully connected
+    training per sample and epoch, and two forward passes per held-out
+    candidate (new and active model); full and from-scratch training pay about
+    three forward passes (forward + backward) per augmented sample and epoch.
 
     Returns
     -------
@@ -209,29 +200,32 @@ def estimate_seconds(session: Session, request: RetrainRequest) -> dict[str, Any
         ``n_train``, ``n_held_out``, ``n_new_features`` (quick mode),
         ``seconds`` and a one-line ``summary``.
     """
+    from starcnet_core.augment import balanced_plan
+    from starcnet_core.finetune import FeatureCache, quick_costs
+    from starcnet_core.model import PRESETS, StarcNet
+
     train, held = _split(session, request)
     session.rollback()  # an estimate must not choose the held-out set
     active = active_model_version(session)
     if active is None and request.mode != "scratch":
         raise UserInputError(f"{request.mode} retraining needs an active model; train from scratch instead")
-    if active is not None:
+    if request.mode == "scratch" or active is None:
+        model, band_mean = StarcNet(PRESETS["paper"]), np.zeros(PRESETS["paper"].n_bands, np.float32)
+    else:
         loaded = load_version_model(session, active.id)
-        per_stamp = _seconds_per_stamp(loaded)
-    else:
-        from starcnet_core.model import PRESETS
-
-        per_stamp = _seconds_per_stamp(_Fresh(PRESETS["paper"]))
-    n = len(train) + len(held)
-    n_new = n
+        model, band_mean = loaded.model, loaded.band_mean
+    session.rollback()
+    conv_s, head_s = quick_costs(model, band_mean)
+    evaluation = 2 * len(held) * conv_s
+    n_new = 0
     if request.mode == "quick":
-        from starcnet_core.finetune import FeatureCache
-
-        n_new = FeatureCache(_feature_dir()).missing(
-            loaded.model, np.concatenate([train.candidate_ids, held.candidate_ids])
-        )
-        seconds = n_new * per_stamp + request.n_epochs * len(train) * 2e-4 + 2.0
+        n_new = FeatureCache(_feature_dir()).missing(model, train.candidate_ids)
+        seconds = n_new * conv_s + request.n_epochs * len(train) * head_s + evaluation
     else:
-        seconds = request.n_epochs * len(train) * 3 * per_stamp + len(held) * per_stamp + 2.0
+        # the paper's augmentation balances the classes and adds rotations
+        n_augmented = len(balanced_plan(np.arange(len(train)), train.classes)) if len(train) else 0
+        seconds = request.n_epochs * n_augmented * 3 * conv_s + evaluation
+    seconds += 2.0  # loading, checkpoint writing, registration
     return {
         "n_train": len(train),
         "n_held_out": len(held),
@@ -239,19 +233,6 @@ def estimate_seconds(session: Session, request: RetrainRequest) -> dict[str, Any
         "seconds": float(seconds),
         "summary": f"{request.mode}: {len(train)} labels, about {seconds:.0f} s on this machine",
     }
-
-
-@dataclass
-class _Fresh:
-    """A randomly initialised network presented like a loaded checkpoint (for estimates only)."""
-
-    config: Any
-
-    def __post_init__(self) -> None:
-        from starcnet_core.model import StarcNet
-
-        self.model = StarcNet(self.config)
-        self.band_mean = np.zeros(self.config.n_bands, np.float32)
 
 
 def _feature_dir() -> Path:
