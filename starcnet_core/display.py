@@ -1,0 +1,203 @@
+"""Images for people: stretches, the paper's RGB composite, and a downsampled whole field.
+
+Experts judged LEGUS candidates from a three-colour composite of the five
+bands (Pérez et al. 2021, Fig. 2; the mix is :data:`starcnet_core.bands.RGB_WEIGHTS`)
+shown with an adjustable stretch. The stretches are astropy's
+(:mod:`astropy.visualization`); this module only chooses the interval, mixes
+the bands and turns the result into 8-bit images for a browser.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from astropy.nddata import block_reduce
+from astropy.visualization import (
+    AsinhStretch,
+    BaseStretch,
+    LinearStretch,
+    LogStretch,
+    MinMaxInterval,
+    PercentileInterval,
+    ZScaleInterval,
+)
+
+from starcnet_core.bands import BANDS, RGB_WEIGHTS
+
+__all__ = ["STRETCHES", "stretch_image", "to_uint8", "rgb_composite", "grey_stamps", "field_image"]
+
+#: Names of the stretches offered to experts.
+STRETCHES: tuple[str, ...] = ("asinh", "log", "linear", "zscale")
+
+# asinh's softening a=0.1 and log's a=1000 are astropy's defaults for display.
+_STRETCH_FUNCTIONS: dict[str, BaseStretch] = {
+    "asinh": AsinhStretch(0.1),
+    "log": LogStretch(1000.0),
+    "linear": LinearStretch(),
+    "zscale": LinearStretch(),
+}
+
+
+def _limits(values: np.ndarray, stretch: str, percentile: float) -> tuple[float, float]:
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return 0.0, 1.0
+    if stretch == "zscale":
+        low, high = ZScaleInterval().get_limits(finite)
+    elif percentile >= 100.0:
+        low, high = MinMaxInterval().get_limits(finite)
+    else:
+        low, high = PercentileInterval(percentile).get_limits(finite)
+    if not high > low:  # a flat image: show it mid-grey rather than dividing by zero
+        return float(low) - 0.5, float(low) + 0.5
+    return float(low), float(high)
+
+
+def stretch_image(
+    image: np.ndarray,
+    stretch: str = "asinh",
+    *,
+    percentile: float = 99.5,
+    limits: tuple[float, float] | None = None,
+) -> np.ndarray:
+    """Scale an image to [0, 1] with one of :data:`STRETCHES`.
+
+    Parameters
+    ----------
+    image : ndarray
+        Any shape, e.g. a stamp in e-/s; NaN pixels become 0.
+    stretch : str
+        ``"asinh"``, ``"log"``, ``"linear"`` or ``"zscale"`` (linear between
+        the IRAF zscale limits).
+    percentile : float
+        Central percentage of pixels mapped inside [0, 1] (not used by zscale).
+    limits : (float, float), optional
+        Fixed lower and upper values (same unit as ``image``) instead.
+
+    Returns
+    -------
+    ndarray
+        float32, same shape, values in [0, 1].
+    """
+    if stretch not in _STRETCH_FUNCTIONS:
+        raise ValueError(f"unknown stretch {stretch!r}; choose one of {', '.join(STRETCHES)}")
+    values = np.asarray(image, dtype=np.float32)
+    low, high = limits if limits is not None else _limits(values, stretch, percentile)
+    scaled = np.clip((np.nan_to_num(values, nan=low) - low) / (high - low), 0.0, 1.0)
+    return _STRETCH_FUNCTIONS[stretch](scaled, clip=True).astype(np.float32)
+
+
+def to_uint8(values: np.ndarray) -> np.ndarray:
+    """[0, 1] floats to 8-bit integers (0-255) for image display."""
+    return np.round(np.clip(values, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+def _mix(bands: Sequence[np.ndarray], band_names: Sequence[str]) -> np.ndarray:
+    """The paper's channel mix, ``(..., 3)`` red, green, blue in scaled e-/s."""
+    index = {name: i for i, name in enumerate(band_names)}
+    channels = []
+    for colour in ("red", "green", "blue"):
+        weights = RGB_WEIGHTS[colour]
+        channels.append(
+            sum(weight * np.asarray(bands[index[b]], np.float32) for b, weight in weights.items())
+        )
+    return np.stack(channels, axis=-1)
+
+
+def rgb_composite(
+    stamp: np.ndarray,
+    stretch: str = "asinh",
+    *,
+    bands: Sequence[str] = BANDS,
+    percentile: float = 99.5,
+) -> np.ndarray:
+    """The paper's three-colour image of a five-band stamp.
+
+    Red = (1.23 V + I) / 2, green = 4.52 B, blue = (21.63 NUV + 8.63 U) / 2
+    (:data:`starcnet_core.bands.RGB_WEIGHTS`); one stretch with common limits
+    for the three channels, so that colours are kept.
+
+    Parameters
+    ----------
+    stamp : ndarray
+        ``(5, H, W)`` in e-/s, bands in ``bands`` order.
+    stretch : str
+        One of :data:`STRETCHES`.
+    bands : sequence of str
+        Band of each plane of ``stamp``.
+    percentile : float
+        Central percentage of pixels inside the display range.
+
+    Returns
+    -------
+    ndarray
+        ``(H, W, 3)`` uint8.
+    """
+    mixed = _mix(list(stamp), bands)
+    return to_uint8(stretch_image(mixed, stretch, percentile=percentile))
+
+
+def grey_stamps(stamp: np.ndarray, stretch: str = "asinh", *, percentile: float = 99.5) -> np.ndarray:
+    """Each band of a stamp stretched on its own limits.
+
+    Parameters
+    ----------
+    stamp : ndarray
+        ``(B, H, W)`` in e-/s.
+    stretch : str
+        One of :data:`STRETCHES`.
+    percentile : float
+        Central percentage of pixels inside the display range.
+
+    Returns
+    -------
+    ndarray
+        ``(B, H, W)`` uint8.
+    """
+    return np.stack([to_uint8(stretch_image(plane, stretch, percentile=percentile)) for plane in stamp])
+
+
+def field_image(
+    arrays: Sequence[np.ndarray],
+    *,
+    max_side: int = 1024,
+    stretch: str = "asinh",
+    bands: Sequence[str] = BANDS,
+    percentile: float = 99.7,
+) -> tuple[np.ndarray, int]:
+    """A whole galaxy field in the paper's colours, block-averaged to at most ``max_side`` pixels.
+
+    Parameters
+    ----------
+    arrays : sequence of ndarray
+        The five ``(ny, nx)`` mosaics in e-/s (memory-mapped arrays are read once).
+    max_side : int
+        Largest side of the result (pixels).
+    stretch : str
+        One of :data:`STRETCHES`.
+    bands : sequence of str
+        Band of each array.
+    percentile : float
+        Central percentage of pixels inside the display range.
+
+    Returns
+    -------
+    image : ndarray
+        ``(ny // factor, nx // factor, 3)`` uint8, row 0 at the bottom of the sky
+        (image convention: y grows upwards when drawn with origin lower).
+    factor : int
+        Mosaic pixels per displayed pixel along each axis; candidate (x, y)
+        in 1-based mosaic pixels fall at ((x - 0.5) / factor, (y - 0.5) / factor).
+    """
+    ny, nx = np.shape(arrays[0])
+    factor = max(1, int(np.ceil(max(ny, nx) / max_side)))
+    # NaN (no coverage) would spread over a whole block: count it as empty sky.
+    reduced = [
+        block_reduce(np.nan_to_num(np.asarray(a, dtype=np.float32)), factor, func=np.mean)
+        if factor > 1
+        else np.nan_to_num(np.asarray(a, dtype=np.float32))
+        for a in arrays
+    ]
+    mixed = _mix(reduced, bands)
+    return to_uint8(stretch_image(mixed, stretch, percentile=percentile)), factor

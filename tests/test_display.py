@@ -1,0 +1,76 @@
+"""Stretches, the paper's RGB mix and the downsampled field image."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from starcnet_core.bands import BANDS
+from starcnet_core.display import STRETCHES, field_image, grey_stamps, rgb_composite, stretch_image, to_uint8
+
+
+def _gaussian(size: int = 32, peak: float = 10.0) -> np.ndarray:
+    yy, xx = np.mgrid[:size, :size] - (size - 1) / 2
+    return (peak * np.exp(-(xx**2 + yy**2) / (2 * 2.0**2))).astype(np.float32)
+
+
+@pytest.mark.parametrize("name", STRETCHES)
+def test_stretch_maps_into_unit_range_and_keeps_order(name: str) -> None:
+    image = _gaussian() + 0.01 * np.random.default_rng(0).standard_normal((32, 32)).astype(np.float32)
+    out = stretch_image(image, name, percentile=100.0)
+    assert out.shape == image.shape
+    assert out.min() >= 0.0 and out.max() <= 1.0
+    centre, corner = out[16, 16], out[0, 0]
+    assert centre > corner
+
+
+def test_asinh_and_log_lift_faint_pixels_above_linear() -> None:
+    image = np.linspace(0.0, 1.0, 101, dtype=np.float32)
+    linear = stretch_image(image, "linear", limits=(0.0, 1.0))
+    assert np.allclose(linear, image, atol=1e-6)
+    for name in ("asinh", "log"):
+        assert stretch_image(image, name, limits=(0.0, 1.0))[5] > linear[5] + 0.05
+
+
+def test_nan_and_flat_images_do_not_break() -> None:
+    flat = np.full((8, 8), 3.0, dtype=np.float32)
+    flat[0, 0] = np.nan
+    out = stretch_image(flat, "asinh")
+    assert np.isfinite(out).all()
+    with pytest.raises(ValueError, match="unknown stretch"):
+        stretch_image(flat, "sqrtish")
+
+
+def test_to_uint8_rounds_and_clips() -> None:
+    assert to_uint8(np.array([-1.0, 0.0, 0.5, 1.0, 2.0])).tolist() == [0, 0, 128, 255, 255]
+
+
+def test_rgb_composite_uses_the_paper_mix() -> None:
+    stamp = np.zeros((5, 16, 16), dtype=np.float32)
+    stamp[BANDS.index("I"), 8, 8] = 5.0  # only I: red only
+    stamp[BANDS.index("NUV"), 2, 2] = 1.0  # only NUV: blue only (weight 21.63 / 2)
+    rgb = rgb_composite(stamp, "linear", percentile=100.0)
+    assert rgb.shape == (16, 16, 3) and rgb.dtype == np.uint8
+    red, green, blue = rgb[8, 8]
+    assert red > 0 and green == 0 and blue == 0
+    red, green, blue = rgb[2, 2]
+    assert blue == 255 and red == 0 and green == 0  # 10.8 > 2.5: NUV pixel sets the top
+
+
+def test_grey_stamps_per_band() -> None:
+    stamp = np.stack([_gaussian(peak=p) for p in (1, 2, 3, 4, 5)])
+    grey = grey_stamps(stamp, "linear", percentile=100.0)
+    assert grey.shape == (5, 32, 32) and grey.dtype == np.uint8
+    # each band on its own limits: every peak is white
+    assert (grey.reshape(5, -1).max(axis=1) == 255).all()
+
+
+def test_field_image_downsamples_and_reports_factor() -> None:
+    arrays = [np.zeros((300, 500), dtype=np.float32) for _ in BANDS]
+    arrays[BANDS.index("V")][100:110, 200:210] = 50.0
+    arrays[BANDS.index("B")][0, 0] = np.nan
+    image, factor = field_image(arrays, max_side=100, stretch="linear")
+    assert factor == 5
+    assert image.shape == (60, 100, 3)
+    row, col = np.unravel_index(np.argmax(image[..., 0]), image.shape[:2])
+    assert (row, col) == (100 // factor, 200 // factor) or (row, col) == (101 // factor, 201 // factor)
