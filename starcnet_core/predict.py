@@ -163,7 +163,8 @@ def predict_stamps(
     out = []
     with torch.inference_mode():
         for start in range(0, len(stamps), batch_size):
-            batch = torch.from_numpy(stamps[start : start + batch_size]).to(device) - mean
+            # A copy: the stamps may be a read-only memory map.
+            batch = torch.from_numpy(np.array(stamps[start : start + batch_size])).to(device) - mean
             views = dihedral_views(batch) if tta else [batch]
             scores = torch.stack([torch.softmax(_logits(model, v, bf16).float(), dim=1) for v in views])
             out.append(scores.mean(dim=0).cpu().numpy())
