@@ -173,6 +173,19 @@ def training_band_mean(stamps: np.ndarray, indices: np.ndarray, chunk: int = 409
     return (total / (len(indices) * stamps.shape[2] * stamps.shape[3])).astype(np.float32)
 
 
+def _require_finite(stamps: np.ndarray, rows: np.ndarray, chunk: int = 4096) -> None:
+    """Refuse NaN or infinite pixels in the stamps used (e.g. cut at a mosaic edge)."""
+    rows = np.sort(rows)
+    for start in range(0, len(rows), chunk):
+        block = rows[start : start + chunk]
+        bad = ~np.isfinite(np.asarray(stamps[block])).all(axis=(1, 2, 3))
+        if bad.any():
+            raise UserInputError(
+                f"{int(bad.sum())} stamp(s) with NaN or infinite pixels (first: row {int(block[bad][0])}); "
+                "drop unusable cutouts before training"
+            )
+
+
 def label_fingerprint(stamps: StampSet) -> str:
     """SHA-256 of the (galaxy, id, label) rows, independent of row order."""
     rows = sorted(
@@ -358,7 +371,8 @@ def train_model(
     TrainingCancelled
         ``should_stop()`` returned true.
     UserInputError
-        Too few labelled stamps, an impossible split, an epsilon filter without ``label_mean``.
+        Too few labelled stamps, an impossible split, an epsilon filter without ``label_mean``,
+        stamps with NaN pixels.
     """
     split = split_for(stamps, config)
     targets = training_labels(stamps.labels, config.binary)
@@ -370,6 +384,7 @@ def train_model(
         train_rows = train_rows[spread[train_rows] <= config.epsilon]
         if len(train_rows) == 0:
             raise UserInputError(f"no training stamp has |mean - mode| <= {config.epsilon}")
+    _require_finite(stamps.stamps, np.concatenate([train_rows, split.val, split.test]))
     band_mean = training_band_mean(stamps.stamps, train_rows)
     model = _build_model(model_config, config.binary, config.seed)
     if init_state is not None:

@@ -13,6 +13,7 @@ from stamp_testing import TINY, tiny_stampset
 from starcnet_core.checkpoint import load_model
 from starcnet_core.cli import main
 from starcnet_core.errors import UserInputError
+from starcnet_core.stampset import StampSet
 from starcnet_core.train import (
     TrainConfig,
     TrainingCancelled,
@@ -102,6 +103,13 @@ def test_binary_epsilon_and_init_state():
     torch.testing.assert_close(_weights(continued.model), start, atol=1e-8, rtol=0)
 
 
+def test_nan_stamps_are_refused():
+    stamps = tiny_stampset(24)
+    stamps.stamps[5, 2, 0, 0] = np.nan
+    with pytest.raises(UserInputError, match="NaN"):
+        train_model(stamps, FAST, TINY)
+
+
 def test_bad_configuration_is_a_user_error():
     with pytest.raises(UserInputError):
         TrainConfig(split="kfold")
@@ -133,6 +141,11 @@ def test_train_evaluate_baseline_command_lines(tmp_path, capsys):
     )
     assert (out / "comparison.png").is_file()
     assert main(["train", "--stamps", str(tmp_path / "missing"), "--out", str(ckpt)]) == 2
+    # a model for other bands than the stamps: a one-line error and nothing written
+    StampSet(stamps.stamps[:, [1, 3, 4]], stamps.table, ("U", "V", "I")).save(tmp_path / "three")
+    bad = ["--stamps", str(tmp_path / "three"), "--model", str(ckpt), "--out", str(tmp_path / "bad")]
+    assert main(["baseline", *bad, "--trees", "2"]) == 2
+    assert not (tmp_path / "bad").exists()
 
 
 def test_binary_model_and_other_labels_command_lines(tmp_path, capsys):

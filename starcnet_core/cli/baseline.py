@@ -57,13 +57,14 @@ def run_baseline(args: argparse.Namespace) -> int:
     baseline.fit(np.asarray(stamps.stamps[fit_rows]), stamps.labels[fit_rows], stamps.bands)
     scores = baseline.predict_proba(np.asarray(stamps.stamps[split.test]), stamps.bands)
     report = evaluate_stampset(stamps, scores, split.test, n_boot=args.n_boot)
+    # every report is computed before anything is written: a failure leaves no partial output
+    starcnet = model_report(loaded, stamps, split.test, args.n_boot) if loaded is not None else None
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "baseline_report.json").write_text(json.dumps(report, indent=1))
     write_figures(report, out, prefix="baseline_")
     reports = {"bagged trees": summary(report)}
-    if loaded is not None:
-        starcnet = model_report(loaded, stamps, split.test, args.n_boot)
+    if starcnet is not None:
         (out / "starcnet_report.json").write_text(json.dumps(starcnet, indent=1))
         reports["StarcNet"] = summary(starcnet)
         plot_comparison({"StarcNet": starcnet, "bagged trees": report}).savefig(
