@@ -32,6 +32,7 @@ __all__ = [
     "JobInfo",
     "JobLost",
     "enqueue",
+    "enqueue_unless_active",
     "claim_next",
     "heartbeat",
     "report",
@@ -110,6 +111,27 @@ def enqueue(session: Session, kind: str, params: dict[str, Any] | None = None) -
     session.add(job)
     session.commit()
     return JobInfo.from_row(job)
+
+
+def enqueue_unless_active(
+    session: Session, kind: str, params: dict[str, Any] | None = None
+) -> tuple[JobInfo, bool]:
+    """Queue a job unless one of the same kind is queued or running; returns (job, whether it is new).
+
+    Check and insert are one transaction: on SQLite the engine's immediate
+    transactions serialise it, on PostgreSQL a transaction-level advisory lock
+    per kind does, so two simultaneous requests never queue two jobs.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:kind))"), {"kind": f"enqueue:{kind}"})
+    pending = session.execute(
+        select(Job).where(Job.kind == kind, Job.status.in_(("queued", "running"))).order_by(Job.id).limit(1)
+    ).scalar_one_or_none()
+    if pending is not None:
+        info = JobInfo.from_row(pending)
+        session.rollback()
+        return info, False
+    return enqueue(session, kind, params), True
 
 
 def _training_running():

@@ -121,3 +121,24 @@ def test_recover_stale_marks_failed_and_locks_out_the_old_worker(sessions) -> No
             jobs.report(session, job.id, "dead", progress=0.5)
         assert [j.id for j in jobs.active_jobs(session)] == [fresh.id]
         assert [j.id for j in jobs.list_jobs(session, kind="retrain")] == [job.id]
+
+
+def test_simultaneous_unique_requests_queue_one_job(sessions) -> None:
+    created: list[bool] = []
+    barrier = threading.Barrier(4)
+
+    def request() -> None:
+        with sessions() as session:
+            barrier.wait()
+            created.append(jobs.enqueue_unless_active(session, "retrain", {"mode": "quick"})[1])
+
+    threads = [threading.Thread(target=request) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(created) == [False, False, False, True]
+    with sessions() as session:
+        assert len(jobs.active_jobs(session)) == 1
+        job, new = jobs.enqueue_unless_active(session, "score")
+        assert new and job.kind == "score"

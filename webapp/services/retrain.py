@@ -252,19 +252,17 @@ def request_retrain(session: Session, request: RetrainRequest) -> JobInfo:
         Another retrain is pending, there are no training labels, or the mode
         needs an active model and there is none.
     """
-    pending = jobs.active_jobs(session, frozenset({"retrain"}))
-    if pending:
-        raise UserInputError(
-            f"retrain job #{pending[0].id} is already {pending[0].status}; wait or cancel it"
-        )
     if request.mode != "scratch" and active_model_version(session) is None:
         raise UserInputError(f"{request.mode} retraining needs an active model; train from scratch instead")
     train = training_labels(session, request)
     if len(train) == 0:
         session.rollback()
         raise UserInputError("no labelled candidates to train on (outside the held-out set)")
-    session.commit()  # the held-out set is fixed from now on
-    return jobs.enqueue(session, "retrain", asdict(request))
+    # the held-out choice and the job are committed together, atomically with the pending check
+    job, created = jobs.enqueue_unless_active(session, "retrain", asdict(request))
+    if not created:
+        raise UserInputError(f"retrain job #{job.id} is already {job.status}; wait or cancel it")
+    return job
 
 
 def _train(
