@@ -131,3 +131,30 @@ def test_sigkilled_worker_job_is_recovered_as_failed(db_url) -> None:
     with sessions() as session:
         state = jobs.get_job(session, job.id)
         assert state.status == "failed" and "doomed" in state.error
+
+
+def test_a_database_hiccup_delays_reports_without_losing_them(db_url, monkeypatch) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from webapp.worker import JobContext
+
+    sessions = _sessions(db_url)
+    with sessions() as session:
+        jobs.enqueue(session, "count")
+        job = jobs.claim_next(session, "w")
+    context = JobContext(sessions, job, "w")
+    real_report = jobs.report
+
+    def busy(*args, **kwargs):
+        raise OperationalError("UPDATE job", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(jobs, "report", busy)
+    context.log("first line")
+    context.progress(0.5, "half way", force=True)  # must not raise
+    monkeypatch.setattr(jobs, "report", real_report)
+    context.log("second line")
+    context.flush()
+    with sessions() as session:
+        state = jobs.get_job(session, job.id)
+    assert state.log_tail.splitlines() == ["first line", "second line"]
+    assert state.progress == 0.5 and state.message == "half way"

@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from db import jobs
@@ -104,6 +105,12 @@ class JobContext:
             self.cancel_requested = self.cancel_requested or cancel
         except JobLost:
             self.lost = True
+        except SQLAlchemyError as error:
+            # a busy or briefly unreachable database must not kill the job: keep the report for next time
+            log.warning("job %s: report not written (%s)", self.job.id, error)
+            with self._lock:
+                self._pending = {**pending, **self._pending}
+                self._pending_lines = lines + self._pending_lines
         self._last_write = time.monotonic()
 
     def beat(self) -> None:
@@ -115,6 +122,8 @@ class JobContext:
                 )
         except JobLost:
             self.lost = True
+        except SQLAlchemyError as error:
+            log.warning("job %s: heartbeat not written (%s)", self.job.id, error)
 
 
 #: A handler runs one job: ``handler(sessions, context) -> result dict`` (JSON-ready).
@@ -236,7 +245,14 @@ class Worker:
                 signal.signal(signum, lambda *_: self.stop())
         count = 0
         while not self._stop.is_set() and (max_jobs is None or count < max_jobs):
-            if self.run_once() is None:
+            try:
+                finished = self.run_once()
+            except SQLAlchemyError as error:
+                # the database is busy or restarting: try again after a pause rather than exit
+                log.warning("worker %s: database error (%s); retrying", self.worker_id, error)
+                self._stop.wait(self.poll_s)
+                continue
+            if finished is None:
                 if idle_exit:
                     break
                 self._stop.wait(self.poll_s)
