@@ -121,6 +121,14 @@ def markdown(result: dict) -> str:
         )
         human = cnn["agreement"]["human_vs_truth"]["accuracy"]
         lines += ["", f"Simulated human mode vs truth on these stamps: {human:.1%}."]
+    experts = cnn["agreement"].get("experts")
+    if experts and experts["model_vs_expert"] is not None:
+        lines += [
+            "",
+            f"Agreement with individual simulated experts (4 classes): StarcNet {experts['model_vs_expert']:.1%}, "
+            f"experts with each other {experts['expert_vs_expert'] or float('nan'):.1%}, "
+            f"experts with the mode {experts['expert_vs_mode']:.1%} (the paper's Fig. 3: 57.3% and 75.0%).",
+        ]
     gain = 100 * (cnn["four_class"]["accuracy"] - trees["four_class"]["accuracy"])
     verdict = "met" if gain >= GOAL_POINTS else "NOT met"
     lines += [

@@ -179,6 +179,33 @@ def _agreement(reference: np.ndarray, y_pred: np.ndarray) -> dict:
     }
 
 
+def _expert_agreement(votes: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray) -> dict:
+    """Agreement of each expert with the mode, with the model and with each other (the paper's Fig. 3)."""
+
+    def rate(a: np.ndarray, b: np.ndarray) -> float | None:
+        both = (a > 0) & (b > 0)
+        return float((a[both] == b[both]).mean()) if both.any() else None
+
+    experts = [
+        {"expert": k + 1, "vs_mode": rate(votes[:, k], y_true), "vs_model": rate(votes[:, k], y_pred)}
+        for k in range(votes.shape[1])
+    ]
+    pairs = [
+        rate(votes[:, i], votes[:, j]) for i in range(votes.shape[1]) for j in range(i + 1, votes.shape[1])
+    ]
+
+    def mean(values: list[float | None]) -> float | None:
+        known = [v for v in values if v is not None]
+        return float(np.mean(known)) if known else None
+
+    return {
+        "experts": experts,
+        "expert_vs_mode": mean([e["vs_mode"] for e in experts]),
+        "expert_vs_expert": mean(pairs),
+        "model_vs_expert": mean([e["vs_model"] for e in experts]),
+    }
+
+
 def evaluate(
     y_true: np.ndarray,
     scores: np.ndarray,
@@ -186,6 +213,7 @@ def evaluate(
     galaxy: np.ndarray | None = None,
     distance_mpc: np.ndarray | None = None,
     truth: np.ndarray | None = None,
+    votes: np.ndarray | None = None,
     n_boot: int = 1000,
     seed: int = 0,
 ) -> dict:
@@ -201,6 +229,9 @@ def evaluate(
         Galaxy name and distance (Mpc) per candidate, for the per-galaxy analysis.
     truth : numpy.ndarray, optional
         True class 1-4 (simulated data; 0 unknown), for agreement with the truth.
+    votes : numpy.ndarray, optional
+        ``(N, K)`` class given by each of K experts (0 = no vote), for the model's
+        agreement with individual experts next to theirs with each other and with the mode.
     n_boot : int
         Bootstrap resamples of the confidence intervals.
     seed : int
@@ -211,7 +242,8 @@ def evaluate(
     dict
         JSON-ready: ``n``, ``four_class``, one entry per :data:`GROUPINGS`,
         ``per_class``, ``per_galaxy`` (when ``galaxy`` is given), ``score_distributions``,
-        ``agreement`` (``human`` and, with ``truth``, ``truth`` and ``human_vs_truth``).
+        ``agreement`` (``human``; with ``truth``, ``truth`` and ``human_vs_truth``; with
+        ``votes``, ``experts``).
     """
     y_true = np.asarray(y_true, dtype=np.int64)
     scores = np.asarray(scores, dtype=np.float64)
@@ -240,6 +272,10 @@ def evaluate(
         report["per_galaxy"] = _per_galaxy(y_true, y_pred, np.asarray(galaxy).astype(str)[keep], distances)
     report["score_distributions"] = _score_distributions(scores)
     report["agreement"] = {"human": _agreement(y_true, y_pred)}
+    if votes is not None:
+        report["agreement"]["experts"] = _expert_agreement(
+            np.asarray(votes, dtype=np.int64)[keep], y_true, y_pred
+        )
     if truth is not None:
         truth = np.asarray(truth, dtype=np.int64)[keep]
         known = truth > 0
@@ -252,18 +288,23 @@ def evaluate(
 def evaluate_stampset(
     stamps: StampSet, scores: np.ndarray, rows: np.ndarray | None = None, **options
 ) -> dict:
-    """:func:`evaluate` on rows ``rows`` (default all) of a stamp set, with its galaxies, distances and truth.
+    """:func:`evaluate` on rows ``rows`` (default all) of a stamp set, with its galaxies, distances, truth and votes.
 
     ``scores`` has one row per entry of ``rows``; ``options`` go to :func:`evaluate`.
     """
     table = stamps.table if rows is None else stamps.table[np.asarray(rows)]
     truth = table["true_class"] if "true_class" in table.colnames else None
+    vote_columns = sorted(
+        (c for c in table.colnames if c.startswith("vote_") and c[5:].isdigit()), key=lambda c: int(c[5:])
+    )
+    votes = np.column_stack([np.asarray(table[c]) for c in vote_columns]) if vote_columns else None
     return evaluate(
         np.asarray(table["label"]),
         scores,
         galaxy=np.asarray(table["galaxy"]).astype(str),
         distance_mpc=np.asarray(table["distance_mpc"], dtype=float),
         truth=None if truth is None else np.asarray(truth),
+        votes=votes,
         **options,
     )
 
@@ -271,6 +312,10 @@ def evaluate_stampset(
 def summary(report: Mapping) -> dict[str, float]:
     """The headline numbers of a report: accuracies of the four-class and grouped problems."""
     out = {"n": report["n"], "accuracy": report["four_class"]["accuracy"]}
+    experts = report.get("agreement", {}).get("experts")
+    if experts:
+        out["model_vs_expert"] = experts["model_vs_expert"]
+        out["expert_vs_expert"] = experts["expert_vs_expert"]
     for name in GROUPINGS:
         out[f"{name}_accuracy"] = report[name]["accuracy"]
     if "truth" in report.get("agreement", {}):

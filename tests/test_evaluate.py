@@ -103,3 +103,19 @@ def test_figures_are_written(tmp_path):
     assert all(p.read_bytes()[:4] == b"\x89PNG" for p in paths)
     plot_comparison({"a": report, "b": report}).savefig(tmp_path / "cmp.png")
     assert (tmp_path / "cmp.png").stat().st_size > 1000
+
+
+def test_agreement_with_individual_experts():
+    y_true = np.array([1, 2, 3, 4])
+    votes = np.array([[1, 1, 0], [2, 3, 2], [3, 3, 4], [4, 4, 4]])
+    predicted = np.array([1, 3, 3, 1])
+    report = evaluate(y_true, _onehot(predicted), votes=votes, n_boot=10)
+    experts = report["agreement"]["experts"]
+    # expert 1 always agrees with the mode, expert 2 on 3/4, expert 3 on 2/3 (one missing vote)
+    assert [e["vs_mode"] for e in experts["experts"]] == [1.0, 0.75, pytest.approx(2 / 3)]
+    # the model (1, 3, 3, 1) agrees with expert 1 on 2/4, expert 2 on 3/4, expert 3 on 0/3
+    assert [e["vs_model"] for e in experts["experts"]] == [0.5, 0.75, 0.0]
+    assert experts["model_vs_expert"] == pytest.approx(np.mean([0.5, 0.75, 0.0]))
+    # pairs: (1,2) 3/4, (1,3) 2/3, (2,3) 1/3
+    assert experts["expert_vs_expert"] == pytest.approx(np.mean([0.75, 2 / 3, 1 / 3]))
+    assert summary(report)["model_vs_expert"] == experts["model_vs_expert"]
