@@ -203,7 +203,11 @@ def resolve_device(name: str) -> torch.device:
         return torch.device("cuda", torch.cuda.current_device())
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise UserInputError(f"device '{name}' requested but CUDA is not available")
-    return torch.device(name)
+    device = torch.device(name)
+    # DDP needs an explicit index; "cuda" means the process's current device
+    if device.type == "cuda" and device.index is None:
+        return torch.device("cuda", torch.cuda.current_device())
+    return device
 
 
 class _PlanBatches(Dataset):

@@ -18,6 +18,7 @@ from starcnet_core.train import (
     TrainConfig,
     TrainingCancelled,
     label_fingerprint,
+    resolve_device,
     train_model,
     training_labels,
 )
@@ -108,6 +109,13 @@ def test_nan_stamps_are_refused():
     stamps.stamps[5, 2, 0, 0] = np.nan
     with pytest.raises(UserInputError, match="NaN"):
         train_model(stamps, FAST, TINY)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU-only fallback")
+def test_device_auto_is_the_cpu_without_cuda_and_cuda_is_refused():
+    assert resolve_device("auto") == torch.device("cpu")
+    with pytest.raises(UserInputError, match="CUDA"):
+        resolve_device("cuda")
 
 
 def test_bad_configuration_is_a_user_error():
