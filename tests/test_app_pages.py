@@ -1,0 +1,150 @@
+"""Every page of the review app through Streamlit's AppTest, on a tiny database the test builds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from sqlalchemy import select
+from streamlit.testing.v1 import AppTest
+
+from db.engine import make_engine
+from db.models import Candidate, Expert, Label
+from tests.app_testing import prepared_database
+
+APP = str(Path(__file__).resolve().parents[1] / "webapp" / "app.py")
+PAGES = ["pages/sign_in.py", "pages/review.py", "pages/galaxies.py", "pages/metrics.py", "pages/export.py"]
+
+pytestmark = pytest.mark.slow  # a few seconds of Streamlit reruns per test
+
+
+@pytest.fixture
+def database_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = prepared_database(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("STARCNET_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("STARCNET_PASSWORD", raising=False)
+    st.cache_resource.clear()  # the engine and mosaics of an earlier test's database
+    st.cache_data.clear()
+    yield url
+    st.cache_resource.clear()
+
+
+def _signed_in(name: str = "ann") -> AppTest:
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.run()
+    app.switch_page("pages/sign_in.py").run()
+    app.selectbox[0].select(name)
+    app.button[0].click().run()
+    assert not app.exception
+    assert app.session_state["expert"].name == name
+    return app
+
+
+def _labels(url: str) -> list[tuple[int, str | None, dict]]:
+    """ann's label rows, oldest first: (source id, class or None for a retraction, display settings)."""
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(Candidate.source_id, Label.label_class, Label.display_settings)
+            .join(Candidate)
+            .join(Expert, Expert.id == Label.expert_id)
+            .where(Expert.name == "ann")
+            .order_by(Label.id)
+        ).all()
+    engine.dispose()
+    return [tuple(r) for r in rows]
+
+
+def test_pages_ask_for_sign_in_then_render(database_url: str) -> None:
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.run()
+    assert not app.exception
+    assert "Sign in first" in app.info[0].value
+    app = _signed_in()
+    for page in PAGES:
+        app.switch_page(page).run()
+        assert not app.exception, (page, app.exception)
+
+
+def test_new_expert_and_shared_password(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STARCNET_PASSWORD", "orion")
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.run()
+    app.switch_page("pages/sign_in.py").run()
+    app.text_input[0].input("carla")
+    app.text_input[1].input("wrong")
+    app.button[0].click().run()
+    assert app.error[0].value == "wrong password"
+    assert "expert" not in app.session_state
+    app.text_input[1].input("orion")
+    app.button[0].click().run()
+    assert app.session_state["expert"].name == "carla"
+
+
+def test_label_with_display_settings_then_undo(database_url: str) -> None:
+    app = _signed_in()
+    app.switch_page("pages/review.py").run()
+    first = app.session_state["view"]
+    # least confident first: the active model is least sure about the last candidate
+    assert first.source_id == 6
+    assert first.scores is None  # blind by default
+    app.text_input(key="comment").input("two peaks?")
+    app.button(key="label_3").click().run()
+    assert not app.exception
+    labels = _labels(database_url)
+    assert labels[-1][0] == 6 and labels[-1][1] == "3"
+    assert labels[-1][2] == {"stretch": "asinh", "stamp_px": 48, "blind": True}
+    second = app.session_state["view"]
+    assert second.source_id == 5
+    assert "1 labelled today" in app.caption[0].value
+    app.button(key="undo").click().run()
+    assert app.session_state["view"].source_id == 6  # back to the undone candidate
+    assert _labels(database_url)[-1][1] is None  # a retraction
+    assert "5 left" not in app.caption[0].value and "6 left" in app.caption[0].value
+
+
+def test_skip_unsure_and_blind_off_shows_scores_and_others(database_url: str) -> None:
+    app = _signed_in()
+    app.switch_page("pages/review.py").run()
+    app.toggle(key="review_blind").set_value(False).run()
+    view = app.session_state["view"]
+    assert view.scores is not None and view.labels is not None
+    app.button(key="skip").click().run()
+    assert app.session_state["view"].source_id == 5
+    app.button(key="label_unsure").click().run()
+    assert _labels(database_url)[-1][:2] == (5, "unsure")
+
+
+def test_queue_order_and_filters(database_url: str) -> None:
+    app = _signed_in()
+    app.switch_page("pages/review.py").run()
+    app.selectbox(key="review_order").select("fewest_votes").run()
+    # candidate 2 carries bob's vote as well as the catalog's: never first by fewest votes
+    assert app.session_state["view"].source_id != 2
+    app.selectbox(key="review_class").select(2).run()
+    assert app.session_state["view"].source_id in (2, 6)  # model's class is (rank % 4) + 1
+    app.toggle(key="review_labelled").set_value(True).run()
+    assert not app.exception
+
+
+def test_export_every_format(database_url: str) -> None:
+    app = _signed_in()
+    app.switch_page("pages/export.py").run()
+    for fmt in ("csv", "ecsv", "fits", "starcnet-tab", "ds9"):
+        app.radio(key="export_format").set_value(fmt).run()
+        assert not app.exception and not app.error, fmt
+
+
+def test_galaxies_page_refuses_bad_directory(database_url: str, tmp_path: Path) -> None:
+    app = _signed_in()
+    app.switch_page("pages/galaxies.py").run()
+    assert app.dataframe[0].value["candidates"].tolist() == [6]
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "x_f555w.fits").write_text("not a fits file")
+    app.text_input(key="import_dir").input(str(bad))
+    app.button(key="import_dir_go").click().run()
+    assert not app.exception
+    assert "not a FITS file" in app.error[0].value

@@ -1,0 +1,113 @@
+"""Galaxies: the list with counts, importing a new one, and the whole field with its candidates."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from starcnet_core.display import field_image
+from starcnet_core.errors import UserInputError
+from webapp.components.database import get_database
+from webapp.components.field_figure import field_figure
+from webapp.components.session import galaxy_arrays, require_expert
+from webapp.services.galaxies import list_galaxies
+from webapp.services.review import field_candidates, predicted_counts
+from webapp.services.uploads import Upload, import_directory, import_uploads
+
+database = get_database()
+require_expert()
+st.title("Galaxies")
+
+with database.read_sessions() as session:
+    galaxies = list_galaxies(session)
+    counts = predicted_counts(session)
+st.dataframe(
+    pd.DataFrame(
+        [
+            {
+                "galaxy": g.name,
+                "distance (Mpc)": g.distance_mpc,
+                "candidates": g.n_candidates,
+                "usable": g.n_usable,
+                "labelled": g.n_labelled,
+                **{f"pred. class {k}": counts.get(g.galaxy_id, [0, 0, 0, 0])[k - 1] for k in range(1, 5)},
+                "mosaics": "yes" if g.has_mosaics else "no",
+            }
+            for g in galaxies
+        ]
+    ),
+    hide_index=True,
+    use_container_width=True,
+)
+
+with st.expander("Import a galaxy", expanded=not galaxies):
+    name = st.text_input("Name (default: the field in the file names)", key="import_name")
+    distance = st.number_input("Distance (Mpc, 0 = unknown)", 0.0, 100.0, 0.0, key="import_distance")
+    from_dir, from_upload = st.tabs(["From a directory on the server", "Upload files"])
+    with from_dir:
+        directory = st.text_input("Directory with five LEGUS mosaics and the catalog", key="import_dir")
+        go_dir = st.button("Import directory", key="import_dir_go")
+    with from_upload:
+        files = st.file_uploader(
+            "Five mosaics (.fits) and the catalog (.tab + .readme)", accept_multiple_files=True
+        )
+        go_upload = st.button("Import uploads", key="import_upload_go")
+    if go_dir or go_upload:
+        options = {"name": name.strip() or None, "distance_mpc": distance or None}
+        try:
+            with st.spinner("Reading mosaics and cutting stamps…"), database.sessions() as session:
+                if go_dir:
+                    summary = import_directory(session, directory.strip(), **options)
+                else:
+                    uploads = [Upload(f.name, f.getvalue()) for f in files or []]
+                    summary = import_uploads(session, uploads, **options)
+        except UserInputError as error:
+            st.error(f"Not imported: {error}")
+        else:
+            st.success(
+                f"Imported {summary.name}: {summary.n_candidates} candidates, {summary.n_usable} usable."
+            )
+            st.info("Score it with the active model: `python -m webapp score` (or the Models page).")
+
+with_mosaics = [g for g in galaxies if g.has_mosaics]
+if not with_mosaics:
+    st.stop()
+
+
+@st.cache_resource(max_entries=4, show_spinner="Building the field image…")
+def _field(galaxy_id: int) -> tuple[np.ndarray, int]:
+    return field_image(galaxy_arrays(galaxy_id), max_side=900)
+
+
+chosen = st.selectbox("Field of", [g.name for g in with_mosaics], key="field_galaxy")
+galaxy = next(g for g in with_mosaics if g.name == chosen)
+with database.read_sessions() as session:
+    table = field_candidates(session, galaxy.galaxy_id)
+image, factor = _field(galaxy.galaxy_id)
+picked = st.plotly_chart(
+    field_figure(
+        image,
+        factor,
+        table["x"],
+        table["y"],
+        table["predicted_class"],
+        table["confidence"],
+        table["source_id"],
+    ),
+    on_select="rerun",
+    selection_mode="points",
+    key="field_plot",
+)
+points = (picked or {}).get("selection", {}).get("points", []) if picked else []
+source = st.number_input(
+    "Open candidate id", min_value=0, value=int(points[0]["customdata"]) if points else 0, key="open_id"
+)
+if st.button("Open in Review", disabled=source == 0):
+    match = np.flatnonzero(table["source_id"] == source)
+    if not match.size or not table["usable"][match[0]]:
+        st.error(f"{galaxy.name} has no usable candidate {source}.")
+    else:
+        st.session_state["open_candidate"] = int(table["candidate_id"][match[0]])
+        st.session_state["review_galaxy"] = galaxy.name
+        st.switch_page("pages/review.py")

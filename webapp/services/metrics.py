@@ -1,0 +1,84 @@
+"""The numbers behind the Metrics page: model against consensus, per candidate, as arrays.
+
+One query joins each candidate's cached consensus, the active model's scores,
+the galaxy distance and the catalog photometry; the figures
+(:mod:`webapp.components.metrics_figures`) and the agreement report
+(:func:`webapp.services.agreement.agreement_report`) do the rest.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from db.models import Candidate, Galaxy, Prediction
+from db.predictions import active_model_version
+
+__all__ = ["PROPERTY_KEYS", "scored_candidates"]
+
+#: Catalog properties shown per class when present (keys of ``Candidate.properties``).
+PROPERTY_KEYS: tuple[str, ...] = ("age", "mass", "ebv")
+
+
+def _property(properties: dict, key: str) -> float:
+    value = (properties or {}).get(key)
+    # LEGUS writes 0 for "no SED fit": no age, mass or extinction is exactly zero
+    return float(value) if isinstance(value, (int, float)) and value > 0 else np.nan
+
+
+def scored_candidates(session: Session, galaxy_id: int | None = None) -> dict[str, np.ndarray]:
+    """Candidates scored by the active model, with their consensus (0 where none is decided).
+
+    Returns
+    -------
+    dict
+        Arrays: ``consensus`` (0-4), ``scores`` (N, 4), ``predicted`` (1-4),
+        ``galaxy`` (names), ``distance_mpc``, ``mag_u``/``mag_b``/``mag_v``/``mag_i``
+        (Vega mag, NaN where missing or undetected), and one array per
+        :data:`PROPERTY_KEYS`. Empty arrays without an active model.
+    """
+    version = active_model_version(session)
+    query = (
+        select(
+            Candidate.consensus_class,
+            Prediction.p1,
+            Prediction.p2,
+            Prediction.p3,
+            Prediction.p4,
+            Prediction.predicted_class,
+            Galaxy.name,
+            Galaxy.distance_mpc,
+            Candidate.mag_u,
+            Candidate.mag_b,
+            Candidate.mag_v,
+            Candidate.mag_i,
+            Candidate.properties,
+        )
+        .join(Prediction, Prediction.candidate_id == Candidate.id)
+        .join(Galaxy, Galaxy.id == Candidate.galaxy_id)
+        .where(Prediction.model_version_id == (version.id if version is not None else -1))
+    )
+    if galaxy_id is not None:
+        query = query.where(Candidate.galaxy_id == galaxy_id)
+    rows = session.execute(query).all()
+    columns = list(zip(*rows, strict=True)) or [()] * 13
+
+    def numbers(values) -> np.ndarray:  # noqa: ANN001
+        array = np.array([np.nan if v is None else v for v in values], dtype=float)
+        return np.where(array > 90, np.nan, array)  # LEGUS writes 99.999 for "not detected"
+
+    result = {
+        "consensus": np.array([c or 0 for c in columns[0]], dtype=np.int64),
+        "scores": np.array(columns[1:5], dtype=float).T.reshape(len(rows), 4),
+        "predicted": np.array(columns[5], dtype=np.int64),
+        "galaxy": np.array(columns[6], dtype=str),
+        "distance_mpc": numbers(columns[7]),
+        **{
+            name: numbers(values)
+            for name, values in zip(("mag_u", "mag_b", "mag_v", "mag_i"), columns[8:12], strict=True)
+        },
+    }
+    for key in PROPERTY_KEYS:
+        result[key] = np.array([_property(p, key) for p in columns[12]], dtype=float)
+    return result

@@ -1,0 +1,148 @@
+"""Importing a galaxy from a directory or from files uploaded in the browser, checked first.
+
+Everything that can be wrong with the files is found before anything is
+written: names with path components, files over the size limit, files that
+are not FITS mosaics or a catalog, mosaics of different shapes, a catalog
+with no candidate a full stamp can be cut for. The import itself is one
+transaction (:func:`webapp.services.galaxies.import_galaxy`), so a failure
+leaves nothing half-imported; uploads are written to a fresh folder under
+the data directory, kept only when the import succeeds (the database points
+at them).
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath, PureWindowsPath
+
+import numpy as np
+from astropy.io import fits
+from sqlalchemy.orm import Session
+
+from db.engine import data_dir
+from starcnet_core.errors import UserInputError
+from starcnet_core.galaxy import read_galaxy
+from webapp.services.galaxies import GalaxySummary, import_galaxy
+
+__all__ = ["MAX_UPLOAD_BYTES", "Upload", "check_galaxy_directory", "import_directory", "import_uploads"]
+
+#: Largest single uploaded file (bytes): a LEGUS drizzled mosaic is about 250 MB.
+MAX_UPLOAD_BYTES = 1_000_000_000
+_FITS_SUFFIXES = (".fits", ".fit", ".fts")
+_CATALOG_SUFFIXES = (".tab", ".txt", ".csv", ".ecsv", ".dat", ".readme")
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One uploaded file: the name the browser gave and its bytes."""
+
+    name: str
+    data: bytes
+
+
+def _safe_name(name: str) -> str:
+    plain = PurePosixPath(name).name
+    if not name or plain != name or PureWindowsPath(name).name != name or name in (".", ".."):
+        raise UserInputError(f"file name {name!r} has path components; upload plain file names")
+    return name
+
+
+def _check_upload(upload: Upload, max_bytes: int) -> None:
+    name = _safe_name(upload.name)
+    if len(upload.data) > max_bytes:
+        raise UserInputError(
+            f"{name} is {len(upload.data) / 1e6:.0f} MB, over the {max_bytes / 1e6:.0f} MB limit"
+        )
+    suffix = Path(name).suffix.lower()
+    if suffix in _FITS_SUFFIXES:
+        if not upload.data.startswith(b"SIMPLE  ="):
+            raise UserInputError(f"{name} is not a FITS file (no SIMPLE card at its start)")
+    elif suffix not in _CATALOG_SUFFIXES:
+        raise UserInputError(
+            f"{name}: expected FITS mosaics ({', '.join(_FITS_SUFFIXES)}) and a catalog ({', '.join(_CATALOG_SUFFIXES)})"
+        )
+
+
+def check_galaxy_directory(directory: str | Path) -> int:
+    """Check a galaxy directory as the import will read it; return how many candidates are usable.
+
+    Mosaics of different shapes, a missing band or catalog, and a catalog
+    without any candidate that has a full 32 x 32 stamp are :class:`UserInputError`.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise UserInputError(f"{directory}: not a directory")
+    for path in directory.iterdir():
+        if path.suffix.lower() in _FITS_SUFFIXES:
+            with open(path, "rb") as handle:
+                if not handle.read(9) == b"SIMPLE  =":
+                    raise UserInputError(f"{path.name} is not a FITS file (no SIMPLE card at its start)")
+    shapes = {}
+    for path in directory.iterdir():
+        if path.suffix.lower() in _FITS_SUFFIXES:
+            shapes[path.name] = fits.getdata(path, memmap=True).shape
+    if len(set(shapes.values())) > 1:
+        listed = ", ".join(f"{name} {shape[1]}x{shape[0]}" for name, shape in sorted(shapes.items()))
+        raise UserInputError(f"the mosaics have different shapes: {listed}")
+    galaxy = read_galaxy(directory)
+    usable = int(np.count_nonzero(galaxy.cutouts(size=32).usable))
+    if usable == 0:
+        raise UserInputError(
+            f"{directory.name}: none of the {len(galaxy.catalog.table)} catalog candidates has a full "
+            "stamp in the mosaics (check that the catalog belongs to these mosaics, and its x, y origin)"
+        )
+    return usable
+
+
+def import_directory(
+    session: Session, directory: str | Path, *, name: str | None = None, distance_mpc: float | None = None
+) -> GalaxySummary:
+    """Check, then import a galaxy directory (five mosaics and a LEGUS catalog)."""
+    check_galaxy_directory(directory)
+    return import_galaxy(session, directory, name=name, distance_mpc=distance_mpc)
+
+
+def import_uploads(
+    session: Session,
+    uploads: Sequence[Upload],
+    *,
+    name: str | None = None,
+    distance_mpc: float | None = None,
+    max_bytes: int = MAX_UPLOAD_BYTES,
+    root: Path | None = None,
+) -> GalaxySummary:
+    """Check uploaded files, write them to a new folder of the data directory and import them.
+
+    Parameters
+    ----------
+    session : Session
+    uploads : sequence of Upload
+        Five mosaics and the catalog (with its ``.readme`` when there is one).
+    name : str, optional
+        Galaxy name; default the field in the file names.
+    distance_mpc : float, optional
+        Distance (Mpc).
+    max_bytes : int
+        Size limit of one file (bytes).
+    root : Path, optional
+        Where upload folders go; default ``$STARCNET_DATA_DIR/uploads``.
+    """
+    if not uploads:
+        raise UserInputError("no files uploaded")
+    for upload in uploads:
+        _check_upload(upload, max_bytes)
+    names = [u.name for u in uploads]
+    if len(set(names)) != len(names):
+        raise UserInputError("the same file name was uploaded twice")
+    folder = (root or data_dir() / "uploads") / uuid.uuid4().hex
+    folder.mkdir(parents=True)
+    try:
+        for upload in uploads:
+            (folder / upload.name).write_bytes(upload.data)
+        return import_directory(session, folder, name=name, distance_mpc=distance_mpc)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
