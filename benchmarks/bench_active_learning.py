@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 from starcnet_core.active_learning import labelling_curve, labels_to_reach  # noqa: E402
 from starcnet_core.finetune import QuickFinetuneConfig, conv_features, finetune_head, head_probabilities  # noqa: E402
 from starcnet_core.model import PRESETS  # noqa: E402
-from starcnet_core.sim import simulate_survey  # noqa: E402
+from starcnet_core.stampset import StampSet  # noqa: E402
 from starcnet_core.train import TrainConfig, train_model  # noqa: E402
 
 PNG = ROOT / "docs" / "active_learning_curve.png"
@@ -55,7 +55,12 @@ def split_survey(galaxies: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarra
 
 def run(args: argparse.Namespace) -> dict:
     torch.manual_seed(args.seed)
-    survey = simulate_survey(None, seed=args.seed, fraction=args.fraction)
+    if args.stamps is not None:
+        survey = StampSet.load(args.stamps, mmap=False)
+    else:
+        from starcnet_core.sim import simulate_survey
+
+        survey = simulate_survey(None, seed=args.seed, fraction=args.fraction)
     labels = np.asarray(survey.table["label"], dtype=np.int64)
     labelled = np.flatnonzero(labels > 0)
     galaxies = np.asarray(survey.table["galaxy"]).astype(str)[labelled]
@@ -118,6 +123,9 @@ def plot(result: dict, path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fraction", type=float, default=0.5, help="share of the paper's survey counts")
+    parser.add_argument(
+        "--stamps", type=Path, help="a saved stamp set to use instead of simulating the survey"
+    )
     parser.add_argument("--budget", type=int, default=2000, help="labels random labelling gets")
     parser.add_argument("--initial", type=int, default=100)
     parser.add_argument("--batch", type=int, default=100)
