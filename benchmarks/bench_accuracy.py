@@ -11,7 +11,7 @@ paper: +10.8). Prints a markdown section for docs/BENCHMARKS.md.
 The paper preset on the full survey is a GPU job; on a CPU use the lite preset
 and a fraction of the survey (the defaults), and say so with the numbers:
 
-    python benchmarks/bench_accuracy.py                                  # CPU: lite, 30% of the survey
+    python benchmarks/bench_accuracy.py                                  # CPU: lite, 15% of the survey, 6 epochs (~10 min)
     python benchmarks/bench_accuracy.py --preset paper --fraction 1 --epochs 15 --device cuda
     python benchmarks/bench_accuracy.py --stamps path/to/stampset        # an existing stamp set
 """
@@ -143,9 +143,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--stamps", help="stamp set directory instead of simulating the survey")
-    parser.add_argument("--fraction", type=float, default=0.3, help="fraction of the simulated survey")
+    parser.add_argument("--fraction", type=float, default=0.15, help="fraction of the simulated survey")
     parser.add_argument("--preset", choices=sorted(PRESETS), default="lite")
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--num-workers", type=int, default=0)
