@@ -94,7 +94,8 @@ class FinetuneResult:
         One dict per epoch: ``epoch``, ``train_loss``, ``val_loss``,
         ``val_accuracy`` (NaN without a validation split), ``seconds``.
     best_epoch : int
-        The epoch whose weights were kept (1-based).
+        The epoch whose weights were kept (1-based); 0 when no epoch improved the
+        validation loss of the starting weights, which are then returned unchanged.
     val_index : numpy.ndarray
         Rows of the input used for validation (empty without a split).
     """
@@ -278,7 +279,20 @@ def finetune_head(
     steps_per_epoch = max(1, -(-len(train_idx) // config.batch_size))
     total_steps = steps_per_epoch * config.epochs
     result = FinetuneResult(tuned, val_index=val_idx)
-    best_loss, best_state, step = np.inf, None, 0
+
+    def validation() -> tuple[float, float]:
+        head.eval()
+        with torch.no_grad():
+            logits = head(x_all[val_idx])
+        loss = float(nn.functional.cross_entropy(logits, y_all[val_idx]))
+        return loss, float((logits.argmax(1) == y_all[val_idx]).float().mean())
+
+    def trainable_state() -> dict[str, torch.Tensor]:
+        # only the trainable tensors: copying the frozen convolutions every epoch costs seconds
+        return {name: p.detach().clone() for name, p in head.named_parameters() if p.requires_grad}
+
+    # the starting weights compete as "epoch 0", so a retrain never ends worse on validation than it began
+    best_loss, best_state, step = (validation()[0] if len(val_idx) else np.inf), trainable_state(), 0
     for epoch in range(1, config.epochs + 1):
         started = time.perf_counter()
         head.train()
@@ -303,20 +317,14 @@ def finetune_head(
             "val_accuracy": float("nan"),
         }
         if len(val_idx):
-            head.eval()
-            with torch.no_grad():
-                logits = head(x_all[val_idx])
-                record["val_loss"] = float(nn.functional.cross_entropy(logits, y_all[val_idx]))
-                record["val_accuracy"] = float((logits.argmax(1) == y_all[val_idx]).float().mean())
+            record["val_loss"], record["val_accuracy"] = validation()
         record["seconds"] = time.perf_counter() - started
         result.history.append(record)
         if progress is not None:
             progress({"step": step, "total_steps": total_steps, "loss": record["train_loss"], **record})
         monitored = record["val_loss"] if len(val_idx) else -epoch
         if monitored < best_loss:
-            best_loss, result.best_epoch = monitored, epoch
-            # only the trainable tensors: copying the frozen convolutions every epoch costs seconds
-            best_state = {name: p.detach().clone() for name, p in head.named_parameters() if p.requires_grad}
+            best_loss, result.best_epoch, best_state = monitored, epoch, trainable_state()
     with torch.no_grad():
         for name, parameter in head.named_parameters():
             if name in best_state:

@@ -122,3 +122,14 @@ def test_quick_costs_are_measured_without_touching_the_model(tiny_model: StarcNe
     assert 0 < conv_seconds < 5 and 0 < head_seconds < 5
     assert all(torch.equal(v, before[k]) for k, v in tiny_model.state_dict().items())
     assert all(p.grad is None for p in tiny_model.parameters())
+
+
+def test_a_retrain_that_only_hurts_keeps_the_starting_weights(tiny_model: StarcNet) -> None:
+    stamps, labels = _separable_stamps(40)
+    features = conv_features(tiny_model, stamps, np.zeros(5))
+    good = finetune_head(tiny_model, features, labels, config=QuickFinetuneConfig(epochs=15, lr=5e-3)).model
+    # a learning rate this large wrecks the layers in one step: validation prefers "epoch 0"
+    config = QuickFinetuneConfig(epochs=2, lr=1e4, val_fraction=0.5)
+    result = finetune_head(good, features, labels, config=config)
+    assert result.best_epoch == 0
+    assert all(torch.equal(a, b) for a, b in zip(result.model.parameters(), good.parameters(), strict=True))
