@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Start StarcNet Studio: migrate the database, build the demo on first run,
+# start the job worker and the Streamlit server. Usage: ./run_app.sh [--port N]
+# Honours DATABASE_URL (default: SQLite in $STARCNET_DATA_DIR, default ./data).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+port=8501
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --port) port="$2"; shift 2 ;;
+    --port=*) port="${1#--port=}"; shift ;;
+    -h|--help) echo "usage: $0 [--port N]"; exit 0 ;;
+    *) echo "unknown option $1 (usage: $0 [--port N])" >&2; exit 2 ;;
+  esac
+done
+cd "$root"
+source "$root/scripts/setup_venv.sh"
+export PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}"
+export STARCNET_DATA_DIR="${STARCNET_DATA_DIR:-$root/data}"
+mkdir -p "$STARCNET_DATA_DIR"
+
+python -m webapp init-db
+# First run only: simulated galaxy + lite model + scores, with progress lines.
+python -m webapp bootstrap-demo --if-missing
+
+python -m webapp worker >"$STARCNET_DATA_DIR/worker.log" 2>&1 &
+worker=$!
+trap 'kill "$worker" 2>/dev/null || true' EXIT INT TERM
+echo "[app] worker running (pid $worker, log $STARCNET_DATA_DIR/worker.log)"
+echo "[app] StarcNet Studio at http://localhost:$port"
+python -m streamlit run "$root/webapp/app.py" \
+  --server.port "$port" --server.headless true --browser.gatherUsageStats false \
+  --server.fileWatcherType none --server.maxUploadSize 1000

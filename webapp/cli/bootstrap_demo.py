@@ -1,0 +1,43 @@
+"""``python -m webapp bootstrap-demo``: build the embedded demo (simulated galaxy, lite model, scores)."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from webapp.services.database import init_database
+from webapp.services.demo import DemoSettings, build_demo, demo_ready
+
+__all__ = ["register"]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "bootstrap-demo",
+        help="simulate a galaxy, train a lite StarcNet on a simulated survey, activate and score (idempotent)",
+    )
+    parser.add_argument(
+        "--database-url", help="default: $DATABASE_URL or the SQLite file in $STARCNET_DATA_DIR"
+    )
+    parser.add_argument(
+        "--epochs", type=int, default=DemoSettings.epochs, help="training epochs (default %(default)s)"
+    )
+    parser.add_argument(
+        "--if-missing", action="store_true", help="do nothing when the demo is already built and scored"
+    )
+    parser.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    database = init_database(args.database_url)
+    if args.if_missing and demo_ready(database):
+        print("[demo] already built")
+        return 0
+    start = time.monotonic()
+
+    def progress(step: int, n_steps: int, message: str) -> None:
+        print(f"[demo {step}/{n_steps} {time.monotonic() - start:5.0f} s] {message}", flush=True)
+
+    build_demo(database, settings=DemoSettings(epochs=args.epochs), progress=progress)
+    print(f"[demo] ready in {time.monotonic() - start:.0f} s", flush=True)
+    return 0

@@ -1,0 +1,170 @@
+"""The embedded demo: a simulated LEGUS galaxy and a lite StarcNet trained on a simulated survey.
+
+:func:`build_demo` brings a fresh database to a usable state in a few
+minutes on two CPU cores: it simulates a galaxy (:func:`starcnet_core.sim.simulate_galaxy`)
+and imports it, trains the ``lite`` network on a scaled-down simulated
+survey (:func:`starcnet_core.sim.simulate_survey`, :func:`starcnet_core.train.train_model`),
+registers the checkpoint as the active model version (:mod:`db.registry`)
+and scores the galaxy (:func:`webapp.services.scoring.score_candidates`).
+Each step is skipped when already done, so an interrupted build resumes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+
+from db.engine import data_dir
+from db.models import Galaxy, ModelVersion
+from db.predictions import active_model_version
+from db.registry import file_sha256, promote, register_version
+from webapp.services.database import Database, transaction
+from webapp.services.galaxies import import_galaxy
+from webapp.services.scoring import score_candidates, unscored_candidates
+
+__all__ = ["DemoSettings", "DEMO_GALAXY", "DEMO_MODEL", "demo_ready", "build_demo"]
+
+#: Names of the demo's galaxy and model version in the database.
+DEMO_GALAXY = "simgal"
+DEMO_MODEL = "demo-lite"
+
+#: ``progress(step, n_steps, message)``.
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True)
+class DemoSettings:
+    """Sizes of the demo, chosen to be ready in under 5 minutes on 2 CPU cores.
+
+    Parameters
+    ----------
+    image_size : int
+        Side of the simulated mosaics (pixels).
+    n_candidates : int
+        Candidates in the simulated galaxy.
+    distance_mpc : float
+        Distance of the simulated galaxy (Mpc).
+    survey_fraction : float
+        Fraction of the paper's Table 6 counts simulated for training.
+    epochs : int
+        Training epochs of the lite network.
+    seed : int
+    """
+
+    image_size: int = 2000
+    n_candidates: int = 600
+    distance_mpc: float = 10.0
+    survey_fraction: float = 0.05
+    epochs: int = 4
+    seed: int = 0
+
+
+def demo_ready(database: Database) -> bool:
+    """Whether the demo galaxy is imported and scored by an active model."""
+    with database.read_sessions() as session:
+        galaxy_id = session.scalar(select(Galaxy.id).where(Galaxy.name == DEMO_GALAXY))
+        version = active_model_version(session)
+        return (
+            galaxy_id is not None
+            and version is not None
+            and len(unscored_candidates(session, version.id, galaxy_id)) == 0
+        )
+
+
+def _say(progress: Progress | None, step: int, message: str) -> None:
+    if progress is not None:
+        progress(step, 4, message)
+
+
+def build_demo(
+    database: Database,
+    *,
+    settings: DemoSettings = DemoSettings(),
+    directory: Path | None = None,
+    progress: Progress | None = None,
+) -> None:
+    """Build (or finish building) the demo in ``database``.
+
+    Parameters
+    ----------
+    database : Database
+        A migrated database.
+    settings : DemoSettings
+    directory : Path, optional
+        Where the simulated files and the checkpoint go; default ``$STARCNET_DATA_DIR/demo``.
+    progress : callable, optional
+        ``progress(step, n_steps, message)`` as each step starts and inside training.
+    """
+    # The simulator and trainer pull in torch; imported here so that listing the CLI stays fast.
+    from starcnet_core.bands import BANDS, CLASS_NAMES
+    from starcnet_core.checkpoint import save_checkpoint
+    from starcnet_core.model import PRESETS
+    from starcnet_core.sim import simulate_galaxy, simulate_survey
+    from starcnet_core.train import TrainConfig, label_fingerprint, train_model
+
+    directory = Path(directory or data_dir() / "demo")
+    directory.mkdir(parents=True, exist_ok=True)
+    with database.sessions() as session:
+        if session.scalar(select(Galaxy.id).where(Galaxy.name == DEMO_GALAXY)) is None:
+            _say(progress, 1, f"simulating galaxy {DEMO_GALAXY} ({settings.n_candidates} candidates)")
+            galaxy_dir = simulate_galaxy(
+                directory / DEMO_GALAXY,
+                size=settings.image_size,
+                n_candidates=settings.n_candidates,
+                distance_mpc=settings.distance_mpc,
+                seed=settings.seed,
+                field=DEMO_GALAXY,
+            )
+            import_galaxy(session, galaxy_dir, name=DEMO_GALAXY, distance_mpc=settings.distance_mpc)
+        galaxy_id = session.scalar(select(Galaxy.id).where(Galaxy.name == DEMO_GALAXY))
+        version = session.scalars(select(ModelVersion).where(ModelVersion.name == DEMO_MODEL)).one_or_none()
+        if version is None:
+            _say(progress, 2, "simulating a training survey")
+            survey = simulate_survey(None, seed=settings.seed, fraction=settings.survey_fraction)
+            config = TrainConfig(epochs=settings.epochs, seed=settings.seed, device="cpu")
+
+            def on_step(event: dict) -> None:
+                if progress is not None and event.get("step") == event.get("total_steps"):
+                    progress(3, 4, f"training lite StarcNet: epoch {event.get('epoch')} of {settings.epochs}")
+
+            _say(
+                progress,
+                3,
+                f"training lite StarcNet on {len(survey.table)} stamps ({settings.epochs} epochs)",
+            )
+            result = train_model(survey, config, PRESETS["lite"], progress=on_step)
+            fingerprint = label_fingerprint(survey)
+            path = save_checkpoint(
+                directory / f"{DEMO_MODEL}.pt",
+                result.model,
+                band_mean=result.band_mean,
+                bands=BANDS,
+                class_names=tuple(CLASS_NAMES.values()),
+                label_fingerprint=fingerprint,
+                metrics=result.test_metrics,
+            )
+            with transaction(session):
+                version = register_version(
+                    session,
+                    name=DEMO_MODEL,
+                    checkpoint_path=path,
+                    checkpoint_sha256=file_sha256(path),
+                    mode="scratch",
+                    label_fingerprint=fingerprint,
+                    n_train_labels=len(survey.table),
+                    metrics=result.test_metrics,
+                    history=result.history,
+                    config={"preset": "lite", **PRESETS["lite"].to_dict()},
+                )
+                promote(session, version.id)
+            version_id = version.id
+        else:
+            version_id = version.id
+            if active_model_version(session) is None:
+                with transaction(session):
+                    promote(session, version_id)
+        _say(progress, 4, f"scoring {DEMO_GALAXY} with {DEMO_MODEL}")
+        score_candidates(session, version_id, galaxy_id=galaxy_id)
