@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from db import jobs
 from db.engine import session_factory
-from db.models import ModelVersion, Prediction
+from db.models import Candidate, ModelVersion, Prediction
 from db.queue import review_queue
 from starcnet_core.errors import UserInputError
 from webapp.cli import main as webapp_main
@@ -244,9 +244,15 @@ def test_full_fine_tune_with_auto_promotion(app) -> None:
     pytest.importorskip("starcnet_core.train")
     sessions, worker, tmp_path = app
     with sessions() as session:
-        ids = make_galaxy(session, n=40)
+        ids = make_galaxy(session, n=44)
         start = starting_model(session, tmp_path)
         label_all(session, ids)
+        # labels on candidates without a full stamp (at an edge) are left out of training and held-out set
+        edge = session.scalars(select(Candidate).where(Candidate.id.in_(ids[-4:]))).all()
+        for candidate in edge:
+            candidate.usable = False
+        session.commit()
+        assert not set(ids[-4:]) & set(training_labels(session, RetrainRequest()).candidate_ids.tolist())
         job = request_retrain(session, RetrainRequest(mode="full", epochs=2, auto_promote=True))
     assert worker.run(idle_exit=True) == 3
     with sessions() as session:

@@ -29,13 +29,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from db import jobs, registry
 from db.engine import data_dir
 from db.jobs import JobInfo
+from db.models import Candidate
 from db.predictions import active_model_version
-from db.snapshot import LabelSnapshot, label_snapshot
+from db.snapshot import LabelSnapshot, label_fingerprint, label_snapshot
 from starcnet_core.errors import UserInputError
 from webapp.services.scoring import StampLoader, load_version_model, mosaic_stamps
 
@@ -103,10 +105,31 @@ class RetrainRequest:
         return self.epochs or {"quick": 40, "full": 5, "scratch": 15}[self.mode]
 
 
+def _usable(session: Session, snapshot: LabelSnapshot) -> LabelSnapshot:
+    """The rows of ``snapshot`` whose candidates have a full stamp (no edge, no missing band)."""
+    usable = set(
+        session.scalars(
+            select(Candidate.id).where(
+                Candidate.id.in_(snapshot.candidate_ids.tolist()), Candidate.usable.is_(True)
+            )
+        )
+    )
+    keep = np.array([int(i) in usable for i in snapshot.candidate_ids], dtype=bool)
+    ids, classes = snapshot.candidate_ids[keep], snapshot.classes[keep]
+    return LabelSnapshot(
+        candidate_ids=ids,
+        classes=classes,
+        means=snapshot.means[keep],
+        n_votes=snapshot.n_votes[keep],
+        galaxy_ids=snapshot.galaxy_ids[keep],
+        fingerprint=label_fingerprint(ids, classes),
+    )
+
+
 def _split(session: Session, request: RetrainRequest) -> tuple[LabelSnapshot, LabelSnapshot]:
-    """(training labels, held-out labels); chooses the held-out set first if there is none."""
+    """(training labels, held-out labels) of usable candidates; chooses the held-out set first if there is none."""
     rules = {"roles": None if request.include_catalog else _EXPERT_ROLES, "min_votes": request.min_votes}
-    everything = label_snapshot(session, held_out=None, **rules)
+    everything = _usable(session, label_snapshot(session, held_out=None, **rules))
     registry.choose_held_out(
         session,
         everything.candidate_ids,
@@ -115,7 +138,10 @@ def _split(session: Session, request: RetrainRequest) -> tuple[LabelSnapshot, La
         fraction=request.held_out_fraction,
         seed=request.seed,
     )
-    return label_snapshot(session, held_out=False, **rules), label_snapshot(session, held_out=True, **rules)
+    return (
+        _usable(session, label_snapshot(session, held_out=False, **rules)),
+        _usable(session, label_snapshot(session, held_out=True, **rules)),
+    )
 
 
 def training_labels(session: Session, request: RetrainRequest) -> LabelSnapshot:
