@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import numpy as np
@@ -11,6 +12,7 @@ import torch
 from starcnet_core.checkpoint import LoadedModel, save_checkpoint
 from starcnet_core.cli import main
 from starcnet_core.errors import UserInputError
+from starcnet_core.inference_benchmark import markdown_section, synthetic_stamps
 from starcnet_core.model import StarcNet
 from starcnet_core.predict import dihedral_views, predict_stamps
 from starcnet_core.published import read_predictions_csv, read_starcnet_tab
@@ -120,3 +122,21 @@ def test_bad_input_is_a_user_error_with_no_outputs(tmp_path, loaded, capsys) -> 
         assert main(["predict", "--model", str(model), "--stamps", str(source), "--out", str(out)]) == 2
         assert message in capsys.readouterr().err
         assert not out.exists() or not any(out.iterdir())
+
+
+def test_benchmark_command_reports_consistent_numbers(capsys) -> None:
+    assert main(["benchmark", "inference", "--json", "--n", "6"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["n"] == 6 and 0.0 <= result["identical_classes"] <= 1.0
+    assert result["default_speedup"] == pytest.approx(result["default_obj_s"] / result["reference_obj_s"])
+    assert result["lite_speedup"] == pytest.approx(result["lite_obj_s"] / result["reference_obj_s"])
+    assert result["max_score_difference"] < 0.05
+    section = markdown_section(result)
+    assert section.startswith("## Inference") and f"{result['default_obj_s']:.1f}" in section
+
+
+def test_synthetic_stamps_are_seeded_centred_sources() -> None:
+    stamps = synthetic_stamps(3, seed=1)
+    assert stamps.shape == (3, 5, 32, 32) and stamps.dtype == np.float32
+    np.testing.assert_array_equal(stamps, synthetic_stamps(3, seed=1))
+    assert np.all(stamps[:, :, 15:17, 15:17].mean(axis=(2, 3)) > stamps[:, :, :3, :3].mean(axis=(2, 3)))
