@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from db.queue import QUEUE_ORDERS
@@ -180,8 +179,8 @@ def labelling() -> None:
             st.caption("Scores hidden (blind mode).")
         else:
             st.caption("Not scored by the active model.")
-        photometry = {k: ("—" if v is None or v > 90 else f"{v:.2f}") for k, v in view.photometry.items()}
-        st.dataframe(pd.DataFrame([photometry]), hide_index=True, height=70)
+        photometry = [f"{k} {v:.2f}" for k, v in view.photometry.items() if v is not None and v < 90]
+        st.caption("Photometry (Vega mag): " + (" · ".join(photometry) or "none"))
         units = {"age": "yr", "mass": "Msun", "ebv": "mag E(B-V)"}
         extra = [
             f"{key} {view.properties[key]:.3g} {unit}"
@@ -201,10 +200,11 @@ def labelling() -> None:
     for col, name, image in zip(band_cols[len(BANDS) :], NETWORK_VIEWS, view.network_rgb, strict=True):
         col.image(enlarge(image, 4), caption=f"network {name}")
 
-    buttons = st.columns([1, 1, 1, 1, 1, 1, 1, 3])
+    buttons = st.columns([1.25, 1.25, 1.25, 1.25, 1, 1, 1])
+    short = {1: "Symmetric", 2: "Asymmetric", 3: "Association", 4: "Non-cluster"}
     for k in range(1, 5):
         buttons[k - 1].button(
-            f"{k} {CLASS_NAMES[k].split()[0]}",
+            f"{k} {short[k]}",
             key=f"label_{k}",
             on_click=_label,
             args=(str(k),),
@@ -222,17 +222,15 @@ def labelling() -> None:
         use_container_width=True,
     )
     buttons[5].button("Skip", key="skip", on_click=_skip, shortcut="s", use_container_width=True)
-    buttons[6].button(
-        "Undo", key="undo", on_click=_undo, shortcut="z", icon=":material/undo:", use_container_width=True
-    )
-    buttons[7].text_input(
+    buttons[6].button("Undo", key="undo", on_click=_undo, shortcut="z", use_container_width=True)
+    comment_col, definitions_col = st.columns([3, 2])
+    comment_col.text_input(
         "Comment",
         key="comment",
-        placeholder="optional comment, saved with the label",
+        placeholder="optional comment, saved with the next label",
         label_visibility="collapsed",
     )
-
-    with st.popover("Class definitions and examples"):
+    with definitions_col.popover("Class definitions and examples", use_container_width=True):
         examples = _examples(galaxy.galaxy_id, stretch)
         for k in range(1, 5):
             st.markdown(f"**{k} — {CLASS_NAMES[k]}**: {CLASS_DESCRIPTIONS[k]}")
