@@ -525,7 +525,12 @@ def _labels(
             source = LABEL_SOURCES.get(_MEAN_OF[name], name)
             means[source] = _column_as_float(path, table, name)
             continue
-        labels[LABEL_SOURCES.get(name, name)] = _as_classes(_column_as_float(path, table, name))
+        try:
+            values = np.asarray(table[name], dtype=np.float64)
+        except (TypeError, ValueError):
+            # A text column such as "class_name" is description, not numeric labels.
+            continue
+        labels[LABEL_SOURCES.get(name, name)] = _as_classes(values)
     if label_column is not None:
         if label_source is not None:
             # The column is kept once, under the name the user gave it.

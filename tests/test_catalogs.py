@@ -96,12 +96,13 @@ def test_id_x_y_table_zero_based_and_named_class_column(tmp_path):
 
 def test_csv_with_header_and_class_column(tmp_path):
     path = tmp_path / "cands.csv"
-    path.write_text("ID,X,Y,Class,notes\n3,1.5,2.5,2,a\n4,5,6,5,b\n")
+    path.write_text("ID,X,Y,Class,notes,class_name\n3,1.5,2.5,2,a,sym\n4,5,6,5,b,none\n")
     catalog = read_catalog(path)
     assert catalog.layout == "table"
     assert catalog.table["id"].tolist() == [3, 4]
     assert catalog.table["y"].tolist() == [2.5, 6.0]
-    assert catalog.labels["Class"].tolist() == [2, 0]  # 5 (not inspected) -> 0
+    assert catalog.labels["Class"].tolist() == [2, 0]
+    assert list(catalog.labels) == ["Class"]  # 5 (not inspected) -> 0; text class_name is no label
     assert catalog.table["notes"].tolist() == ["a", "b"]
 
 
