@@ -109,8 +109,9 @@ def parse_readme(text: str) -> list[str]:
     Parameters
     ----------
     text : str
-        The readme: free text, then ``"N. description"`` entries, one per line
-        or run together on one line when the line breaks were lost.
+        The readme: free text, then ``"N. description"`` entries (also
+        ``"N) ..."``, ``"Column N: ..."``), one per line, or run together on
+        one line when the line breaks were lost.
 
     Returns
     -------
@@ -121,7 +122,7 @@ def parse_readme(text: str) -> list[str]:
     # with continuation lines appended to the entry above.
     entries: list[str] = []
     for line in text.splitlines():
-        match = re.match(r"\s*(\d+)[.)]\s+(\S.*)", line)
+        match = re.match(r"\s*(?:col(?:umn)?\s*)?(\d+)\s*[.):-]\s+(\S.*)", line, re.IGNORECASE)
         if match and int(match.group(1)) == len(entries) + 1:
             entries.append(match.group(2).strip())
         elif entries and line.strip() and not line.lstrip().startswith("#"):
@@ -195,10 +196,10 @@ def standard_name(description: str, index: int) -> str:
         return _class_name(d, index)
     if re.match(r"(source )?id\b|identif|source number", d):
         return "id"
-    if re.match(r"x\b|x[ -]coord|x position|x pixel", d):
-        return "x"
-    if re.match(r"y\b|y[ -]coord|y position|y pixel", d):
-        return "y"
+    for axis in ("x", "y"):
+        if re.match(rf"{axis}\b|{axis}[ -]coord|{axis} position|{axis} pixel", d):
+            # NGC 1313 lists positions on the pointing and on the mosaic frame.
+            return f"{axis}_mosaic" if "mosaic" in d and "ref frame" not in d else axis
     if re.match(r"ra\b|right ascension", d):
         return "ra"
     if re.match(r"dec\b|declination", d):

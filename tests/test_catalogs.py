@@ -21,6 +21,12 @@ def test_readme_one_per_line_with_continuations():
     assert parse_readme(text) == ["source id", "x coordinates in the ref frame", "y coordinates"]
 
 
+def test_readme_column_colon_form():
+    text = "Columns:\nColumn 1: ID\nColumn 2: X position (pixels)\nColumn 3: Y position\nColumn 4: x in the mosaic frame\n"
+    descriptions = parse_readme(text)
+    assert [standard_name(d, i) for i, d in enumerate(descriptions, 1)] == ["id", "x", "y", "x_mosaic"]
+
+
 def test_readme_run_together():
     text = (
         "# Final catalogue# 99.999 means not detected.Order of the columns1. source id2. x coordinates"
