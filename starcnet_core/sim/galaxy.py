@@ -1,0 +1,261 @@
+"""Galaxy mode: five HST-like mosaics and a LEGUS catalog of one simulated galaxy.
+
+Writes, in the LEGUS release's names, five ``_drc.fits`` mosaics (e-/s, TAN
+WCS on the 0.0396"/px grid, PHOTFLAM/PHOTPLAM/FILTER/INSTRUME/EXPTIME), the
+35-column ``.tab`` catalog with its ``.readme`` (class mode and mean of the
+simulated experts) and ``<field>_truth.csv`` (true class, what was drawn,
+each expert's vote). Candidates sit where clusters form, among resolved
+field stars, on a disk with spiral arms, dust lanes and star-forming clumps.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import numpy as np
+from astropy.io import fits
+from astropy.wcs import WCS
+from scipy.ndimage import zoom
+
+from starcnet_core.atomic_write import write_text_atomic
+from starcnet_core.bands import BANDS, PIXEL_SCALE_ARCSEC
+from starcnet_core.legus_columns import STANDARD_35, readme_text
+from starcnet_core.sim.annotators import simulate_votes
+from starcnet_core.sim.background import GalaxyBackground
+from starcnet_core.sim.calibration import EXPTIME_S, SURVEY_GALAXIES
+from starcnet_core.sim.noise import add_noise
+from starcnet_core.sim.population import (
+    ACS_FILTERS,
+    WFC3_FILTERS,
+    band_zeropoints,
+    draw_candidates,
+    field_stars,
+)
+from starcnet_core.sim.render import render_patches
+from starcnet_core.sim.scene import concentration_index, difficulty, observed_magnitudes
+
+__all__ = ["simulate_galaxy", "mosaic_filename", "catalog_filename"]
+
+#: Inverse sensitivity (erg/cm^2/A per e-) and pivot wavelength (A) per filter,
+#: from the WFC3 and ACS instrument handbooks (approximate).
+_PHOT = {
+    ("WFC3", "F275W"): (3.3e-18, 2710.0),
+    ("WFC3", "F336W"): (1.3e-18, 3355.0),
+    ("WFC3", "F438W"): (6.8e-19, 4326.0),
+    ("WFC3", "F555W"): (1.9e-19, 5308.0),
+    ("WFC3", "F814W"): (1.5e-19, 8024.0),
+    ("ACS", "F435W"): (3.1e-19, 4329.0),
+    ("ACS", "F555W"): (1.97e-19, 5361.0),
+    ("ACS", "F814W"): (7.0e-20, 8045.0),
+}
+_COARSE = 8
+_PATCH = 48
+_STAR_CHUNK = 4096
+_CLASS_FRACTIONS = np.array([sum(c[k] for _, c in SURVEY_GALAXIES.values()) for k in range(4)], float)
+
+
+def mosaic_filename(field: str, instrument: str, filter_name: str) -> str:
+    """LEGUS mosaic name, e.g. ``hlsp_legus_hst_wfc3_simgal_f275w_v1_drc.fits``."""
+    return f"hlsp_legus_hst_{instrument.lower()}_{field}_{filter_name.lower()}_v1_drc.fits"
+
+
+def catalog_filename(field: str, filter_set: str) -> str:
+    """LEGUS catalog name (``.tab``); ``acs-wfc3`` when ACS bands are used."""
+    inst = "wfc3" if filter_set == "wfc3" else "acs-wfc3"
+    return f"hlsp_legus_hst_{inst}_{field}_multiband_v1_padagb-mwext-avgapcor.tab"
+
+
+def _wcs(size: int, rng: np.random.Generator) -> WCS:
+    wcs = WCS(naxis=2)
+    wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+    wcs.wcs.crpix = [size / 2 + 0.5, size / 2 + 0.5]
+    wcs.wcs.crval = [rng.uniform(0, 360), rng.uniform(-60, 60)]
+    scale = PIXEL_SCALE_ARCSEC / 3600.0
+    wcs.wcs.cd = [[-scale, 0.0], [0.0, scale]]
+    return wcs
+
+
+def _paste(images: np.ndarray, patches: np.ndarray, base: np.ndarray) -> None:
+    """Add patches (N, B, P, P) centred on integer pixels ``base`` (N, 2 = x, y), clipped at edges."""
+    size_y, size_x = images.shape[1:]
+    half = patches.shape[-1] // 2
+    for patch, (bx, by) in zip(patches, base, strict=True):
+        x0, y0 = bx - half, by - half
+        xs, ys = max(x0, 0), max(y0, 0)
+        xe, ye = min(x0 + patches.shape[-1], size_x), min(y0 + patches.shape[-1], size_y)
+        if xe > xs and ye > ys:
+            images[:, ys:ye, xs:xe] += patch[:, ys - y0 : ye - y0, xs - x0 : xe - x0]
+
+
+def simulate_galaxy(
+    out_dir: str | os.PathLike,
+    *,
+    size: int = 4000,
+    n_candidates: int = 1500,
+    distance_mpc: float = 10.0,
+    filter_set: str = "wfc3",
+    seed: int = 0,
+    field: str = "simgal",
+) -> Path:
+    """Write a simulated galaxy (mosaics, catalog, readme, truth) into ``out_dir``.
+
+    Parameters
+    ----------
+    out_dir : path
+        Directory to write into (created).
+    size : int
+        Mosaic side, pixels.
+    n_candidates : int
+        Cluster candidates in the catalog.
+    distance_mpc : float
+        Distance, Mpc (apparent magnitudes, pixel sizes of clusters).
+    filter_set : {"wfc3", "wfc3+acs"}
+        All five bands from WFC3/UVIS, or B, V, I from ACS/WFC (F435W, F555W, F814W).
+    seed : int
+    field : str
+        Field name used in the file names.
+
+    Returns
+    -------
+    pathlib.Path
+        The directory written.
+    """
+    if filter_set not in ("wfc3", "wfc3+acs"):
+        raise ValueError("filter_set must be 'wfc3' or 'wfc3+acs'")
+    if size < 64 or n_candidates < 1 or distance_mpc <= 0:
+        raise ValueError("size must be >= 64 pixels, n_candidates >= 1, distance_mpc > 0")
+    filters = WFC3_FILTERS if filter_set == "wfc3" else ACS_FILTERS
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    host = GalaxyBackground.random(size, rng)
+
+    # Background on a coarse grid, interpolated: it varies over tens of pixels.
+    coarse = np.arange(0, size + _COARSE, _COARSE, dtype=float)
+    cx, cy = np.meshgrid(coarse, coarse)
+    light = host.evaluate(cx, cy)
+    images = np.stack([zoom(band, _COARSE, order=1)[:size, :size] for band in light]).astype(np.float32)
+
+    true_class = rng.choice([1, 2, 3, 4], size=n_candidates, p=_CLASS_FRACTIONS / _CLASS_FRACTIONS.sum())
+    positions = host.sample_positions(n_candidates, size, rng, margin=min(16, size // 8))
+    candidates = draw_candidates(true_class, distance_mpc, rng, filters)
+    base = np.floor(positions).astype(np.int64)
+    frac = positions - base
+    comps = candidates.components
+    comps.dx = comps.dx + frac[comps.patch, 0]
+    comps.dy = comps.dy + frac[comps.patch, 1]
+    source = render_patches(comps, n_candidates, _PATCH)
+    _paste(images, source, base)
+
+    # Field stars over the whole mosaic, as many as the local density gives.
+    n_stars = rng.poisson(float(np.mean(host.star_density(cx, cy))) * size * size)
+    star_xy = rng.uniform(0, size, (n_stars, 2))
+    keep = rng.random(n_stars) < host.star_density(star_xy[:, 0], star_xy[:, 1]) / np.max(
+        host.star_density(cx, cy)
+    )
+    star_xy = star_xy[keep]
+    star_base = np.floor(star_xy).astype(np.int64)
+    stars = field_stars(
+        np.arange(len(star_xy)),
+        star_xy[:, 0] - star_base[:, 0],
+        star_xy[:, 1] - star_base[:, 1],
+        distance_mpc,
+        rng,
+        filters,
+    )
+    # One component per star, star i in patch i: render in chunks to bound memory.
+    for start in range(0, len(star_xy), _STAR_CHUNK):
+        part = np.arange(start, min(start + _STAR_CHUNK, len(star_xy)))
+        chunk = stars.take(part)
+        chunk.patch = chunk.patch - start
+        _paste(images, render_patches(chunk, len(part), _PATCH), star_base[part])
+
+    wcs = _wcs(size, rng)
+    for b, band in enumerate(BANDS):
+        instrument, filter_name = filters[band]
+        header = wcs.to_header()
+        photflam, photplam = _PHOT[(instrument, filter_name)]
+        header.update(
+            BUNIT="ELECTRONS/S",
+            INSTRUME=instrument if instrument == "ACS" else "WFC3",
+            FILTER=filter_name,
+            DETECTOR="WFC" if instrument == "ACS" else "UVIS",
+            EXPTIME=EXPTIME_S[band],
+            PHOTFLAM=photflam,
+            PHOTPLAM=photplam,
+            TELESCOP="HST",
+            OBJECT=field,
+        )
+        header["COMMENT"] = "Simulated by starcnet_core.sim.galaxy (StarcNet Studio)"
+        noisy = add_noise(images[b], band, rng)
+        fits.PrimaryHDU(noisy, header=header).writeto(
+            out / mosaic_filename(field, instrument, filter_name), overwrite=True
+        )
+
+    zp = band_zeropoints(filters)
+    local_bg = light[
+        :,
+        np.clip(np.round(positions[:, 1] / _COARSE).astype(int), 0, len(coarse) - 1),
+        np.clip(np.round(positions[:, 0] / _COARSE).astype(int), 0, len(coarse) - 1),
+    ].T
+    mag_obs, mag_err = observed_magnitudes(candidates.mag, zp, local_bg, rng)
+    v = BANDS.index("V")
+    ci = concentration_index(source[:, v], _PATCH // 2 + frac[:, 0], _PATCH // 2 + frac[:, 1])
+    flux_v = 10.0 ** (-0.4 * (candidates.mag[:, v] - zp[v]))
+    votes, mode, mean = simulate_votes(
+        true_class, rng, 3, difficulty(candidates.mag[:, v], distance_mpc, flux_v, local_bg[:, v])
+    )
+    ra, dec = wcs.all_pix2world(positions[:, 0], positions[:, 1], 0)
+    _write_catalog(out, field, filter_set, positions, ra, dec, mag_obs, mag_err, ci, mode, mean, distance_mpc)
+    _write_truth(out / f"{field}_truth.csv", true_class, candidates.kind, votes)
+    return out
+
+
+def _write_catalog(
+    out, field, filter_set, positions, ra, dec, mag_obs, mag_err, ci, mode, mean, distance_mpc
+):
+    """The 35-column LEGUS ``.tab`` and its ``.readme``; SED-fit columns are 0 (not fitted), as LEGUS writes."""
+    n = len(positions)
+    columns = {name: np.zeros(n) for name, _ in STANDARD_35}
+    columns.update(
+        id=np.arange(1, n + 1),
+        x=positions[:, 0] + 1.0,
+        y=positions[:, 1] + 1.0,
+        ra=ra,
+        dec=dec,
+        ci=ci,
+        class_mode=mode,
+        class_mean=mean,
+    )
+    for b, band in enumerate(BANDS):
+        columns[f"mag_{band}"] = mag_obs[:, b]
+        columns[f"magerr_{band}"] = mag_err[:, b]
+    columns["nflt"] = np.sum(mag_err < 0.3, axis=1)
+    integer = {"id", "nflt", "class_mode"}
+    lines = []
+    for i in range(n):
+        fields = []
+        for name, _ in STANDARD_35:
+            value = columns[name][i]
+            fields.append(f"{int(value):10d}" if name in integer else f"{value:12.5f}")
+        lines.append(" ".join(fields))
+    name = catalog_filename(field, filter_set)
+    write_text_atomic(out / name, "\n".join(lines) + "\n")
+    header = (
+        f"Simulated LEGUS cluster catalog of {field} at {distance_mpc} Mpc (StarcNet Studio simulator).\n"
+        "Classes: mode and mean of three simulated experts; true classes in the truth file."
+    )
+    write_text_atomic(out / name.replace(".tab", ".readme"), readme_text(STANDARD_35, header))
+
+
+def _write_truth(path, true_class, kind, votes):
+    """``id, true_class, kind, vote_1..vote_K`` per candidate."""
+    rows = [["id", "true_class", "kind", *[f"vote_{k + 1}" for k in range(votes.shape[1])]]]
+    rows += [
+        [i + 1, int(c), str(k), *map(int, v)]
+        for i, (c, k, v) in enumerate(zip(true_class, kind, votes, strict=True))
+    ]
+    with open(path, "w", newline="") as handle:
+        csv.writer(handle).writerows(rows)

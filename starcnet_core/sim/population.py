@@ -1,0 +1,315 @@
+"""Draw simulated cluster candidates of each class as light components.
+
+Per true class (LEGUS morphology, the paper's section 2):
+
+1. symmetric cluster: one round EFF profile (axis ratio 0.85-1);
+2. asymmetric cluster: an elongated EFF (axis ratio 0.4-0.8) plus a fainter
+   lopsided knot along its major axis;
+3. compact association: three to seven compact knots on diffuse emission
+   several times larger than a cluster;
+4. non-cluster: a single star, an asterism of two to four stars without
+   diffuse light, a background galaxy, or a detector artifact (hot pixel or
+   cosmic ray, in one band only).
+
+Absolute magnitudes and colours come from the class's measured distribution
+(:data:`~starcnet_core.sim.calibration.CLASS_PHOTOMETRY`), sizes from Ryon
+et al. (2017) scaled to pixels by the distance; magnitudes become e-/s with
+the LEGUS Vega zeropoints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from starcnet_core.bands import BANDS, VEGA_ZEROPOINTS
+from starcnet_core.sim.calibration import (
+    CLASS_PHOTOMETRY,
+    EFF_ETA,
+    LOG_REFF_PC,
+    M_V_LIMIT,
+    distance_modulus,
+    pc_per_pixel,
+)
+from starcnet_core.sim.profiles import eff_core_radius
+from starcnet_core.sim.render import Components
+
+__all__ = ["Candidates", "WFC3_FILTERS", "ACS_FILTERS", "band_zeropoints", "draw_candidates", "field_stars"]
+
+#: (instrument, filter) per band for the two filter sets the simulator writes.
+WFC3_FILTERS: dict[str, tuple[str, str]] = {
+    "NUV": ("WFC3", "F275W"),
+    "U": ("WFC3", "F336W"),
+    "B": ("WFC3", "F438W"),
+    "V": ("WFC3", "F555W"),
+    "I": ("WFC3", "F814W"),
+}
+ACS_FILTERS: dict[str, tuple[str, str]] = {
+    **WFC3_FILTERS,
+    "B": ("ACS", "F435W"),
+    "V": ("ACS", "F555W"),
+    "I": ("ACS", "F814W"),
+}
+
+# Sub-types of class 4 and how often each is drawn.
+_NONCLUSTER_KINDS = ("star", "asterism", "galaxy", "hot_pixel", "cosmic_ray")
+_NONCLUSTER_P = (0.42, 0.28, 0.14, 0.08, 0.08)
+
+
+@dataclass
+class Candidates:
+    """Drawn candidates: their true class, sub-type, photometry and components.
+
+    Attributes
+    ----------
+    true_class : int array (N,)
+    kind : str array (N,)
+        ``cluster``, ``association``, or a class-4 sub-type.
+    mag : float array (N, 5)
+        Apparent Vega magnitudes of the candidate's total light per band.
+    reff_px : float array (N,)
+        Half-light radius of the main component, pixels (0 for stars and artifacts).
+    components : Components
+        Light components, ``patch`` = candidate index.
+    """
+
+    true_class: np.ndarray
+    kind: np.ndarray
+    mag: np.ndarray
+    reff_px: np.ndarray
+    components: Components
+
+
+def band_zeropoints(filters: dict[str, tuple[str, str]]) -> np.ndarray:
+    """Vega zeropoints (mag for 1 e-/s) in band order."""
+    return np.array([VEGA_ZEROPOINTS[filters[b]] for b in BANDS])
+
+
+def _photometry(true_class: np.ndarray, distance_mpc: float, rng: np.random.Generator) -> np.ndarray:
+    """Apparent magnitudes (N, 5) from the class's (M_V, colour) distribution, M_V <= the LEGUS cut."""
+    mags = np.empty((len(true_class), len(BANDS)))
+    for cls, calib in CLASS_PHOTOMETRY.items():
+        rows = np.flatnonzero(true_class == cls)
+        draws = np.empty((0, 5))
+        # Draw until enough pass the visual-inspection magnitude cut: the
+        # measured distribution is of inspected candidates only.
+        while len(draws) < len(rows):
+            batch = rng.multivariate_normal(calib["mean"], calib["cov"], size=2 * len(rows) + 8)
+            draws = np.concatenate([draws, batch[batch[:, 0] <= M_V_LIMIT]])
+        m_v, nuv_v, u_v, b_v, v_i = draws[: len(rows)].T
+        v = m_v + distance_modulus(distance_mpc)
+        mags[rows] = np.column_stack([v + nuv_v, v + u_v, v + b_v, v, v - v_i])
+    return mags
+
+
+def _sizes_px(n: int, distance_mpc: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Half-light radii (pixels) and EFF slopes of n clusters."""
+    reff_pc = 10.0 ** rng.normal(*LOG_REFF_PC, size=n)
+    median, low, high = EFF_ETA
+    # Log-normal about the median with the measured 16-84% spread.
+    sigma = 0.5 * (np.log(high) - np.log(low))
+    eta = np.clip(median * np.exp(rng.normal(0.0, sigma, size=n)), 1.3, 4.0)
+    return reff_pc / pc_per_pixel(distance_mpc), eta
+
+
+class _Builder:
+    """Collects components for the candidates."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple] = []
+
+    def add(self, patch, dx, dy, flux, a, eta, q, theta, sharp=False) -> None:
+        n = len(np.atleast_1d(patch))
+        full = [np.broadcast_to(np.asarray(v, dtype=float), (n,)) for v in (dx, dy, a, eta, q, theta)]
+        self.rows.append((np.atleast_1d(patch), *full[:2], np.atleast_2d(flux), *full[2:], np.full(n, sharp)))
+
+    def build(self) -> Components:
+        cols = list(zip(*self.rows, strict=True))
+        return Components(
+            patch=np.concatenate(cols[0]).astype(np.int64),
+            dx=np.concatenate(cols[1]),
+            dy=np.concatenate(cols[2]),
+            flux=np.concatenate(cols[3]),
+            a=np.concatenate(cols[4]),
+            eta=np.concatenate(cols[5]),
+            q=np.concatenate(cols[6]),
+            theta=np.concatenate(cols[7]),
+            sharp=np.concatenate(cols[8]),
+        )
+
+
+def draw_candidates(
+    true_class: np.ndarray,
+    distance_mpc: float,
+    rng: np.random.Generator,
+    filters: dict[str, tuple[str, str]] = WFC3_FILTERS,
+) -> Candidates:
+    """Draw candidates of the given true classes (1-4) at a distance.
+
+    Parameters
+    ----------
+    true_class : int array (N,)
+        Class of each candidate.
+    distance_mpc : float
+        Galaxy distance, Mpc: sets apparent magnitudes and pixel sizes.
+    rng : numpy.random.Generator
+    filters : dict
+        Band -> (instrument, filter), for the zeropoints.
+
+    Returns
+    -------
+    Candidates
+        Components centred on each candidate's patch (``patch`` = row index).
+    """
+    true_class = np.asarray(true_class, dtype=int)
+    n = len(true_class)
+    mag = _photometry(true_class, distance_mpc, rng)
+    total = 10.0 ** (-0.4 * (mag - band_zeropoints(filters)))
+    reff, eta = _sizes_px(n, distance_mpc, rng)
+    kind = np.where(true_class == 3, "association", "cluster").astype(object)
+    four = np.flatnonzero(true_class == 4)
+    kind[four] = rng.choice(_NONCLUSTER_KINDS, size=len(four), p=_NONCLUSTER_P)
+    theta = rng.uniform(0.0, np.pi, n)
+    out = _Builder()
+
+    one = np.flatnonzero(true_class == 1)
+    out.add(
+        one,
+        0.0,
+        0.0,
+        total[one],
+        eff_core_radius(reff[one], eta[one]),
+        eta[one],
+        rng.uniform(0.85, 1.0, len(one)),
+        theta[one],
+    )
+
+    two = np.flatnonzero(true_class == 2)
+    knot = rng.uniform(0.15, 0.4, len(two))[:, None]
+    # Slightly larger than class 1 on average: elongation spreads the light.
+    reff[two] *= 1.2
+    a2 = eff_core_radius(reff[two], eta[two])
+    out.add(two, 0.0, 0.0, total[two] * (1 - knot), a2, eta[two], rng.uniform(0.4, 0.8, len(two)), theta[two])
+    sep = np.maximum(reff[two], 0.8) * rng.uniform(1.0, 2.5, len(two)) * rng.choice([-1, 1], len(two))
+    out.add(
+        two,
+        sep * np.cos(theta[two]),
+        sep * np.sin(theta[two]),
+        total[two] * knot,
+        0.6 * a2,
+        eta[two],
+        rng.uniform(0.6, 1.0, len(two)),
+        theta[two],
+    )
+
+    three = np.flatnonzero(true_class == 3)
+    diffuse = rng.uniform(0.35, 0.65, len(three))[:, None]
+    reff[three] = np.maximum(3.0 * reff[three], 2.0) * rng.uniform(1.0, 2.0, len(three))
+    out.add(
+        three,
+        rng.normal(0, 0.5, len(three)),
+        rng.normal(0, 0.5, len(three)),
+        total[three] * diffuse,
+        eff_core_radius(reff[three], np.full(len(three), 1.6)),
+        1.6,
+        rng.uniform(0.5, 1.0, len(three)),
+        theta[three],
+    )
+    n_knots = rng.integers(3, 8, len(three))
+    owner = np.repeat(three, n_knots)
+    # Gamma-distributed shares: usually one or two knots dominate.
+    share = rng.gamma(0.8, size=len(owner))
+    share /= np.bincount(np.repeat(np.arange(len(three)), n_knots), weights=share)[
+        np.repeat(np.arange(len(three)), n_knots)
+    ]
+    spread = np.repeat(reff[three], n_knots)
+    # Knots are young stars and small clusters: bluer than the diffuse light.
+    knot_flux = np.repeat(total[three] * (1 - diffuse), n_knots, axis=0) * share[:, None]
+    knot_flux *= np.array([1.3, 1.2, 1.0, 1.0, 0.85])
+    out.add(
+        owner,
+        rng.normal(0, 1, len(owner)) * spread,
+        rng.normal(0, 1, len(owner)) * spread,
+        knot_flux,
+        0.0,
+        2.0,
+        1.0,
+        0.0,
+    )
+
+    for sub in _NONCLUSTER_KINDS:
+        rows = np.flatnonzero(kind == sub)
+        if len(rows) == 0:
+            continue
+        reff[rows] = 0.0
+        if sub == "star":
+            out.add(rows, 0.0, 0.0, total[rows], 0.0, 2.0, 1.0, 0.0)
+        elif sub == "asterism":
+            n_stars = rng.integers(2, 5, len(rows))
+            owner = np.repeat(rows, n_stars)
+            share = rng.uniform(0.2, 1.0, len(owner))
+            share /= np.bincount(np.repeat(np.arange(len(rows)), n_stars), weights=share)[
+                np.repeat(np.arange(len(rows)), n_stars)
+            ]
+            # Stars of different types: each gets its own colour.
+            colour = 10.0 ** (-0.4 * rng.normal(0.0, 0.4, (len(owner), len(BANDS))))
+            out.add(
+                owner,
+                rng.normal(0, 1.8, len(owner)),
+                rng.normal(0, 1.8, len(owner)),
+                np.repeat(total[rows], n_stars, axis=0) * share[:, None] * colour,
+                0.0,
+                2.0,
+                1.0,
+                0.0,
+            )
+        elif sub == "galaxy":
+            # Background galaxies: redder (k-correction) and extended, exponential-like.
+            red = 10.0 ** (-0.4 * np.array([1.5, 1.0, 0.5, 0.0, -0.5]))
+            a_gal = rng.uniform(1.5, 4.0, len(rows))
+            out.add(
+                rows, 0.0, 0.0, total[rows] * red, a_gal, 2.5, rng.uniform(0.3, 0.8, len(rows)), theta[rows]
+            )
+        elif sub == "hot_pixel":
+            band = rng.integers(0, len(BANDS), len(rows))
+            flux = np.zeros((len(rows), len(BANDS)))
+            flux[np.arange(len(rows)), band] = total[rows, band] * rng.uniform(0.3, 1.0, len(rows))
+            out.add(rows, 0.0, 0.0, flux, 0.0, 2.0, 1.0, 0.0, sharp=True)
+        else:
+            band = rng.integers(0, len(BANDS), len(rows))
+            flux = np.zeros((len(rows), len(BANDS)))
+            flux[np.arange(len(rows)), band] = total[rows, band] * rng.uniform(1.0, 3.0, len(rows))
+            out.add(
+                rows, 0.0, 0.0, flux, rng.uniform(2.0, 6.0, len(rows)), 4.0, 0.06, theta[rows], sharp=True
+            )
+    return Candidates(true_class, kind.astype(str), mag, reff, out.build())
+
+
+def field_stars(
+    patch: np.ndarray,
+    dx: np.ndarray,
+    dy: np.ndarray,
+    distance_mpc: float,
+    rng: np.random.Generator,
+    filters: dict[str, tuple[str, str]] = WFC3_FILTERS,
+) -> Components:
+    """Point-source crowding neighbours (resolved disk stars), M_V between -7.5 and -3 mag.
+
+    Parameters
+    ----------
+    patch, dx, dy : arrays (M,)
+        Patch index and offset from its centre, pixels, of each star.
+    distance_mpc : float
+    rng : numpy.random.Generator
+    filters : dict
+    """
+    m = len(patch)
+    # A steep luminosity function: most neighbours are faint.
+    m_v = -3.0 - 4.5 * rng.power(3.0, m) + distance_modulus(distance_mpc)
+    colour = rng.normal([-0.8, -0.6, 0.1, 0.0, -0.5], 0.6, size=(m, len(BANDS)))
+    mags = m_v[:, None] + colour
+    flux = 10.0 ** (-0.4 * (mags - band_zeropoints(filters)))
+    builder = _Builder()
+    builder.add(patch, dx, dy, flux, 0.0, 2.0, 1.0, 0.0)
+    return builder.build()

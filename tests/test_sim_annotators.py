@@ -1,0 +1,42 @@
+"""Simulated experts: agreement levels of the paper's Fig. 3, mode with tie-breaking."""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+import numpy as np
+import pytest
+
+from starcnet_core.sim.annotators import simulate_votes, vote_mode
+
+
+def test_agreement_matches_the_paper():
+    rng = np.random.default_rng(0)
+    truth = rng.choice([1, 2, 3, 4], size=20000, p=[0.16, 0.2, 0.2, 0.44])
+    votes, mode, mean = simulate_votes(truth, rng, n_experts=3, difficulty=rng.beta(2, 2, len(truth)))
+    pairwise = np.mean([np.mean(votes[:, i] == votes[:, j]) for i, j in combinations(range(3), 2)])
+    assert 0.53 < pairwise < 0.61  # paper: 57.3% individual vs individual
+    assert 0.74 < np.mean(mode == truth) < 0.82
+    np.testing.assert_allclose(mean, votes.mean(axis=1))
+    assert votes.shape == (20000, 3) and set(np.unique(votes)) == {1, 2, 3, 4}
+
+
+def test_hard_candidates_are_confused_more():
+    rng = np.random.default_rng(1)
+    truth = np.full(5000, 1)
+    _, easy, _ = simulate_votes(truth, rng, difficulty=np.zeros(5000))
+    _, hard, _ = simulate_votes(truth, rng, difficulty=np.ones(5000))
+    assert np.mean(easy == 1) > np.mean(hard == 1) + 0.1
+
+
+def test_mode_ties_broken_by_further_votes():
+    votes = np.array([[1, 2, 3], [2, 2, 4], [4, 3, 0]])
+    tie_votes = np.array([[3, 1], [1, 1], [1, 3]])
+    # Row 0: three-way tie, further vote 3 settles it; row 1: clear mode;
+    # row 2: 4 vs 3, the first further vote (1) does not help, the second does.
+    assert vote_mode(votes, tie_votes).tolist() == [3, 2, 3]
+
+
+def test_rejects_bad_classes():
+    with pytest.raises(ValueError):
+        simulate_votes(np.array([0, 1]), np.random.default_rng(0))
