@@ -9,7 +9,9 @@
   (its default precision and batch size);
 * the **lite** preset through the same path;
 
-and compares the reference's classes with the default path's. The stamps
+and compares the reference's classes with the default path's. The three are
+timed in interleaved rounds of 128 stamps, so that the load of a shared
+machine changing during the run affects them alike. The stamps
 are synthetic e-/s cutouts (sky noise plus one Gaussian source of random
 brightness and width at the centre); speed does not depend on their content.
 Without a checkpoint the networks have their (seeded) Xavier initialisation,
@@ -27,11 +29,13 @@ import torch
 
 from starcnet_core.checkpoint import LoadedModel, load_model
 from starcnet_core.model import PRESETS, StarcNet
-from starcnet_core.predict import bf16_is_fast, predict_stamps
+from starcnet_core.predict import Predictions, bf16_is_fast, predict_stamps
 
 __all__ = ["synthetic_stamps", "reference_scores", "benchmark_inference", "markdown_section"]
 
 REFERENCE_BATCH = 64
+#: Stamps per interleaved timing round.
+ROUND = 128
 
 
 def synthetic_stamps(n: int, size: int = 32, n_bands: int = 5, seed: int = 0) -> np.ndarray:
@@ -92,9 +96,21 @@ def benchmark_inference(n: int = 512, *, model_path: str | None = None, seed: in
     predict_stamps(loaded, warm)
     predict_stamps(lite, warm)
 
-    reference, reference_s = _timed(reference_scores, loaded.model, stamps, loaded.band_mean)
-    default, default_s = _timed(predict_stamps, loaded, stamps)
-    _, lite_s = _timed(predict_stamps, lite, stamps)
+    # Interleaved rounds, so that a change in the machine's load while the
+    # benchmark runs weighs on all three paths alike.
+    reference_parts, default_parts = [], []
+    reference_s = default_s = lite_s = 0.0
+    for start in range(0, n, ROUND):
+        chunk = stamps[start : start + ROUND]
+        part, seconds = _timed(reference_scores, loaded.model, chunk, loaded.band_mean)
+        reference_parts.append(part)
+        reference_s += seconds
+        part, seconds = _timed(predict_stamps, loaded, chunk)
+        default_parts.append(part.scores)
+        default_s += seconds
+        lite_s += _timed(predict_stamps, lite, chunk)[1]
+    reference = np.concatenate(reference_parts)
+    default = Predictions(np.concatenate(default_parts))
     reference_probabilities = torch.softmax(torch.from_numpy(reference), dim=1).numpy()
     return {
         "n": n,
