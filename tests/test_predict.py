@@ -124,6 +124,7 @@ def test_bad_input_is_a_user_error_with_no_outputs(tmp_path, loaded, capsys) -> 
         assert not out.exists() or not any(out.iterdir())
 
 
+@pytest.mark.slow
 def test_benchmark_command_reports_consistent_numbers(capsys) -> None:
     assert main(["benchmark", "inference", "--json", "--n", "6"]) == 0
     result = json.loads(capsys.readouterr().out)
