@@ -3,7 +3,7 @@
 Writes five 4000x4000 float32 LEGUS-named mosaics (FITS, big-endian as on
 disk) to a temporary directory, opens them with
 :func:`starcnet_core.mosaics.open_mosaics` (memory-mapped) and times
-:func:`starcnet_core.cutouts.extract_stamps` at random positions. Target of
+:func:`starcnet_core.cutouts.extract_stamps` at random positions (wall clock and per CPU second). Target of
 issue 2: at least 50,000 stamps/s. Prints a markdown section (see run_all.py).
 
     python benchmarks/bench_cutouts.py [--size 4000] [--stamps 20000] [--repeats 3]
@@ -59,13 +59,15 @@ def main(argv: list[str] | None = None) -> int:
         open_seconds = time.perf_counter() - start
         images = mosaics.arrays()
         rng = np.random.default_rng(1)
-        rates = []
+        rates, cpu_rates = [], []
         for _ in range(args.repeats):
             x = rng.uniform(1, args.size, args.stamps)
             y = rng.uniform(1, args.size, args.stamps)
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             result = extract_stamps(images, x, y, size=32)
             rates.append(args.stamps / (time.perf_counter() - start))
+            # CPU time shows the cost apart from other processes sharing the machine.
+            cpu_rates.append(args.stamps / (time.process_time() - cpu_start))
             usable = int(result.usable.sum())
             del result
 
@@ -81,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"| open_mosaics (5 files, memory-mapped) | {open_seconds * 1000:.1f} ms |")
     print(f"| extract_stamps, median | {median:,.0f} stamps/s |")
     print(f"| extract_stamps, best | {best:,.0f} stamps/s |")
+    print(f"| extract_stamps per CPU second, median | {statistics.median(cpu_rates):,.0f} stamps/s |")
     print(f"| target | >= {TARGET:,} stamps/s: {'met' if median >= TARGET else 'NOT met'} |")
     return 0
 
