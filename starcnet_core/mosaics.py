@@ -104,14 +104,17 @@ def field_from_filename(name: str) -> str | None:
     return match.group("field").lower() if match else None
 
 
-def _image_data(hdul: fits.HDUList, path: Path) -> tuple[fits.Header, np.ndarray]:
-    """Header and 2-D data of the primary HDU when it holds an image, else of the first image extension."""
+def _image_data(hdul: fits.HDUList, path: Path) -> tuple[fits.Header, np.ndarray] | None:
+    """Header and 2-D data of the primary HDU when it holds an image, else of the first image extension.
+
+    None when the file holds no image (a FITS table, for instance).
+    """
     hdu = next(
         (h for h in hdul if isinstance(h, fits.PrimaryHDU | fits.ImageHDU) and h.header.get("NAXIS", 0) >= 2),
         None,
     )
     if hdu is None:
-        raise UserInputError(f"{path}: no image in any HDU")
+        return None
     header = hdu.header
     naxes = [header.get(f"NAXIS{i}", 0) for i in range(1, header["NAXIS"] + 1)]
     if any(n > 1 for n in naxes[2:]):
@@ -128,8 +131,9 @@ def _image_data(hdul: fits.HDUList, path: Path) -> tuple[fits.Header, np.ndarray
 def _read_band_image(path: Path, *, required: bool = True) -> BandImage | None:
     """Open one mosaic memory-mapped and work out its band; UserInputError when unusable.
 
-    With ``required=False`` an image whose band cannot be told gives None (a
-    FITS file in a galaxy directory that is not one of the five mosaics).
+    With ``required=False`` a file without an image, or an image whose band
+    cannot be told, gives None (a FITS file in a galaxy directory that is not
+    one of the five mosaics).
     """
     # The file is closed on return; the memory map stays alive with the array.
     with warnings.catch_warnings():
@@ -137,12 +141,17 @@ def _read_band_image(path: Path, *, required: bool = True) -> BandImage | None:
         warnings.simplefilter("ignore", AstropyWarning)
         try:
             with fits.open(path, memmap=True, mode="readonly") as hdul:
-                header, data = _image_data(hdul, path)
+                found = _image_data(hdul, path)
         except UserInputError:
             raise
         except (OSError, ValueError, TypeError, IndexError) as error:
             message = " ".join(str(error).split())[:200]
             raise UserInputError(f"{path}: not a readable FITS file ({message})") from None
+    if found is None:
+        if not required:
+            return None
+        raise UserInputError(f"{path}: no image in any HDU")
+    header, data = found
 
     filter_name = None
     for keyword in _FILTER_KEYWORDS:

@@ -8,6 +8,7 @@ import mmap
 import numpy as np
 import pytest
 from astropy.io import fits
+from astropy.table import Table
 
 from starcnet_core.bands import BANDS
 from starcnet_core.errors import UserInputError
@@ -108,3 +109,12 @@ def test_gzipped_mosaics_are_refused_with_a_hint(tmp_path):
         path.unlink()
     with pytest.raises(UserInputError, match="gunzip"):
         open_mosaics(tmp_path)
+
+
+def test_fits_table_beside_the_mosaics_is_ignored_but_refused_as_a_mosaic(tmp_path):
+    write_mosaics(tmp_path, (8, 8))
+    Table({"id": [1], "x": [2.0], "y": [3.0]}).write(tmp_path / "candidates_f555w.fits")
+    assert open_mosaics(tmp_path).bands["V"].path.name.endswith("_drc.fits")
+    paths = sorted(tmp_path.glob("*_drc.fits"))[:4] + [tmp_path / "candidates_f555w.fits"]
+    with pytest.raises(UserInputError, match="no image in any HDU"):
+        open_mosaics(paths)
