@@ -48,3 +48,13 @@ def test_directory_with_several_tables_needs_a_choice(tmp_path):
         read_galaxy(directory)
     galaxy = read_galaxy(directory, catalog=directory / "b.csv")
     assert galaxy.catalog.table["id"].tolist() == [1]
+
+
+def test_avgapcor_catalog_preferred_over_ci_based(tmp_path):
+    directory = write_galaxy(tmp_path / "g", [40.0], [30.0], [3], field="ngc77")
+    tab = next(directory.glob("*avgapcor.tab"))
+    ci_based = directory / tab.name.replace("avgapcor", "cibased")
+    ci_based.write_text(tab.read_text())
+    assert find_catalog(directory) == tab
+    ci_based.with_suffix(".readme").write_text(tab.with_suffix(".readme").read_text())
+    assert read_galaxy(directory).catalog.path == tab
