@@ -124,6 +124,12 @@ def extract_stamps(images: Sequence[np.ndarray], x, y, size: int = 32) -> Cutout
     col0 = np.clip(col0, 0, shape[1] - size)
 
     n = x.size
+    if shape[0] < size or shape[1] < size:
+        # No stamp fits on so small an image: every candidate is at an edge.
+        stamps = np.full((n, len(images), size, size), np.nan, dtype=np.float32)
+        return CutoutResult(
+            stamps=stamps, usable=np.zeros(n, dtype=bool), reason=np.full(n, "edge", dtype="<U13")
+        )
     stamps = np.empty((n, len(images), size, size), dtype=np.float32)
     windows = [sliding_window_view(image, (size, size)) for image in images]
     bad_value = np.zeros(n, dtype=bool)

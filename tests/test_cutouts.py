@@ -91,3 +91,9 @@ def test_images_of_different_shapes_are_refused():
     images[2] = images[2][:-1]
     with pytest.raises(UserInputError, match="one shape"):
         extract_stamps(images, [50.0], [50.0])
+
+
+def test_image_smaller_than_a_stamp_gives_edge_for_all():
+    result = extract_stamps(_images(shape=(20, 40)), [10.0, 20.0], [10.0, 10.0], size=32)
+    assert result.reason.tolist() == ["edge", "edge"]
+    assert np.isnan(result.stamps).all()
