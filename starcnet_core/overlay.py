@@ -110,6 +110,7 @@ def write_overlay(
         s=points,
         facecolors="none",
         edgecolors=colors,
+        linewidths=2,
     )
     axes.set_xlim(-0.5, nx - 0.5)
     axes.set_ylim(-0.5, ny - 0.5)
