@@ -127,8 +127,17 @@ def build_demo(
             config = TrainConfig(epochs=settings.epochs, seed=settings.seed, device="cpu")
 
             def on_step(event: dict) -> None:
-                if progress is not None and event.get("step") == event.get("total_steps"):
-                    progress(3, 4, f"training lite StarcNet: epoch {event.get('epoch')} of {settings.epochs}")
+                if progress is None:
+                    return
+                if "val_accuracy" in event:  # the end of an epoch
+                    accuracy = event["val_accuracy"]
+                    progress(
+                        3,
+                        4,
+                        f"epoch {event['epoch']} of {settings.epochs}: validation accuracy {accuracy:.0%}",
+                    )
+                elif event["step"] % 20 == 0:
+                    progress(3, 4, f"training step {event['step']} of {event['total_steps']}")
 
             _say(
                 progress,
