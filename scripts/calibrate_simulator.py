@@ -17,12 +17,15 @@ The simulator never reads these files at run time.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
 from astropy.io import ascii
 
-from starcnet_core.catalogs import read_catalog
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from starcnet_core.catalogs import read_catalog  # noqa: E402
 
 NGC1566_DISTANCE_MPC = 17.9
 

@@ -95,12 +95,20 @@ class GalaxyBackground:
     def evaluate(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Surface brightness per band at pixel coordinates: shape ``(n_bands, *x.shape)``, e-/s per pixel."""
         disk, arm, dust = self.components(x, y)
-        clump = np.zeros_like(disk)
+        # Clumps are evaluated only on the blocks (rows of an image, or
+        # patches of a stack of patches) that come within 4 radii of them.
+        bx = x.reshape(x.shape[0], -1) if x.ndim > 1 else x.reshape(-1, 1)
+        by = y.reshape(bx.shape)
+        clump = np.zeros(bx.shape)
+        lo_x, hi_x, lo_y, hi_y = bx.min(axis=1), bx.max(axis=1), by.min(axis=1), by.max(axis=1)
         for cx, cy, cr, peak in self.clumps:
-            # Only clumps near the coordinates matter; skip the rest cheaply.
-            if np.min(np.abs(x - cx)) > 4 * cr or np.min(np.abs(y - cy)) > 4 * cr:
-                continue
-            clump += peak * np.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (2 * cr**2))
+            reach = 4.0 * cr
+            near = np.flatnonzero(
+                (hi_x > cx - reach) & (lo_x < cx + reach) & (hi_y > cy - reach) & (lo_y < cy + reach)
+            )
+            if len(near):
+                clump[near] += peak * np.exp(-((bx[near] - cx) ** 2 + (by[near] - cy) ** 2) / (2 * cr**2))
+        clump = clump.reshape(disk.shape)
         # Young stars trace the arms (brighter where the disk is) and the clumps.
         young = 0.8 * arm * disk + clump
         shape = (-1,) + (1,) * disk.ndim

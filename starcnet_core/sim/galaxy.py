@@ -149,12 +149,11 @@ def simulate_galaxy(
     source = render_patches(comps, n_candidates, _PATCH)
     _paste(images, source, base)
 
-    # Field stars over the whole mosaic, as many as the local density gives.
-    n_stars = rng.poisson(float(np.mean(host.star_density(cx, cy))) * size * size)
-    star_xy = rng.uniform(0, size, (n_stars, 2))
-    keep = rng.random(n_stars) < host.star_density(star_xy[:, 0], star_xy[:, 1]) / np.max(
-        host.star_density(cx, cy)
-    )
+    # Field stars over the whole mosaic, as many as the local density gives:
+    # uniform draws at the peak density, thinned by density / peak.
+    peak = float(np.max(host.star_density(cx, cy)))
+    star_xy = rng.uniform(0, size, (rng.poisson(peak * size * size), 2))
+    keep = rng.random(len(star_xy)) < host.star_density(star_xy[:, 0], star_xy[:, 1]) / peak
     star_xy = star_xy[keep]
     star_base = np.floor(star_xy).astype(np.int64)
     stars = field_stars(

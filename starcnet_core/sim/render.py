@@ -73,27 +73,38 @@ def render_patches(components: Components, n_patches: int, size: int) -> np.ndar
     moved by whole pixels only, so that a hot pixel stays one pixel.
     """
     n_bands = components.flux.shape[1]
-    otf = band_otfs(size)[:n_bands]
-    ky = np.fft.fftfreq(size)[:, None]
-    kx = np.fft.rfftfreq(size)[None, :]
-    blurred = np.zeros((n_patches, n_bands, size, size // 2 + 1), np.complex128)
+    otf = band_otfs(size)[:n_bands].astype(np.complex64)
+    ky = np.fft.fftfreq(size)[None, :, None]
+    kx = np.fft.rfftfreq(size)[None, None, :]
+    half = size // 2 + 1
+    blurred = np.zeros((n_patches, n_bands, size, half), np.complex64)
     direct = np.zeros_like(blurred)
-    for start in range(0, len(components), _CHUNK):
-        part = slice(start, start + _CHUNK)
-        sharp = components.sharp[part]
-        dx = np.where(sharp, np.round(components.dx[part]), components.dx[part])
-        dy = np.where(sharp, np.round(components.dy[part]), components.dy[part])
-        images = eff_images(
-            components.a[part], components.eta[part], components.q[part], components.theta[part], size
-        )
-        # Profiles are centred on pixel size // 2: shift them to the origin
-        # before the transform so that the phase ramp alone places them.
-        spectra = np.fft.rfft2(np.fft.ifftshift(images, axes=(-2, -1)))
-        spectra *= np.exp(-2j * np.pi * (kx * dx[:, None, None] + ky * dy[:, None, None]))
-        contrib = spectra[:, None] * components.flux[part][:, :, None, None]
-        patch = components.patch[part]
-        np.add.at(blurred, patch[~sharp], contrib[~sharp])
-        np.add.at(direct, patch[sharp], contrib[sharp])
+    # Sorted by patch, each chunk's sums per patch are contiguous runs (reduceat).
+    order = np.argsort(components.patch, kind="stable")
+    for start in range(0, len(order), _CHUNK):
+        part = components.take(order[start : start + _CHUNK])
+        dx = np.where(part.sharp, np.round(part.dx), part.dx)
+        dy = np.where(part.sharp, np.round(part.dy), part.dy)
+        # A point source's spectrum is 1: only extended profiles need an image.
+        spectra = np.ones((len(part), size, half), np.complex64)
+        extended = np.flatnonzero(part.a > 0)
+        if len(extended):
+            images = eff_images(
+                part.a[extended], part.eta[extended], part.q[extended], part.theta[extended], size
+            )
+            # Profiles are centred on pixel size // 2: move them to the origin
+            # before the transform so that the phase ramp alone places them.
+            spectra[extended] = np.fft.rfft2(np.fft.ifftshift(images, axes=(-2, -1)))
+        # The shift's phase ramp is separable in x and y.
+        spectra *= np.exp(-2j * np.pi * ky * dy[:, None, None]).astype(np.complex64)
+        spectra *= np.exp(-2j * np.pi * kx * dx[:, None, None]).astype(np.complex64)
+        contrib = spectra[:, None] * part.flux[:, :, None, None].astype(np.float32)
+        for target, rows in ((blurred, ~part.sharp), (direct, part.sharp)):
+            if not rows.any():
+                continue
+            patch = part.patch[rows]
+            starts = np.flatnonzero(np.r_[True, patch[1:] != patch[:-1]])
+            target[patch[starts]] += np.add.reduceat(contrib[rows], starts, axis=0)
     spectra = blurred * otf[None] + direct
     out = np.fft.irfft2(spectra, s=(size, size))
     out = np.fft.fftshift(out, axes=(-2, -1))

@@ -104,8 +104,6 @@ def render_local_scenes(
     )
     source = render_patches(own, n, size)
     scene = background + source + render_patches(stars, n, size)
-    for b, band in enumerate(BANDS):
-        scene[:, b] = add_noise(scene[:, b], band, rng)
     # Catalog position in patch coordinates, 1-based, cut as a mosaic is cut.
     x_cat, y_cat = centre + frac[:, 0] + 1.0, centre + frac[:, 1] + 1.0
     row0, col0 = stamp_origins(x_cat, y_cat, stamp_size)
@@ -117,6 +115,9 @@ def render_local_scenes(
         rows[:, None, :, None],
         cols[:, None, None, :],
     ]
+    # Noise only where the stamp is: pixels are independent.
+    for b, band in enumerate(BANDS):
+        stamps[:, b] = add_noise(stamps[:, b], band, rng)
     local_bg = background[:, :, centre, centre]
     mag_obs, mag_err = observed_magnitudes(candidates.mag, band_zeropoints(WFC3_FILTERS), local_bg, rng)
     v = BANDS.index("V")

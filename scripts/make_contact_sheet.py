@@ -1,0 +1,83 @@
+"""Make ``docs/contact_sheet.png``: simulated candidates of each kind, and a simulated field.
+
+Left: eight survey stamps per row, one row per true class and class-4 sub-type
+(the paper's RGB mix, asinh stretch, 32x32 px), each titled with the
+simulated experts' votes. Right: a whole simulated galaxy (1000x1000 px).
+
+Usage: ``python scripts/make_contact_sheet.py [--out docs/contact_sheet.png] [--seed 0]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from starcnet_core.display import field_image, rgb_composite  # noqa: E402
+from starcnet_core.mosaics import open_mosaics  # noqa: E402
+from starcnet_core.sim import simulate_galaxy, simulate_survey  # noqa: E402
+
+ROWS = (
+    ("class 1: symmetric cluster", 1, None),
+    ("class 2: asymmetric cluster", 2, None),
+    ("class 3: compact association", 3, None),
+    ("class 4: star", 4, "star"),
+    ("class 4: asterism", 4, "asterism"),
+    ("class 4: background galaxy", 4, "galaxy"),
+    ("class 4: artifact", 4, ("hot_pixel", "cosmic_ray")),
+)
+PER_ROW = 8
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "contact_sheet.png")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+
+    survey = simulate_survey(None, seed=args.seed, fraction=0.1)
+    table = survey.table
+    rng = np.random.default_rng(args.seed)
+    fig = plt.figure(figsize=(18, 8.5))
+    grid = fig.add_gridspec(len(ROWS), PER_ROW + len(ROWS), wspace=0.05, hspace=0.35)
+    for r, (title, cls, kind) in enumerate(ROWS):
+        rows = np.asarray(table["true_class"]) == cls
+        if kind is not None:
+            rows &= np.isin(np.asarray(table["kind"]), kind)
+        chosen = rng.choice(np.flatnonzero(rows), size=min(PER_ROW, rows.sum()), replace=False)
+        for c, i in enumerate(chosen):
+            ax = fig.add_subplot(grid[r, c])
+            ax.imshow(rgb_composite(survey.stamps[i]), origin="lower")
+            votes = "".join(str(table[f"vote_{k}"][i]) for k in (1, 2, 3))
+            ax.set_title(f"{table['galaxy'][i]} votes {votes}", fontsize=6)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if c == 0:
+                ax.set_ylabel(title, fontsize=7)
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = simulate_galaxy(tmp, size=1000, n_candidates=150, distance_mpc=8.0, seed=args.seed)
+        image, _ = field_image(open_mosaics(directory).arrays(), max_side=1000)
+    ax = fig.add_subplot(grid[:, PER_ROW:])
+    ax.imshow(image, origin="lower")
+    ax.set_title("simulated galaxy, 1000x1000 px at 8 Mpc (the paper's RGB mix)", fontsize=9)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    fig.suptitle("StarcNet Studio simulator: survey stamps by true class (RGB = I+V, B, U+NUV)", fontsize=11)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(args.out, dpi=110, bbox_inches="tight")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
