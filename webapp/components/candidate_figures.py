@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
+from astropy.stats import sigma_clipped_stats
 
 from starcnet_core.bands import CLASS_NAMES
 
@@ -27,23 +28,30 @@ def enlarge(image: np.ndarray, factor: int) -> np.ndarray:
 
 
 def contour_figure(v_band: np.ndarray, *, levels: int = 8) -> go.Figure:
-    """Contours of the V band (e-/s) on a log scale, origin at the lower left like the stamps."""
-    positive = np.clip(
-        np.nan_to_num(v_band), np.nanpercentile(v_band, 5) if np.isfinite(v_band).any() else 0, None
-    )
-    log_flux = np.log10(positive - positive.min() + 1e-3)
+    """Contours of the V band (e-/s above the local sky), log-spaced from 2 sigma of the sky to the peak.
+
+    The sky and its noise come from sigma-clipped statistics of the stamp,
+    so that contours trace the source rather than the noise.
+    """
+    sky, _, noise = sigma_clipped_stats(v_band, sigma=3.0)
+    noise = float(noise) if np.isfinite(noise) and noise > 0 else 1e-6
+    above = np.nan_to_num(v_band - sky, nan=0.0)
+    floor = 2.0 * noise
+    peak = max(float(above.max()), 2.0 * floor)
+    start, end = np.log10(floor), np.log10(peak)
     figure = go.Figure(
         go.Contour(
-            z=log_flux,
-            ncontours=levels,
+            z=np.log10(np.clip(above, floor / 2.0, None)),
+            contours={"coloring": "lines", "start": start, "end": end, "size": (end - start) / levels},
             colorscale="Viridis",
-            contours={"coloring": "lines"},
             showscale=False,
             line={"width": 1.5},
             hovertemplate="x %{x}, y %{y}<extra></extra>",
         )
     )
-    figure.update_layout(title={"text": "V contours (log e-/s)", "font": {"size": 12}}, **_COMPACT)
+    figure.update_layout(
+        title={"text": "V contours (2 sigma to peak, log)", "font": {"size": 12}}, **_COMPACT
+    )
     figure.update_xaxes(visible=False, constrain="domain")
     figure.update_yaxes(visible=False, scaleanchor="x")
     return figure
