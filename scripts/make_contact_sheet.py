@@ -2,7 +2,7 @@
 
 Left: eight survey stamps per row, one row per true class and class-4 sub-type
 (the paper's RGB mix, asinh stretch, 32x32 px), each titled with the
-simulated experts' votes. Right: a whole simulated galaxy (1000x1000 px).
+three simulated experts' votes. Right: a whole simulated galaxy (1000x1000 px).
 
 Usage: ``python scripts/make_contact_sheet.py [--out docs/contact_sheet.png] [--seed 0]``.
 """
@@ -59,11 +59,11 @@ def main(argv: list[str] | None = None) -> int:
             ax = fig.add_subplot(grid[r, c])
             ax.imshow(rgb_composite(survey.stamps[i]), origin="lower")
             votes = "".join(str(table[f"vote_{k}"][i]) for k in (1, 2, 3))
-            ax.set_title(f"{table['galaxy'][i]} votes {votes}", fontsize=6)
+            ax.set_title(f"votes {votes}", fontsize=6)
             ax.set_xticks([])
             ax.set_yticks([])
             if c == 0:
-                ax.set_ylabel(title, fontsize=7)
+                ax.set_ylabel(title.replace(": ", ":\n"), fontsize=6)
     with tempfile.TemporaryDirectory() as tmp:
         directory = simulate_galaxy(tmp, size=1000, n_candidates=150, distance_mpc=8.0, seed=args.seed)
         image, _ = field_image(open_mosaics(directory).arrays(), max_side=1000)

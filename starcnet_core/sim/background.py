@@ -26,6 +26,7 @@ __all__ = ["GalaxyBackground"]
 _DISK_COLOUR = np.array([0.03, 0.08, 0.45, 1.0, 1.1])
 _ARM_COLOUR = np.array([0.35, 0.45, 0.8, 1.0, 0.7])
 _EXTINCTION = np.array([2.0, 1.6, 1.3, 1.0, 0.6])
+# Star-forming clumps in a 4000x4000 field.
 _N_CLUMPS = 400
 
 
@@ -61,14 +62,16 @@ class GalaxyBackground:
     def random(cls, size: int, rng: np.random.Generator) -> GalaxyBackground:
         """A galaxy filling a ``size`` x ``size`` field, parameters drawn from ``rng``."""
         centre = size / 2.0 + rng.normal(0, size / 20, 2)
-        radius = np.sqrt(rng.uniform(0, 1, _N_CLUMPS)) * size * 0.6
-        angle = rng.uniform(0, 2 * np.pi, _N_CLUMPS)
+        # As many clumps per unit area at every field size.
+        n_clumps = max(8, int(_N_CLUMPS * (size / 4000) ** 2))
+        radius = np.sqrt(rng.uniform(0, 1, n_clumps)) * size * 0.6
+        angle = rng.uniform(0, 2 * np.pi, n_clumps)
         clumps = np.column_stack(
             [
                 centre[0] + radius * np.cos(angle),
                 centre[1] + radius * np.sin(angle),
-                rng.uniform(8.0, 40.0, _N_CLUMPS) * size / 4000 + 4.0,
-                rng.uniform(0.05, 0.4, _N_CLUMPS),
+                rng.uniform(8.0, 40.0, n_clumps) * size / 4000 + 4.0,
+                rng.uniform(0.05, 0.4, n_clumps),
             ]
         )
         return cls(
