@@ -148,3 +148,17 @@ def test_galaxies_page_refuses_bad_directory(database_url: str, tmp_path: Path) 
     app.button(key="import_dir_go").click().run()
     assert not app.exception
     assert "not a FITS file" in app.error[0].value
+
+
+def test_candidate_opened_from_the_galaxies_page(database_url: str) -> None:
+    app = _signed_in()
+    app.switch_page("pages/galaxies.py").run()
+    app.number_input(key="open_id").set_value(3).run()
+    app.button[-1].click().run()
+    assert not app.exception
+    assert app.session_state["view"].source_id == 3
+    # AppTest keeps the page it last switched to: go to Review as the browser did
+    app.switch_page("pages/review.py").run()
+    assert app.session_state["view"].source_id == 3
+    app.button(key="label_1").click().run()  # then the queue goes on, least confident first
+    assert app.session_state["view"].source_id == 6

@@ -41,7 +41,6 @@ if not galaxies:
 
 with st.sidebar:
     names = [g.name for g in galaxies]
-    opened = state.get("open_candidate")
     galaxy_name = st.selectbox("Galaxy", names, key="review_galaxy")
     galaxy = galaxies[names.index(galaxy_name)]
     order = st.selectbox(
@@ -131,7 +130,7 @@ def _examples(galaxy_id: int, stretch: str) -> dict[int, list[np.ndarray]]:
 
 @st.fragment
 def labelling() -> None:
-    if opened is not None:
+    if "open_candidate" in state:  # picked on the Galaxies page
         state["queue"].insert(0, state.pop("open_candidate"))
     if not state["queue"]:
         _refill()
