@@ -1,0 +1,82 @@
+"""Figures of the review and metrics pages, from small arrays with known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from webapp.components.candidate_figures import contour_figure, enlarge, scores_figure, surface_figure
+from webapp.components.field_figure import field_figure
+from webapp.components.metrics_figures import (
+    accuracy_distance_figure,
+    confusion_heatmap,
+    expert_agreement_figure,
+    precision_recall_figure,
+)
+
+
+def _source(size: int = 32) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:size, :size] - (size - 1) / 2
+    return (5 + 100 * np.exp(-(xx**2 + yy**2) / 8) + rng.normal(0, 1, (size, size))).astype(np.float32)
+
+
+def test_enlarge_repeats_pixels() -> None:
+    image = np.arange(4, dtype=np.uint8).reshape(2, 2)
+    assert enlarge(image, 2).tolist() == [[0, 0, 1, 1], [0, 0, 1, 1], [2, 2, 3, 3], [2, 2, 3, 3]]
+
+
+def test_contours_start_above_the_sky_noise() -> None:
+    contours = contour_figure(_source()).data[0].contours
+    # sky 5 +- 1 e-/s: the lowest contour is 2 sigma above the sky, the highest near the 100 e-/s peak
+    assert 10**contours.start == np.float64(10**contours.start)
+    assert 1.5 < 10**contours.start < 3.0
+    assert 80 < 10**contours.end < 110
+
+
+def test_surface_and_scores() -> None:
+    assert surface_figure(_source()).data[0].z.shape == (32, 32)
+    bars = scores_figure([0.1, 0.6, 0.2, 0.1]).data[0]
+    assert list(bars.x) == [0.1, 0.6, 0.2, 0.1] and bars.y[1].startswith("2 ")
+
+
+def test_field_markers_at_downsampled_positions() -> None:
+    image = np.zeros((50, 50, 3), np.uint8)
+    figure = field_figure(
+        image,
+        4,
+        np.array([4.5, 100.5]),
+        np.array([8.5, 20.5]),
+        np.array([1, 0]),
+        np.array([0.9, np.nan]),
+        np.array([7, 8]),
+    )
+    by_name = {trace.name: trace for trace in figure.data[1:]}
+    assert list(by_name) == ["not scored", "1 symmetric cluster"]
+    assert by_name["1 symmetric cluster"].x[0] == 1.0 and by_name["1 symmetric cluster"].y[0] == 2.0
+    assert list(by_name["not scored"].customdata) == [8]
+
+
+def test_confusion_is_row_normalised_with_counts() -> None:
+    heatmap = confusion_heatmap([[3, 1], [0, 4]], ["a", "b"], "t").data[0]
+    assert np.allclose(heatmap.z, [[0.75, 0.25], [0.0, 1.0]])
+    assert heatmap.text[0][0] == "75%<br>(3)"
+
+
+def test_agreement_pr_and_distance_figures() -> None:
+    report = {
+        "experts": {1: "ann", 2: "bob"},
+        "pairwise": [{"expert_a": "ann", "expert_b": "bob", "agreement": 0.5}],
+    }
+    assert np.asarray(expert_agreement_figure(report).data[0].z)[0, 1] == 0.5
+    consensus = np.array([1, 1, 2, 3, 4, 4])
+    scores = np.eye(4)[consensus - 1]
+    curves = precision_recall_figure(consensus, scores).data
+    # perfect scores: every class reaches recall 1 at precision 1
+    assert len(curves) == 4 and all(((c.x == 1) & (c.y == 1)).any() for c in curves)
+    figure = accuracy_distance_figure(
+        np.array(["a", "a", "b", "b"]),
+        np.array([3.0, 3.0, 9.0, 9.0]),
+        np.array([1, 3, 1, 4]),
+        np.array([1, 4, 2, 1]),
+    )
+    assert list(figure.data[0].y) == [0.5, 0.0] and list(figure.data[1].y) == [1.0, 0.5]
