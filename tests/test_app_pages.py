@@ -98,11 +98,11 @@ def test_label_with_display_settings_then_undo(database_url: str) -> None:
     assert labels[-1][2] == {"stretch": "asinh", "stamp_px": 48, "blind": True}
     second = app.session_state["view"]
     assert second.source_id == 5
-    assert "1 labelled today" in app.caption[0].value
+    assert any("1 labelled today" in caption.value for caption in app.caption)
     app.button(key="undo").click().run()
     assert app.session_state["view"].source_id == 6  # back to the undone candidate
     assert _labels(database_url)[-1][1] is None  # a retraction
-    assert "5 left" not in app.caption[0].value and "6 left" in app.caption[0].value
+    assert any("0 labelled today" not in c.value and "6 left" in c.value for c in app.caption)
 
 
 def test_skip_unsure_and_blind_off_shows_scores_and_others(database_url: str) -> None:
@@ -162,3 +162,17 @@ def test_candidate_opened_from_the_galaxies_page(database_url: str) -> None:
     assert app.session_state["view"].source_id == 3
     app.button(key="label_1").click().run()  # then the queue goes on, least confident first
     assert app.session_state["view"].source_id == 6
+
+
+def test_after_labelling_the_others_labels_are_revealed(database_url: str) -> None:
+    app = _signed_in()
+    app.switch_page("pages/review.py").run()
+    app.selectbox(key="review_class").select(2).run()
+    assert app.session_state["view"].source_id == 6
+    app.button(key="skip").click().run()
+    assert app.session_state["view"].source_id == 2  # bob labelled it 2, hidden while blind
+    assert app.session_state["view"].labels is None
+    app.button(key="label_1").click().run()
+    assert not app.exception
+    shown = [caption.value for caption in app.caption]
+    assert any("Previous #2: you 1" in text and "bob 2" in text for text in shown), shown

@@ -19,6 +19,7 @@ from webapp.services.review import (
     NETWORK_VIEWS,
     build_candidate_view,
     class_examples,
+    labels_and_consensus,
     next_candidates,
     session_progress,
     submit_label,
@@ -102,7 +103,12 @@ def _label(label_class: str) -> None:
     except UserInputError as error:
         state["flash"] = str(error)
         return
-    state["last_labelled"] = view.candidate_id
+    with database.read_sessions() as session:
+        labels, summary = labels_and_consensus(session, view.candidate_id)
+    mine = labels.pop(expert.name, label_class)
+    others = ", ".join(f"{name} {c}" for name, c in sorted(labels.items())) or "nobody else yet"
+    consensus = (summary or {}).get("consensus") or "none"
+    state["previous"] = f"Previous #{view.source_id}: you {mine} · others: {others} · consensus {consensus}"
     _advance()
 
 
@@ -132,6 +138,10 @@ def _examples(galaxy_id: int, stretch: str) -> dict[int, list[np.ndarray]]:
 def labelling() -> None:
     if "open_candidate" in state:  # picked on the Galaxies page
         state["queue"].insert(0, state.pop("open_candidate"))
+    if "flash" in state:
+        st.warning(state.pop("flash"))
+    elif "previous" in state:
+        st.caption(state.pop("previous"))
     if not state["queue"]:
         _refill()
     if not state["queue"]:
@@ -151,8 +161,6 @@ def labelling() -> None:
         progress = session_progress(session, expert.expert_id, galaxy.galaxy_id)
     state["view"] = view
     state.setdefault("shown_at", time.monotonic())
-    if "flash" in state:
-        st.warning(state.pop("flash"))
 
     head, stats = st.columns([3, 2])
     head.markdown(

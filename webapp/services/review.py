@@ -38,6 +38,7 @@ __all__ = [
     "CandidateView",
     "build_candidate_view",
     "network_views",
+    "labels_and_consensus",
     "class_examples",
     "submit_label",
     "undo_last_label",
@@ -117,7 +118,8 @@ def _stamp(arrays: list[np.ndarray], x: float, y: float, size: int) -> np.ndarra
     return cut.stamps[0] if cut.usable[0] else None
 
 
-def _labels_of(session: Session, candidate_id: int) -> tuple[dict[str, str], dict[str, Any] | None]:
+def labels_and_consensus(session: Session, candidate_id: int) -> tuple[dict[str, str], dict[str, Any] | None]:
+    """Every expert's standing label on a candidate (name -> "1"-"4"/"unsure") and its consensus summary."""
     labels = effective_labels(session, candidate_ids=[candidate_id])
     names = dict(session.execute(select(Expert.id, Expert.name)).all())
     by_name = {
@@ -174,7 +176,7 @@ def build_candidate_view(
         )
     context = _stamp(arrays, candidate.x, candidate.y, context_size) if context_size > _NETWORK_SIZE else None
     shown = context if context is not None else stamp
-    labels, summary = _labels_of(session, candidate_id)
+    labels, summary = labels_and_consensus(session, candidate_id)
     me = session.get(Expert, expert_id) if expert_id is not None else None
     my_label = labels.pop(me.name, None) if me is not None else None
     reveal = not blind or my_label is not None
