@@ -22,9 +22,9 @@ if [ -z "${STARCNET_TEST_POSTGRES_URL:-}" ] && [ "$(id -u)" = 0 ] && command -v 
     cluster="$(pg_lsclusters --no-header 2>/dev/null | head -1)"
   fi
   if [ -n "$cluster" ]; then
-    set -- $cluster
-    pg_ctlcluster "$1" "$2" start >/dev/null 2>&1 || true
-    port="$3"
+    # Sourced by run_tests.sh: never touch its positional arguments (pytest's).
+    read -r pg_version pg_name port _ <<<"$cluster"
+    pg_ctlcluster "$pg_version" "$pg_name" start >/dev/null 2>&1 || true
     if su postgres -c "psql -p $port -tAc 'select 1'" >/dev/null 2>&1; then
       su postgres -c "psql -p $port -q -c \"DO \\\$\\\$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname='starcnet') THEN CREATE ROLE starcnet LOGIN PASSWORD 'starcnet' CREATEDB; END IF; END \\\$\\\$;\"" >/dev/null 2>&1
       export STARCNET_TEST_POSTGRES_URL="postgresql+psycopg://starcnet:starcnet@127.0.0.1:$port/postgres"
