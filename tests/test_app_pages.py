@@ -14,7 +14,15 @@ from db.models import Candidate, Expert, Label
 from tests.app_testing import prepared_database
 
 APP = str(Path(__file__).resolve().parents[1] / "webapp" / "app.py")
-PAGES = ["pages/sign_in.py", "pages/review.py", "pages/galaxies.py", "pages/metrics.py", "pages/export.py"]
+PAGES = [
+    "pages/sign_in.py",
+    "pages/review.py",
+    "pages/galaxies.py",
+    "pages/metrics.py",
+    "pages/export.py",
+    "pages/models.py",
+    "pages/retrain.py",
+]
 
 pytestmark = pytest.mark.slow  # a few seconds of Streamlit reruns per test
 

@@ -23,6 +23,8 @@ from db.queue import review_queue
 from starcnet_core.errors import UserInputError
 from webapp.cli import main as webapp_main
 from webapp.services import model_versions
+from webapp.services.auth import SignedIn
+from webapp.services.labels import add_expert
 from webapp.services.retrain import (
     RetrainRequest,
     estimate_seconds,
@@ -57,7 +59,7 @@ def test_labels_to_retrained_promoted_model_and_a_new_queue(app) -> None:
         before = _queue_ids(session)
         assert len(before) == 60
         label_all(session, ids)
-        request = RetrainRequest(mode="quick", epochs=60)
+        request = RetrainRequest(mode="quick", epochs=60, requested_by="ann")
         estimate = estimate_seconds(session, request)
         assert estimate["n_train"] + estimate["n_held_out"] == 60 and estimate["seconds"] > 0
         job = request_retrain(session, request)
@@ -79,8 +81,12 @@ def test_labels_to_retrained_promoted_model_and_a_new_queue(app) -> None:
         assert diff["n_compared"] == 60 and np.array(diff["transitions"]).sum() == 60
         assert diff["changed"] and {"x", "y", "old_class", "new_class"} <= set(diff["changed"][0])
         assert diff["class_fractions"][0]["galaxy"] == "simgal"
-        promoted = model_versions.promote_version(session, new.id)
+        promoted = model_versions.promote_version(session, new.id, by="bob")
         assert promoted["previous"] == start
+        assert model_versions.who_trained_and_promoted(session)[new.id] == {
+            "requested_by": "ann",
+            "promoted_by": "bob",
+        }
     assert worker.run(idle_exit=True) == 1  # the promotion's re-scoring (nothing left to score)
     with sessions() as session:
         assert _queue_ids(session) != before
@@ -93,6 +99,38 @@ def test_labels_to_retrained_promoted_model_and_a_new_queue(app) -> None:
         assert session.scalar(select(func.count()).where(Prediction.model_version_id == new.id)) == 60
         rolled = model_versions.rollback_version(session)
         assert rolled["active"] == start
+
+
+def test_who_started_a_retrain_and_who_promoted_or_rolled_back(app) -> None:
+    sessions, _, tmp_path = app
+    with sessions() as session:
+        ids = make_galaxy(session, n=20)
+        start = starting_model(session, tmp_path)
+        label_all(session, ids)
+        job = request_retrain(session, RetrainRequest(mode="quick", requested_by="ann"))
+        assert jobs.get_job(session, job.id).params["requested_by"] == "ann"
+        # the version the worker would register at the end of that job
+        checkpoint = tmp_path / "new.pt"
+        checkpoint.write_bytes(b"weights" * 10)
+        new = model_versions.registry.register_version(
+            session,
+            name="new",
+            checkpoint_path=checkpoint,
+            checkpoint_sha256=model_versions.registry.file_sha256(checkpoint),
+            mode="quick",
+            job_id=job.id,
+        ).id
+        session.commit()
+        people = model_versions.who_trained_and_promoted(session)
+        assert people[new] == {"requested_by": "ann", "promoted_by": None}
+        assert start not in people  # imported from the command line, activated by nobody in particular
+        done = model_versions.promote_version(session, new, by="bob")
+        assert jobs.get_job(session, done["score_job"]).params["requested_by"] == "bob"
+        assert model_versions.who_trained_and_promoted(session)[new]["promoted_by"] == "bob"
+        model_versions.rollback_version(session, by="carla")
+        people = model_versions.who_trained_and_promoted(session)
+        assert people[start] == {"requested_by": None, "promoted_by": "carla"}
+        assert people[new]["promoted_by"] == "bob"
 
 
 def test_cancel_stops_a_running_retrain_and_registers_nothing(app) -> None:
@@ -222,20 +260,36 @@ def test_retrain_and_models_pages_render_a_finished_retrain(app, monkeypatch) ->
         ids = make_galaxy(session, n=40)
         starting_model(session, tmp_path)
         label_all(session, ids)
-        request_retrain(session, RetrainRequest(mode="quick", epochs=5))
+        request_retrain(session, RetrainRequest(mode="quick", epochs=5, requested_by="ann"))
+        bob = SignedIn(add_expert(session, "bob"), "bob")
     assert worker.run(idle_exit=True) == 3
     monkeypatch.setenv("DATABASE_URL", str(sessions.kw["bind"].url))
     get_database.clear()
-    page = AppTest.from_file("../webapp/pages/retrain.py", default_timeout=60).run()
+
+    def page_as(script: str, expert: SignedIn | None) -> AppTest:
+        page = AppTest.from_file("../webapp/app.py", default_timeout=60)
+        if expert is not None:
+            page.session_state["expert"] = expert
+        return page.switch_page(f"pages/{script}").run()
+
+    for script in ("retrain.py", "models.py"):
+        anonymous = page_as(script, None)
+        assert not anonymous.exception and "Sign in first" in anonymous.info[0].value
+        assert not anonymous.form and not anonymous.button and not anonymous.dataframe
+    page = page_as("retrain.py", bob)
     assert not page.exception
     assert any("succeeded" in header.value for header in page.subheader)
+    assert any("quick retrain started by ann" in caption.value for caption in page.caption)
     page.form[0].form_submit_button[0].click().run()  # "Estimate time"
     assert not page.exception and "quick: 32 labels" in page.info[0].value
-    models = AppTest.from_file("../webapp/pages/models.py", default_timeout=60).run()
+    models = page_as("models.py", bob)
     assert not models.exception
     assert "40 candidates scored by both" in models.caption[0].value
     models.button[-1].click().run()  # promote the compared version
     assert not models.exception and "re-scoring job" in models.success[0].value
+    table = models.run().dataframe[0].value.set_index("status")
+    assert table.loc["active", "retrain started by"] == "ann"
+    assert table.loc["active", "promoted by"] == "bob"
     get_database.clear()
 
 

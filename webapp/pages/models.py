@@ -13,14 +13,23 @@ from webapp.components.model_figures import (
     colour_colour_figure,
     confusion_figure,
 )
-from webapp.services.model_versions import list_versions, promote_version, rollback_version, science_diff
+from webapp.components.session import require_expert
+from webapp.services.model_versions import (
+    list_versions,
+    promote_version,
+    rollback_version,
+    science_diff,
+    who_trained_and_promoted,
+)
 from webapp.services.retrain import RetrainRequest, grow_held_out_set, held_out_labels
 
 database = get_database()
+expert = require_expert()
 st.title("Model versions")
 
 with database.read_sessions() as session:
     versions = list_versions(session)
+    people = who_trained_and_promoted(session)
 if not versions:
     st.info(
         "No model yet: run `python -m webapp models import CHECKPOINT --activate` or retrain from scratch."
@@ -51,6 +60,8 @@ st.dataframe(
                 "active then: binary": _percent(v.baseline_metrics, "binary_accuracy"),
                 "label fingerprint": (v.label_fingerprint or "")[:12],
                 "created": v.created_at,
+                "retrain started by": people.get(v.id, {}).get("requested_by"),
+                "promoted by": people.get(v.id, {}).get("promoted_by"),
             }
             for v in versions
         ]
@@ -78,7 +89,7 @@ others = [v for v in versions if v.status != "active"]
 if st.button("Roll back to the previously active version", disabled=active is None):
     try:
         with database.sessions() as session:
-            done = rollback_version(session)
+            done = rollback_version(session, by=expert.name)
         st.success(f"Version {done['active']} is active again; scoring job #{done['score_job']} queued.")
     except UserInputError as error:
         st.error(str(error))
@@ -116,5 +127,5 @@ else:
 
 if st.button(f"Promote version {chosen.id}", type="primary"):
     with database.sessions() as session:
-        done = promote_version(session, chosen.id)
+        done = promote_version(session, chosen.id, by=expert.name)
     st.success(f"Version {done['active']} is active; re-scoring job #{done['score_job']} queued.")

@@ -7,6 +7,7 @@ import streamlit as st
 from starcnet_core.errors import UserInputError
 from webapp.components.database import get_database
 from webapp.components.model_figures import training_curves_figure
+from webapp.components.session import require_expert
 from webapp.services.jobs import cancel_job, job_status, recent_jobs
 from webapp.services.retrain import MODES, RetrainRequest, estimate_seconds, request_retrain
 
@@ -17,6 +18,7 @@ _MODE_HELP = {
 }
 
 database = get_database()
+expert = require_expert()
 st.title("Retrain StarcNet")
 
 with st.form("retrain"):
@@ -35,6 +37,7 @@ request = RetrainRequest(
     min_votes=int(min_votes),
     epochs=int(epochs) or None,
     auto_promote=auto_promote,
+    requested_by=expert.name,
 )
 try:
     if estimate_clicked or start_clicked:
@@ -62,7 +65,11 @@ def follow_latest_job() -> None:
     job = latest[0]
     with database.read_sessions() as session:
         job = job_status(session, job.id)
+    by = job.params.get("requested_by")
     st.subheader(f"Job #{job.id}: {job.status}")
+    st.caption(
+        f"{job.params.get('mode', '')} retrain started by {by or 'the command line'} at {job.created_at:%Y-%m-%d %H:%M} UTC"
+    )
     st.progress(job.progress, text=job.message)
     if job.status in ("queued", "running") and st.button("Cancel", key=f"cancel-{job.id}"):
         with database.sessions() as session:

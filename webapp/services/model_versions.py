@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from db import jobs, registry
-from db.models import Candidate, Galaxy, Prediction
+from db.models import Candidate, Galaxy, Job, ModelVersion, Prediction
 from db.predictions import active_model_version
 from db.registry import VersionInfo
 from starcnet_core.errors import UserInputError
@@ -28,6 +28,7 @@ __all__ = [
     "import_model",
     "promote_version",
     "rollback_version",
+    "who_trained_and_promoted",
     "science_diff",
 ]
 
@@ -61,9 +62,16 @@ def import_model(
     return registry.get_version(session, version.id)
 
 
-def promote_version(session: Session, version_id: int) -> dict[str, Any]:
+def _score_all(session: Session, version_id: int, reason: str, by: str | None) -> int:
+    """Queue scoring of every candidate with ``version_id``; the job's params say why and for whom."""
+    params = {"model_version_id": version_id, "galaxy_id": None, "reason": reason, "requested_by": by}
+    return jobs.enqueue(session, "score", params).id
+
+
+def promote_version(session: Session, version_id: int, *, by: str | None = None) -> dict[str, Any]:
     """Make a version active and queue re-scoring of every candidate with it. Commits.
 
+    ``by`` (the expert's name) is recorded in the params of the re-scoring job.
     Returns ``previous`` (the formerly active id), ``active`` and ``score_job``.
     """
     try:
@@ -71,20 +79,49 @@ def promote_version(session: Session, version_id: int) -> dict[str, Any]:
     except KeyError as error:
         raise UserInputError(f"no model version {version_id}") from error
     session.commit()
-    job = jobs.enqueue(session, "score", {"model_version_id": version_id, "galaxy_id": None})
-    return {"previous": previous, "active": version_id, "score_job": job.id}
+    return {
+        "previous": previous,
+        "active": version_id,
+        "score_job": _score_all(session, version_id, "promote", by),
+    }
 
 
-def rollback_version(session: Session) -> dict[str, Any]:
-    """Re-activate the previously active version and queue scoring of anything it has not scored. Commits."""
+def rollback_version(session: Session, *, by: str | None = None) -> dict[str, Any]:
+    """Re-activate the previously active version and queue scoring of anything it has not scored. Commits.
+
+    ``by`` (the expert's name) is recorded in the params of the scoring job.
+    """
     current = active_model_version(session)
     try:
         restored = registry.rollback(session)
     except LookupError as error:
         raise UserInputError(str(error)) from error
     session.commit()
-    job = jobs.enqueue(session, "score", {"model_version_id": restored, "galaxy_id": None})
-    return {"previous": current.id if current is not None else None, "active": restored, "score_job": job.id}
+    return {
+        "previous": current.id if current is not None else None,
+        "active": restored,
+        "score_job": _score_all(session, restored, "rollback", by),
+    }
+
+
+def who_trained_and_promoted(session: Session) -> dict[int, dict[str, str | None]]:
+    """Version id -> ``requested_by`` (who started the retrain that made it) and ``promoted_by``
+    (who promoted it or rolled back to it last); None where nobody is recorded (command line, imports).
+    """
+    people: dict[int, dict[str, str | None]] = {}
+    for version_id, params in session.execute(
+        select(ModelVersion.id, Job.params).join(Job, Job.id == ModelVersion.job_id)
+    ):
+        people.setdefault(version_id, {"requested_by": None, "promoted_by": None})
+        people[version_id]["requested_by"] = (params or {}).get("requested_by")
+    for (params,) in session.execute(select(Job.params).where(Job.kind == "score").order_by(Job.id)):
+        params = params or {}
+        if params.get("reason") in ("promote", "rollback") and params.get("requested_by"):
+            entry = people.setdefault(
+                int(params["model_version_id"]), {"requested_by": None, "promoted_by": None}
+            )
+            entry["promoted_by"] = params["requested_by"]
+    return people
 
 
 def _paired_predictions(session: Session, old_id: int, new_id: int, galaxy_id: int | None):

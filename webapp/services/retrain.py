@@ -84,6 +84,8 @@ class RetrainRequest:
         Share of each (class, galaxy) held out, when the held-out set is first chosen.
     seed : int
         Seed of the held-out choice and of training.
+    requested_by : str, optional
+        Name of the expert who started the retrain (kept with the job and the new version's config).
     """
 
     mode: str = "quick"
@@ -93,6 +95,7 @@ class RetrainRequest:
     auto_promote: bool = False
     held_out_fraction: float = 0.2
     seed: int = 0
+    requested_by: str | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
