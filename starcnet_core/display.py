@@ -2,9 +2,12 @@
 
 Experts judged LEGUS candidates from a three-colour composite of the five
 bands (Pérez et al. 2021, Fig. 2; the mix is :data:`starcnet_core.bands.RGB_WEIGHTS`)
-shown with an adjustable stretch. The stretches are astropy's
-(:mod:`astropy.visualization`); this module only chooses the interval, mixes
-the bands and turns the result into 8-bit images for a browser.
+shown with an adjustable stretch and display range. The stretches and
+intervals are astropy's (:mod:`astropy.visualization`); this module only
+chooses them, mixes the bands and turns the result into 8-bit images for a
+browser. A display range is either a central percentage of the pixels
+(``99.5``: astropy's ``PercentileInterval``) or a ``(lower, upper)`` pair of
+percentiles (``(1.0, 99.9)``: ``AsymmetricPercentileInterval``).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import numpy as np
 from astropy.nddata import block_reduce
 from astropy.visualization import (
     AsinhStretch,
+    AsymmetricPercentileInterval,
     BaseStretch,
     LinearStretch,
     LogStretch,
@@ -25,7 +29,16 @@ from astropy.visualization import (
 
 from starcnet_core.bands import BANDS, RGB_WEIGHTS
 
-__all__ = ["STRETCHES", "stretch_image", "to_uint8", "rgb_composite", "grey_stamps", "field_image"]
+__all__ = [
+    "STRETCHES",
+    "Percentile",
+    "check_percentile",
+    "stretch_image",
+    "to_uint8",
+    "rgb_composite",
+    "grey_stamps",
+    "field_image",
+]
 
 #: Names of the stretches offered to experts.
 STRETCHES: tuple[str, ...] = ("asinh", "log", "linear", "zscale")
@@ -39,14 +52,37 @@ _STRETCH_FUNCTIONS: dict[str, BaseStretch] = {
 }
 
 
-def _limits(values: np.ndarray, stretch: str, percentile: float) -> tuple[float, float]:
+#: A display range: central percentage of the pixels, or (lower, upper) percentiles.
+Percentile = float | tuple[float, float]
+
+
+def check_percentile(percentile: Percentile) -> Percentile:
+    """``percentile`` if it is a valid display range, else a ``ValueError`` saying why."""
+    if isinstance(percentile, tuple | list):
+        lower, upper = (float(p) for p in percentile)
+        if not 0.0 <= lower < upper <= 100.0:
+            raise ValueError(f"percentiles must satisfy 0 <= lower < upper <= 100, not {lower}, {upper}")
+        return lower, upper
+    if not 0.0 < float(percentile) <= 100.0:
+        raise ValueError(f"the central percentage must be in (0, 100], not {percentile}")
+    return float(percentile)
+
+
+def _limits(values: np.ndarray, stretch: str, percentile: Percentile) -> tuple[float, float]:
     finite = values[np.isfinite(values)]
     if finite.size == 0:
         return 0.0, 1.0
+    percentile = check_percentile(percentile)
+    if isinstance(percentile, tuple):
+        lower, upper = percentile
+    else:
+        lower, upper = (100.0 - percentile) / 2.0, 100.0 - (100.0 - percentile) / 2.0
     if stretch == "zscale":
         low, high = ZScaleInterval().get_limits(finite)
-    elif percentile >= 100.0:
+    elif lower <= 0.0 and upper >= 100.0:
         low, high = MinMaxInterval().get_limits(finite)
+    elif isinstance(percentile, tuple):
+        low, high = AsymmetricPercentileInterval(lower, upper).get_limits(finite)
     else:
         low, high = PercentileInterval(percentile).get_limits(finite)
     if not high > low:  # a flat image: show it mid-grey rather than dividing by zero
@@ -58,7 +94,7 @@ def stretch_image(
     image: np.ndarray,
     stretch: str = "asinh",
     *,
-    percentile: float = 99.5,
+    percentile: Percentile = 99.5,
     limits: tuple[float, float] | None = None,
 ) -> np.ndarray:
     """Scale an image to [0, 1] with one of :data:`STRETCHES`.
@@ -70,8 +106,9 @@ def stretch_image(
     stretch : str
         ``"asinh"``, ``"log"``, ``"linear"`` or ``"zscale"`` (linear between
         the IRAF zscale limits).
-    percentile : float
-        Central percentage of pixels mapped inside [0, 1] (not used by zscale).
+    percentile : float or (float, float)
+        Central percentage of pixels mapped inside [0, 1], or the (lower,
+        upper) percentiles mapped to 0 and 1 (not used by zscale).
     limits : (float, float), optional
         Fixed lower and upper values (same unit as ``image``) instead.
 
@@ -110,7 +147,7 @@ def rgb_composite(
     stretch: str = "asinh",
     *,
     bands: Sequence[str] = BANDS,
-    percentile: float = 99.5,
+    percentile: Percentile = 99.5,
 ) -> np.ndarray:
     """The paper's three-colour image of a five-band stamp.
 
@@ -126,8 +163,9 @@ def rgb_composite(
         One of :data:`STRETCHES`.
     bands : sequence of str
         Band of each plane of ``stamp``.
-    percentile : float
-        Central percentage of pixels inside the display range.
+    percentile : float or (float, float)
+        Central percentage of pixels inside the display range, or its (lower,
+        upper) percentiles; one range for the three channels.
 
     Returns
     -------
@@ -138,7 +176,7 @@ def rgb_composite(
     return to_uint8(stretch_image(mixed, stretch, percentile=percentile))
 
 
-def grey_stamps(stamp: np.ndarray, stretch: str = "asinh", *, percentile: float = 99.5) -> np.ndarray:
+def grey_stamps(stamp: np.ndarray, stretch: str = "asinh", *, percentile: Percentile = 99.5) -> np.ndarray:
     """Each band of a stamp stretched on its own limits.
 
     Parameters
@@ -147,8 +185,9 @@ def grey_stamps(stamp: np.ndarray, stretch: str = "asinh", *, percentile: float 
         ``(B, H, W)`` in e-/s.
     stretch : str
         One of :data:`STRETCHES`.
-    percentile : float
-        Central percentage of pixels inside the display range.
+    percentile : float or (float, float)
+        Central percentage of pixels inside the display range, or its (lower,
+        upper) percentiles; applied to each band's own pixels.
 
     Returns
     -------

@@ -103,7 +103,7 @@ def test_label_with_display_settings_then_undo(database_url: str) -> None:
     assert not app.exception
     labels = _labels(database_url)
     assert labels[-1][0] == 6 and labels[-1][1] == "3"
-    assert labels[-1][2] == {"stretch": "asinh", "stamp_px": 48, "blind": True}
+    assert labels[-1][2] == {"stretch": "asinh", "percentiles": [0.25, 99.75], "stamp_px": 48, "blind": True}
     second = app.session_state["view"]
     assert second.source_id == 5
     assert any("1 labelled today" in caption.value for caption in app.caption)
@@ -111,6 +111,28 @@ def test_label_with_display_settings_then_undo(database_url: str) -> None:
     assert app.session_state["view"].source_id == 6  # back to the undone candidate
     assert _labels(database_url)[-1][1] is None  # a retraction
     assert any("0 labelled today" not in c.value and "6 left" in c.value for c in app.caption)
+
+
+def test_display_range_and_stretch_are_stored_with_the_label(database_url: str) -> None:
+    app = _signed_in()
+    app.switch_page("pages/review.py").run()
+    default_rgb = app.session_state["view"].rgb
+    app.select_slider(key="review_percentiles").set_range(1.0, 90.0).run()
+    view = app.session_state["view"]
+    assert view.percentiles == (1.0, 90.0) and not (view.rgb == default_rgb).all()
+    captions = [caption for image in app.get("image") for caption in image.captions]
+    assert "RGB (asinh, 1-90%), 48 px" in captions
+    app.segmented_control(key="review_stretch").set_value("linear").run()
+    app.button(key="label_2").click().run()
+    assert not app.exception
+    assert _labels(database_url)[-1][2] == {
+        "stretch": "linear",
+        "percentiles": [1.0, 90.0],
+        "stamp_px": 48,
+        "blind": True,
+    }
+    app.segmented_control(key="review_stretch").set_value("zscale").run()
+    assert app.select_slider(key="review_percentiles").disabled  # zscale chooses its own range
 
 
 def test_skip_unsure_and_blind_off_shows_scores_and_others(database_url: str) -> None:

@@ -75,10 +75,24 @@ def test_blind_view_hides_scores_and_others_until_i_label(db) -> None:
         open_view = build_candidate_view(session, two, arrays, expert_id=ann, blind=False, stretch="zscale")
         assert open_view.scores is not None and open_view.predicted_class == 2
         submit_label(session, open_view, expert_id=ann, label_class=1, blind=False)
+        clipped = build_candidate_view(session, two, arrays, expert_id=ann, percentiles=(2.0, 50.0))
+        assert clipped.percentiles == (2.0, 50.0)
+        assert (clipped.rgb == 255).sum() > (view.rgb == 255).sum()  # half the pixels white or brighter
+        assert (clipped.bands == 255).sum() > (view.bands == 255).sum()
+        submit_label(session, clipped, expert_id=ann, label_class=1)
+        with pytest.raises(UserInputError, match="lower < upper"):
+            build_candidate_view(session, two, arrays, percentiles=(60.0, 40.0))
         rows = session.execute(select(Label).where(Label.expert_id == ann).order_by(Label.id)).scalars().all()
         assert rows[0].shown_scores is None and rows[0].display_settings["blind"] is True
+        assert rows[0].display_settings["percentiles"] == [0.25, 99.75]
         assert rows[1].shown_scores == pytest.approx(list(open_view.scores))
-        assert rows[1].display_settings == {"stretch": "zscale", "stamp_px": 48, "blind": False}
+        assert rows[1].display_settings == {
+            "stretch": "zscale",
+            "percentiles": [0.25, 99.75],
+            "stamp_px": 48,
+            "blind": False,
+        }
+        assert rows[2].display_settings["percentiles"] == [2.0, 50.0]
 
 
 def test_queue_progress_and_undo(db) -> None:

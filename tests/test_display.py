@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 
 from starcnet_core.bands import BANDS
-from starcnet_core.display import STRETCHES, field_image, grey_stamps, rgb_composite, stretch_image, to_uint8
+from starcnet_core.display import (
+    STRETCHES,
+    check_percentile,
+    field_image,
+    grey_stamps,
+    rgb_composite,
+    stretch_image,
+    to_uint8,
+)
 
 
 def _gaussian(size: int = 32, peak: float = 10.0) -> np.ndarray:
@@ -39,6 +47,38 @@ def test_nan_and_flat_images_do_not_break() -> None:
     assert np.isfinite(out).all()
     with pytest.raises(ValueError, match="unknown stretch"):
         stretch_image(flat, "sqrtish")
+
+
+def test_lower_and_upper_percentiles_set_black_and_white() -> None:
+    image = np.arange(101, dtype=np.float32)  # value v is the v-th percentile
+    out = stretch_image(image, "linear", percentile=(10.0, 60.0))
+    assert out[10] == 0.0 and out[60] == 1.0
+    assert out[35] == pytest.approx(0.5, abs=1e-6)
+    assert (out[:10] == 0.0).all() and (out[60:] == 1.0).all()
+    # a central percentage is the symmetric pair
+    np.testing.assert_allclose(
+        stretch_image(image, "asinh", percentile=80.0), stretch_image(image, "asinh", percentile=(10.0, 90.0))
+    )
+    np.testing.assert_array_equal(stretch_image(image, "linear", percentile=(0.0, 100.0)), image / 100.0)
+    # zscale chooses its own limits
+    np.testing.assert_array_equal(
+        stretch_image(image, "zscale", percentile=(10.0, 60.0)),
+        stretch_image(image, "zscale", percentile=(0.0, 100.0)),
+    )
+    for bad in ((60.0, 10.0), (-1.0, 50.0), (5.0, 100.5), 0.0):
+        with pytest.raises(ValueError):
+            check_percentile(bad)
+
+
+def test_display_range_reaches_composite_and_band_stamps() -> None:
+    stamp = np.stack([_gaussian(peak=p) for p in (1, 2, 3, 4, 5)])
+    wide = grey_stamps(stamp, "linear", percentile=(0.0, 100.0))
+    tight = grey_stamps(stamp, "linear", percentile=(0.0, 50.0))
+    assert (tight >= wide).all() and (tight == 255).sum() > 10 * (wide == 255).sum()
+    assert (
+        rgb_composite(stamp, "linear", percentile=(0.0, 50.0))
+        >= rgb_composite(stamp, "linear", percentile=100.0)
+    ).all()
 
 
 def test_to_uint8_rounds_and_clips() -> None:

@@ -16,6 +16,7 @@ from webapp.components.database import get_database
 from webapp.components.session import galaxy_arrays, require_expert
 from webapp.services.galaxies import list_galaxies
 from webapp.services.review import (
+    DEFAULT_PERCENTILES,
     NETWORK_VIEWS,
     build_candidate_view,
     class_examples,
@@ -25,6 +26,10 @@ from webapp.services.review import (
     submit_label,
     undo_last_label,
 )
+
+# finer near the ends, where faint wings and bright cores are decided
+_PERCENTILE_STOPS = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 75.0, 90.0, 95.0, 98.0, 99.0, 99.5)
+_PERCENTILE_STOPS += (99.75, 99.9, 100.0)
 
 database = get_database()
 expert = require_expert()
@@ -57,6 +62,16 @@ with st.sidebar:
     include_labelled = st.toggle("Include candidates I labelled", key="review_labelled")
     st.divider()
     stretch = st.segmented_control("Stretch", STRETCHES, default="asinh", key="review_stretch") or "asinh"
+    percentiles = st.select_slider(
+        "Display range (percentiles of the stamp's pixels)",
+        _PERCENTILE_STOPS,
+        value=DEFAULT_PERCENTILES,
+        key="review_percentiles",
+        format_func=lambda p: f"{p:g}",
+        disabled=stretch == "zscale",
+        help="Pixels below the lower percentile are black, above the upper one white "
+        "(the composite's three colours share one range). Not used by zscale.",
+    )
     context = st.select_slider("Stamp side (px)", [32, 48, 64], value=48, key="review_context")
     blind = st.toggle("Blind mode (hide scores and others' labels)", value=True, key="review_blind")
 
@@ -129,9 +144,11 @@ def _undo() -> None:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _examples(galaxy_id: int, stretch: str) -> dict[int, list[np.ndarray]]:
+def _examples(galaxy_id: int, stretch: str, percentiles: tuple[float, float]) -> dict[int, list[np.ndarray]]:
     with database.read_sessions() as session:
-        return class_examples(session, galaxy_id, galaxy_arrays(galaxy_id), stretch=stretch)
+        return class_examples(
+            session, galaxy_id, galaxy_arrays(galaxy_id), stretch=stretch, percentiles=percentiles
+        )
 
 
 @st.fragment
@@ -155,6 +172,7 @@ def labelling() -> None:
             galaxy_arrays(galaxy.galaxy_id),
             expert_id=expert.expert_id,
             stretch=stretch,
+            percentiles=percentiles,
             blind=blind,
             context_size=context,
         )
@@ -175,7 +193,9 @@ def labelling() -> None:
     with rgb_col:
         st.image(
             enlarge(view.rgb, max(1, 224 // view.rgb.shape[0])),
-            caption=f"RGB ({view.stretch}), {view.context_size} px",
+            caption=f"RGB ({view.stretch}"
+            + ("" if view.stretch == "zscale" else f", {view.percentiles[0]:g}-{view.percentiles[1]:g}%")
+            + f"), {view.context_size} px",
         )
     contour_col.plotly_chart(contour_figure(view.v_band), config={"displayModeBar": False}, key="contours")
     surface_col.plotly_chart(surface_figure(view.v_band), config={"displayModeBar": False}, key="surface")
@@ -238,7 +258,7 @@ def labelling() -> None:
         label_visibility="collapsed",
     )
     with definitions_col.popover("Class definitions and examples", use_container_width=True):
-        examples = _examples(galaxy.galaxy_id, stretch)
+        examples = _examples(galaxy.galaxy_id, stretch, percentiles)
         for k in range(1, 5):
             st.markdown(f"**{k} — {CLASS_NAMES[k]}**: {CLASS_DESCRIPTIONS[k]}")
             if examples.get(k):

@@ -28,13 +28,14 @@ from db.predictions import active_model_version
 from db.queue import review_queue
 from starcnet_core.bands import BANDS
 from starcnet_core.cutouts import extract_stamps
-from starcnet_core.display import grey_stamps, rgb_composite
+from starcnet_core.display import check_percentile, grey_stamps, rgb_composite
 from starcnet_core.errors import UserInputError
 from starcnet_core.model import StarcNetConfig
 from webapp.services.labels import record_label, undo_label
 
 __all__ = [
     "NETWORK_VIEWS",
+    "DEFAULT_PERCENTILES",
     "CandidateView",
     "build_candidate_view",
     "network_views",
@@ -52,6 +53,8 @@ __all__ = [
 NETWORK_VIEWS: tuple[str, ...] = ("32 px (1x)", "20 px (1.6x)", "11 px (3.2x)")
 #: Side of the stamp StarcNet classifies (pixels).
 _NETWORK_SIZE = 32
+#: Display range of the stamps: the (lower, upper) percentiles of their pixels mapped to black and white.
+DEFAULT_PERCENTILES: tuple[float, float] = (0.25, 99.75)
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,8 @@ class CandidateView:
     """Everything the review page shows for one candidate.
 
     Images are uint8 arrays ready for display; ``v_band`` is in e-/s.
+    ``percentiles`` is the display range the images were made with (lower and
+    upper percentiles of the stamp's pixels; not used by zscale).
     ``scores`` and ``predicted_class`` are None when the expert works blind
     or the active model has not scored the candidate; ``labels`` (expert name
     -> "1"-"4"/"unsure") and ``consensus`` are None while hidden.
@@ -83,6 +88,7 @@ class CandidateView:
     labels: dict[str, str] | None
     consensus: dict[str, Any] | None
     properties: dict[str, Any] = field(default_factory=dict)
+    percentiles: tuple[float, float] = DEFAULT_PERCENTILES
 
 
 def network_views(stamp: np.ndarray, config: StarcNetConfig | None = None) -> list[np.ndarray]:
@@ -137,6 +143,7 @@ def build_candidate_view(
     *,
     expert_id: int | None = None,
     stretch: str = "asinh",
+    percentiles: tuple[float, float] = DEFAULT_PERCENTILES,
     blind: bool = True,
     context_size: int = 48,
 ) -> CandidateView:
@@ -155,6 +162,9 @@ def build_candidate_view(
         others' labels only once they have answered.
     stretch : str
         One of :data:`starcnet_core.display.STRETCHES`.
+    percentiles : (float, float)
+        Lower and upper percentiles of each image's pixels shown as black and
+        white (the composite's three channels share one range; each band has its own).
     blind : bool
         Hide the model's scores, and the others' labels until the expert has answered.
     context_size : int
@@ -165,6 +175,10 @@ def build_candidate_view(
     -------
     CandidateView
     """
+    try:
+        percentiles = check_percentile(tuple(percentiles))
+    except ValueError as error:
+        raise UserInputError(str(error)) from error
     candidate = session.get(Candidate, candidate_id)
     if candidate is None:
         raise UserInputError(f"unknown candidate {candidate_id}")
@@ -196,10 +210,10 @@ def build_candidate_view(
         y=candidate.y,
         stretch=stretch,
         context_size=shown.shape[-1],
-        rgb=rgb_composite(shown, stretch),
-        bands=grey_stamps(shown, stretch),
+        rgb=rgb_composite(shown, stretch, percentile=percentiles),
+        bands=grey_stamps(shown, stretch, percentile=percentiles),
         v_band=stamp[BANDS.index("V")],
-        network_rgb=[rgb_composite(view, stretch) for view in network_views(stamp)],
+        network_rgb=[rgb_composite(view, stretch, percentile=percentiles) for view in network_views(stamp)],
         model_version_id=version.id if version is not None else None,
         scores=(prediction.p1, prediction.p2, prediction.p3, prediction.p4) if prediction else None,
         predicted_class=prediction.predicted_class if prediction else None,
@@ -211,11 +225,18 @@ def build_candidate_view(
         labels=labels if reveal else None,
         consensus=summary if reveal else None,
         properties=dict(candidate.properties or {}),
+        percentiles=percentiles,
     )
 
 
 def class_examples(
-    session: Session, galaxy_id: int, arrays: list[np.ndarray], *, stretch: str = "asinh", per_class: int = 3
+    session: Session,
+    galaxy_id: int,
+    arrays: list[np.ndarray],
+    *,
+    stretch: str = "asinh",
+    percentiles: tuple[float, float] = DEFAULT_PERCENTILES,
+    per_class: int = 3,
 ) -> dict[int, list[np.ndarray]]:
     """RGB stamps of candidates the experts agree on, per class 1-4 (the most votes first).
 
@@ -227,6 +248,8 @@ def class_examples(
         The galaxy's five mosaics (e-/s) in band order.
     stretch : str
         One of :data:`starcnet_core.display.STRETCHES`.
+    percentiles : (float, float)
+        Display range, as in :func:`build_candidate_view`.
     per_class : int
         Examples per class.
 
@@ -250,7 +273,7 @@ def class_examples(
             continue
         x, y = (np.array(column, dtype=float) for column in zip(*rows, strict=True))
         stamps = extract_stamps(arrays, x, y, size=_NETWORK_SIZE).stamps
-        examples[k] = [rgb_composite(stamp, stretch) for stamp in stamps]
+        examples[k] = [rgb_composite(stamp, stretch, percentile=percentiles) for stamp in stamps]
     return examples
 
 
@@ -266,7 +289,8 @@ def submit_label(
 ) -> int:
     """Record an expert's answer on the candidate of ``view``; return the label id.
 
-    The display settings (stretch, stamp side, blind mode) are stored with
+    The display settings (stretch, display range as lower and upper
+    percentiles, stamp side, blind mode) are stored with
     the label, and — unless the expert worked blind — the model version and
     scores they were shown.
     """
@@ -280,7 +304,12 @@ def submit_label(
         seconds_spent=seconds_spent,
         shown_model_version_id=view.model_version_id if shown else None,
         shown_scores=list(view.scores) if shown else None,
-        display_settings={"stretch": view.stretch, "stamp_px": view.context_size, "blind": blind},
+        display_settings={
+            "stretch": view.stretch,
+            "percentiles": list(view.percentiles),
+            "stamp_px": view.context_size,
+            "blind": blind,
+        },
     )
 
 
