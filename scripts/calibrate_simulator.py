@@ -8,7 +8,14 @@ Prints, as Python literals ready to paste:
   and the mean and spread of the concentration index;
 * the distribution of cluster sizes (log10 effective radius, pc, from GALFIT)
   and EFF power-law slopes in Ryon et al. (2017), NGC 628 and NGC 1313
-  (clusters with a reliable fit, eta > 1.3, as in that paper).
+  (clusters with a reliable fit, eta > 1.3, as in that paper);
+* per class, the SED-fit quantities (columns 17-25: log10 age, log10 mass,
+  E(B-V)) as a linear function of M_V and the four colours, with the
+  covariance of the residuals, pooled over NGC 1566 (hybrid class, col 34)
+  and NGC 628 (class mode, col 34, 9.9 Mpc; its class 0 are the sources
+  fainter than the inspection limit); the 68% interval widths (cols 18-19,
+  21-22, 24-25); the fraction and the M_V distribution of the NGC 628
+  candidates never inspected (class 0).
 
 Usage: ``python scripts/calibrate_simulator.py [--data ../shared/data]``.
 The simulator never reads these files at run time.
@@ -28,6 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from starcnet_core.catalogs import read_catalog  # noqa: E402
 
 NGC1566_DISTANCE_MPC = 17.9
+NGC628_DISTANCE_MPC = 9.9
+BANDS = ("NUV", "U", "B", "V", "I")
 
 
 def distance_modulus(distance_mpc: float) -> float:
@@ -80,6 +89,81 @@ def measure_ryon(directory: Path) -> None:
     )
 
 
+def _photometry_and_sed(catalog, class_column: str, distance_mpc: float):
+    """(M_V, NUV-V, U-V, B-V, V-I), (log age, log mass, E(B-V)), class, interval widths, SED-fitted mask."""
+    table = catalog.table
+    mags = np.column_stack([np.asarray(table[f"mag_{b}"], float) for b in BANDS])
+    x = np.column_stack(
+        [
+            mags[:, 3] - distance_modulus(distance_mpc),
+            mags[:, 0] - mags[:, 3],
+            mags[:, 1] - mags[:, 3],
+            mags[:, 2] - mags[:, 3],
+            mags[:, 3] - mags[:, 4],
+        ]
+    )
+    age, mass, ebv = (np.asarray(table[q], float) for q in ("age", "mass", "ebv"))
+    fitted = age > 0  # LEGUS writes 0 where no SED fit was made (Nflt < 4)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        y = np.column_stack([np.log10(age), np.log10(mass), ebv])
+        widths = np.column_stack(
+            [
+                np.log10(np.asarray(table["age_max"], float) / age),
+                np.log10(age / np.asarray(table["age_min"], float)),
+                np.log10(np.asarray(table["mass_max"], float) / mass),
+                np.log10(mass / np.asarray(table["mass_min"], float)),
+                np.asarray(table["ebv_max"], float) - ebv,
+                ebv - np.asarray(table["ebv_min"], float),
+            ]
+        )
+    classes = np.asarray(table[class_column], dtype=int)
+    return x, y, classes, widths, fitted
+
+
+def measure_sed(legus: Path) -> None:
+    """Print the per-class SED regressions, interval widths and the uninspected (class 0) numbers."""
+    ngc1566 = read_catalog(
+        legus / "ngc1566" / "hlsp_legus_hst_wfc3_ngc1566_multiband_v1_padagb-mwext-avgapcor.tab"
+    )
+    ngc628 = read_catalog(
+        legus / "ngc628" / "ngc628_catalog_wClass0.csv", legus / "ngc628" / "LEGUS_description.txt"
+    )
+    parts = [
+        _photometry_and_sed(ngc1566, "class_hybrid", NGC1566_DISTANCE_MPC),
+        _photometry_and_sed(ngc628, "class_mode", NGC628_DISTANCE_MPC),
+    ]
+    x, y, classes, widths, fitted = (np.concatenate(p) for p in zip(*parts, strict=True))
+    usable = fitted & np.all(np.isfinite(x), axis=1)
+    print(f"# SED: {usable.sum()} sources with an SED fit, detected in all five bands")
+    print("CLASS_SED = {")
+    for cls in (1, 2, 3, 4):
+        sel = usable & (classes == cls)
+        design = np.column_stack([np.ones(sel.sum()), x[sel]])
+        coef, *_ = np.linalg.lstsq(design, y[sel], rcond=None)
+        residual = y[sel] - design @ coef
+        print(f"    {cls}: dict(  # n={sel.sum()}")
+        print(f"        coef={np.round(coef, 4).tolist()},")
+        print(f"        cov={np.round(np.cov(residual.T), 5).tolist()},")
+        print("    ),")
+    print("}")
+    sel = usable & (classes >= 1)
+    rows = []
+    for k in range(widths.shape[1]):
+        w = widths[sel, k]
+        w = w[np.isfinite(w)]
+        positive = w[w > 0]
+        rows.append((round(float(np.mean(w <= 0)), 3), round(float(np.mean(positive)), 4)))
+    print(f"SED_INTERVALS = {rows}  # (fraction without width, mean width) age+/-, mass+/-, E(B-V)+/-")
+    x628, _, classes628, _, _ = parts[1]
+    zero = classes628 == 0
+    m_v = x628[zero, 0]
+    m_v = m_v[np.isfinite(m_v)]
+    print(
+        f"UNINSPECTED_FRACTION = {zero.mean():.3f}  # NGC 628, {zero.sum()} of {len(zero)}; "
+        f"UNINSPECTED_M_V = ({m_v.mean():.3f}, {m_v.std():.3f}), {np.mean(m_v > -6):.2f} fainter than -6"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     default = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -88,6 +172,7 @@ def main() -> None:
     legus = args.data / "legus"
     measure_ngc1566(legus / "ngc1566" / "hlsp_legus_hst_wfc3_ngc1566_multiband_v1_padagb-mwext-avgapcor.tab")
     measure_ryon(legus / "ryon2017")
+    measure_sed(legus)
 
 
 if __name__ == "__main__":

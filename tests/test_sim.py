@@ -45,7 +45,7 @@ def test_galaxy_reads_through_the_data_layer(galaxy_dir):
     assert galaxy.mosaics.shape == (400, 400)
     assert galaxy.catalog.layout and len(galaxy.catalog) == 80
     (labels,) = galaxy.catalog.labels.values()
-    assert np.all((labels >= 1) & (labels <= 4))  # all candidates pass the M_V cut, all inspected
+    assert np.all((labels >= 0) & (labels <= 4))
     table = galaxy.catalog.table
     assert np.nanmedian(table["mag_V"]) < 26 and np.all(table["ci"] >= 0)
     # Positions follow the WCS written in the mosaic headers.
@@ -57,6 +57,37 @@ def test_galaxy_reads_through_the_data_layer(galaxy_dir):
     v = galaxy.mosaics.arrays()[BANDS.index("V")]
     blocks = np.median(v.reshape(8, 50, 8, 50).transpose(0, 2, 1, 3).reshape(64, -1), axis=1)
     assert blocks.max() > 1.3 * blocks.min()
+
+
+def test_galaxy_catalog_has_sed_columns_and_uninspected_candidates(galaxy_dir):
+    catalog = read_galaxy(galaxy_dir).catalog
+    table, mode = catalog.table, catalog.labels["LEGUS mode"]
+    with open(galaxy_dir / "tiny_truth.csv") as handle:
+        truth = list(csv.DictReader(handle))
+    # 15% never inspected (as NGC 628's 381 of 2,271): class mode and mean 0, no votes, fainter.
+    uninspected = mode == 0
+    assert uninspected.sum() == 12
+    assert np.all(np.asarray(table["class_mean"])[uninspected] == 0)
+    assert all(truth[i]["vote_1"] == "0" for i in np.flatnonzero(uninspected))
+    assert all(truth[i]["vote_1"] != "0" for i in np.flatnonzero(~uninspected))
+    m_v = np.asarray(table["mag_V"]) - 5 * np.log10(6.0e6) + 5
+    assert np.nanmedian(m_v[uninspected]) > -6.0 > np.nanmedian(m_v[~uninspected])
+    # SED fit where LEGUS makes one (Nflt >= 4), 0 elsewhere; mass follows V luminosity.
+    fitted = np.asarray(table["nflt"]) >= 4
+    assert fitted.sum() >= 60
+    for name in ("age", "age_max", "age_min", "mass", "mass_max", "mass_min"):
+        values = np.asarray(table[name])
+        assert np.all(values[fitted] > 0) and np.all(values[~fitted] == 0), name
+    assert np.all(table["age"][fitted] >= 1e6) and np.all(table["ebv"][fitted] <= 1.5)
+    log_mass = np.log10(np.asarray(table["mass"])[fitted])
+    assert np.corrcoef(np.asarray(table["mag_V"])[fitted], log_mass)[0, 1] < -0.5
+
+
+def test_no_uninspected_candidates_when_asked(tmp_path):
+    directory = simulate_galaxy(tmp_path, size=96, n_candidates=20, seed=1, unclassified_fraction=0.0)
+    assert np.all(read_galaxy(directory).catalog.labels["LEGUS mode"] > 0)
+    with pytest.raises(ValueError):
+        simulate_galaxy(tmp_path, size=96, n_candidates=5, unclassified_fraction=1.0)
 
 
 @pytest.mark.slow
@@ -73,6 +104,8 @@ def test_survey_matches_table6_and_is_reproducible(tmp_path):
     assert {"label", "label_mean", "true_class", "vote_1", "vote_2", "vote_3", "mag_V", "ci"} <= set(
         table.colnames
     )
+    fitted = table["nflt"] >= 4
+    assert fitted.mean() > 0.8 and np.all(table["mass"][fitted] > 0) and np.all(table["age"][~fitted] == 0)
     assert 0.5 < np.mean(table["label"] == table["true_class"]) < 0.95
     again = simulate_survey(None, seed=7, fraction=0.01)
     np.testing.assert_array_equal(again.stamps, survey.stamps)
@@ -115,4 +148,5 @@ def test_cli(tmp_path, capsys):
     assert (tmp_path / "g" / "hlsp_legus_hst_acs_simgal_f435w_v1_drc.fits").exists()
     assert main(["simulate", "survey", str(tmp_path / "s"), "--fraction", "0"]) == 2
     assert main(["simulate", "galaxy", str(tmp_path / "h"), "--size", "10"]) == 2
+    assert main(["simulate", "galaxy", str(tmp_path / "h"), "--unclassified-fraction", "1.5"]) == 2
     assert "error" in capsys.readouterr().err.lower()

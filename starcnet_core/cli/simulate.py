@@ -31,6 +31,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     galaxy.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     galaxy.add_argument("--field", default="simgal", help="field name in the file names (default simgal)")
+    galaxy.add_argument(
+        "--unclassified-fraction",
+        type=float,
+        help="fraction of candidates fainter than the LEGUS inspection limit, written with class 0 "
+        "(never classified; default 0.15, as in LEGUS NGC 628)",
+    )
     galaxy.set_defaults(func=_galaxy)
     survey = modes.add_parser("survey", help="labelled stamp set of the paper's Table 6 galaxies")
     survey.add_argument("out", help="output stamp-set directory")
@@ -54,6 +60,11 @@ def _galaxy(args: argparse.Namespace) -> int:
             filter_set=args.filter_set,
             seed=args.seed,
             field=args.field,
+            **(
+                {}
+                if args.unclassified_fraction is None
+                else {"unclassified_fraction": args.unclassified_fraction}
+            ),
         )
     except ValueError as exc:
         raise UserInputError(str(exc)) from exc

@@ -2,10 +2,13 @@
 
 Writes, in the LEGUS release's names, five ``_drc.fits`` mosaics (e-/s, TAN
 WCS on the 0.0396"/px grid, PHOTFLAM/PHOTPLAM/FILTER/INSTRUME/EXPTIME), the
-35-column ``.tab`` catalog with its ``.readme`` (class mode and mean of the
-simulated experts) and ``<field>_truth.csv`` (true class, what was drawn,
-each expert's vote). Candidates sit where clusters form, among resolved
-field stars, on a disk with spiral arms, dust lanes and star-forming clumps.
+35-column ``.tab`` catalog with its ``.readme`` (photometry, SED-fit age, mass
+and E(B-V), class mode and mean of the simulated experts) and
+``<field>_truth.csv`` (true class, what was drawn, each expert's vote).
+Candidates sit where clusters form, among resolved field stars, on a disk with
+spiral arms, dust lanes and star-forming clumps. As in real LEGUS catalogs, a
+fraction of the candidates is fainter than the visual-inspection limit and was
+never classified: class mode and mean 0, no votes.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from starcnet_core.bands import BANDS, PIXEL_SCALE_ARCSEC
 from starcnet_core.legus_columns import STANDARD_35, readme_text
 from starcnet_core.sim.annotators import simulate_votes
 from starcnet_core.sim.background import GalaxyBackground
-from starcnet_core.sim.calibration import EXPTIME_S, SURVEY_GALAXIES
+from starcnet_core.sim.calibration import EXPTIME_S, SURVEY_GALAXIES, UNINSPECTED_FRACTION
 from starcnet_core.sim.noise import add_noise
 from starcnet_core.sim.population import (
     ACS_FILTERS,
@@ -34,7 +37,8 @@ from starcnet_core.sim.population import (
     field_stars,
 )
 from starcnet_core.sim.render import render_patches
-from starcnet_core.sim.scene import concentration_index, difficulty, observed_magnitudes
+from starcnet_core.sim.scene import concentration_index, difficulty, filters_detected, observed_magnitudes
+from starcnet_core.sim.sed import MIN_FILTERS_FOR_SED, SedFit, draw_sed
 
 __all__ = ["simulate_galaxy", "mosaic_filename", "catalog_filename"]
 
@@ -98,6 +102,7 @@ def simulate_galaxy(
     filter_set: str = "wfc3",
     seed: int = 0,
     field: str = "simgal",
+    unclassified_fraction: float = UNINSPECTED_FRACTION,
 ) -> Path:
     """Write a simulated galaxy (mosaics, catalog, readme, truth) into ``out_dir``.
 
@@ -116,6 +121,10 @@ def simulate_galaxy(
     seed : int
     field : str
         Field name used in the file names.
+    unclassified_fraction : float
+        Fraction of the candidates fainter than the LEGUS visual-inspection
+        limit (M_V > -6), never classified: class mode and mean 0 in the
+        catalog, no votes in the truth file (default 0.15; NGC 628 has 16.8%).
 
     Returns
     -------
@@ -126,6 +135,8 @@ def simulate_galaxy(
         raise ValueError("filter_set must be 'wfc3' or 'wfc3+acs'")
     if size < 64 or n_candidates < 1 or distance_mpc <= 0:
         raise ValueError("size must be >= 64 pixels, n_candidates >= 1, distance_mpc > 0")
+    if not 0.0 <= unclassified_fraction < 1.0:
+        raise ValueError("unclassified_fraction must be in [0, 1)")
     filters = WFC3_FILTERS if filter_set == "wfc3" else ACS_FILTERS
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -139,8 +150,10 @@ def simulate_galaxy(
     images = np.stack([zoom(band, _COARSE, order=1)[:size, :size] for band in light]).astype(np.float32)
 
     true_class = rng.choice([1, 2, 3, 4], size=n_candidates, p=_CLASS_FRACTIONS / _CLASS_FRACTIONS.sum())
+    inspected = np.ones(n_candidates, dtype=bool)
+    inspected[rng.permutation(n_candidates)[: int(round(unclassified_fraction * n_candidates))]] = False
     positions = host.sample_positions(n_candidates, size, rng, margin=min(16, size // 8))
-    candidates = draw_candidates(true_class, distance_mpc, rng, filters)
+    candidates = draw_candidates(true_class, distance_mpc, rng, filters, inspected)
     base = np.floor(positions).astype(np.int64)
     frac = positions - base
     comps = candidates.components
@@ -203,42 +216,61 @@ def simulate_galaxy(
     v = BANDS.index("V")
     ci = concentration_index(source[:, v], _PATCH // 2 + frac[:, 0], _PATCH // 2 + frac[:, 1])
     flux_v = 10.0 ** (-0.4 * (candidates.mag[:, v] - zp[v]))
-    votes, mode, mean = simulate_votes(
-        true_class, rng, 3, difficulty(candidates.mag[:, v], distance_mpc, flux_v, local_bg[:, v])
-    )
+    hard = difficulty(candidates.mag[:, v], distance_mpc, flux_v, local_bg[:, v])
+    # Only inspected candidates are classified; the others keep mode and mean 0, as LEGUS writes.
+    votes = np.zeros((n_candidates, 3), dtype=np.int64)
+    mode, mean = np.zeros(n_candidates, dtype=np.int64), np.zeros(n_candidates)
+    if inspected.any():
+        votes[inspected], mode[inspected], mean[inspected] = simulate_votes(
+            true_class[inspected], rng, 3, hard[inspected]
+        )
+    nflt = filters_detected(mag_err)
+    sed = draw_sed(true_class, candidates.mag, distance_mpc, rng, fitted=nflt >= MIN_FILTERS_FOR_SED)
     ra, dec = wcs.all_pix2world(positions[:, 0], positions[:, 1], 0)
-    _write_catalog(out, field, filter_set, positions, ra, dec, mag_obs, mag_err, ci, mode, mean, distance_mpc)
+    columns = {
+        "id": np.arange(1, n_candidates + 1),
+        "x": positions[:, 0] + 1.0,
+        "y": positions[:, 1] + 1.0,
+        "ra": ra,
+        "dec": dec,
+        "ci": ci,
+        "nflt": nflt,
+        "class_mode": mode,
+        "class_mean": mean,
+        **sed.columns(),
+    }
+    for b, band in enumerate(BANDS):
+        columns[f"mag_{band}"] = mag_obs[:, b]
+        columns[f"magerr_{band}"] = mag_err[:, b]
+    _write_catalog(out, field, filter_set, columns, distance_mpc)
     _write_truth(out / f"{field}_truth.csv", true_class, candidates.kind, votes)
     return out
 
 
 def _write_catalog(
-    out, field, filter_set, positions, ra, dec, mag_obs, mag_err, ci, mode, mean, distance_mpc
+    out: Path, field: str, filter_set: str, columns: dict[str, np.ndarray], distance_mpc: float
 ):
-    """The 35-column LEGUS ``.tab`` and its ``.readme``; SED-fit columns are 0 (not fitted), as LEGUS writes."""
-    n = len(positions)
-    columns = {name: np.zeros(n) for name, _ in STANDARD_35}
-    columns.update(
-        id=np.arange(1, n + 1),
-        x=positions[:, 0] + 1.0,
-        y=positions[:, 1] + 1.0,
-        ra=ra,
-        dec=dec,
-        ci=ci,
-        class_mode=mode,
-        class_mean=mean,
-    )
-    for b, band in enumerate(BANDS):
-        columns[f"mag_{band}"] = mag_obs[:, b]
-        columns[f"magerr_{band}"] = mag_err[:, b]
-    columns["nflt"] = np.sum(mag_err < 0.3, axis=1)
+    """The 35-column LEGUS ``.tab`` and its ``.readme``; columns not given (chi2 of the fit) are 0."""
+    n = len(columns["id"])
+    columns = {**{name: np.zeros(n) for name, _ in STANDARD_35}, **columns}
     integer = {"id", "nflt", "class_mode"}
+    # 1e-7 deg is 0.01 pixel; 5 decimals, as the x, y columns have, would be a pixel.
+    celestial = {"ra", "dec"}
+    # Ages and masses span decades: LEGUS writes them as 1.500e+07.
+    exponent = set(SedFit.__dataclass_fields__) - {"ebv", "ebv_max", "ebv_min"}
     lines = []
     for i in range(n):
         fields = []
         for name, _ in STANDARD_35:
             value = columns[name][i]
-            fields.append(f"{int(value):10d}" if name in integer else f"{value:12.5f}")
+            if name in integer:
+                fields.append(f"{int(value):10d}")
+            elif name in celestial:
+                fields.append(f"{value:12.7f}")
+            elif name in exponent:
+                fields.append(f"{value:12.3e}")
+            else:
+                fields.append(f"{value:12.5f}")
         lines.append(" ".join(fields))
     name = catalog_filename(field, filter_set)
     write_text_atomic(out / name, "\n".join(lines) + "\n")
@@ -250,7 +282,7 @@ def _write_catalog(
 
 
 def _write_truth(path, true_class, kind, votes):
-    """``id, true_class, kind, vote_1..vote_K`` per candidate."""
+    """``id, true_class, kind, vote_1..vote_K`` per candidate (votes 0: never inspected)."""
     rows = [["id", "true_class", "kind", *[f"vote_{k + 1}" for k in range(votes.shape[1])]]]
     rows += [
         [i + 1, int(c), str(k), *map(int, v)]

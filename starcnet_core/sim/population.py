@@ -12,7 +12,10 @@ Per true class (LEGUS morphology, the paper's section 2):
    cosmic ray, in one band only).
 
 Absolute magnitudes and colours come from the class's measured distribution
-(:data:`~starcnet_core.sim.calibration.CLASS_PHOTOMETRY`), sizes from Ryon
+(:data:`~starcnet_core.sim.calibration.CLASS_PHOTOMETRY`) of visually inspected
+candidates (M_V <= -6); candidates never inspected are fainter (M_V from
+:data:`~starcnet_core.sim.calibration.UNINSPECTED_M_V`, colours from their
+class's distribution at that M_V). Sizes from Ryon
 et al. (2017) scaled to pixels by the distance; magnitudes become e-/s with
 the LEGUS Vega zeropoints.
 """
@@ -29,6 +32,7 @@ from starcnet_core.sim.calibration import (
     EFF_ETA,
     LOG_REFF_PC,
     M_V_LIMIT,
+    UNINSPECTED_M_V,
     distance_modulus,
     pc_per_pixel,
 )
@@ -86,18 +90,48 @@ def band_zeropoints(filters: dict[str, tuple[str, str]]) -> np.ndarray:
     return np.array([VEGA_ZEROPOINTS[filters[b]] for b in BANDS])
 
 
-def _photometry(true_class: np.ndarray, distance_mpc: float, rng: np.random.Generator) -> np.ndarray:
-    """Apparent magnitudes (N, 5) from the class's (M_V, colour) distribution, M_V <= the LEGUS cut."""
+def _uninspected(calib: dict[str, np.ndarray], n: int, rng: np.random.Generator) -> np.ndarray:
+    """(M_V, colours) rows of n candidates fainter than the inspection cut.
+
+    M_V from the measured distribution of uninspected candidates, redrawn
+    while brighter than the cut; colours from the class's Gaussian conditioned
+    on that M_V.
+    """
+    m_v = np.empty(0)
+    while len(m_v) < n:
+        batch = rng.normal(*UNINSPECTED_M_V, size=2 * n + 8)
+        m_v = np.concatenate([m_v, batch[batch > M_V_LIMIT]])
+    m_v = m_v[:n]
+    mean, cov = calib["mean"], calib["cov"]
+    slope = cov[1:, 0] / cov[0, 0]
+    conditional = cov[1:, 1:] - np.outer(cov[1:, 0], cov[0, 1:]) / cov[0, 0]
+    colours = mean[1:] + (m_v - mean[0])[:, None] * slope
+    colours += rng.multivariate_normal(np.zeros(len(slope)), conditional, size=n)
+    return np.column_stack([m_v, colours])
+
+
+def _photometry(
+    true_class: np.ndarray, distance_mpc: float, rng: np.random.Generator, inspected: np.ndarray
+) -> np.ndarray:
+    """Apparent magnitudes (N, 5) from the class's (M_V, colour) distribution.
+
+    Inspected candidates have M_V <= the LEGUS cut, the others are fainter.
+    """
     mags = np.empty((len(true_class), len(BANDS)))
     for cls, calib in CLASS_PHOTOMETRY.items():
-        rows = np.flatnonzero(true_class == cls)
+        bright = np.flatnonzero((true_class == cls) & inspected)
         draws = np.empty((0, 5))
         # Draw until enough pass the visual-inspection magnitude cut: the
         # measured distribution is of inspected candidates only.
-        while len(draws) < len(rows):
-            batch = rng.multivariate_normal(calib["mean"], calib["cov"], size=2 * len(rows) + 8)
+        while len(draws) < len(bright):
+            batch = rng.multivariate_normal(calib["mean"], calib["cov"], size=2 * len(bright) + 8)
             draws = np.concatenate([draws, batch[batch[:, 0] <= M_V_LIMIT]])
-        m_v, nuv_v, u_v, b_v, v_i = draws[: len(rows)].T
+        draws = draws[: len(bright)]
+        faint = np.flatnonzero((true_class == cls) & ~inspected)
+        if len(faint):
+            draws = np.concatenate([draws, _uninspected(calib, len(faint), rng)])
+        rows = np.concatenate([bright, faint])
+        m_v, nuv_v, u_v, b_v, v_i = draws.T
         v = m_v + distance_modulus(distance_mpc)
         mags[rows] = np.column_stack([v + nuv_v, v + u_v, v + b_v, v, v - v_i])
     return mags
@@ -144,6 +178,7 @@ def draw_candidates(
     distance_mpc: float,
     rng: np.random.Generator,
     filters: dict[str, tuple[str, str]] = WFC3_FILTERS,
+    inspected: np.ndarray | None = None,
 ) -> Candidates:
     """Draw candidates of the given true classes (1-4) at a distance.
 
@@ -156,6 +191,9 @@ def draw_candidates(
     rng : numpy.random.Generator
     filters : dict
         Band -> (instrument, filter), for the zeropoints.
+    inspected : bool array (N,), optional
+        Candidates bright enough for LEGUS visual inspection (M_V <= -6); the
+        others are drawn fainter than the cut. Default: all inspected.
 
     Returns
     -------
@@ -164,7 +202,8 @@ def draw_candidates(
     """
     true_class = np.asarray(true_class, dtype=int)
     n = len(true_class)
-    mag = _photometry(true_class, distance_mpc, rng)
+    inspected = np.ones(n, dtype=bool) if inspected is None else np.asarray(inspected, dtype=bool)
+    mag = _photometry(true_class, distance_mpc, rng, inspected)
     total = 10.0 ** (-0.4 * (mag - band_zeropoints(filters)))
     reff, eta = _sizes_px(n, distance_mpc, rng)
     kind = np.where(true_class == 3, "association", "cluster").astype(object)

@@ -15,13 +15,15 @@ import numpy as np
 from starcnet_core.bands import BANDS
 from starcnet_core.sim.calibration import EXPTIME_S, READ_NOISE_E, distance_modulus
 
-__all__ = ["PATCH_MARGIN", "concentration_index", "observed_magnitudes", "difficulty"]
+__all__ = ["PATCH_MARGIN", "concentration_index", "observed_magnitudes", "filters_detected", "difficulty"]
 
 #: Pixels rendered around a stamp on each side, so that light from just
 #: outside it (neighbours, wings) is there and the FFT wrap-around is not.
 PATCH_MARGIN = 8
 
 _APERTURE_PX = 3.0
+# LEGUS counts a filter as a detection when the photometric error is below 0.3 mag.
+_DETECTION_ERROR_MAG = 0.3
 
 
 def concentration_index(v_patches: np.ndarray, cx: np.ndarray, cy: np.ndarray) -> np.ndarray:
@@ -73,6 +75,11 @@ def observed_magnitudes(
     obs = mag + rng.normal(0.0, 1.0, mag.shape) * np.minimum(err, 1.0)
     detected = snr >= 1.0
     return np.where(detected, obs, 99.999), np.where(detected, err, 99.999)
+
+
+def filters_detected(mag_err: np.ndarray) -> np.ndarray:
+    """LEGUS ``Nflt``: filters in which each candidate is detected (error < 0.3 mag), from (N, 5) errors."""
+    return np.sum(np.asarray(mag_err) < _DETECTION_ERROR_MAG, axis=1)
 
 
 def difficulty(

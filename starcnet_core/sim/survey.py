@@ -26,7 +26,14 @@ from starcnet_core.sim.calibration import SURVEY_GALAXIES
 from starcnet_core.sim.noise import add_noise
 from starcnet_core.sim.population import WFC3_FILTERS, band_zeropoints, draw_candidates, field_stars
 from starcnet_core.sim.render import Components, render_patches
-from starcnet_core.sim.scene import PATCH_MARGIN, concentration_index, difficulty, observed_magnitudes
+from starcnet_core.sim.scene import (
+    PATCH_MARGIN,
+    concentration_index,
+    difficulty,
+    filters_detected,
+    observed_magnitudes,
+)
+from starcnet_core.sim.sed import MIN_FILTERS_FOR_SED, draw_sed
 from starcnet_core.stampset import StampSet
 
 __all__ = ["LocalScenes", "render_local_scenes", "survey_counts", "simulate_survey"]
@@ -164,7 +171,9 @@ def simulate_survey(
     StampSet
         Table columns: galaxy, id, distance_mpc, label (simulated human mode),
         label_mean, true_class, kind (what was drawn), vote_1..vote_3,
-        x, y (1-based, in the host), mag_*/magerr_* (Vega), ci.
+        x, y (1-based, in the host), mag_*/magerr_* (Vega), ci, nflt (filters
+        with a detection), age (yr), mass (Msun), ebv (mag) of the SED fit
+        (0 where nflt < 4: not fitted, as LEGUS writes).
     """
     counts = survey_counts(fraction)
     streams = np.random.SeedSequence(seed).spawn(len(SURVEY_GALAXIES))
@@ -193,6 +202,11 @@ def simulate_survey(
             table[f"mag_{band}"] = scenes.mag_obs[:, b]
             table[f"magerr_{band}"] = scenes.mag_err[:, b]
         table["ci"] = scenes.ci
+        nflt = filters_detected(scenes.mag_err)
+        table["nflt"] = nflt
+        sed = draw_sed(true_class, candidates.mag, distance, rng, fitted=nflt >= MIN_FILTERS_FOR_SED)
+        for quantity in ("age", "mass", "ebv"):
+            table[quantity] = getattr(sed, quantity)
         stamps.append(scenes.stamps)
         tables.append(table)
     survey = StampSet(
