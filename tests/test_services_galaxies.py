@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 from astropy.table import Table
-from db_testing import migrated_engine
+from db_testing import add_model, migrated_engine
 from sqlalchemy import func, select
 
 from db.engine import session_factory
@@ -23,6 +23,7 @@ from webapp.cli import main
 from webapp.services.agreement import agreement_report
 from webapp.services.export import export_galaxy, galaxy_table
 from webapp.services.galaxies import NO_MOSAICS, import_galaxy, list_galaxies
+from webapp.services.metrics import scored_candidates
 from webapp.services.predictions import import_predictions
 
 FILTERS = ("f275w", "f336w", "f438w", "f555w", "f814w")
@@ -75,6 +76,34 @@ def test_import_directory_with_mosaics(session, tmp_path, monkeypatch):
     c2 = session.scalars(select(Candidate).where(Candidate.source_id == 2)).one()
     assert c2.consensus_class == 2 and c2.mag_nuv == pytest.approx(23.0) and c2.properties["nflt"] == 5
     assert [g.name for g in list_galaxies(session)] == ["tiny"]
+
+
+def test_simulated_galaxy_imports_uninspected_candidates_without_labels(session, tmp_path):
+    from starcnet_core.sim import simulate_galaxy
+
+    directory = simulate_galaxy(tmp_path / "sim", size=128, n_candidates=20, seed=2, field="simg")
+    summary = import_galaxy(session, directory, distance_mpc=10.0)
+    # 15% of 20 never inspected: class 0 in the catalog, no label, no consensus.
+    assert (summary.n_candidates, summary.n_labelled) == (20, 17)
+    rows = session.execute(select(Candidate.n_votes, Candidate.consensus_class, Candidate.properties)).all()
+    assert sum(1 for votes, consensus, _ in rows if votes == 0 and consensus is None) == 3
+    assert session.scalar(select(func.count()).select_from(Label)) == 17
+    # The SED-fit columns reach the candidates, as the metrics page reads them.
+    fitted = [p for _, _, p in rows if p["nflt"] >= 4]
+    assert len(fitted) >= 15 and all(p["age"] >= 1e6 and p["mass"] > 0 for p in fitted)
+    # ... and the metrics page, per class: a fitted E(B-V) of 0 is a value, an unfitted one is not.
+    candidates = session.scalars(select(Candidate).order_by(Candidate.source_id)).all()
+    candidates[0].properties = {**candidates[0].properties, "age": 2e6, "ebv": 0.0}
+    candidates[1].properties = {**candidates[1].properties, "age": 0.0, "mass": 0.0, "ebv": 0.0}
+    add_model(session, "m", {c.id: [0.7, 0.1, 0.1, 0.1] for c in candidates})
+    data = scored_candidates(session)
+    props = [c.properties for c in candidates]
+    ebv = [p["ebv"] if p["age"] > 0 else np.nan for p in props]
+    np.testing.assert_array_equal(np.sort(data["ebv"]), np.sort(ebv))
+    assert np.sum(data["ebv"] == 0.0) >= 1
+    mass = [p["mass"] if p["mass"] > 0 else np.nan for p in props]
+    np.testing.assert_array_equal(np.sort(data["mass"]), np.sort(mass))
+    assert np.isfinite(data["mass"][data["consensus"] > 0]).sum() >= 14
 
 
 def test_duplicate_import_is_refused_without_a_write(session, tmp_path):

@@ -22,9 +22,16 @@ PROPERTY_KEYS: tuple[str, ...] = ("age", "mass", "ebv")
 
 
 def _property(properties: dict, key: str) -> float:
-    value = (properties or {}).get(key)
-    # LEGUS writes 0 for "no SED fit": no age, mass or extinction is exactly zero
-    return float(value) if isinstance(value, (int, float)) and value > 0 else np.nan
+    properties = properties or {}
+    value = properties.get(key)
+    if not isinstance(value, (int, float)):
+        return np.nan
+    # LEGUS writes 0 in every SED column where no fit was made (Nflt < 4): no age or
+    # mass is zero, but E(B-V) = 0 is a fitted value (2-20% of LEGUS fits) when the age is not.
+    if key == "ebv" and "age" in properties:
+        age = properties["age"]
+        return float(value) if isinstance(age, (int, float)) and age > 0 and value >= 0 else np.nan
+    return float(value) if value > 0 else np.nan
 
 
 def scored_candidates(session: Session, galaxy_id: int | None = None) -> dict[str, np.ndarray]:
