@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> dict:
     return {
         "preset": args.preset,
         "device": str(resolve_device(args.device)),
-        "fraction": 1.0 if args.stamps else args.fraction,
+        "data": f"stamp set {args.stamps}" if args.stamps else f"{args.fraction:.0%} of the simulated survey",
         "n_stamps": len(stamps),
         "n_train": len(split.train),
         "n_val": len(split.val),
@@ -97,7 +97,7 @@ def markdown(result: dict) -> str:
         "## Accuracy: StarcNet vs bagged trees (simulated survey)",
         "",
         f"`python benchmarks/bench_accuracy.py`: StarcNet preset **{result['preset']}** on {result['device']}, "
-        f"{result['fraction']:.0%} of the simulated survey ({result['n_stamps']} stamps: "
+        f"{result['data']} ({result['n_stamps']} stamps: "
         f"{result['n_train']}/{result['n_val']}/{result['n_test']} train/val/test), {result['epochs']} epochs "
         f"(best {result['best_epoch']}), trained in {result['train_seconds'] / 60:.1f} min; baseline fitted in "
         f"{result['baseline_seconds'] / 60:.1f} min. Test split, against the simulated human mode "
