@@ -15,6 +15,10 @@ sources ("LEGUS mode", "LEGUS hybrid" ...). It reads
   (1-based as LEGUS, or 0-based with ``zero_based=True``) or RA/Dec, which are
   turned into pixels through a mosaic WCS.
 
+Catalogs of fields that are part of a LEGUS mosaic (NGC 1313) list each
+candidate's position twice, on the pointing and on the mosaic frame
+(``x_mosaic``, ``y_mosaic``); ``frame`` chooses which pair becomes ``x``, ``y``.
+
 LEGUS magnitude sentinels (99.999 not detected, 66.666 outside the field,
 44.444 aperture correction undefined) become NaN. Problems a user can fix
 raise :class:`~starcnet_core.errors.UserInputError` naming the file.
@@ -50,7 +54,17 @@ __all__ = [
     "standard_name",
     "find_readme",
     "LABEL_SOURCES",
+    "FRAMES",
 ]
+
+#: Choices of the positions of catalogs that list two pairs: ``"auto"`` (the pair the
+#: mosaics' WCS confirms, else the mosaic frame for a mosaic field, else the
+#: pointing's), ``"pointing"`` (x, y) or ``"mosaic"`` (x_mosaic, y_mosaic).
+FRAMES: tuple[str, ...] = ("auto", "pointing", "mosaic")
+
+# Median distance (pixels) within which the RA/Dec through the WCS confirm a pair of positions;
+# LEGUS writes RA/Dec with 5 decimals (up to 0.9 pixel).
+_FRAME_MATCH_PX = 5.0
 
 #: Label source name of each standard class column.
 LABEL_SOURCES: dict[str, str] = {**CLASS_COLUMNS_35, **CLASS_COLUMNS_NGC1566}
@@ -88,6 +102,11 @@ class Catalog:
     layout : str
         How the columns were found: ``"readme"``, ``"legus35"``,
         ``"ngc1566_39"``, ``"id_x_y"`` or ``"table"`` (named header).
+    frame : str or None
+        For catalogs with positions on the pointing and on the mosaic frame,
+        the pair in ``x``, ``y``: ``"pointing"`` (the mosaic-frame pair stays in
+        ``x_mosaic``, ``y_mosaic``) or ``"mosaic"`` (the pointing's pair moves to
+        ``x_pointing``, ``y_pointing``); None for catalogs with one pair.
     """
 
     table: Table
@@ -95,6 +114,7 @@ class Catalog:
     label_means: dict[str, np.ndarray] = field(default_factory=dict)
     path: Path | None = None
     layout: str = "table"
+    frame: str | None = None
 
     def __len__(self) -> int:
         return len(self.table)
@@ -398,6 +418,8 @@ def read_catalog(
     label_source: str | None = None,
     zero_based: bool = False,
     wcs: WCS | None = None,
+    frame: str = "auto",
+    mosaic_field: bool = False,
 ) -> Catalog:
     """Read a candidate catalog into standard columns and labels.
 
@@ -418,7 +440,15 @@ def read_catalog(
     zero_based : bool
         The table's x, y are 0-based array indices (they are stored 1-based).
     wcs : astropy.wcs.WCS, optional
-        Mosaic WCS, used to place candidates given only by RA/Dec (deg).
+        Mosaic WCS, used to place candidates given only by RA/Dec (deg), and
+        to tell which pair of positions the mosaics use.
+    frame : {"auto", "pointing", "mosaic"}
+        Positions to use when the catalog lists them on the pointing and on
+        the mosaic frame (NGC 1313): ``"auto"`` takes the pair that the
+        candidates' RA/Dec through ``wcs`` confirm, else the mosaic frame when
+        ``mosaic_field``, else the pointing's. Ignored for catalogs with one pair.
+    mosaic_field : bool
+        The mosaics are a LEGUS mosaic field (``..._sci.fits``), for ``"auto"``.
 
     Returns
     -------
@@ -464,9 +494,59 @@ def read_catalog(
         raise UserInputError(f"{path}: the catalog has no candidates")
 
     label_name = _resolve_column(path, table, label_column) if label_column is not None else None
+    chosen = _choose_frame(path, table, frame, wcs, mosaic_field)
     table = _standardise(path, table, zero_based=zero_based, wcs=wcs)
     labels, label_means = _labels(path, table, label_name, label_source)
-    return Catalog(table=table, labels=labels, label_means=label_means, path=path, layout=layout)
+    return Catalog(
+        table=table, labels=labels, label_means=label_means, path=path, layout=layout, frame=chosen
+    )
+
+
+def _choose_frame(path: Path, table: Table, frame: str, wcs: WCS | None, mosaic_field: bool) -> str | None:
+    """Put the chosen pair of positions in ``x``, ``y``; the frame chosen, None with one pair."""
+    if frame not in FRAMES:
+        raise UserInputError(f"frame must be one of {', '.join(FRAMES)}, not {frame!r}")
+    names = set(table.colnames)
+    if {"x_mosaic", "y_mosaic"} <= names and not names & {"x", "y"}:
+        # Only mosaic-frame positions: they are the positions.
+        table.rename_columns(["x_mosaic", "y_mosaic"], ["x", "y"])
+        return "mosaic"
+    two = {"x", "y", "x_mosaic", "y_mosaic"} <= names
+    if frame == "mosaic" and not two:
+        raise UserInputError(
+            f"{path}: no positions on the mosaic frame (x_mosaic, y_mosaic) besides x, y; "
+            "use the catalog's x, y (frame 'pointing' or 'auto')"
+        )
+    if not two:
+        return None
+    if frame == "auto":
+        frame = _frame_from_wcs(path, table, wcs) or ("mosaic" if mosaic_field else "pointing")
+    if frame == "mosaic":
+        table.rename_columns(["x", "y"], ["x_pointing", "y_pointing"])
+        table.rename_columns(["x_mosaic", "y_mosaic"], ["x", "y"])
+    return frame
+
+
+def _frame_from_wcs(path: Path, table: Table, wcs: WCS | None) -> str | None:
+    """The pair of positions (``"pointing"`` or ``"mosaic"``) that RA/Dec through the WCS confirm, if one does."""
+    if wcs is None or not {"ra", "dec"} <= set(table.colnames):
+        return None
+    x0, y0 = wcs.world_to_pixel_values(
+        _column_as_float(path, table, "ra"), _column_as_float(path, table, "dec")
+    )
+    distance = {}
+    for frame, (xname, yname) in (("pointing", ("x", "y")), ("mosaic", ("x_mosaic", "y_mosaic"))):
+        # LEGUS positions are 1-based; a 0-based catalog is off by 1.4 pixels, well within the match.
+        offset = np.hypot(
+            _column_as_float(path, table, xname) - (np.asarray(x0) + 1.0),
+            _column_as_float(path, table, yname) - (np.asarray(y0) + 1.0),
+        )
+        offset = offset[np.isfinite(offset)]
+        distance[frame] = float(np.median(offset)) if len(offset) else np.inf
+    best, other = sorted(distance, key=distance.get)
+    if distance[best] <= _FRAME_MATCH_PX and distance[other] > 2.0 * distance[best] + 1.0:
+        return best
+    return None
 
 
 def _standardise(path: Path, table: Table, *, zero_based: bool, wcs: WCS | None) -> Table:

@@ -1,29 +1,49 @@
 """A LEGUS galaxy: its five band mosaics and its candidate catalog, read together.
 
 :func:`read_galaxy` opens a galaxy directory as downloaded from MAST (five
-mosaics and a catalog, with its readme when there is one), or a catalog file
-with the mosaics given explicitly, and checks that the two fit: every
-candidate must lie on the image. :meth:`LegusGalaxy.cutouts` then cuts the
+mosaics and a catalog, with its readme when there is one, also in sub-folders
+as unpacked archives leave them), or a catalog file with the mosaics given
+explicitly, and checks that the two fit: every candidate must lie on the
+image. :func:`find_catalog` says which file of a directory is the catalog. :meth:`LegusGalaxy.cutouts` then cuts the
 StarcNet stamps of all candidates from the memory-mapped mosaics.
 """
 
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from astropy.io import fits
+from astropy.utils.exceptions import AstropyWarning
 
 from starcnet_core.catalogs import Catalog, read_catalog
 from starcnet_core.cutouts import CutoutResult, extract_stamps
 from starcnet_core.errors import UserInputError
-from starcnet_core.mosaics import MOSAIC_SUFFIXES, MosaicSet, field_from_filename, open_mosaics
+from starcnet_core.mosaics import (
+    MOSAIC_SUFFIXES,
+    MosaicSet,
+    field_from_filename,
+    galaxy_files,
+    is_mosaic_field,
+    open_mosaics,
+)
 
 __all__ = ["LegusGalaxy", "read_galaxy", "find_catalog"]
 
-_CATALOG_SUFFIXES = (".tab", ".csv", ".ecsv", ".txt", ".dat", ".cat")
+_TEXT_SUFFIXES = (".tab", ".csv", ".ecsv", ".txt", ".dat", ".cat")
+_FITS_SUFFIXES = (*MOSAIC_SUFFIXES, ".fits.gz")
+# Tiers of catalog files, most specific first: within the first tier that has any, one must be chosen.
+_TIERS = (
+    ("LEGUS multiband avgapcor .tab", r"multiband.*avgapcor.*\.tab$"),
+    ("LEGUS multiband .tab", r"multiband.*\.tab$"),
+    (".tab", r"\.tab$"),
+    ("table with named columns", r"\.(ecsv|csv|fits?|fts|fits\.gz)$"),
+    ("text table", r"\.(txt|dat|cat)$"),
+)
 
 
 @dataclass
@@ -47,33 +67,57 @@ class LegusGalaxy:
         return extract_stamps(self.mosaics.arrays(), self.catalog.table["x"], self.catalog.table["y"], size)
 
 
-def find_catalog(directory: Path) -> Path:
-    """The candidate catalog of a galaxy directory.
+def _is_fits_table(path: Path) -> bool:
+    """Whether a FITS file holds a table rather than an image (headers only are read)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AstropyWarning)
+        try:
+            with fits.open(path, memmap=True, mode="readonly") as hdul:
+                for hdu in hdul:
+                    if isinstance(hdu, fits.BinTableHDU | fits.TableHDU):
+                        return True
+                    if hdu.header.get("NAXIS", 0) >= 2:
+                        return False
+        except (OSError, ValueError, TypeError, IndexError):
+            return False
+    return False
 
-    A LEGUS ``*multiband*.tab`` is preferred (the ``avgapcor`` one when there are
-    several); otherwise the only table file. Readmes and descriptions are not
-    catalogs.
+
+def find_catalog(directory: Path) -> Path:
+    """The candidate catalog of a galaxy directory (searched down to two sub-folder levels).
+
+    A LEGUS ``*multiband*avgapcor*.tab`` is preferred, then another
+    ``*multiband*.tab``, any ``.tab``, a table with named columns (FITS table,
+    ECSV, CSV), then other text tables (``.txt``, ``.dat``, ``.cat``). Readmes,
+    descriptions and the simulator's truth files are not catalogs; FITS images
+    (the mosaics) are not either.
+
+    Raises
+    ------
+    UserInputError
+        No catalog, or several of the same kind (each is named; choose one).
     """
-    files = [
-        p
-        for p in sorted(directory.iterdir())
-        if p.is_file()
-        and p.suffix.lower() in _CATALOG_SUFFIXES
-        and not re.search(r"readme|description|truth", p.name, re.IGNORECASE)
-    ]
-    for pattern in (r"multiband.*avgapcor.*\.tab$", r"multiband.*\.tab$", r"\.tab$"):
+    directory = Path(directory)
+    files = []
+    for path in galaxy_files(directory):
+        name = path.name.lower()
+        if re.search(r"readme|description|truth", name):
+            continue
+        if name.endswith(_TEXT_SUFFIXES) or (name.endswith(_FITS_SUFFIXES) and _is_fits_table(path)):
+            files.append(path)
+    for kind, pattern in _TIERS:
         matches = [p for p in files if re.search(pattern, p.name, re.IGNORECASE)]
         if len(matches) == 1:
             return matches[0]
         if matches:
-            files = matches
-            break
-    if len(files) == 1:
-        return files[0]
-    if not files:
-        raise UserInputError(f"{directory}: no candidate catalog (.tab, .csv, .ecsv) in the directory")
+            shown = ", ".join(str(p.relative_to(directory)) for p in matches)
+            raise UserInputError(
+                f"{directory}: several possible catalogs ({len(matches)}, each a {kind}): {shown}; "
+                "choose one with --catalog (or give the catalog file itself)"
+            )
     raise UserInputError(
-        f"{directory}: several possible catalogs ({', '.join(p.name for p in files)}); choose one with --catalog"
+        f"{directory}: no candidate catalog (a LEGUS .tab, or a FITS, ECSV or CSV table) "
+        "in the directory or its sub-folders"
     )
 
 
@@ -86,6 +130,7 @@ def read_galaxy(
     label_column: str | None = None,
     label_source: str | None = None,
     zero_based: bool = False,
+    frame: str = "auto",
 ) -> LegusGalaxy:
     """Read a galaxy's mosaics and catalog.
 
@@ -100,6 +145,11 @@ def read_galaxy(
         Directory of the mosaics, or five FITS paths.
     readme, label_column, label_source, zero_based
         Passed to :func:`starcnet_core.catalogs.read_catalog`.
+    frame : {"auto", "pointing", "mosaic"}
+        For catalogs listing positions on the pointing and on the mosaic frame
+        (NGC 1313): which pair to use. ``"auto"``: the pair the mosaics' WCS
+        confirms, else the mosaic frame when the mosaics are a LEGUS mosaic
+        field (``..._sci.fits``), else the pointing's.
 
     Returns
     -------
@@ -129,6 +179,8 @@ def read_galaxy(
         label_source=label_source,
         zero_based=zero_based,
         wcs=mosaic_set.wcs,
+        frame=frame,
+        mosaic_field=is_mosaic_field(mosaic_set),
     )
     _check_on_image(table, mosaic_set)
     field = field_from_filename(catalog_path.name) or mosaic_set.field

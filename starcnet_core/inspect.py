@@ -35,7 +35,8 @@ def summarize_galaxy(galaxy: LegusGalaxy, size: int = 32) -> dict[str, Any]:
     dict
         ``field``, ``bands`` (band -> file, filter, instrument), ``shape``
         ``[ny, nx]``, ``pixel_scale_arcsec``, ``catalog``, ``catalog_layout``,
-        ``candidates``, ``usable``, ``excluded`` (reason -> count),
+        ``position_frame`` (``"pointing"`` or ``"mosaic"`` for catalogs that
+        list both, else None), ``candidates``, ``usable``, ``excluded`` (reason -> count),
         ``stamp_size``, ``labels`` (source -> class -> count, class "0"
         meaning not classified).
     """
@@ -65,6 +66,7 @@ def summarize_galaxy(galaxy: LegusGalaxy, size: int = 32) -> dict[str, Any]:
         else round(mosaics.pixel_scale_arcsec, 5),
         "catalog": str(galaxy.catalog.path),
         "catalog_layout": galaxy.catalog.layout,
+        "position_frame": galaxy.catalog.frame,
         "candidates": len(galaxy.catalog),
         "usable": usable,
         "excluded": excluded,

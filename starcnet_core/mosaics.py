@@ -2,7 +2,8 @@
 
 :func:`open_mosaics` takes a directory holding the MAST LEGUS mosaics
 (``hlsp_legus_hst_<inst>_<field>_<filter>_v1_drc.fits`` or the mosaic fields'
-``..._sci.fits``) or five explicit paths, and returns a :class:`MosaicSet`:
+``..._sci.fits``, also in sub-folders as unpacked archives leave them; weight
+and context maps beside them are skipped) or five explicit paths, and returns a :class:`MosaicSet`:
 one :class:`BandImage` per StarcNet band (NUV, U, B, V, I), each a
 memory-mapped 2-D array in e-/s with its header, WCS and instrument. Nothing
 reads the pixels here; stamps are cut later by :mod:`starcnet_core.cutouts`.
@@ -25,10 +26,18 @@ from astropy.utils.exceptions import AstropyWarning
 from astropy.wcs import WCS
 from astropy.wcs.utils import proj_plane_pixel_scales
 
-from starcnet_core.bands import BANDS, band_for_filter, filter_number, normalise_instrument
+from starcnet_core.bands import BANDS, VEGA_ZEROPOINTS, band_for_filter, filter_number, normalise_instrument
 from starcnet_core.errors import UserInputError
 
-__all__ = ["BandImage", "MosaicSet", "open_mosaics", "field_from_filename", "MOSAIC_SUFFIXES"]
+__all__ = [
+    "BandImage",
+    "MosaicSet",
+    "open_mosaics",
+    "field_from_filename",
+    "galaxy_files",
+    "is_mosaic_field",
+    "MOSAIC_SUFFIXES",
+]
 
 #: File name endings recognised as mosaics when a directory is given.
 MOSAIC_SUFFIXES: tuple[str, ...] = (".fits", ".fit", ".fts")
@@ -36,8 +45,16 @@ MOSAIC_SUFFIXES: tuple[str, ...] = (".fits", ".fit", ".fts")
 #: Largest disagreement between two bands' WCS, pixels, before they count as different grids.
 WCS_TOLERANCE_PIX = 0.5
 
+#: Sub-folder levels searched below a galaxy directory (an unpacked archive adds one or two).
+SEARCH_DEPTH = 2
+
 _LEGUS_NAME = re.compile(r"hlsp_legus_hst_[a-z0-9-]+_(?P<field>.+?)_f\d{3}[wmnlp]", re.IGNORECASE)
 _FILTER_KEYWORDS = ("FILTER", "FILTER1", "FILTER2")
+# Drizzle by-products that share a science image's filter: weight, context, error maps.
+_NOT_SCIENCE = re.compile(
+    r"[_.-](wht|weight|ctx|context|con|err|rms|exp|expmap)\.f(its|it|ts)(\.gz)?$", re.IGNORECASE
+)
+_GZIP_SUFFIXES = (".fits.gz", ".fit.gz", ".fts.gz")
 
 
 @dataclass
@@ -96,6 +113,35 @@ class MosaicSet:
     def arrays(self) -> list[np.ndarray]:
         """The five memory-mapped images in :data:`~starcnet_core.bands.BANDS` order."""
         return [self.bands[band].data for band in BANDS]
+
+
+def galaxy_files(directory: Path, depth: int = SEARCH_DEPTH) -> list[Path]:
+    """Files in ``directory``, then in its sub-folders down to ``depth`` levels, each sorted by name.
+
+    Hidden files and folders, macOS archive debris (``__MACOSX``, ``._*``) are left out.
+    """
+    entries = [
+        entry
+        for entry in sorted(Path(directory).iterdir())
+        if not entry.name.startswith(".") and entry.name != "__MACOSX"
+    ]
+    found = [entry for entry in entries if entry.is_file()]
+    if depth > 0:
+        for entry in entries:
+            if entry.is_dir():
+                found.extend(galaxy_files(entry, depth - 1))
+    return found
+
+
+def is_mosaic_field(mosaics: MosaicSet) -> bool:
+    """Whether the images are a LEGUS mosaic field (``..._sci.fits`` or a ``-mosaic`` field name)."""
+    return (
+        any(
+            re.search(r"_sci\.f(its|it|ts)$", image.path.name, re.IGNORECASE)
+            for image in mosaics.bands.values()
+        )
+        or "mosaic" in mosaics.field.lower()
+    )
 
 
 def field_from_filename(name: str) -> str | None:
@@ -172,7 +218,7 @@ def _read_band_image(path: Path, *, required: bool = True) -> BandImage | None:
     instrument = None
     for keyword in ("INSTRUME", "DETECTOR"):
         instrument = instrument or normalise_instrument(str(header.get(keyword, "")))
-    instrument = instrument or normalise_instrument(path.name.replace("_", " "))
+    instrument = instrument or _instrument_from_name(path.name, filter_name)
 
     with warnings.catch_warnings():
         # LEGUS headers carry non-standard keywords that astropy warns about harmlessly.
@@ -190,6 +236,20 @@ def _read_band_image(path: Path, *, required: bool = True) -> BandImage | None:
         header=header,
         wcs=wcs if wcs.has_celestial else None,
     )
+
+
+def _instrument_from_name(name: str, filter_name: str) -> str | None:
+    """WFC3 or ACS from a file name's ``_uvis_``/``_wfc3_``/``_acs_`` part, else from the filter.
+
+    A combined name (``acs-wfc3``) or none falls back on the filter when only one
+    of the two cameras has it (F275W, F336W, F438W: WFC3; F435W, F606W: ACS, as in LEGUS).
+    """
+    tokens = {token for token in re.split(r"[_.\s-]+", name.lower()) if token}
+    named = {normalise_instrument(token) for token in tokens} - {None}
+    if len(named) == 1:
+        return named.pop()
+    cameras = {camera for camera, f in VEGA_ZEROPOINTS if f == filter_name}
+    return cameras.pop() if len(cameras) == 1 else None
 
 
 def _check_same_grid(images: list[BandImage]) -> None:
@@ -219,15 +279,27 @@ def _check_same_grid(images: list[BandImage]) -> None:
             )
 
 
+def _gunzip_hint(paths: list[Path]) -> str:
+    """The message for gzip-compressed mosaics, which astropy cannot memory-map."""
+    names = " ".join(str(p) for p in paths)
+    return (
+        f"{names}: gzip-compressed FITS (.fits.gz) cannot be memory-mapped, and five mosaics are "
+        f"too large to read into memory; gunzip them first: gunzip {names}"
+    )
+
+
 def open_mosaics(source: str | Path | Sequence[str | Path]) -> MosaicSet:
     """Open a field's five band mosaics, memory-mapped.
 
     Parameters
     ----------
     source : path or sequence of paths
-        A directory holding the mosaics (FITS files whose FILTER/FILTER1/
-        FILTER2 header or name gives a StarcNet filter; other FITS files are
-        ignored), or five FITS paths in any order.
+        A directory holding the mosaics, also in its sub-folders (FITS files
+        whose FILTER/FILTER1/FILTER2 header or name gives a StarcNet filter;
+        other FITS files, such as tables, and weight or context maps named
+        ``..._wht.fits``/``..._ctx.fits`` are ignored), or five FITS paths in
+        any order. Gzip-compressed mosaics are refused with a hint to gunzip
+        them: they cannot be memory-mapped.
 
     Returns
     -------
@@ -243,13 +315,12 @@ def open_mosaics(source: str | Path | Sequence[str | Path]) -> MosaicSet:
         directory = Path(source)
         if not directory.is_dir():
             raise UserInputError(f"{directory}: not a directory of mosaics")
-        paths = sorted(p for p in directory.iterdir() if p.is_file() and p.suffix.lower() in MOSAIC_SUFFIXES)
-        if not paths and any(directory.glob("*.fits.gz")):
-            raise UserInputError(
-                f"{directory}: the mosaics are gzip-compressed (.fits.gz), which cannot be "
-                "memory-mapped; gunzip them first"
-            )
-        if not paths:
+        files = galaxy_files(directory)
+        paths = [p for p in files if p.suffix.lower() in MOSAIC_SUFFIXES and not _NOT_SCIENCE.search(p.name)]
+        gzipped = [
+            p for p in files if p.name.lower().endswith(_GZIP_SUFFIXES) and not _NOT_SCIENCE.search(p.name)
+        ]
+        if not paths and not gzipped:
             raise UserInputError(
                 f"{directory}: no mosaics found (FITS files named with F275W, F336W, F435W/F438W, "
                 "F555W/F606W and F814W)"
@@ -257,9 +328,12 @@ def open_mosaics(source: str | Path | Sequence[str | Path]) -> MosaicSet:
         default_field = directory.resolve().name
     else:
         paths = [Path(p) for p in source]
+        gzipped = []
         for path in paths:
             if not path.is_file():
                 raise UserInputError(f"{path}: no such mosaic file")
+            if path.name.lower().endswith(_GZIP_SUFFIXES):
+                raise UserInputError(_gunzip_hint([path]))
         default_field = paths[0].resolve().parent.name if paths else ""
 
     by_band: dict[str, BandImage] = {}
@@ -273,6 +347,11 @@ def open_mosaics(source: str | Path | Sequence[str | Path]) -> MosaicSet:
             )
         by_band[image.band] = image
     missing = [band for band in BANDS if band not in by_band]
+    compressed = [p for p in gzipped if band_for_filter(filter_number(p.name) or "") in missing]
+    if missing and not paths:
+        compressed = gzipped
+    if compressed:
+        raise UserInputError(_gunzip_hint(compressed))
     if missing:
         where = source if isinstance(source, str | Path) else ", ".join(str(p) for p in paths)
         raise UserInputError(f"{where}: missing band(s) {', '.join(missing)}")

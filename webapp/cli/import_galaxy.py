@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from starcnet_core.catalogs import FRAMES
 from webapp.services.database import open_database
 from webapp.services.galaxies import import_galaxy
 
@@ -19,12 +20,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--name", help="galaxy name (default: the field name in the file names)")
     parser.add_argument("--distance", type=float, help="distance (Mpc)")
     parser.add_argument("--mosaics", nargs=5, metavar="FITS", help="the five mosaics, with a catalog file")
+    parser.add_argument("--catalog", help="the catalog file, when the galaxy directory holds several tables")
     parser.add_argument("--readme", help="the catalog's LEGUS .readme")
     parser.add_argument("--label-column", help="catalog column holding classes 1-4 (1-based number or name)")
     parser.add_argument(
         "--label-source", help="pseudo-expert name of those labels, e.g. 'LEGUS 3-human mode'"
     )
     parser.add_argument("--zero-based", action="store_true", help="catalog x, y are 0-based (LEGUS: 1-based)")
+    parser.add_argument(
+        "--frame",
+        choices=FRAMES,
+        default="auto",
+        help="catalogs with positions on the pointing and on the mosaic frame (NGC 1313): which pair "
+        "to use; auto (default): the one the mosaics' WCS confirms, else the mosaic frame for "
+        "LEGUS mosaic fields (_sci.fits), else the pointing's",
+    )
     parser.add_argument(
         "--database-url", help="default: $DATABASE_URL or the SQLite file in $STARCNET_DATA_DIR"
     )
@@ -44,6 +54,8 @@ def _run(args: argparse.Namespace) -> int:
             label_column=args.label_column,
             label_source=args.label_source,
             zero_based=args.zero_based,
+            catalog=args.catalog,
+            frame=args.frame,
         )
     print(
         f"galaxy {summary.name!r}: {summary.n_candidates} candidates, {summary.n_usable} usable for cutouts, "

@@ -173,6 +173,8 @@ def import_galaxy(
     label_column: int | str | None = None,
     label_source: str | None = None,
     zero_based: bool = False,
+    catalog: str | Path | None = None,
+    frame: str = "auto",
 ) -> GalaxySummary:
     """Import a galaxy: its candidates, cutout usability and catalog labels, in one transaction.
 
@@ -197,6 +199,11 @@ def import_galaxy(
         every class column the reader finds.
     zero_based : bool
         The catalog's x, y are 0-based (LEGUS catalogs are 1-based).
+    catalog : path, optional
+        The catalog file of a galaxy directory that holds several tables.
+    frame : {"auto", "pointing", "mosaic"}
+        Which positions of a catalog that lists them on the pointing and on the
+        mosaic frame (NGC 1313); see :func:`starcnet_core.galaxy.read_galaxy`.
 
     Returns
     -------
@@ -210,9 +217,10 @@ def import_galaxy(
         "label_column": None if label_column is None else str(label_column),
         "label_source": label_source,
         "zero_based": zero_based,
+        "frame": frame,
     }
     if path.is_dir() or mosaics is not None:
-        legus = read_galaxy(path, mosaics=mosaics, **options)
+        legus = read_galaxy(path, mosaics=mosaics, catalog=catalog, **options)
         catalog, mosaic_set = legus.catalog, legus.mosaics
         usable, reason = _cutout_usability(mosaic_set.arrays(), catalog.table["x"], catalog.table["y"])
         field = legus.field
