@@ -8,10 +8,12 @@ from webapp.components.candidate_figures import contour_figure, enlarge, scores_
 from webapp.components.field_figure import field_figure
 from webapp.components.metrics_figures import (
     accuracy_distance_figure,
+    class_distribution_figure,
     confusion_heatmap,
     expert_agreement_figure,
     precision_recall_figure,
 )
+from webapp.components.model_figures import changed_positions_figure, training_curves_figure
 
 
 def _source(size: int = 32) -> np.ndarray:
@@ -80,3 +82,22 @@ def test_agreement_pr_and_distance_figures() -> None:
         np.array([1, 4, 2, 1]),
     )
     assert list(figure.data[0].y) == [0.5, 0.0] and list(figure.data[1].y) == [1.0, 0.5]
+
+
+def test_age_and_mass_on_log_axes_and_changes_coloured_by_class() -> None:
+    data = {"consensus": np.array([1, 2, 1]), "predicted": np.array([1, 1, 2])}
+    ages = np.array([1e6, 1e8, 0.0])
+    figure = class_distribution_figure(ages, data, "age (yr)", log=True)
+    assert figure.layout.yaxis.type == "log"
+    assert list(figure.data[0].y) == [1e6]  # class 1 of the experts: the age 0 cannot be drawn on a log axis
+    assert class_distribution_figure(ages, data, "E(B-V) (mag)").layout.yaxis.type != "log"
+    changed = [
+        {"galaxy": "g", "candidate_id": 1, "x": 5.0, "y": 6.0, "old_class": 4, "new_class": 1},
+        {"galaxy": "g", "candidate_id": 2, "x": 7.0, "y": 8.0, "old_class": 1, "new_class": 3},
+        {"galaxy": "g", "candidate_id": 3, "x": 9.0, "y": 9.0, "old_class": 2, "new_class": 3},
+    ]
+    traces = changed_positions_figure({"changed": changed}).data
+    assert [t.name for t in traces] == ["now 1: symmetric cluster", "now 3: compact association"]
+    assert [len(t.x) for t in traces] == [1, 2] and traces[0].marker.color == "#0072B2"
+    curves = training_curves_figure([{"epoch": 1, "train_loss": 1.0, "val_loss": 1.2, "val_accuracy": 0.4}])
+    assert curves.layout.yaxis.title.text == "cross-entropy" and curves.layout.yaxis2.tickformat == ".0%"

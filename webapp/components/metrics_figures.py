@@ -203,13 +203,19 @@ def colour_colour_figure(data: dict[str, np.ndarray]) -> go.Figure:
     return figure
 
 
-def class_distribution_figure(values: np.ndarray, data: dict[str, np.ndarray], axis_title: str) -> go.Figure:
-    """Distribution of one quantity per class, experts' classes against the model's (Fig. 10)."""
-    figure = make_subplots(1, 2, shared_yaxes=True, subplot_titles=("experts (consensus)", "StarcNet"))
-    finite = np.isfinite(values)
+def class_distribution_figure(
+    values: np.ndarray, data: dict[str, np.ndarray], axis_title: str, *, log: bool = False
+) -> go.Figure:
+    """Distribution of one quantity per class, experts' classes against the model's (Fig. 10).
+
+    ``log`` draws the quantity on a logarithmic axis (ages and masses span
+    decades, as in the paper's figure); non-positive values are left out then.
+    """
+    figure = make_subplots(1, 2, shared_yaxes=True, subplot_titles=("experts", "StarcNet"))
+    shown = np.isfinite(values) & (values > 0 if log else True)
     for column, classes in ((1, data["consensus"]), (2, data["predicted"])):
         for k in _CLASSES:
-            here = (classes == k) & finite
+            here = (classes == k) & shown
             figure.add_trace(
                 go.Box(
                     y=values[here],
@@ -223,5 +229,7 @@ def class_distribution_figure(values: np.ndarray, data: dict[str, np.ndarray], a
             )
     figure.update_xaxes(title_text="class")
     figure.update_yaxes(title_text=axis_title, col=1)
+    if log:
+        figure.update_yaxes(type="log", exponentformat="power")
     figure.update_layout(height=340, margin={"t": 40})
     return figure

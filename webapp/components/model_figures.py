@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from starcnet_core.bands import CLASS_NAMES
+from webapp.components.candidate_figures import CLASS_COLOURS
 
 __all__ = [
     "training_curves_figure",
@@ -36,6 +37,8 @@ def training_curves_figure(history: list[dict[str, Any]]) -> go.Figure:
         go.Scatter(x=epochs, y=[h.get("val_accuracy") for h in history], name="validation accuracy"), 1, 2
     )
     figure.update_xaxes(title_text="epoch")
+    figure.update_yaxes(title_text="cross-entropy", col=1)
+    figure.update_yaxes(title_text="accuracy", tickformat=".0%", col=2)
     figure.update_layout(height=320, margin={"t": 40, "b": 40})
     return figure
 
@@ -67,7 +70,13 @@ def class_fractions_figure(diff: dict[str, Any]) -> go.Figure:
             figure.add_trace(
                 go.Bar(x=_CLASS_LABELS, y=entry[key], name=f"{entry['galaxy']} {key} (n={entry['n']})")
             )
-    figure.update_layout(barmode="group", yaxis_title="fraction of candidates", height=340)
+    figure.update_layout(
+        title="Predicted class fractions, active (old) and new model",
+        barmode="group",
+        yaxis_title="fraction of candidates",
+        yaxis_tickformat=".0%",
+        height=340,
+    )
     return figure
 
 
@@ -86,32 +95,38 @@ def colour_colour_figure(diff: dict[str, Any]) -> go.Figure:
             )
         )
     figure.update_layout(
-        xaxis_title="V - I (mag)", yaxis_title="U - B (mag)", yaxis_autorange="reversed", height=380
+        title="Colour-colour of the predicted clusters (classes 1 and 2)",
+        xaxis_title="V - I (mag)",
+        yaxis_title="U - B (mag)",
+        yaxis_autorange="reversed",
+        height=420,
     )
     return figure
 
 
 def changed_positions_figure(diff: dict[str, Any]) -> go.Figure:
-    """Where in the field the predicted class changed (1-based mosaic pixels), coloured by new class."""
-    changed = diff["changed"]
-    figure = go.Figure(
-        go.Scatter(
-            x=[c["x"] for c in changed],
-            y=[c["y"] for c in changed],
-            mode="markers",
-            marker={
-                "color": [c["new_class"] for c in changed],
-                "colorscale": "Viridis",
-                "cmin": 1,
-                "cmax": 4,
-            },
-            text=[
-                f"{c['galaxy']} #{c['candidate_id']}: {c['old_class']} -> {c['new_class']}" for c in changed
-            ],
-            hoverinfo="text",
+    """Where in the field the predicted class changed (1-based mosaic pixels), one colour per new class."""
+    figure = go.Figure()
+    for k, name in CLASS_NAMES.items():
+        changed = [c for c in diff["changed"] if c["new_class"] == k]
+        if not changed:
+            continue
+        figure.add_trace(
+            go.Scatter(
+                x=[c["x"] for c in changed],
+                y=[c["y"] for c in changed],
+                mode="markers",
+                name=f"now {k}: {name}",
+                marker={"color": CLASS_COLOURS[k], "size": 7},
+                text=[f"{c['galaxy']} #{c['candidate_id']}: class {c['old_class']} -> {k}" for c in changed],
+                hoverinfo="text",
+            )
         )
-    )
     figure.update_layout(
-        xaxis_title="x (pixels)", yaxis_title="y (pixels)", yaxis_scaleanchor="x", height=420
+        title=f"Where the class changes ({len(diff['changed'])} candidates)",
+        xaxis_title="x (pixels)",
+        yaxis_title="y (pixels)",
+        yaxis_scaleanchor="x",
+        height=420,
     )
     return figure

@@ -38,7 +38,7 @@ st.dataframe(
         ]
     ),
     hide_index=True,
-    use_container_width=True,
+    width="stretch",
 )
 
 with st.expander("Import a galaxy", expanded=not galaxies):

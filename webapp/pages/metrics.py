@@ -106,5 +106,7 @@ with science_tab:
         titles = {"age": "age (yr)", "mass": "mass (solar masses)", "ebv": "E(B-V) (mag)"}
         for column, key in zip(columns[1:], PROPERTY_KEYS, strict=True):
             if np.isfinite(data[key]).any():
-                column.plotly_chart(class_distribution_figure(data[key], data, titles[key]))
+                column.plotly_chart(
+                    class_distribution_figure(data[key], data, titles[key], log=key in ("age", "mass"))
+                )
     st.caption("Classes: " + " · ".join(f"{k} {name}" for k, name in CLASS_NAMES.items()))

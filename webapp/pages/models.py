@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from starcnet_core.bands import CLASS_NAMES
 from starcnet_core.errors import UserInputError
 from webapp.components.database import get_database
 from webapp.components.model_figures import (
@@ -67,7 +68,7 @@ st.dataframe(
         ]
     ),
     hide_index=True,
-    use_container_width=True,
+    width="stretch",
 )
 
 with st.expander("Held-out set"):
@@ -100,18 +101,20 @@ chosen = st.selectbox(
     "Compare with the active model", others, format_func=lambda v: f"{v.id}: {v.name} ({v.status})"
 )
 left, right = st.columns(2)
-left.plotly_chart(
-    confusion_figure(chosen.metrics, f"{chosen.name} on the held-out set"), use_container_width=True
-)
+left.plotly_chart(confusion_figure(chosen.metrics, f"{chosen.name} on the held-out set"), width="stretch")
 right.plotly_chart(
     confusion_figure(chosen.baseline_metrics, "the then-active model on the same set"),
-    use_container_width=True,
+    width="stretch",
 )
 recall = pd.DataFrame(
     {"new": chosen.metrics.get("recall", []), "active then": chosen.baseline_metrics.get("recall", [])},
-    index=[f"class {k}" for k in range(1, 1 + len(chosen.metrics.get("recall", [])))],
+    index=[f"{k} {CLASS_NAMES[k]}" for k in range(1, 1 + len(chosen.metrics.get("recall", [])))],
 )
-st.write("Per-class recall on the held-out set", recall)
+st.markdown("**Per-class recall on the held-out set**")
+st.dataframe(
+    recall,
+    column_config={name: st.column_config.NumberColumn(format="percent") for name in recall.columns},
+)
 
 with database.read_sessions() as session:
     diff = science_diff(session, chosen.id, active.id)
@@ -120,10 +123,10 @@ if diff["n_compared"] == 0:
     st.info("The new version has not scored the candidates yet; its scoring job is queued after training.")
 else:
     st.caption(f"{diff['n_compared']} candidates scored by both; {len(diff['changed'])} change class.")
-    st.plotly_chart(class_fractions_figure(diff), use_container_width=True)
+    st.plotly_chart(class_fractions_figure(diff), width="stretch")
     left, right = st.columns(2)
-    left.plotly_chart(colour_colour_figure(diff), use_container_width=True)
-    right.plotly_chart(changed_positions_figure(diff), use_container_width=True)
+    left.plotly_chart(colour_colour_figure(diff), width="stretch")
+    right.plotly_chart(changed_positions_figure(diff), width="stretch")
 
 if st.button(f"Promote version {chosen.id}", type="primary"):
     with database.sessions() as session:

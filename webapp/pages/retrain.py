@@ -76,7 +76,7 @@ def follow_latest_job() -> None:
             cancel_job(session, job.id)
     history = job.result.get("history") or []
     if history:
-        st.plotly_chart(training_curves_figure(history), use_container_width=True)
+        st.plotly_chart(training_curves_figure(history), width="stretch")
     if job.error:
         st.error(job.error)
     if job.status == "succeeded":
