@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from webapp.components.candidate_figures import contour_figure, enlarge, scores_figure, surface_figure
-from webapp.components.field_figure import field_figure
+from webapp.components.field_figure import field_figure, selected_source_id
 from webapp.components.metrics_figures import (
     accuracy_distance_figure,
     class_distribution_figure,
@@ -82,6 +82,28 @@ def test_agreement_pr_and_distance_figures() -> None:
         np.array([1, 4, 2, 1]),
     )
     assert list(figure.data[0].y) == [0.5, 0.0] and list(figure.data[1].y) == [1.0, 0.5]
+
+
+def test_a_clicked_marker_gives_its_catalog_id() -> None:
+    # what st.plotly_chart(on_select="rerun") returns for the field figure
+    marker = {"curve_number": 2, "point_index": 0, "x": 1.0, "y": 2.0, "customdata": 7}
+    image_pixel = {"curve_number": 0, "point_index": 5, "x": 3, "y": 4}
+    assert selected_source_id({"selection": {"points": [marker]}}) == 7
+    assert selected_source_id({"selection": {"points": [image_pixel, {**marker, "customdata": [9]}]}}) == 9
+    assert selected_source_id({"selection": {"points": [image_pixel]}}) is None
+    assert selected_source_id({"selection": {"points": []}}) is None
+    assert selected_source_id(None) is None
+    # the figure's markers carry what the selection reads back
+    figure = field_figure(
+        np.zeros((10, 10, 3), np.uint8),
+        1,
+        np.array([3.5]),
+        np.array([4.5]),
+        np.array([2]),
+        np.array([0.5]),
+        np.array([42]),
+    )
+    assert selected_source_id({"selection": {"points": [{"customdata": figure.data[1].customdata[0]}]}}) == 42
 
 
 def test_age_and_mass_on_log_axes_and_changes_coloured_by_class() -> None:

@@ -21,6 +21,7 @@ from webapp.services.database import open_database
 from webapp.services.labels import get_expert
 from webapp.services.review import (
     build_candidate_view,
+    candidate_for_source,
     class_examples,
     field_candidates,
     network_views,
@@ -123,6 +124,13 @@ def test_field_candidates_counts_and_examples(db) -> None:
         examples = class_examples(session, galaxy.id, _arrays(session), per_class=2)
         # catalog labels 1, 2, 3, 4, 1, 2 (candidate 2 also bob's 2)
         assert [len(examples[k]) for k in range(1, 5)] == [2, 2, 1, 1]
+        # a clicked or typed catalog id -> the candidate to open in Review
+        assert candidate_for_source(table, 4) == _candidate(session, 4)
+        with pytest.raises(UserInputError, match="ngc9999 has no candidate 99"):
+            candidate_for_source(table, 99, "ngc9999")
+        table["usable"][2] = False  # source 3 at a mosaic edge
+        with pytest.raises(UserInputError, match="no full stamp"):
+            candidate_for_source(table, 3, "ngc9999")
 
 
 def _upload_files(directory: Path) -> list[Upload]:

@@ -1,6 +1,13 @@
-"""The whole field of a galaxy with its candidates marked by predicted class and confidence."""
+"""The whole field of a galaxy with its candidates marked by predicted class and confidence.
+
+:func:`field_figure` draws it; each marker carries its catalog id, which
+:func:`selected_source_id` reads back from the selection event of
+``st.plotly_chart(..., on_select="rerun")`` when an expert clicks a marker.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import plotly.express as px
@@ -9,7 +16,7 @@ import plotly.graph_objects as go
 from starcnet_core.bands import CLASS_NAMES
 from webapp.components.candidate_figures import CLASS_COLOURS
 
-__all__ = ["field_figure"]
+__all__ = ["field_figure", "selected_source_id"]
 
 
 def field_figure(
@@ -69,3 +76,29 @@ def field_figure(
     figure.update_xaxes(visible=False)
     figure.update_yaxes(visible=False)
     return figure
+
+
+def selected_source_id(event: Any) -> int | None:
+    """The catalog id of the first candidate marker in a plotly selection event, or None.
+
+    Parameters
+    ----------
+    event : dict-like or None
+        What ``st.plotly_chart(figure, on_select="rerun")`` returns for a
+        :func:`field_figure`: ``{"selection": {"points": [...]}}``, each point
+        with the ``customdata`` of its trace (the catalog id; the field image
+        itself has none).
+
+    Returns
+    -------
+    int or None
+        None when nothing, or nothing but the image, is selected.
+    """
+    selection = (event or {}).get("selection") or {}
+    for point in selection.get("points") or []:
+        data = point.get("customdata")
+        if isinstance(data, list | tuple):
+            data = data[0] if data else None
+        if data is not None:
+            return int(data)
+    return None

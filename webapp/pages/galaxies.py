@@ -9,10 +9,10 @@ import streamlit as st
 from starcnet_core.display import field_image
 from starcnet_core.errors import UserInputError
 from webapp.components.database import get_database
-from webapp.components.field_figure import field_figure
+from webapp.components.field_figure import field_figure, selected_source_id
 from webapp.components.session import galaxy_arrays, require_expert
 from webapp.services.galaxies import list_galaxies
-from webapp.services.review import field_candidates, predicted_counts
+from webapp.services.review import candidate_for_source, field_candidates, predicted_counts
 from webapp.services.uploads import Upload, import_directory, import_uploads
 
 database = get_database()
@@ -85,6 +85,17 @@ galaxy = next(g for g in with_mosaics if g.name == chosen)
 with database.read_sessions() as session:
     table = field_candidates(session, galaxy.galaxy_id)
 image, factor = _field(galaxy.galaxy_id)
+scored = bool((table["predicted_class"] > 0).any())
+st.caption(
+    f"{galaxy.name}: {len(table['source_id'])} candidates on the field in the paper's colours"
+    + (f" (each displayed pixel the mean of {factor}x{factor} mosaic pixels). " if factor > 1 else ". ")
+    + (
+        "Colour: the active model's class; opacity: its confidence. "
+        if scored
+        else "Not scored yet: score it with the active model (`python -m webapp score`). "
+    )
+    + "**Click a candidate to open it in Review**; scroll to zoom, drag to pan."
+)
 picked = st.plotly_chart(
     field_figure(
         image,
@@ -98,16 +109,26 @@ picked = st.plotly_chart(
     on_select="rerun",
     selection_mode="points",
     key="field_plot",
+    config={"scrollZoom": True},
 )
-points = (picked or {}).get("selection", {}).get("points", []) if picked else []
-source = st.number_input(
-    "Open candidate id", min_value=0, value=int(points[0]["customdata"]) if points else 0, key="open_id"
-)
-if st.button("Open in Review", disabled=source == 0):
-    match = np.flatnonzero(table["source_id"] == source)
-    if not match.size or not table["usable"][match[0]]:
-        st.error(f"{galaxy.name} has no usable candidate {source}.")
+clicked = selected_source_id(picked)
+left, right = st.columns([3, 1], vertical_alignment="bottom")
+typed = left.number_input("…or open the candidate with catalog id", min_value=0, value=0, key="open_id")
+source = None
+if right.button("Open in Review", disabled=typed == 0, width="stretch"):
+    source = typed
+elif clicked is None:
+    st.session_state.pop("field_opened", None)
+elif st.session_state.get("field_opened") != (galaxy.galaxy_id, clicked):
+    # a selection stays on the chart: open each clicked candidate once
+    st.session_state["field_opened"] = (galaxy.galaxy_id, clicked)
+    source = clicked
+if source is not None:
+    try:
+        candidate_id = candidate_for_source(table, source, galaxy.name)
+    except UserInputError as error:
+        st.error(str(error))
     else:
-        st.session_state["open_candidate"] = int(table["candidate_id"][match[0]])
+        st.session_state["open_candidate"] = candidate_id
         st.session_state["review_galaxy"] = galaxy.name
         st.switch_page("pages/review.py")

@@ -46,6 +46,7 @@ __all__ = [
     "next_candidates",
     "session_progress",
     "field_candidates",
+    "candidate_for_source",
     "predicted_counts",
 ]
 
@@ -438,6 +439,24 @@ def field_candidates(session: Session, galaxy_id: int) -> dict[str, np.ndarray]:
         "predicted_class": np.array([c or 0 for c in columns[5]], dtype=np.int64),
         "confidence": np.array([np.nan if c is None else c for c in columns[6]], dtype=float),
     }
+
+
+def candidate_for_source(table: dict[str, np.ndarray], source_id: int, galaxy: str = "this galaxy") -> int:
+    """The database id of the candidate with catalog id ``source_id`` in a :func:`field_candidates` table.
+
+    Raises
+    ------
+    UserInputError
+        No such candidate, or it has no full stamp (at a mosaic edge), so it cannot be reviewed.
+    """
+    match = np.flatnonzero(table["source_id"] == int(source_id))
+    if not match.size:
+        raise UserInputError(f"{galaxy} has no candidate {source_id}")
+    if not table["usable"][match[0]]:
+        raise UserInputError(
+            f"candidate {source_id} of {galaxy} lies at a mosaic edge: it has no full stamp to review"
+        )
+    return int(table["candidate_id"][match[0]])
 
 
 def predicted_counts(session: Session) -> dict[int, list[int]]:
