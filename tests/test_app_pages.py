@@ -135,6 +135,21 @@ def test_display_range_and_stretch_are_stored_with_the_label(database_url: str) 
     assert app.select_slider(key="review_percentiles").disabled  # zscale chooses its own range
 
 
+def test_review_choices_outlive_a_visit_to_another_page(database_url: str) -> None:
+    app = _signed_in()
+    app.switch_page("pages/review.py").run()
+    app.segmented_control(key="review_stretch").set_value("log").run()
+    app.select_slider(key="review_percentiles").set_range(2.0, 98.0).run()
+    app.toggle(key="review_blind").set_value(False).run()
+    app.selectbox(key="review_order").select("fewest_votes").run()
+    app.switch_page("pages/galaxies.py").run()
+    app.switch_page("pages/review.py").run()
+    assert not app.exception and not app.warning
+    view = app.session_state["view"]
+    assert (view.stretch, view.percentiles, view.scores is not None) == ("log", (2.0, 98.0), True)
+    assert app.selectbox(key="review_order").value == "fewest_votes"
+
+
 def test_skip_unsure_and_blind_off_shows_scores_and_others(database_url: str) -> None:
     app = _signed_in()
     app.switch_page("pages/review.py").run()

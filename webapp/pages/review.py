@@ -30,6 +30,8 @@ from webapp.services.review import (
 # finer near the ends, where faint wings and bright cores are decided
 _PERCENTILE_STOPS = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 75.0, 90.0, 95.0, 98.0, 99.0, 99.5)
 _PERCENTILE_STOPS += (99.75, 99.9, 100.0)
+# the V-magnitude slider's full range (Vega mag), meaning "no magnitude filter"
+_ANY_MAG = (14.0, 30.0)
 
 database = get_database()
 expert = require_expert()
@@ -47,33 +49,59 @@ if not galaxies:
 
 with st.sidebar:
     names = [g.name for g in galaxies]
-    galaxy_name = st.selectbox("Galaxy", names, key="review_galaxy")
+    galaxy_name = st.selectbox("Galaxy", names, key="review_galaxy", persist_state="session")
     galaxy = galaxies[names.index(galaxy_name)]
     order = st.selectbox(
-        "Queue order", QUEUE_ORDERS, key="review_order", format_func=lambda o: o.replace("_", " ")
+        "Queue order",
+        QUEUE_ORDERS,
+        key="review_order",
+        persist_state="session",
+        format_func=lambda o: o.replace("_", " "),
     )
     predicted = st.selectbox(
         "Predicted class",
         [None, 1, 2, 3, 4],
         key="review_class",
+        persist_state="session",
         format_func=lambda k: "any" if k is None else f"{k} {CLASS_NAMES[k]}",
     )
-    mag_range = st.slider("V magnitude (Vega)", 14.0, 30.0, (14.0, 30.0), 0.5, key="review_mag")
-    include_labelled = st.toggle("Include candidates I labelled", key="review_labelled")
-    st.divider()
-    stretch = st.segmented_control("Stretch", STRETCHES, default="asinh", key="review_stretch") or "asinh"
-    percentiles = st.select_slider(
-        "Display range (percentiles of the stamp's pixels)",
-        _PERCENTILE_STOPS,
-        value=DEFAULT_PERCENTILES,
-        key="review_percentiles",
-        format_func=lambda p: f"{p:g}",
-        disabled=stretch == "zscale",
-        help="Pixels below the lower percentile are black, above the upper one white "
-        "(the composite's three colours share one range). Not used by zscale.",
+    mag_range = st.slider(
+        "V magnitude (Vega)", *_ANY_MAG, value=_ANY_MAG, step=0.5, key="review_mag", persist_state="session"
     )
-    context = st.select_slider("Stamp side (px)", [32, 48, 64], value=48, key="review_context")
-    blind = st.toggle("Blind mode (hide scores and others' labels)", value=True, key="review_blind")
+    include_labelled = st.toggle(
+        "Include candidates I labelled", key="review_labelled", persist_state="session"
+    )
+
+# how the stamps are drawn: above the candidate, where the expert looks (stored with each label)
+stretch_col, range_col, side_col, blind_col = st.columns([1.3, 1.5, 0.9, 1.0], vertical_alignment="bottom")
+stretch = (
+    stretch_col.segmented_control(
+        "Stretch", STRETCHES, default="asinh", key="review_stretch", persist_state="session"
+    )
+    or "asinh"
+)
+percentiles = range_col.select_slider(
+    "Display range (percentiles)",
+    _PERCENTILE_STOPS,
+    value=DEFAULT_PERCENTILES,
+    key="review_percentiles",
+    persist_state="session",
+    format_func=lambda p: f"{p:g}",
+    disabled=stretch == "zscale",
+    help="Lower and upper percentiles of each stamp's pixels: below the lower one is black, above "
+    "the upper one white (the composite's three colours share one range). Not used by zscale.",
+)
+context = side_col.select_slider(
+    "Stamp side (px)", [32, 48, 64], value=48, key="review_context", persist_state="session"
+)
+blind = blind_col.toggle(
+    "Blind mode",
+    value=True,
+    key="review_blind",
+    persist_state="session",
+    help="Hide StarcNet's scores, and the other experts' labels until you have labelled the candidate "
+    "(stored with each label, so that unassisted labels can be told apart).",
+)
 
 filters = (galaxy.galaxy_id, order, predicted, mag_range, include_labelled)
 if state.get("queue_filters") != filters:
@@ -89,7 +117,7 @@ def _refill() -> None:
             order=order,
             galaxy_id=galaxy.galaxy_id,
             predicted_class=predicted,
-            mag_v_range=None if mag_range == (14.0, 30.0) else mag_range,
+            mag_v_range=None if mag_range == _ANY_MAG else mag_range,
             include_labelled=include_labelled,
             skipped=state["skipped"],
         )
@@ -238,7 +266,7 @@ def labelling() -> None:
             shortcut=str(k),
             help=CLASS_DESCRIPTIONS[k],
             type="primary",
-            use_container_width=True,
+            width="stretch",
         )
     buttons[4].button(
         "Unsure",
@@ -246,10 +274,10 @@ def labelling() -> None:
         on_click=_label,
         args=("unsure",),
         shortcut="u",
-        use_container_width=True,
+        width="stretch",
     )
-    buttons[5].button("Skip", key="skip", on_click=_skip, shortcut="s", use_container_width=True)
-    buttons[6].button("Undo", key="undo", on_click=_undo, shortcut="z", use_container_width=True)
+    buttons[5].button("Skip", key="skip", on_click=_skip, shortcut="s", width="stretch")
+    buttons[6].button("Undo", key="undo", on_click=_undo, shortcut="z", width="stretch")
     comment_col, definitions_col = st.columns([3, 2])
     comment_col.text_input(
         "Comment",
@@ -257,7 +285,7 @@ def labelling() -> None:
         placeholder="optional comment, saved with the next label",
         label_visibility="collapsed",
     )
-    with definitions_col.popover("Class definitions and examples", use_container_width=True):
+    with definitions_col.popover("Class definitions and examples", width="stretch"):
         examples = _examples(galaxy.galaxy_id, stretch, percentiles)
         for k in range(1, 5):
             st.markdown(f"**{k} — {CLASS_NAMES[k]}**: {CLASS_DESCRIPTIONS[k]}")
