@@ -13,6 +13,7 @@ from starcnet_core.bands import BANDS
 from starcnet_core.cli import main
 from starcnet_core.galaxy import read_galaxy
 from starcnet_core.sim import simulate_galaxy, simulate_survey
+from starcnet_core.sim.galaxy import _interpolate
 from starcnet_core.sim.survey import survey_counts
 from starcnet_core.stampset import StampSet
 
@@ -81,6 +82,27 @@ def test_galaxy_catalog_has_sed_columns_and_uninspected_candidates(galaxy_dir):
     assert np.all(table["age"][fitted] >= 1e6) and np.all(table["ebv"][fitted] <= 1.5)
     log_mass = np.log10(np.asarray(table["mass"])[fitted])
     assert np.corrcoef(np.asarray(table["mag_V"])[fitted], log_mass)[0, 1] < -0.5
+
+
+def test_background_interpolation_is_registered_on_the_coarse_grid():
+    # A plane sampled every 8 pixels comes back exactly at every pixel, also for a
+    # side that is not a multiple of 8: pixel p sits at p / 8 on the coarse grid.
+    for size in (96, 101):
+        coarse_xy = np.arange(0, size + 8, 8, dtype=float)
+        plane = lambda x, y: 6.0 + 0.01 * x - 0.03 * y  # noqa: E731
+        cx, cy = np.meshgrid(coarse_xy, coarse_xy)
+        image = _interpolate(np.stack([plane(cx, cy), 2 * plane(cx, cy)]), size, 8)
+        yy, xx = np.mgrid[0:size, 0:size]
+        assert image.shape == (2, size, size) and image.dtype == np.float32
+        np.testing.assert_allclose(image[1], 2 * plane(xx, yy), rtol=1e-6)
+
+
+def test_same_seed_same_files(tmp_path):
+    names = []
+    for run in ("a", "b"):
+        directory = simulate_galaxy(tmp_path / run, size=96, n_candidates=6, seed=9)
+        names.append({p.name: p.read_bytes() for p in directory.iterdir()})
+    assert names[0] == names[1] and len(names[0]) == 8
 
 
 def test_no_uninspected_candidates_when_asked(tmp_path):

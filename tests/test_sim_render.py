@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from starcnet_core.bands import BANDS
 from starcnet_core.sim.background import GalaxyBackground
@@ -68,6 +69,20 @@ def test_noise_is_poisson_plus_read_noise():
     t = EXPTIME_S["V"]
     assert abs(noisy.mean() - 0.5) < 0.002
     np.testing.assert_allclose(noisy.var(), 0.5 / t + READ_NOISE_E**2 / t**2, rtol=0.05)
+
+
+def test_noise_in_place_in_blocks():
+    rng = np.random.default_rng(1)
+    image = np.full((700, 800), 0.5, np.float32)  # more pixels than one noise block
+    noisy = add_noise(image, "V", rng, out=image)
+    assert noisy is image
+    t = EXPTIME_S["V"]
+    np.testing.assert_allclose(image.var(), 0.5 / t + READ_NOISE_E**2 / t**2, rtol=0.05)
+    # Consecutive blocks are independent draws, not one block repeated.
+    block = image.reshape(-1)[: 1 << 18]
+    assert not np.array_equal(block, image.reshape(-1)[1 << 18 : 2 << 18])
+    with pytest.raises(ValueError):
+        add_noise(image, "V", rng, out=np.empty((800, 700), np.float32).T)
 
 
 def _second_moments(image):

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import csv
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS
-from scipy.ndimage import zoom
 
 from starcnet_core.atomic_write import write_text_atomic
 from starcnet_core.bands import BANDS, PIXEL_SCALE_ARCSEC
@@ -79,6 +79,47 @@ def _wcs(size: int, rng: np.random.Generator) -> WCS:
     scale = PIXEL_SCALE_ARCSEC / 3600.0
     wcs.wcs.cd = [[-scale, 0.0], [0.0, scale]]
     return wcs
+
+
+def _header(wcs: WCS, instrument_filter: tuple[str, str], band: str, field: str) -> fits.Header:
+    """A mosaic's header: WCS, units, instrument, filter, exposure time, photometric keywords."""
+    instrument, filter_name = instrument_filter
+    header = wcs.to_header()
+    photflam, photplam = _PHOT[(instrument, filter_name)]
+    header.update(
+        BUNIT="ELECTRONS/S",
+        INSTRUME=instrument if instrument == "ACS" else "WFC3",
+        FILTER=filter_name,
+        DETECTOR="WFC" if instrument == "ACS" else "UVIS",
+        EXPTIME=EXPTIME_S[band],
+        PHOTFLAM=photflam,
+        PHOTPLAM=photplam,
+        TELESCOP="HST",
+        OBJECT=field,
+    )
+    header["COMMENT"] = "Simulated by starcnet_core.sim.galaxy (StarcNet Studio)"
+    return header
+
+
+def _interpolate(coarse: np.ndarray, size: int, step: int) -> np.ndarray:
+    """Bilinear interpolation of ``(B, n, n)`` samples at pixels 0, step, 2 step ... to ``(B, size, size)`` float32.
+
+    Pixel p lies at p / step on the coarse grid, where the background was evaluated.
+    """
+    n = coarse.shape[-1]
+    weight = (np.arange(step) / step).astype(np.float32)[None, :, None]
+    out = np.empty((len(coarse), size, size), np.float32)
+    rows_needed = -(-size // step)  # coarse intervals spanned by the image rows
+    x = np.arange(size) / step
+    i0 = np.minimum(np.floor(x).astype(np.int64), n - 2)
+    w = (x - i0).astype(np.float32)
+    for b, grid in enumerate(coarse.astype(np.float32)):
+        # Along x: every coarse row at every pixel column.
+        across = grid[:, i0] * (1 - w) + grid[:, i0 + 1] * w
+        # Along y: the step rows between two coarse rows share their two neighbours.
+        lower, upper = across[:rows_needed, None, :], across[1 : rows_needed + 1, None, :]
+        out[b] = (lower * (1 - weight) + upper * weight).reshape(-1, size)[:size]
+    return out
 
 
 def _paste(images: np.ndarray, patches: np.ndarray, base: np.ndarray) -> None:
@@ -147,7 +188,7 @@ def simulate_galaxy(
     coarse = np.arange(0, size + _COARSE, _COARSE, dtype=float)
     cx, cy = np.meshgrid(coarse, coarse)
     light = host.evaluate(cx, cy)
-    images = np.stack([zoom(band, _COARSE, order=1)[:size, :size] for band in light]).astype(np.float32)
+    images = _interpolate(light, size, _COARSE)
 
     true_class = rng.choice([1, 2, 3, 4], size=n_candidates, p=_CLASS_FRACTIONS / _CLASS_FRACTIONS.sum())
     inspected = np.ones(n_candidates, dtype=bool)
@@ -185,26 +226,21 @@ def simulate_galaxy(
         _paste(images, render_patches(chunk, len(part), _PATCH), star_base[part])
 
     wcs = _wcs(size, rng)
-    for b, band in enumerate(BANDS):
-        instrument, filter_name = filters[band]
-        header = wcs.to_header()
-        photflam, photplam = _PHOT[(instrument, filter_name)]
-        header.update(
-            BUNIT="ELECTRONS/S",
-            INSTRUME=instrument if instrument == "ACS" else "WFC3",
-            FILTER=filter_name,
-            DETECTOR="WFC" if instrument == "ACS" else "UVIS",
-            EXPTIME=EXPTIME_S[band],
-            PHOTFLAM=photflam,
-            PHOTPLAM=photplam,
-            TELESCOP="HST",
-            OBJECT=field,
-        )
-        header["COMMENT"] = "Simulated by starcnet_core.sim.galaxy (StarcNet Studio)"
-        noisy = add_noise(images[b], band, rng)
-        fits.PrimaryHDU(noisy, header=header).writeto(
+    headers = [_header(wcs, filters[band], band, field) for band in BANDS]
+    # Each band's noise from its own stream: the same files whatever the number of threads.
+    streams = rng.spawn(len(BANDS))
+
+    def write_band(b: int) -> None:
+        # Noise in place: the noiseless image is not needed afterwards.
+        add_noise(images[b], BANDS[b], streams[b], out=images[b])
+        instrument, filter_name = filters[BANDS[b]]
+        fits.PrimaryHDU(images[b], header=headers[b]).writeto(
             out / mosaic_filename(field, instrument, filter_name), overwrite=True
         )
+
+    # Drawing Poisson noise releases the GIL: the bands share the cores.
+    with ThreadPoolExecutor(max_workers=min(len(BANDS), os.cpu_count() or 1)) as pool:
+        list(pool.map(write_band, range(len(BANDS))))
 
     zp = band_zeropoints(filters)
     local_bg = light[

@@ -14,8 +14,12 @@ from starcnet_core.sim.calibration import EXPTIME_S, READ_NOISE_E
 
 __all__ = ["add_noise"]
 
+_BLOCK = 1 << 18
 
-def add_noise(image: np.ndarray, band: str, rng: np.random.Generator) -> np.ndarray:
+
+def add_noise(
+    image: np.ndarray, band: str, rng: np.random.Generator, out: np.ndarray | None = None
+) -> np.ndarray:
     """A noisy copy of a noiseless image in e-/s (float32), for one band.
 
     Parameters
@@ -25,10 +29,21 @@ def add_noise(image: np.ndarray, band: str, rng: np.random.Generator) -> np.ndar
     band : str
         One of :data:`starcnet_core.bands.BANDS`, for its exposure time.
     rng : numpy.random.Generator
+    out : numpy.ndarray, optional
+        float32 array of the image's shape to write into; may be ``image`` itself.
     """
     if band not in BANDS:
         raise ValueError(f"unknown band {band!r}")
-    exptime = EXPTIME_S[band]
-    electrons = rng.poisson(np.clip(image, 0.0, None) * exptime).astype(np.float32)
-    electrons += rng.normal(0.0, READ_NOISE_E, image.shape).astype(np.float32)
-    return electrons / np.float32(exptime)
+    exptime = np.float32(EXPTIME_S[band])
+    if out is None:
+        out = np.empty(image.shape, np.float32)
+    source, target = np.ravel(image), out.reshape(-1)
+    if not np.shares_memory(target, out):
+        raise ValueError("out must be a contiguous float32 array")
+    # In blocks: the temporaries stay in cache, and ``out`` may be ``image``.
+    for start in range(0, source.size, _BLOCK):
+        expected = np.maximum(source[start : start + _BLOCK], 0) * exptime
+        electrons = rng.poisson(expected).astype(np.float32)
+        electrons += rng.standard_normal(len(expected), dtype=np.float32) * np.float32(READ_NOISE_E)
+        target[start : start + _BLOCK] = electrons / exptime
+    return out

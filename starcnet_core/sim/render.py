@@ -74,38 +74,36 @@ def render_patches(components: Components, n_patches: int, size: int) -> np.ndar
     """
     n_bands = components.flux.shape[1]
     otf = band_otfs(size)[:n_bands].astype(np.complex64)
-    ky = np.fft.fftfreq(size)[None, :, None]
-    kx = np.fft.rfftfreq(size)[None, None, :]
-    half = size // 2 + 1
-    blurred = np.zeros((n_patches, n_bands, size, half), np.complex64)
-    direct = np.zeros_like(blurred)
+    centre = size // 2
+    ky = np.fft.fftfreq(size)[None, :]
+    kx = np.fft.rfftfreq(size)[None, :]
+    out = np.zeros((n_patches, n_bands, size, size), np.float32)
     # Sorted by patch, each chunk's sums per patch are contiguous runs (reduceat).
     order = np.argsort(components.patch, kind="stable")
     for start in range(0, len(order), _CHUNK):
         part = components.take(order[start : start + _CHUNK])
-        dx = np.where(part.sharp, np.round(part.dx), part.dx)
-        dy = np.where(part.sharp, np.round(part.dy), part.dy)
-        # A point source's spectrum is 1: only extended profiles need an image.
-        spectra = np.ones((len(part), size, half), np.complex64)
-        extended = np.flatnonzero(part.a > 0)
+        point = part.a <= 0
+        # Extended profiles are made centred on the patch centre, so their
+        # spectra carry that shift; a point source's spectrum is the phase ramp
+        # alone, which takes it to the centre as well. Artifacts move by whole pixels.
+        dx = np.where(part.sharp, np.round(part.dx), part.dx) + np.where(point, centre, 0)
+        dy = np.where(part.sharp, np.round(part.dy), part.dy) + np.where(point, centre, 0)
+        # The shift's phase ramp is separable in x and y.
+        ramp_y = np.exp(-2j * np.pi * ky * dy[:, None]).astype(np.complex64)
+        ramp_x = np.exp(-2j * np.pi * kx * dx[:, None]).astype(np.complex64)
+        spectra = ramp_y[:, :, None] * ramp_x[:, None, :]
+        extended = np.flatnonzero(~point)
         if len(extended):
             images = eff_images(
                 part.a[extended], part.eta[extended], part.q[extended], part.theta[extended], size
             )
-            # Profiles are centred on pixel size // 2: move them to the origin
-            # before the transform so that the phase ramp alone places them.
-            spectra[extended] = np.fft.rfft2(np.fft.ifftshift(images, axes=(-2, -1)))
-        # The shift's phase ramp is separable in x and y.
-        spectra *= np.exp(-2j * np.pi * ky * dy[:, None, None]).astype(np.complex64)
-        spectra *= np.exp(-2j * np.pi * kx * dx[:, None, None]).astype(np.complex64)
+            spectra[extended] *= np.fft.rfft2(images).astype(np.complex64)
         contrib = spectra[:, None] * part.flux[:, :, None, None].astype(np.float32)
-        for target, rows in ((blurred, ~part.sharp), (direct, part.sharp)):
-            if not rows.any():
-                continue
-            patch = part.patch[rows]
-            starts = np.flatnonzero(np.r_[True, patch[1:] != patch[:-1]])
-            target[patch[starts]] += np.add.reduceat(contrib[rows], starts, axis=0)
-    spectra = blurred * otf[None] + direct
-    out = np.fft.irfft2(spectra, s=(size, size))
-    out = np.fft.fftshift(out, axes=(-2, -1))
-    return out.astype(np.float32)
+        # Light through the telescope is blurred by the band's PSF; detector artifacts are not.
+        np.multiply(contrib, otf[None], out=contrib, where=~part.sharp[:, None, None, None])
+        patch = part.patch
+        starts = np.flatnonzero(np.r_[True, patch[1:] != patch[:-1]])
+        if len(starts) < len(patch):
+            contrib = np.add.reduceat(contrib, starts, axis=0)
+        out[patch[starts]] += np.fft.irfft2(contrib, s=(size, size))
+    return out
