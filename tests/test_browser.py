@@ -140,3 +140,40 @@ def test_sign_in_and_label_with_the_keyboard(server) -> None:
         page.get_by_text("ngc9999 #5").wait_for(timeout=30_000)  # the next candidate is on screen
         browser.close()
     assert _label_of(url, "kate") == [(6, "3")]
+
+
+def test_clicking_a_candidate_in_the_field_opens_it_in_review(server) -> None:
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    base, _ = server
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        page.goto(base, timeout=60_000)
+        page.get_by_text("Sign in first").wait_for(timeout=60_000)
+        page.get_by_role("link", name="Sign in").first.click()
+        page.get_by_label("…or a new expert name").fill("kate")
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_text("ngc9999 #6").wait_for(timeout=60_000)
+        page.get_by_role("link", name="Galaxies").first.click()
+        page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+        _wait_idle(page)
+        # where plotly drew the marker of catalog id 3 (WebGL markers are not DOM nodes)
+        page.evaluate("document.querySelector('.js-plotly-plot').scrollIntoView({block: 'center'})")
+        time.sleep(0.5)
+        spot = page.evaluate(
+            """() => {
+                const plot = document.querySelector('.js-plotly-plot');
+                const box = plot.getBoundingClientRect();
+                const xaxis = plot._fullLayout.xaxis, yaxis = plot._fullLayout.yaxis;
+                for (const trace of plot._fullData) {
+                    const i = (trace.customdata || []).indexOf(3);
+                    if (i >= 0) return {x: box.left + xaxis._offset + xaxis.l2p(trace.x[i]),
+                                        y: box.top + yaxis._offset + yaxis.l2p(trace.y[i])};
+                }
+            }"""
+        )
+        page.mouse.move(spot["x"], spot["y"])
+        page.mouse.click(spot["x"], spot["y"])
+        page.get_by_text("ngc9999 #3").wait_for(timeout=30_000)  # the Review page, on that candidate
+        assert page.get_by_role("button", name="1 Symmetric").count() == 1
+        browser.close()
