@@ -84,7 +84,7 @@ def _is_fits_table(path: Path) -> bool:
 
 
 def find_catalog(directory: Path) -> Path:
-    """The candidate catalog of a galaxy directory (searched down to two sub-folder levels).
+    """The candidate catalog of a galaxy directory (or, when it holds none, of its sub-folders, two levels down).
 
     A LEGUS ``*multiband*avgapcor*.tab`` is preferred, then another
     ``*multiband*.tab``, any ``.tab``, a table with named columns (FITS table,
@@ -105,6 +105,9 @@ def find_catalog(directory: Path) -> Path:
             continue
         if name.endswith(_TEXT_SUFFIXES) or (name.endswith(_FITS_SUFFIXES) and _is_fits_table(path)):
             files.append(path)
+    # The directory's own tables first; its sub-folders' when it has none.
+    own = [p for p in files if p.parent == directory]
+    files = own or files
     for kind, pattern in _TIERS:
         matches = [p for p in files if re.search(pattern, p.name, re.IGNORECASE)]
         if len(matches) == 1:

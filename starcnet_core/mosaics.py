@@ -279,6 +279,21 @@ def _check_same_grid(images: list[BandImage]) -> None:
             )
 
 
+def _slot_bands(paths: list[Path], *, required: bool) -> dict[str, BandImage]:
+    """Open each file and slot it by band; UserInputError when two fill one band."""
+    by_band: dict[str, BandImage] = {}
+    for path in paths:
+        image = _read_band_image(path, required=required)
+        if image is None:
+            continue
+        if image.band in by_band:
+            raise UserInputError(
+                f"two files for band {image.band} ({image.filter}): {by_band[image.band].path} and {path}"
+            )
+        by_band[image.band] = image
+    return by_band
+
+
 def _gunzip_hint(paths: list[Path]) -> str:
     """The message for gzip-compressed mosaics, which astropy cannot memory-map."""
     names = " ".join(str(p) for p in paths)
@@ -294,7 +309,8 @@ def open_mosaics(source: str | Path | Sequence[str | Path]) -> MosaicSet:
     Parameters
     ----------
     source : path or sequence of paths
-        A directory holding the mosaics, also in its sub-folders (FITS files
+        A directory holding the mosaics, or its sub-folders when it does not
+        hold all five itself (FITS files
         whose FILTER/FILTER1/FILTER2 header or name gives a StarcNet filter;
         other FITS files, such as tables, and weight or context maps named
         ``..._wht.fits``/``..._ctx.fits`` are ignored), or five FITS paths in
@@ -316,10 +332,20 @@ def open_mosaics(source: str | Path | Sequence[str | Path]) -> MosaicSet:
         if not directory.is_dir():
             raise UserInputError(f"{directory}: not a directory of mosaics")
         files = galaxy_files(directory)
-        paths = [p for p in files if p.suffix.lower() in MOSAIC_SUFFIXES and not _NOT_SCIENCE.search(p.name)]
-        gzipped = [
-            p for p in files if p.name.lower().endswith(_GZIP_SUFFIXES) and not _NOT_SCIENCE.search(p.name)
-        ]
+        top = [p for p in files if p.parent == directory]
+        # The directory's own files first; its sub-folders when they do not hold all five bands.
+        for group in [top, files] if len(top) < len(files) else [files]:
+            paths = [
+                p for p in group if p.suffix.lower() in MOSAIC_SUFFIXES and not _NOT_SCIENCE.search(p.name)
+            ]
+            gzipped = [
+                p
+                for p in group
+                if p.name.lower().endswith(_GZIP_SUFFIXES) and not _NOT_SCIENCE.search(p.name)
+            ]
+            by_band = _slot_bands(paths, required=False)
+            if len(by_band) == len(BANDS):
+                break
         if not paths and not gzipped:
             raise UserInputError(
                 f"{directory}: no mosaics found (FITS files named with F275W, F336W, F435W/F438W, "
@@ -335,17 +361,8 @@ def open_mosaics(source: str | Path | Sequence[str | Path]) -> MosaicSet:
             if path.name.lower().endswith(_GZIP_SUFFIXES):
                 raise UserInputError(_gunzip_hint([path]))
         default_field = paths[0].resolve().parent.name if paths else ""
+        by_band = _slot_bands(paths, required=True)
 
-    by_band: dict[str, BandImage] = {}
-    for path in paths:
-        image = _read_band_image(path, required=not isinstance(source, str | Path))
-        if image is None:
-            continue
-        if image.band in by_band:
-            raise UserInputError(
-                f"two files for band {image.band} ({image.filter}): {by_band[image.band].path} and {path}"
-            )
-        by_band[image.band] = image
     missing = [band for band in BANDS if band not in by_band]
     compressed = [p for p in gzipped if band_for_filter(filter_number(p.name) or "") in missing]
     if missing and not paths:

@@ -206,13 +206,18 @@ def test_catalog_as_a_table_file_is_found(tmp_path, suffix):
     assert find_catalog(tmp_path) == path
     galaxy = read_galaxy(tmp_path)
     assert galaxy.catalog.labels["LEGUS mode"].tolist() == CLASSES
-    # A second table of the same kind: both are named, and the user chooses.
-    other = tmp_path / "sub" / f"old_candidates{suffix}"
-    other.parent.mkdir()
+    # An older copy in a sub-folder does not compete with the directory's own table ...
+    older = tmp_path / "old" / f"ugc695_clusters{suffix}"
+    older.parent.mkdir()
+    shutil.copy(path, older)
+    shutil.copy(tmp_path / "hlsp_legus_hst_uvis_ugc695_f555w_v1_drc.fits", older.parent)
+    assert read_galaxy(tmp_path).catalog.path == path
+    # ... a second table of the same kind beside it does: both are named, and the user chooses.
+    other = tmp_path / f"old_candidates{suffix}"
     shutil.copy(path, other)
     with pytest.raises(UserInputError, match="several possible catalogs") as error:
         read_galaxy(tmp_path)
-    assert f"ugc695_clusters{suffix}, sub/old_candidates{suffix}; choose one" in str(error.value)
+    assert f"old_candidates{suffix}, ugc695_clusters{suffix}; choose one" in str(error.value)
     assert read_galaxy(tmp_path, catalog=other).catalog.path == other
 
 
