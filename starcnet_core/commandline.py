@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 from starcnet_core.errors import UserInputError
 
-__all__ = ["build_parser", "run"]
+__all__ = ["build_parser", "run", "add_frame_argument"]
 
 
 def build_parser(prog: str, description: str, package: str) -> argparse.ArgumentParser:
@@ -29,6 +29,20 @@ def build_parser(prog: str, description: str, package: str) -> argparse.Argument
     for info in sorted(pkgutil.iter_modules(path), key=lambda m: m.name):
         importlib.import_module(f"{package}.{info.name}").register(subparsers)
     return parser
+
+
+def add_frame_argument(parser: argparse.ArgumentParser) -> None:
+    """``--frame``: which positions of a catalog that lists them on the pointing and on the mosaic frame."""
+    from starcnet_core.catalogs import FRAMES
+
+    parser.add_argument(
+        "--frame",
+        choices=FRAMES,
+        default="auto",
+        help="catalogs with positions on the pointing and on the mosaic frame (NGC 1313): which pair "
+        "to use; auto (default): the one the mosaics' WCS confirms, else the mosaic frame for "
+        "LEGUS mosaic fields (_sci.fits), else the pointing's",
+    )
 
 
 def run(parser: argparse.ArgumentParser, args: Sequence[str] | None = None) -> int:

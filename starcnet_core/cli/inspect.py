@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from starcnet_core.catalogs import FRAMES
+from starcnet_core.commandline import add_frame_argument
 from starcnet_core.galaxy import read_galaxy
 from starcnet_core.inspect import summarize_galaxy
 
@@ -27,14 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--label-column", help="a further class column to count (name or 1-based number)")
     parser.add_argument("--label-source", help="name for --label-column's labels")
     parser.add_argument("--zero-based", action="store_true", help="catalog x, y are 0-based array indices")
-    parser.add_argument(
-        "--frame",
-        choices=FRAMES,
-        default="auto",
-        help="catalogs with positions on the pointing and on the mosaic frame (NGC 1313): which pair "
-        "to use; auto (default): the one the mosaics' WCS confirms, else the mosaic frame for "
-        "LEGUS mosaic fields (_sci.fits), else the pointing's",
-    )
+    add_frame_argument(parser)
     parser.add_argument("--size", type=int, default=32, help="stamp side in pixels (default 32)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.set_defaults(func=_run)

@@ -7,6 +7,7 @@ import argparse
 import numpy as np
 
 from starcnet_core.checkpoint import load_model
+from starcnet_core.commandline import add_frame_argument
 from starcnet_core.errors import UserInputError
 from starcnet_core.galaxy import read_galaxy
 from starcnet_core.predict import PRECISIONS
@@ -36,6 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     source.add_argument("--stamps", help="stamp set directory")
     parser.add_argument("--catalog", help="catalog file, when the galaxy directory holds several tables")
     parser.add_argument("--mosaics", nargs="+", help="directory of the mosaics, or the five FITS files")
+    add_frame_argument(parser)
     parser.add_argument("--out", required=True, help="output directory")
     parser.add_argument("--tta", action="store_true", help="average over the 8 rotations/reflections")
     parser.add_argument("--batch-size", type=int, default=256)
@@ -60,7 +62,7 @@ def _run(args: argparse.Namespace) -> int:
         written = write_stampset_outputs(args.out, table)
     else:
         mosaics = args.mosaics[0] if args.mosaics and len(args.mosaics) == 1 else args.mosaics
-        galaxy = read_galaxy(args.galaxy, catalog=args.catalog, mosaics=mosaics)
+        galaxy = read_galaxy(args.galaxy, catalog=args.catalog, mosaics=mosaics, frame=args.frame)
         table = predict_galaxy(loaded, galaxy, **options)
         written = write_galaxy_outputs(args.out, galaxy, table)
         skipped = int((~table["usable"]).sum())

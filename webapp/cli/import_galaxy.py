@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from starcnet_core.catalogs import FRAMES
+from starcnet_core.commandline import add_frame_argument
 from webapp.services.database import open_database
 from webapp.services.galaxies import import_galaxy
 
@@ -27,14 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--label-source", help="pseudo-expert name of those labels, e.g. 'LEGUS 3-human mode'"
     )
     parser.add_argument("--zero-based", action="store_true", help="catalog x, y are 0-based (LEGUS: 1-based)")
-    parser.add_argument(
-        "--frame",
-        choices=FRAMES,
-        default="auto",
-        help="catalogs with positions on the pointing and on the mosaic frame (NGC 1313): which pair "
-        "to use; auto (default): the one the mosaics' WCS confirms, else the mosaic frame for "
-        "LEGUS mosaic fields (_sci.fits), else the pointing's",
-    )
+    add_frame_argument(parser)
     parser.add_argument(
         "--database-url", help="default: $DATABASE_URL or the SQLite file in $STARCNET_DATA_DIR"
     )
