@@ -59,10 +59,10 @@ st.dataframe(
                 "binary acc": _percent(v.metrics, "binary_accuracy"),
                 "active then: acc": _percent(v.baseline_metrics, "accuracy"),
                 "active then: binary": _percent(v.baseline_metrics, "binary_accuracy"),
-                "label fingerprint": (v.label_fingerprint or "")[:12],
-                "created": v.created_at,
                 "retrain started by": people.get(v.id, {}).get("requested_by"),
                 "promoted by": people.get(v.id, {}).get("promoted_by"),
+                "created": v.created_at,
+                "label fingerprint": (v.label_fingerprint or "")[:12],
             }
             for v in versions
         ]
