@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from db.engine import make_engine
 from db.models import Candidate, Expert, Label
 from tests.app_testing import prepared_database
+from tests.db_testing import migrated_engine
 
 APP = str(Path(__file__).resolve().parents[1] / "webapp" / "app.py")
 PAGES = [
@@ -221,3 +222,32 @@ def test_after_labelling_the_others_labels_are_revealed(database_url: str) -> No
     assert not app.exception
     shown = [caption.value for caption in app.caption]
     assert any("Previous #2: you 1" in text and "bob 2" in text for text in shown), shown
+
+
+def test_an_empty_database_says_what_to_do_on_every_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = migrated_engine(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    engine.dispose()
+    monkeypatch.setenv("STARCNET_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("STARCNET_PASSWORD", raising=False)
+    st.cache_resource.clear()
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.run()
+    app.switch_page("pages/sign_in.py").run()
+    app.text_input[0].input("zoe")
+    app.button[0].click().run()
+    expected = {
+        "pages/review.py": "No galaxy with mosaics yet",
+        "pages/galaxies.py": "No galaxy yet",
+        "pages/export.py": "No galaxy imported yet",
+        "pages/models.py": "No model yet",
+    }
+    for page, hint in expected.items():
+        app.switch_page(page).run()
+        assert not app.exception, page
+        assert any(hint in info.value for info in app.info), (page, [i.value for i in app.info])
+    app.switch_page("pages/retrain.py").run()
+    assert "No retrain job yet." in [caption.value for caption in app.caption]
+    st.cache_resource.clear()

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from starcnet_core.bands import CLASS_NAMES
 from starcnet_core.display import field_image
 from starcnet_core.errors import UserInputError
 from webapp.components.database import get_database
@@ -22,24 +23,41 @@ st.title("Galaxies")
 with database.read_sessions() as session:
     galaxies = list_galaxies(session)
     counts = predicted_counts(session)
-st.dataframe(
-    pd.DataFrame(
-        [
-            {
-                "galaxy": g.name,
-                "distance (Mpc)": g.distance_mpc,
-                "candidates": g.n_candidates,
-                "usable": g.n_usable,
-                "labelled": g.n_labelled,
-                **{f"pred. class {k}": counts.get(g.galaxy_id, [0, 0, 0, 0])[k - 1] for k in range(1, 5)},
-                "mosaics": "yes" if g.has_mosaics else "no",
-            }
-            for g in galaxies
-        ]
-    ),
-    hide_index=True,
-    width="stretch",
-)
+if not galaxies:
+    st.info("No galaxy yet: import one below (a directory of LEGUS files or uploads).")
+else:
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "galaxy": g.name,
+                    "distance (Mpc)": g.distance_mpc,
+                    "candidates": g.n_candidates,
+                    "usable": g.n_usable,
+                    "labelled": g.n_labelled,
+                    **{f"pred. class {k}": counts.get(g.galaxy_id, [0, 0, 0, 0])[k - 1] for k in range(1, 5)},
+                    "mosaics": "yes" if g.has_mosaics else "no",
+                }
+                for g in galaxies
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "usable": st.column_config.NumberColumn(
+                help="candidates with a full stamp (not at a mosaic edge)"
+            ),
+            "labelled": st.column_config.NumberColumn(
+                help="candidates with at least one vote, from experts or imported with the catalog"
+            ),
+            **{
+                f"pred. class {k}": st.column_config.NumberColumn(
+                    help=f"candidates the active model puts in class {k} ({CLASS_NAMES[k]})"
+                )
+                for k in range(1, 5)
+            },
+        },
+    )
 
 with st.expander("Import a galaxy", expanded=not galaxies):
     name = st.text_input("Name (default: the field in the file names)", key="import_name")
