@@ -51,14 +51,27 @@ class DemoSettings:
         Fraction of the paper's Table 6 counts simulated for training.
     epochs : int
         Training epochs of the lite network.
+    learning_rate : float
+        Adam learning rate; ten times the paper's 1e-4, which needs many more steps.
     seed : int
+
+    Notes
+    -----
+    Measured on 2 busy cores (load 4-5) against the demo galaxy's catalog
+    classes, 510 candidates: twice the stamps of the former setting (5% of
+    Table 6, 4 epochs at 1e-4) in half the epochs at 1e-3 costs the same
+    training steps and gives the same accuracy (48%) with a better
+    balanced accuracy (51% instead of 46%; against the simulator's true
+    classes 63% instead of 57%). Without the paper's class balancing the
+    network calls most candidates non-clusters (balanced accuracy under 40%).
     """
 
     image_size: int = 2000
     n_candidates: int = 600
     distance_mpc: float = 10.0
-    survey_fraction: float = 0.05
-    epochs: int = 4
+    survey_fraction: float = 0.1
+    epochs: int = 2
+    learning_rate: float = 1e-3
     seed: int = 0
 
 
@@ -124,7 +137,9 @@ def build_demo(
         if version is None:
             _say(progress, 2, "simulating a training survey")
             survey = simulate_survey(None, seed=settings.seed, fraction=settings.survey_fraction)
-            config = TrainConfig(epochs=settings.epochs, seed=settings.seed, device="cpu")
+            config = TrainConfig(
+                epochs=settings.epochs, lr=settings.learning_rate, seed=settings.seed, device="cpu"
+            )
 
             def on_step(event: dict) -> None:
                 if progress is None:
