@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Sequence
 
 from starcnet_core.commandline import build_parser, run
 
-__all__ = ["main"]
+__all__ = ["main", "add_database_argument"]
+
+
+def add_database_argument(parser: argparse.ArgumentParser) -> None:
+    """``--database-url``, which every command that opens the database takes."""
+    parser.add_argument(
+        "--database-url", help="default: $DATABASE_URL or the SQLite file in $STARCNET_DATA_DIR"
+    )
 
 
 def main(args: Sequence[str] | None = None) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from webapp.cli import add_database_argument
 from webapp.services.agreement import agreement_report
 from webapp.services.database import open_database
 
@@ -19,9 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--model", help="model version name (default: the active one)")
     parser.add_argument("--humans-only", action="store_true", help="leave out catalog pseudo-experts")
     parser.add_argument("--json", action="store_true", help="print the full report as JSON")
-    parser.add_argument(
-        "--database-url", help="default: $DATABASE_URL or the SQLite file in $STARCNET_DATA_DIR"
-    )
+    add_database_argument(parser)
     parser.set_defaults(func=_run)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 
+from webapp.cli import add_database_argument
 from webapp.services.database import init_database
 from webapp.services.demo import DemoSettings, build_demo, demo_ready
 
@@ -16,9 +17,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "bootstrap-demo",
         help="simulate a galaxy, train a lite StarcNet on a simulated survey, activate and score (idempotent)",
     )
-    parser.add_argument(
-        "--database-url", help="default: $DATABASE_URL or the SQLite file in $STARCNET_DATA_DIR"
-    )
+    add_database_argument(parser)
     parser.add_argument(
         "--epochs", type=int, default=DemoSettings.epochs, help="training epochs (default %(default)s)"
     )

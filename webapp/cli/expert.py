@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from starcnet_core.errors import UserInputError
+from webapp.cli import add_database_argument
 from webapp.services.database import open_database
 from webapp.services.labels import add_expert, list_experts
 
@@ -18,9 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("action", choices=["add", "list"])
     parser.add_argument("name", nargs="?", help="the expert's name (for add)")
     parser.add_argument("--role", default="expert", choices=["expert", "admin"])
-    parser.add_argument(
-        "--database-url", help="default: $DATABASE_URL or the SQLite file in $STARCNET_DATA_DIR"
-    )
+    add_database_argument(parser)
     parser.set_defaults(func=_run)
 
 

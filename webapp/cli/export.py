@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from webapp.cli import add_database_argument
 from webapp.services.database import open_database
 from webapp.services.export import EXPORT_FORMATS, export_galaxy
 
@@ -16,9 +17,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--format", required=True, choices=EXPORT_FORMATS, dest="fmt")
     parser.add_argument("--out", required=True, help="output file")
     parser.add_argument("--model", help="model version whose scores to export (default: the active one)")
-    parser.add_argument(
-        "--database-url", help="default: $DATABASE_URL or the SQLite file in $STARCNET_DATA_DIR"
-    )
+    add_database_argument(parser)
     parser.set_defaults(func=_run)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from starcnet_core.commandline import add_frame_argument
+from webapp.cli import add_database_argument
 from webapp.services.database import open_database
 from webapp.services.galaxies import import_galaxy
 
@@ -28,9 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--zero-based", action="store_true", help="catalog x, y are 0-based (LEGUS: 1-based)")
     add_frame_argument(parser)
-    parser.add_argument(
-        "--database-url", help="default: $DATABASE_URL or the SQLite file in $STARCNET_DATA_DIR"
-    )
+    add_database_argument(parser)
     parser.set_defaults(func=_run)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from webapp.cli import add_database_argument
 from webapp.services.database import open_database
 from webapp.services.labels import import_labels
 
@@ -17,9 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("csv", help="CSV file with a header")
     parser.add_argument("--expert", required=True, help="expert name (must exist)")
-    parser.add_argument(
-        "--database-url", help="default: $DATABASE_URL or the SQLite file in $STARCNET_DATA_DIR"
-    )
+    add_database_argument(parser)
     parser.set_defaults(func=_run)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from webapp.cli import add_database_argument
 from webapp.services.database import open_database
 from webapp.services.predictions import import_predictions
 
@@ -17,9 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("file", help="tab-separated id, x, y, class, [p1 - p2 - p3 - p4]")
     parser.add_argument("--galaxy", required=True, help="galaxy name")
     parser.add_argument("--model", required=True, help="model version name (created when new)")
-    parser.add_argument(
-        "--database-url", help="default: $DATABASE_URL or the SQLite file in $STARCNET_DATA_DIR"
-    )
+    add_database_argument(parser)
     parser.set_defaults(func=_run)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from db.migrate import current_revision
+from webapp.cli import add_database_argument
 from webapp.services.database import init_database
 
 __all__ = ["register"]
@@ -14,9 +15,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "init-db", help="create or upgrade the database (Alembic migrations to head)"
     )
-    parser.add_argument(
-        "--database-url", help="default: $DATABASE_URL or the SQLite file in $STARCNET_DATA_DIR"
-    )
+    add_database_argument(parser)
     parser.set_defaults(func=_run)
 
 

@@ -6,6 +6,7 @@ import argparse
 
 from db.models import LABEL_CLASSES
 from starcnet_core.errors import UserInputError
+from webapp.cli import add_database_argument
 from webapp.services.database import open_database
 from webapp.services.labels import find_candidate, get_expert, record_label, undo_label
 
@@ -20,9 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--class", dest="label_class", choices=LABEL_CLASSES, help="1-4 or unsure")
     parser.add_argument("--comment", default="")
     parser.add_argument("--undo", action="store_true", help="retract the expert's latest label instead")
-    parser.add_argument(
-        "--database-url", help="default: $DATABASE_URL or the SQLite file in $STARCNET_DATA_DIR"
-    )
+    add_database_argument(parser)
     parser.set_defaults(func=_run)
 
 

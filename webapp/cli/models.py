@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from starcnet_core.errors import UserInputError
+from webapp.cli import add_database_argument
 from webapp.services import model_versions
 from webapp.services.database import open_database
 
@@ -18,9 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("target", nargs="?", help="import: checkpoint path; promote: version id")
     parser.add_argument("--name", help="import: the version's name (default: the file name)")
     parser.add_argument("--activate", action="store_true", help="import: make it the active version")
-    parser.add_argument(
-        "--database-url", help="default: $DATABASE_URL or the SQLite file in $STARCNET_DATA_DIR"
-    )
+    add_database_argument(parser)
     parser.set_defaults(func=_run)
 
 

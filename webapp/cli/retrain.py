@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from webapp.cli import add_database_argument
 from webapp.services.database import open_database
 from webapp.services.jobs import wait_for_job
 from webapp.services.retrain import MODES, RetrainRequest, estimate_seconds, request_retrain
@@ -27,9 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--estimate", action="store_true", help="only print the time estimate")
     parser.add_argument("--wait", action="store_true", help="wait for the job and print its progress")
-    parser.add_argument(
-        "--database-url", help="default: $DATABASE_URL or the SQLite file in $STARCNET_DATA_DIR"
-    )
+    add_database_argument(parser)
     parser.set_defaults(func=_run)
 
 

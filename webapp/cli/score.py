@@ -9,6 +9,7 @@ from sqlalchemy import select
 from db.models import Galaxy
 from db.predictions import active_model_version
 from starcnet_core.errors import UserInputError
+from webapp.cli import add_database_argument
 from webapp.services.database import open_database
 from webapp.services.scoring import request_scoring, score_candidates
 
@@ -20,9 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--version", type=int, help="model version id (default: the active one)")
     parser.add_argument("--galaxy", help="only this galaxy (default: every galaxy)")
     parser.add_argument("--background", action="store_true", help="queue a job for the worker instead")
-    parser.add_argument(
-        "--database-url", help="default: $DATABASE_URL or the SQLite file in $STARCNET_DATA_DIR"
-    )
+    add_database_argument(parser)
     parser.set_defaults(func=_run)
 
 

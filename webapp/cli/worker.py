@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
+from webapp.cli import add_database_argument
 from webapp.services.database import open_database
 from webapp.worker import Worker
 
@@ -13,9 +14,7 @@ __all__ = ["register"]
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("worker", help="run queued jobs (retraining, re-scoring)")
-    parser.add_argument(
-        "--database-url", help="default: $DATABASE_URL or the SQLite file in $STARCNET_DATA_DIR"
-    )
+    add_database_argument(parser)
     parser.add_argument("--once", action="store_true", help="exit when the queue is empty")
     parser.add_argument("--poll", type=float, default=1.0, help="seconds between looks at an empty queue")
     parser.add_argument(
