@@ -121,17 +121,23 @@ def _label_of(url: str, expert: str) -> list[tuple[int, str]]:
     return [tuple(r) for r in rows]
 
 
+def _signed_in_page(browser, base: str, expert: str):
+    """A laptop-sized page of the app at ``base``, signed in as a new ``expert``."""
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    page.goto(base, timeout=60_000)
+    page.get_by_text("Sign in first").wait_for(timeout=60_000)
+    page.get_by_role("link", name="Sign in").first.click()
+    page.get_by_label("…or a new expert name").fill(expert)
+    page.get_by_role("button", name="Sign in").click()
+    return page
+
+
 def test_sign_in_and_label_with_the_keyboard(server) -> None:
     playwright_api = pytest.importorskip("playwright.sync_api")
     base, url = server
     with playwright_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1440, "height": 900})
-        page.goto(base, timeout=60_000)
-        page.get_by_text("Sign in first").wait_for(timeout=60_000)
-        page.get_by_role("link", name="Sign in").first.click()
-        page.get_by_label("…or a new expert name").fill("kate")
-        page.get_by_role("button", name="Sign in").click()
+        page = _signed_in_page(browser, base, "kate")
         page.get_by_text("left in ngc9999").wait_for(timeout=60_000)
         page.get_by_text("ngc9999 #6").wait_for(timeout=30_000)  # least confident first
         page.get_by_role("button", name="3 Association").wait_for(timeout=30_000)
@@ -147,12 +153,7 @@ def test_clicking_a_candidate_in_the_field_opens_it_in_review(server) -> None:
     base, _ = server
     with playwright_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1440, "height": 900})
-        page.goto(base, timeout=60_000)
-        page.get_by_text("Sign in first").wait_for(timeout=60_000)
-        page.get_by_role("link", name="Sign in").first.click()
-        page.get_by_label("…or a new expert name").fill("kate")
-        page.get_by_role("button", name="Sign in").click()
+        page = _signed_in_page(browser, base, "kate")
         page.get_by_text("ngc9999 #6").wait_for(timeout=60_000)
         page.get_by_role("link", name="Galaxies").first.click()
         page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
