@@ -1,8 +1,8 @@
 """Make ``docs/contact_sheet.png``: simulated candidates of each kind, and a simulated field.
 
-Left: eight survey stamps per row, one row per true class and class-4 sub-type
-(the paper's RGB mix, asinh stretch, 32x32 px), each titled with the
-three simulated experts' votes. Right: a whole simulated galaxy (1000x1000 px).
+Left: five survey candidates per row, one row per true class and class-4
+sub-type, each as the paper's RGB mix and beside it the V band (asinh
+stretch, 32x32 px), titled with the three simulated experts' votes. Right: a whole simulated galaxy (1000x1000 px).
 
 Usage: ``python scripts/make_contact_sheet.py [--out docs/contact_sheet.png] [--seed 0]``.
 """
@@ -23,7 +23,7 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from starcnet_core.display import field_image, rgb_composite  # noqa: E402
+from starcnet_core.display import field_image, grey_stamps, rgb_composite  # noqa: E402
 from starcnet_core.mosaics import open_mosaics  # noqa: E402
 from starcnet_core.sim import simulate_galaxy, simulate_survey  # noqa: E402
 
@@ -36,7 +36,7 @@ ROWS = (
     ("class 4: background galaxy", 4, "galaxy"),
     ("class 4: artifact", 4, ("hot_pixel", "cosmic_ray")),
 )
-PER_ROW = 8
+PER_ROW = 5
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,30 +49,35 @@ def main(argv: list[str] | None = None) -> int:
     table = survey.table
     rng = np.random.default_rng(args.seed)
     fig = plt.figure(figsize=(18, 8.5))
-    grid = fig.add_gridspec(len(ROWS), PER_ROW + len(ROWS), wspace=0.05, hspace=0.35)
+    grid = fig.add_gridspec(len(ROWS), 2 * PER_ROW + len(ROWS), wspace=0.05, hspace=0.35)
+    v_band = list(survey.bands).index("V")
     for r, (title, cls, kind) in enumerate(ROWS):
         rows = np.asarray(table["true_class"]) == cls
         if kind is not None:
             rows &= np.isin(np.asarray(table["kind"]), kind)
         chosen = rng.choice(np.flatnonzero(rows), size=min(PER_ROW, rows.sum()), replace=False)
         for c, i in enumerate(chosen):
-            ax = fig.add_subplot(grid[r, c])
-            ax.imshow(rgb_composite(survey.stamps[i]), origin="lower")
             votes = "".join(str(table[f"vote_{k}"][i]) for k in (1, 2, 3))
-            ax.set_title(f"votes {votes}", fontsize=6)
-            ax.set_xticks([])
-            ax.set_yticks([])
+            rgb = fig.add_subplot(grid[r, 2 * c])
+            rgb.imshow(rgb_composite(survey.stamps[i]), origin="lower")
+            rgb.set_title(f"votes {votes}", fontsize=6)
+            v = fig.add_subplot(grid[r, 2 * c + 1])
+            v.imshow(grey_stamps(survey.stamps[i])[v_band], origin="lower", cmap="gray")
+            v.set_title("V", fontsize=6)
+            for ax in (rgb, v):
+                ax.set_xticks([])
+                ax.set_yticks([])
             if c == 0:
-                ax.set_ylabel(title.replace(": ", ":\n"), fontsize=6)
+                rgb.set_ylabel(title.replace(": ", ":\n"), fontsize=6)
     with tempfile.TemporaryDirectory() as tmp:
         directory = simulate_galaxy(tmp, size=1000, n_candidates=150, distance_mpc=8.0, seed=args.seed)
         image, _ = field_image(open_mosaics(directory).arrays(), max_side=1000)
-    ax = fig.add_subplot(grid[:, PER_ROW:])
+    ax = fig.add_subplot(grid[:, 2 * PER_ROW :])
     ax.imshow(image, origin="lower")
     ax.set_title("simulated galaxy, 1000x1000 px at 8 Mpc (the paper's RGB mix)", fontsize=9)
     ax.set_xticks([])
     ax.set_yticks([])
-    fig.suptitle("StarcNet Studio simulator: survey stamps by true class (RGB = I+V, B, U+NUV)", fontsize=11)
+    fig.suptitle("StarcNet Studio simulator: survey stamps by true class (RGB = I+V, B, U+NUV; V band in grey)", fontsize=11)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(args.out, dpi=110, bbox_inches="tight")
     print(f"wrote {args.out}")
