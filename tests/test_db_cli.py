@@ -63,3 +63,21 @@ def test_label_workflow(database, tmp_path, capsys):
     assert "ana vs ben: 100.0%" in capsys.readouterr().out
     assert main(["expert", "list"]) == 0
     assert "ana\texpert\t2 labels" in capsys.readouterr().out
+
+
+def test_backup_is_a_working_database_and_never_overwrites(database, tmp_path, capsys):
+    assert main(["init-db"]) == 0
+    with session_factory(make_engine(database))() as session:
+        add_galaxy(session, "ngc1", n=2)
+        session.commit()
+    assert main(["expert", "add", "ana"]) == 0
+    assert main(["label", "--expert", "ana", "--galaxy", "ngc1", "--id", "2", "--class", "3"]) == 0
+    out = tmp_path / "copy.sqlite"
+    assert main(["backup", str(out)]) == 0
+    copy = f"sqlite:///{out}"
+    assert _labels(copy) == 1
+    assert main(["agreement", "--galaxy", "ngc1", "--json", "--database-url", copy]) == 0
+    capsys.readouterr()
+    assert main(["backup", str(out)]) == 2
+    assert "exists" in capsys.readouterr().err
+    assert not list(tmp_path.glob(".*.partial"))

@@ -9,9 +9,12 @@ single transaction: everything it wrote is committed together, or nothing.
 
 from __future__ import annotations
 
+import os
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -20,7 +23,7 @@ from db.engine import database_url, make_engine, session_factory
 from db.migrate import current_revision, head_revision, upgrade
 from starcnet_core.errors import UserInputError
 
-__all__ = ["Database", "init_database", "open_database", "transaction"]
+__all__ = ["Database", "backup_database", "init_database", "open_database", "transaction"]
 
 
 @dataclass(frozen=True)
@@ -68,3 +71,39 @@ def transaction(session: Session) -> Iterator[Session]:
     except BaseException:
         session.rollback()
         raise
+
+
+def backup_database(database: Database, out: str | Path) -> Path:
+    """Copy a SQLite database, consistently, to ``out`` while others keep labelling.
+
+    SQLite's online backup copies a snapshot page by page; writers that
+    commit during the copy are included or not, never half. The copy is
+    written beside ``out`` and renamed into place, and never overwrites a
+    file. PostgreSQL servers are backed up with their own tool (``pg_dump``).
+
+    Raises
+    ------
+    UserInputError
+        ``out`` exists, its folder does not, or the database is not SQLite.
+    """
+    out = Path(out)
+    url = database.engine.url
+    if url.get_backend_name() != "sqlite":
+        raise UserInputError(
+            f"backup copies SQLite files; back up the PostgreSQL database {url.database!r} with "
+            f"`pg_dump --format=custom --file {out} ...`"
+        )
+    if out.exists():
+        raise UserInputError(f"{out} exists: choose a new file name for the backup")
+    if not out.parent.is_dir():
+        raise UserInputError(f"{out.parent} is not a directory")
+    partial = out.with_name(f".{out.name}.partial")
+    with database.engine.connect() as connection:
+        source = connection.connection.driver_connection
+        target = sqlite3.connect(partial)
+        try:
+            source.backup(target)
+        finally:
+            target.close()
+    os.replace(partial, out)
+    return out
