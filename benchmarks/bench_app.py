@@ -13,7 +13,7 @@ and an active model in a temporary directory, then times (warm, median and
   label click, through Streamlit's AppTest.
 
 Goals (issue 5): view <= 250 ms, label -> next <= 300 ms.
-Run ``python benchmarks/bench_app.py [--markdown]``.
+Run ``python benchmarks/bench_app.py [--plain]``; prints a docs/BENCHMARKS.md section.
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--candidates", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=30)
-    parser.add_argument("--markdown", action="store_true", help="print a docs/BENCHMARKS.md section")
+    parser.add_argument("--plain", action="store_true", help="aligned text instead of a markdown section")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
         url = prepared_database(Path(folder), n_extra=args.candidates - 6)
@@ -144,12 +144,12 @@ def main(argv: list[str] | None = None) -> int:
         "|---|---:|---:|---:|",
         *(f"| {name} | {median:.0f} | {p95:.0f} | {goal} |" for name, median, p95, goal in rows),
     ]
-    if args.markdown:
-        print("\n".join(lines))
-    else:
+    if args.plain:
         for name, median, p95, goal in rows:
             print(f"{name:48s} median {median:6.0f} ms  p95 {p95:6.0f} ms  (goal {goal} ms)")
         print(f"load average {load:.1f}")
+    else:
+        print("\n".join(lines))
     return 0
 
 
