@@ -5,14 +5,22 @@ scores into one number per candidate (entropy, 1 - margin between the two
 best classes, or 1 - top score); :func:`select_batch` picks the next batch to
 label, either the most uncertain or at random. :func:`labelling_curve`
 simulates a labelling campaign (label a batch, retrain, re-score, repeat) so
-that strategies can be compared by the accuracy each reaches per label, and
+that strategies can be compared by the accuracy each reaches per label;
 :func:`labels_to_reach` reads off how many labels a curve needs for a target
-accuracy.
+accuracy, :func:`label_ratios` how many an active strategy needs per
+campaign relative to random labelling, and :func:`mean_curve` averages the
+campaigns.
+
+The margin is the default measure: on the simulated survey (benchmarks/
+bench_active_learning.py) it needed the fewest labels of the three measures and
+picked no more mislabelled candidates than random labelling, whereas entropy
+and least confidence favour candidates that are ambiguous between several
+classes, where the experts' mode is most often wrong.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -22,6 +30,8 @@ __all__ = [
     "select_batch",
     "labelling_curve",
     "labels_to_reach",
+    "label_ratios",
+    "mean_curve",
 ]
 
 #: Names accepted by :func:`uncertainty`.
@@ -98,7 +108,7 @@ def select_batch(
 
 
 def labelling_curve(
-    fit_predict: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, float]],
+    fit_predict: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, float | Mapping[str, float]]],
     oracle: np.ndarray,
     *,
     strategy: str,
@@ -115,7 +125,8 @@ def labelling_curve(
         ``fit_predict(labelled_index, labels) -> (scores, accuracy)``: train on
         pool rows ``labelled_index`` with ``labels``; return ``(pool size, K)``
         class scores for the whole pool and the new model's accuracy on a
-        fixed test set.
+        fixed test set, either a float or a dict of measurements that holds
+        ``"accuracy"`` (every entry is recorded).
     oracle : numpy.ndarray
         ``(pool size,)`` the label an expert would give each pool row.
     strategy : str
@@ -132,15 +143,17 @@ def labelling_curve(
     Returns
     -------
     list of dict
-        One ``{"n_labels", "accuracy"}`` per round.
+        One ``{"n_labels", "accuracy", ...}`` per round.
     """
     rng = np.random.default_rng(seed)
     pool = np.arange(len(oracle))
     labelled = rng.choice(pool, size=min(initial, len(pool)), replace=False)
     curve = []
     while True:
-        scores, accuracy = fit_predict(labelled, oracle[labelled])
-        curve.append({"n_labels": int(len(labelled)), "accuracy": float(accuracy)})
+        scores, measured = fit_predict(labelled, oracle[labelled])
+        if not isinstance(measured, Mapping):
+            measured = {"accuracy": measured}
+        curve.append({"n_labels": int(len(labelled)), **{k: float(v) for k, v in measured.items()}})
         remaining = np.setdiff1d(pool, labelled)
         if len(labelled) >= budget or len(remaining) == 0:
             return curve
@@ -149,9 +162,60 @@ def labelling_curve(
         labelled = np.concatenate([labelled, chosen])
 
 
-def labels_to_reach(curve: Sequence[dict], target: float) -> int | None:
-    """The fewest labels at which ``curve`` reaches accuracy ``target`` (None if never)."""
+def labels_to_reach(curve: Sequence[dict], target: float, key: str = "accuracy") -> int | None:
+    """The fewest labels at which ``curve`` reaches ``target`` in ``key`` (None if never)."""
     for point in curve:
-        if point["accuracy"] >= target:
+        if point[key] >= target:
             return int(point["n_labels"])
     return None
+
+
+def label_ratios(
+    random_curves: Sequence[Sequence[dict]], active_curves: Sequence[Sequence[dict]], key: str = "accuracy"
+) -> np.ndarray:
+    """Per campaign: labels the active strategy needs over labels random labelling used.
+
+    The target of each campaign is the last point of its random curve (its
+    accuracy with the whole budget), and random labelling is taken to need the
+    whole budget by definition.
+
+    Parameters
+    ----------
+    random_curves, active_curves : sequences of curves
+        One :func:`labelling_curve` per campaign, the same campaigns in the same order.
+    key : str
+        The measurement compared.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_campaigns,)``; ``inf`` where the active curve never reaches the
+        target, so that medians and maxima stay honest.
+    """
+    if len(random_curves) != len(active_curves):
+        raise ValueError(f"{len(random_curves)} random curves but {len(active_curves)} active ones")
+    ratios = []
+    for random_curve, active_curve in zip(random_curves, active_curves, strict=True):
+        budget = random_curve[-1]["n_labels"]
+        needed = labels_to_reach(active_curve, random_curve[-1][key], key)
+        ratios.append(np.inf if needed is None else needed / budget)
+    return np.asarray(ratios, dtype=np.float64)
+
+
+def mean_curve(curves: Sequence[Sequence[dict]]) -> list[dict]:
+    """The point-by-point mean of campaigns' curves, with the standard deviation as ``<key>_std``.
+
+    Every curve must have the same label counts (campaigns of one budget and batch size).
+    """
+    counts = [[point["n_labels"] for point in curve] for curve in curves]
+    if not curves or any(c != counts[0] for c in counts):
+        raise ValueError("mean_curve needs at least one curve and the same label counts in every curve")
+    keys = [k for k in curves[0][0] if k != "n_labels"]
+    out = []
+    for i, n_labels in enumerate(counts[0]):
+        point: dict = {"n_labels": n_labels}
+        for key in keys:
+            values = np.array([curve[i][key] for curve in curves], dtype=np.float64)
+            point[key], point[f"{key}_std"] = float(values.mean()), float(values.std())
+        out.append(point)
+    return out

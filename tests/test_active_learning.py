@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from starcnet_core.active_learning import labelling_curve, labels_to_reach, select_batch, uncertainty
+from starcnet_core.active_learning import (
+    label_ratios,
+    labelling_curve,
+    labels_to_reach,
+    mean_curve,
+    select_batch,
+    uncertainty,
+)
 
 
 def test_uncertainty_measures_order_confident_before_unsure() -> None:
@@ -56,3 +63,42 @@ def test_uncertainty_sampling_beats_random_on_a_toy_boundary() -> None:
     needed = labels_to_reach(active_curve, target)
     assert needed is not None and needed <= 30
     assert labels_to_reach(random_curve, 1.01) is None
+
+
+def test_labelling_curve_records_every_measurement_fit_predict_returns() -> None:
+    fit_predict, oracle = _toy_problem()
+
+    def with_extras(index: np.ndarray, labels: np.ndarray):
+        scores, accuracy = fit_predict(index, labels)
+        return scores, {"accuracy": accuracy, "n_class_2": float(np.sum(labels == 2))}
+
+    curve = labelling_curve(with_extras, oracle, strategy="margin", initial=10, batch_size=5, budget=20)
+    assert [set(p) for p in curve] == [{"n_labels", "accuracy", "n_class_2"}] * 3
+    assert all(0 <= p["n_class_2"] <= p["n_labels"] for p in curve)
+    assert labels_to_reach(curve, 1.0, key="n_class_2") == 10
+
+
+def _curve(accuracies: list[float], step: int = 100) -> list[dict]:
+    return [{"n_labels": step * (i + 1), "accuracy": a} for i, a in enumerate(accuracies)]
+
+
+def test_label_ratios_read_each_campaign_against_its_own_random_end_point() -> None:
+    random_curves = [_curve([0.5, 0.6, 0.7, 0.8]), _curve([0.5, 0.55, 0.6, 0.65])]
+    active_curves = [_curve([0.5, 0.8, 0.9, 0.9]), _curve([0.5, 0.6, 0.6, 0.6])]
+    ratios = label_ratios(random_curves, active_curves)
+    # campaign 1 reaches 0.8 at 200 of 400 labels; campaign 2 never reaches 0.65
+    np.testing.assert_array_equal(ratios, [0.5, np.inf])
+    assert np.median(label_ratios(random_curves * 2, active_curves + [active_curves[0]] * 2)) == 0.5
+    with pytest.raises(ValueError):
+        label_ratios(random_curves, active_curves[:1])
+
+
+def test_mean_curve_averages_campaigns_point_by_point() -> None:
+    mean = mean_curve([_curve([0.4, 0.6]), _curve([0.6, 0.8])])
+    assert [p["n_labels"] for p in mean] == [100, 200]
+    np.testing.assert_allclose([p["accuracy"] for p in mean], [0.5, 0.7])
+    np.testing.assert_allclose([p["accuracy_std"] for p in mean], [0.1, 0.1])
+    with pytest.raises(ValueError):
+        mean_curve([_curve([0.4, 0.6]), _curve([0.4, 0.6], step=50)])
+    with pytest.raises(ValueError):
+        mean_curve([])
