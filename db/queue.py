@@ -1,8 +1,10 @@
 """The review queue: which candidates an expert should look at next.
 
 Orders (``QUEUE_ORDERS``), all on the predictions of the active model version:
-``least_confidence`` (lowest top score first), ``smallest_margin`` (closest
-top two scores first), ``highest_entropy``, ``disagreement`` (only candidates
+``smallest_margin`` (closest top two scores first; the default, as the
+uncertainty that needed the fewest labels in ``benchmarks/bench_active_learning.py``,
+see :mod:`starcnet_core.active_learning`), ``least_confidence`` (lowest top
+score first), ``highest_entropy``, ``disagreement`` (only candidates
 whose consensus differs from the model's class, the most confident model
 first), ``fewest_votes`` and ``random`` (a fixed shuffle, so that pages do not
 repeat). Pages are keyset-paginated: a page returns the cursor of its last
@@ -25,8 +27,8 @@ from db.predictions import active_model_version
 __all__ = ["QUEUE_ORDERS", "QueueItem", "QueuePage", "review_queue"]
 
 QUEUE_ORDERS: tuple[str, ...] = (
-    "least_confidence",
     "smallest_margin",
+    "least_confidence",
     "highest_entropy",
     "disagreement",
     "fewest_votes",
@@ -91,7 +93,7 @@ def _labelled_by(expert_id: int):
 def review_queue(
     session: Session,
     *,
-    order: str = "least_confidence",
+    order: str = "smallest_margin",
     galaxy_id: int | None = None,
     predicted_class: int | None = None,
     mag_v_range: tuple[float | None, float | None] | None = None,

@@ -338,7 +338,7 @@ def next_candidates(
     session: Session,
     *,
     expert_id: int,
-    order: str = "least_confidence",
+    order: str = "smallest_margin",
     galaxy_id: int | None = None,
     predicted_class: int | None = None,
     mag_v_range: tuple[float | None, float | None] | None = None,
