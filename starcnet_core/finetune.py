@@ -369,7 +369,7 @@ def quick_costs(
 
 
 def model_fingerprint(model: StarcNet) -> str:
-    """A short hash of the convolution weights: the key under which conv features are cached."""
+    """A short hash of the convolution weights: with the band mean, the key under which conv features are cached."""
     digest = hashlib.sha256()
     for name, tensor in sorted(model.state_dict().items()):
         if ".features." in name:
@@ -381,9 +381,12 @@ def model_fingerprint(model: StarcNet) -> str:
 class FeatureCache:
     """Convolutional features on disk, one ``.npz`` per model, rows keyed by candidate id.
 
-    Features are stored as float16 (half the disk, no visible change in the
-    retrained classifier) and read back as float32. Files are replaced
-    atomically, so a crash while writing leaves the previous cache intact.
+    A file holds the features of one set of convolution weights
+    (:func:`model_fingerprint`) applied to stamps minus one per-band mean, so a
+    quick retrain, which keeps both, shares its parent's file. Features are
+    stored as float16 (half the disk, no visible change in the retrained
+    classifier) and read back as float32. Files are replaced atomically, so a
+    crash while writing leaves the previous cache intact.
 
     Parameters
     ----------
@@ -397,6 +400,12 @@ class FeatureCache:
     def _path(self, key: str) -> Path:
         return self.directory / f"conv_{key}.npz"
 
+    @staticmethod
+    def _key(model: StarcNet, band_mean: np.ndarray) -> str:
+        # the features are conv(stamp - band_mean): the same weights under another mean are other features
+        mean = hashlib.sha256(np.asarray(band_mean, dtype=np.float32).tobytes()).hexdigest()[:8]
+        return f"{model_fingerprint(model)}_{mean}"
+
     def _read(self, key: str) -> tuple[np.ndarray, np.ndarray | None]:
         path = self._path(key)
         if not path.is_file():
@@ -404,10 +413,32 @@ class FeatureCache:
         with np.load(path) as stored:
             return stored["ids"], stored["features"]
 
-    def missing(self, model: StarcNet, ids: np.ndarray) -> int:
-        """How many of candidates ``ids`` have no cached features under ``model`` yet."""
-        cached_ids, _ = self._read(model_fingerprint(model))
+    def missing(self, model: StarcNet, ids: np.ndarray, band_mean: np.ndarray) -> int:
+        """How many of candidates ``ids`` have no cached features under ``model`` and ``band_mean`` yet."""
+        cached_ids, _ = self._read(self._key(model, band_mean))
         return int(np.count_nonzero(~np.isin(np.asarray(ids, dtype=np.int64), cached_ids)))
+
+    def lookup(
+        self, model: StarcNet, ids: np.ndarray, band_mean: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The cached features among candidates ``ids``, computing nothing.
+
+        Returns
+        -------
+        found : numpy.ndarray
+            ``(len(ids),)`` bool, whether a candidate's features are cached.
+        features : numpy.ndarray
+            ``(found.sum(), n_pathways, D)`` float32, in the order of ``ids[found]``.
+        """
+        ids = np.asarray(ids, dtype=np.int64)
+        cached_ids, cached = self._read(self._key(model, band_mean))
+        found = np.isin(ids, cached_ids)
+        if cached is None or not found.any():
+            size = model.config.stamp_size // 2
+            return found, np.zeros((0, len(model.pathways), model.config.width * size * size), np.float32)
+        position = {int(c): i for i, c in enumerate(cached_ids)}
+        rows = np.fromiter((position[int(i)] for i in ids[found]), dtype=np.int64, count=int(found.sum()))
+        return found, cached[rows].astype(np.float32)
 
     def features(
         self,
@@ -443,7 +474,7 @@ class FeatureCache:
         if len(ids) == 0:
             size = model.config.stamp_size
             return conv_features(model, np.zeros((0, model.config.n_bands, size, size)), band_mean), 0
-        key = model_fingerprint(model)
+        key = self._key(model, band_mean)
         cached_ids, cached = self._read(key)
         missing = np.setdiff1d(ids, cached_ids)
         if len(missing):

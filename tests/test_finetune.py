@@ -102,18 +102,35 @@ def test_feature_cache_computes_each_candidate_once(tmp_path, tiny_model: StarcN
         return stamps[ids]
 
     cache = FeatureCache(tmp_path / "cache")
-    assert cache.missing(tiny_model, np.array([1, 2])) == 2
+    assert cache.missing(tiny_model, np.array([1, 2]), np.zeros(5)) == 2
     first, computed = cache.features(tiny_model, np.array([3, 1, 2]), load, np.zeros(5))
     assert computed == 3
     second, computed = cache.features(tiny_model, np.array([2, 5, 1]), load, np.zeros(5))
     assert computed == 1 and requested[-1].tolist() == [5]
-    assert cache.missing(tiny_model, np.array([1, 2, 5, 7])) == 1
+    assert cache.missing(tiny_model, np.array([1, 2, 5, 7]), np.zeros(5)) == 1
     direct = conv_features(tiny_model, stamps[[2, 5, 1]], np.zeros(5))
     np.testing.assert_allclose(second, direct, rtol=1e-2, atol=1e-2)
     np.testing.assert_array_equal(second[0], first[2])
     empty, computed = cache.features(tiny_model, np.array([], dtype=int), load, np.zeros(5))
     assert empty.shape == (0, 3, 8 * 16 * 16) and computed == 0
     assert len(list((tmp_path / "cache").glob("*.npz"))) == 1
+
+
+def test_feature_cache_lookup_computes_nothing_and_is_keyed_by_the_band_mean(tmp_path, tiny_model) -> None:
+    stamps, _ = _separable_stamps(6)
+    cache = FeatureCache(tmp_path / "cache")
+    mean = np.full(5, 0.05, np.float32)
+    stored, _ = cache.features(tiny_model, np.array([4, 2]), lambda ids: stamps[ids], mean)
+    found, features = cache.lookup(tiny_model, np.array([1, 2, 3, 4]), mean)
+    assert found.tolist() == [False, True, False, True]
+    np.testing.assert_array_equal(features, stored[[1, 0]])
+    # the same convolutions after another band mean see other inputs: nothing is shared
+    found, features = cache.lookup(tiny_model, np.array([2, 4]), np.zeros(5))
+    assert not found.any() and features.shape == (0, 3, 8 * 16 * 16)
+    assert cache.missing(tiny_model, np.array([2, 4]), np.zeros(5)) == 2
+    assert cache.missing(tiny_model, np.array([2, 4]), mean) == 0
+    empty = FeatureCache(tmp_path / "nothing").lookup(tiny_model, np.array([1]), mean)
+    assert not empty[0].any() and len(empty[1]) == 0
 
 
 def test_quick_costs_are_measured_without_touching_the_model(tiny_model: StarcNet) -> None:

@@ -70,3 +70,48 @@ def test_scoring_stores_usable_predictions_once(galaxy) -> None:
         assert request_scoring(session).params["model_version_id"] == version
         with pytest.raises(UserInputError):
             request_scoring(session, 77)
+
+
+def test_a_quick_retrain_is_scored_from_cached_features_without_their_stamps(tmp_path, monkeypatch) -> None:
+    from retrain_testing import make_galaxy, synthetic_stamps, true_class
+
+    from starcnet_core.checkpoint import save_checkpoint
+    from starcnet_core.finetune import FeatureCache, QuickFinetuneConfig, finetune_head
+    from starcnet_core.predict import predict_stamps
+    from webapp.services.model_versions import import_model
+    from webapp.services.scoring import load_version_model
+
+    monkeypatch.setenv("STARCNET_DATA_DIR", str(tmp_path / "data"))
+    sessions = session_factory(migrated_engine(tmp_path))
+    with sessions() as session:
+        ids = np.array(make_galaxy(session, n=24))
+        parent = load_version_model(session, starting_model(session, tmp_path))
+        cache = FeatureCache(tmp_path / "features")
+        labelled = ids[:10]
+        features, _ = cache.features(
+            parent.model, labelled, lambda rows: synthetic_stamps(session, rows), parent.band_mean
+        )
+        labels = np.array([true_class(int(i)) for i in labelled])
+        tuned = finetune_head(parent.model, features, labels, config=QuickFinetuneConfig(epochs=3)).model
+        path = save_checkpoint(tmp_path / "quick.pt", tuned, band_mean=parent.band_mean)
+        child = import_model(session, path, "quick").id
+        requested: list[int] = []
+
+        def counting_stamps(session, rows):
+            requested.extend(int(r) for r in rows)
+            return synthetic_stamps(session, rows)
+
+        assert score_candidates(session, child, stamps=counting_stamps, chunk=5, features=cache) == 24
+        assert sorted(requested) == sorted(ids[10:].tolist())  # the labelled ten came from the cache
+        rows = session.execute(
+            select(Prediction.candidate_id, Prediction.p1, Prediction.p2, Prediction.p3, Prediction.p4).where(
+                Prediction.model_version_id == child
+            )
+        ).all()
+        stored = {row[0]: row[1:] for row in rows}
+        expected = predict_stamps(
+            load_version_model(session, child), synthetic_stamps(session, ids), precision="fp32"
+        )
+        scores = np.array([stored[int(i)] for i in ids])
+        np.testing.assert_allclose(scores, expected.scores, atol=1e-2)
+        assert np.array_equal(scores.argmax(1) + 1, expected.classes)

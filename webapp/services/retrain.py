@@ -39,7 +39,7 @@ from db.models import Candidate
 from db.predictions import active_model_version
 from db.snapshot import LabelSnapshot, label_fingerprint, label_snapshot
 from starcnet_core.errors import UserInputError
-from webapp.services.scoring import StampLoader, load_version_model, mosaic_stamps
+from webapp.services.scoring import StampLoader, feature_cache_dir, load_version_model, mosaic_stamps
 
 __all__ = [
     "MODES",
@@ -248,7 +248,7 @@ def estimate_seconds(session: Session, request: RetrainRequest) -> dict[str, Any
     evaluation = 2 * len(held) * conv_s
     n_new = 0
     if request.mode == "quick":
-        n_new = FeatureCache(_feature_dir()).missing(model, train.candidate_ids)
+        n_new = FeatureCache(feature_cache_dir()).missing(model, train.candidate_ids, band_mean)
         seconds = n_new * conv_s + request.n_epochs * len(train) * head_s + evaluation
     else:
         # the paper's augmentation balances the classes and adds rotations
@@ -262,10 +262,6 @@ def estimate_seconds(session: Session, request: RetrainRequest) -> dict[str, Any
         "seconds": float(seconds),
         "summary": f"{request.mode}: {len(train)} labels, about {seconds:.0f} s on this machine",
     }
-
-
-def _feature_dir() -> Path:
-    return data_dir() / "feature_cache"
 
 
 def _model_dir() -> Path:
@@ -306,7 +302,7 @@ def _train(
         from starcnet_core.finetune import FeatureCache, QuickFinetuneConfig, finetune_head
 
         context.progress(0.02, "computing convolutional features")
-        features, n_new = FeatureCache(_feature_dir()).features(
+        features, n_new = FeatureCache(feature_cache_dir()).features(
             loaded.model, train.candidate_ids, stamps, loaded.band_mean, should_stop=context.should_stop
         )
         context.log(f"features: {n_new} computed, {len(train) - n_new} from cache")
