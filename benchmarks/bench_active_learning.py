@@ -74,7 +74,10 @@ def split_campaign(n: int, test_fraction: float, rng: np.random.Generator) -> tu
 
 def accuracies(scores: np.ndarray, labels: np.ndarray, truth: np.ndarray) -> dict[str, float]:
     predicted = scores.argmax(1) + 1
-    return {"accuracy": float(np.mean(predicted == labels)), "truth_accuracy": float(np.mean(predicted == truth))}
+    return {
+        "accuracy": float(np.mean(predicted == labels)),
+        "truth_accuracy": float(np.mean(predicted == truth)),
+    }
 
 
 def run_campaign(start, features, labels, truth, campaign: int, args: argparse.Namespace) -> dict:
@@ -95,7 +98,10 @@ def run_campaign(start, features, labels, truth, campaign: int, args: argparse.N
         return head_probabilities(tuned, pool_features), measured
 
     common = {"initial": args.initial, "batch_size": args.batch, "budget": args.budget, "seed": campaign}
-    curves = {name: labelling_curve(fit_predict, oracle, strategy=name, **common) for name in ("random", args.strategy)}
+    curves = {
+        name: labelling_curve(fit_predict, oracle, strategy=name, **common)
+        for name in ("random", args.strategy)
+    }
     starting = accuracies(head_probabilities(start.model, test_features), labels[test], truth[test])
     return {"curves": curves, "starting": starting, "sizes": (len(pool), len(test))}
 
@@ -103,7 +109,9 @@ def run_campaign(start, features, labels, truth, campaign: int, args: argparse.N
 def whole_pool(start, features, labels, truth, args: argparse.Namespace) -> dict[str, float]:
     """Accuracy after labelling the whole pool of campaign 0: how much any labelling can gain."""
     pool, test = split_campaign(len(labels), args.test_fraction, np.random.default_rng([args.seed, 0]))
-    config = QuickFinetuneConfig(epochs=args.epochs, lr=args.lr, val_fraction=0.0, balance=args.balance, seed=0)
+    config = QuickFinetuneConfig(
+        epochs=args.epochs, lr=args.lr, val_fraction=0.0, balance=args.balance, seed=0
+    )
     tuned = finetune_head(start.model, features[pool], labels[pool], config=config).model
     return accuracies(head_probabilities(tuned, features[test]), labels[test], truth[test])
 
@@ -283,8 +291,12 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=2000, help="labels random labelling gets")
     parser.add_argument("--initial", type=int, default=100)
     parser.add_argument("--batch", type=int, default=100)
-    parser.add_argument("--campaigns", type=int, default=5, help="labelling campaigns, each on its own pool/test split")
-    parser.add_argument("--test-fraction", type=float, default=0.2, help="share of the new survey held out per campaign")
+    parser.add_argument(
+        "--campaigns", type=int, default=5, help="labelling campaigns, each on its own pool/test split"
+    )
+    parser.add_argument(
+        "--test-fraction", type=float, default=0.2, help="share of the new survey held out per campaign"
+    )
     parser.add_argument("--epochs", type=int, default=5, help="quick-mode epochs per retrain")
     parser.add_argument(
         "--lr",
@@ -293,7 +305,9 @@ def main() -> None:
         help="quick-mode learning rate (the paper's; 30 epochs at 1e-3 over-fit: every retrain was worse than the start)",
     )
     parser.add_argument(
-        "--balance", action="store_true", help="class-weighted loss (lowers plain accuracy on the survey's class mix)"
+        "--balance",
+        action="store_true",
+        help="class-weighted loss (lowers plain accuracy on the survey's class mix)",
     )
     parser.add_argument("--base-epochs", type=int, default=3, help="epochs of the starting model")
     parser.add_argument(
