@@ -79,7 +79,11 @@ def start_app(data_dir: str, timeout_s: float = 900.0) -> tuple[float, list[str]
 
 def demo_stages(lines: list[str]) -> list[tuple[str, float]]:
     """(stage message, seconds it took) from the demo's ``[demo i/4 T s] message`` lines."""
-    marks = [(int(m[2]), m[3].strip()) for m in map(DEMO_LINE.match, lines) if m and not m[3].startswith("epoch")]
+    marks = [
+        (int(m[2]), m[3].strip())
+        for m in map(DEMO_LINE.match, lines)
+        if m and not m[3].startswith(("epoch", "training step"))  # progress inside the training stage
+    ]
     ready = [float(m[1]) for m in map(re.compile(r"\[demo\] ready in (\d+) s").match, lines) if m]
     ends = [t for t, _ in marks[1:]] + ready[:1]
     return [(message, end - t) for (t, message), end in zip(marks, ends, strict=False)]
