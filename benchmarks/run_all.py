@@ -68,7 +68,9 @@ def main(names: list[str]) -> int:
     for script in scripts:
         body = run_benchmark(script)
         title, _, rest = body.partition("\n")
-        (SECTIONS / f"{script.stem}.md").write_text(f"{title}\n\n{stamp}{rest}")
+        # Two cores are easily shared: a number means little without the load it was measured under.
+        load = f"*1-min load average when it finished: {os.getloadavg()[0]:.1f} (2 means both cores busy).*\n"
+        (SECTIONS / f"{script.stem}.md").write_text(f"{title}\n\n{stamp}{load}{rest}")
     header = (
         "# Benchmarks\n\n"
         "Each section comes from the `benchmarks/` script of the same name and says where and "
