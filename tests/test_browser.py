@@ -121,6 +121,19 @@ def _label_of(url: str, expert: str) -> list[tuple[int, str]]:
     return [tuple(r) for r in rows]
 
 
+#: Where plotly drew the marker of a catalog id (WebGL markers are not DOM nodes), in page pixels.
+MARKER_POSITION = """(sourceId) => {
+    const plot = document.querySelector('.js-plotly-plot');
+    const box = plot.getBoundingClientRect();
+    const xaxis = plot._fullLayout.xaxis, yaxis = plot._fullLayout.yaxis;
+    for (const trace of plot._fullData) {
+        const i = (trace.customdata || []).indexOf(sourceId);
+        if (i >= 0) return {x: box.left + xaxis._offset + xaxis.l2p(trace.x[i]),
+                            y: box.top + yaxis._offset + yaxis.l2p(trace.y[i])};
+    }
+}"""
+
+
 def _signed_in_page(browser, base: str, expert: str):
     """A laptop-sized page of the app at ``base``, signed in as a new ``expert``."""
     page = browser.new_page(viewport={"width": 1440, "height": 900})
@@ -158,23 +171,18 @@ def test_clicking_a_candidate_in_the_field_opens_it_in_review(server) -> None:
         page.get_by_role("link", name="Galaxies").first.click()
         page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
         _wait_idle(page)
-        # where plotly drew the marker of catalog id 3 (WebGL markers are not DOM nodes)
-        page.evaluate("document.querySelector('.js-plotly-plot').scrollIntoView({block: 'center'})")
-        time.sleep(0.5)
-        spot = page.evaluate(
-            """() => {
-                const plot = document.querySelector('.js-plotly-plot');
-                const box = plot.getBoundingClientRect();
-                const xaxis = plot._fullLayout.xaxis, yaxis = plot._fullLayout.yaxis;
-                for (const trace of plot._fullData) {
-                    const i = (trace.customdata || []).indexOf(3);
-                    if (i >= 0) return {x: box.left + xaxis._offset + xaxis.l2p(trace.x[i]),
-                                        y: box.top + yaxis._offset + yaxis.l2p(trace.y[i])};
-                }
-            }"""
-        )
-        page.mouse.move(spot["x"], spot["y"])
-        page.mouse.click(spot["x"], spot["y"])
-        page.get_by_text("ngc9999 #3").wait_for(timeout=30_000)  # the Review page, on that candidate
+        # On a busy machine plotly may still be laying out when we first click: look again and retry.
+        for attempt in range(3):
+            page.evaluate("document.querySelector('.js-plotly-plot').scrollIntoView({block: 'center'})")
+            _wait_idle(page)
+            spot = page.evaluate(MARKER_POSITION, 3)
+            page.mouse.move(spot["x"], spot["y"])
+            page.mouse.click(spot["x"], spot["y"])
+            try:
+                page.get_by_text("ngc9999 #3").wait_for(timeout=20_000)  # the Review page, on that candidate
+                break
+            except playwright_api.TimeoutError:
+                if attempt == 2:
+                    raise
         assert page.get_by_role("button", name="1 Symmetric").count() == 1
         browser.close()
