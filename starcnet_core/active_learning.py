@@ -109,7 +109,7 @@ def select_batch(
 
 
 def labelling_curve(
-    fit_predict: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, float | Mapping[str, float]]],
+    fit_predict: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray | None, float | Mapping[str, float]]],
     oracle: np.ndarray,
     *,
     strategy: str,
@@ -125,8 +125,9 @@ def labelling_curve(
     fit_predict : callable
         ``fit_predict(labelled_index, labels) -> (scores, accuracy)``: train on
         pool rows ``labelled_index`` with ``labels``; return ``(pool size, K)``
-        class scores for the whole pool and the new model's accuracy on a
-        fixed test set, either a float or a dict of measurements that holds
+        class scores for the whole pool (may be None for ``strategy="random"``,
+        which does not read them) and the new model's accuracy on a fixed test
+        set, either a float or a dict of measurements that holds
         ``"accuracy"`` (every entry is recorded).
     oracle : numpy.ndarray
         ``(pool size,)`` the label an expert would give each pool row.
@@ -159,7 +160,10 @@ def labelling_curve(
         if len(labelled) >= budget or len(remaining) == 0:
             return curve
         step = min(batch_size, budget - len(labelled))
-        chosen = select_batch(scores[remaining], remaining, step, strategy=strategy, rng=rng)
+        if scores is None and strategy != "random":
+            raise ValueError(f"strategy {strategy!r} needs the pool's scores, but fit_predict returned None")
+        pool_scores = None if scores is None else np.asarray(scores)[remaining]
+        chosen = select_batch(pool_scores, remaining, step, strategy=strategy, rng=rng)
         labelled = np.concatenate([labelled, chosen])
 
 

@@ -102,3 +102,16 @@ def test_mean_curve_averages_campaigns_point_by_point() -> None:
         mean_curve([_curve([0.4, 0.6]), _curve([0.4, 0.6], step=50)])
     with pytest.raises(ValueError):
         mean_curve([])
+
+
+def test_random_labelling_needs_no_scores_but_uncertainty_does() -> None:
+    fit_predict, oracle = _toy_problem()
+
+    def accuracy_only(index: np.ndarray, labels: np.ndarray):
+        return None, fit_predict(index, labels)[1]
+
+    common = dict(initial=10, batch_size=5, budget=20, seed=0)
+    scored = labelling_curve(fit_predict, oracle, strategy="random", **common)
+    assert labelling_curve(accuracy_only, oracle, strategy="random", **common) == scored
+    with pytest.raises(ValueError, match="needs the pool's scores"):
+        labelling_curve(accuracy_only, oracle, strategy="margin", **common)
