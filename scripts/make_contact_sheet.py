@@ -77,7 +77,10 @@ def main(argv: list[str] | None = None) -> int:
     ax.set_title("simulated galaxy, 1000x1000 px at 8 Mpc (the paper's RGB mix)", fontsize=9)
     ax.set_xticks([])
     ax.set_yticks([])
-    fig.suptitle("StarcNet Studio simulator: survey stamps by true class (RGB = I+V, B, U+NUV; V band in grey)", fontsize=11)
+    fig.suptitle(
+        "StarcNet Studio simulator: survey stamps by true class (RGB = I+V, B, U+NUV; V band in grey)",
+        fontsize=11,
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(args.out, dpi=110, bbox_inches="tight")
     print(f"wrote {args.out}")

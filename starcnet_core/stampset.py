@@ -58,13 +58,9 @@ class StampSet:
         if self.stamps.ndim != 4 or self.stamps.shape[2] != self.stamps.shape[3]:
             raise UserInputError(f"stamps must be (N, bands, S, S), got {self.stamps.shape}")
         if len(self.table) != len(self.stamps):
-            raise UserInputError(
-                f"{len(self.stamps)} stamps but {len(self.table)} table rows"
-            )
+            raise UserInputError(f"{len(self.stamps)} stamps but {len(self.table)} table rows")
         if self.stamps.shape[1] != len(self.bands):
-            raise UserInputError(
-                f"stamps have {self.stamps.shape[1]} bands, expected {len(self.bands)}"
-            )
+            raise UserInputError(f"stamps have {self.stamps.shape[1]} bands, expected {len(self.bands)}")
         missing = [c for c in _REQUIRED if c not in self.table.colnames]
         if missing:
             raise UserInputError(f"stamp table lacks column(s): {', '.join(missing)}")
