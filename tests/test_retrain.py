@@ -236,8 +236,13 @@ def test_command_line_models_retrain_and_worker(app, capsys) -> None:
     assert start_checkpoint.is_file()
     assert webapp_main(["retrain", "--estimate", "--database-url", url]) == 0
     assert "quick: 16 labels, about" in capsys.readouterr().out
-    assert webapp_main(["retrain", "--epochs", "3", "--database-url", url]) == 0
+    assert webapp_main(["retrain", "--by", "nobody", "--database-url", url]) == 2
+    assert "unknown expert 'nobody'" in capsys.readouterr().err
+    assert webapp_main(["expert", "add", "ada", "--database-url", url]) == 0
+    assert webapp_main(["retrain", "--epochs", "3", "--by", "ada", "--database-url", url]) == 0
     assert "queued retrain job" in capsys.readouterr().out
+    with sessions() as session:
+        assert jobs.list_jobs(session, kind="retrain")[0].params["requested_by"] == "ada"
     assert webapp_main(["retrain", "--database-url", url]) == 2
     assert "already queued" in capsys.readouterr().err
     # the real worker cuts stamps from mosaics, which this galaxy lacks: both jobs fail, with reasons
@@ -247,6 +252,11 @@ def test_command_line_models_retrain_and_worker(app, capsys) -> None:
         failed = jobs.list_jobs(session)
         assert [j.status for j in failed] == ["failed", "failed"]
         assert all("mosaics" in j.error for j in failed)
+        active = model_versions.registry.list_versions(session)[0].id
+    assert webapp_main(["models", "promote", str(active), "--by", "nobody", "--database-url", url]) == 2
+    assert webapp_main(["models", "promote", str(active), "--by", "ada", "--database-url", url]) == 0
+    with sessions() as session:
+        assert model_versions.who_trained_and_promoted(session)[active]["promoted_by"] == "ada"
 
 
 @pytest.mark.slow

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from starcnet_core.commandline import build_parser, run
 
-__all__ = ["main", "add_database_argument"]
+__all__ = ["main", "add_database_argument", "add_by_argument", "expert_name"]
 
 
 def add_database_argument(parser: argparse.ArgumentParser) -> None:
@@ -15,6 +15,22 @@ def add_database_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--database-url", help="default: $DATABASE_URL or the SQLite file in $STARCNET_DATA_DIR"
     )
+
+
+def add_by_argument(parser: argparse.ArgumentParser, action: str) -> None:
+    """``--by NAME``: the expert on whose behalf a command changes the models, kept for the record."""
+    parser.add_argument(
+        "--by", metavar="NAME", help=f"the expert who {action} (must exist; recorded with the job)"
+    )
+
+
+def expert_name(session, name: str | None) -> str | None:  # noqa: ANN001 - a SQLAlchemy Session
+    """``name`` checked against the experts (an unknown name is refused), or None when not given."""
+    if name is None:
+        return None
+    from webapp.services.labels import get_expert
+
+    return get_expert(session, name).name
 
 
 def main(args: Sequence[str] | None = None) -> int:

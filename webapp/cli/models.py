@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from starcnet_core.errors import UserInputError
-from webapp.cli import add_database_argument
+from webapp.cli import add_by_argument, add_database_argument, expert_name
 from webapp.services import model_versions
 from webapp.services.database import open_database
 
@@ -19,6 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("target", nargs="?", help="import: checkpoint path; promote: version id")
     parser.add_argument("--name", help="import: the version's name (default: the file name)")
     parser.add_argument("--activate", action="store_true", help="import: make it the active version")
+    add_by_argument(parser, "promotes or rolls back")
     add_database_argument(parser)
     parser.set_defaults(func=_run)
 
@@ -43,9 +44,9 @@ def _run(args: argparse.Namespace) -> int:
             )
             print(f"imported model version {version.id} ({version.status})")
         elif args.action == "promote":
-            done = model_versions.promote_version(session, int(args.target))
+            done = model_versions.promote_version(session, int(args.target), by=expert_name(session, args.by))
             print(f"model version {done['active']} is active; re-scoring job #{done['score_job']} queued")
         else:
-            done = model_versions.rollback_version(session)
+            done = model_versions.rollback_version(session, by=expert_name(session, args.by))
             print(f"rolled back to model version {done['active']}; scoring job #{done['score_job']} queued")
     return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from webapp.cli import add_database_argument
+from webapp.cli import add_by_argument, add_database_argument, expert_name
 from webapp.services.database import open_database
 from webapp.services.jobs import wait_for_job
 from webapp.services.retrain import MODES, RetrainRequest, estimate_seconds, request_retrain
@@ -28,20 +28,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--estimate", action="store_true", help="only print the time estimate")
     parser.add_argument("--wait", action="store_true", help="wait for the job and print its progress")
+    add_by_argument(parser, "asks for the retrain")
     add_database_argument(parser)
     parser.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
     database = open_database(args.database_url)
-    request = RetrainRequest(
-        mode=args.mode,
-        include_catalog=args.include_catalog,
-        min_votes=args.min_votes,
-        epochs=args.epochs,
-        auto_promote=args.auto_promote,
-    )
     with database.sessions() as session:
+        request = RetrainRequest(
+            mode=args.mode,
+            include_catalog=args.include_catalog,
+            min_votes=args.min_votes,
+            epochs=args.epochs,
+            auto_promote=args.auto_promote,
+            requested_by=expert_name(session, args.by),
+        )
         estimate = estimate_seconds(session, request)
         print(estimate["summary"])
         if args.estimate:
