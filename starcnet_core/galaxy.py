@@ -116,7 +116,7 @@ def find_catalog(directory: Path) -> Path:
             shown = ", ".join(str(p.relative_to(directory)) for p in matches)
             raise UserInputError(
                 f"{directory}: several possible catalogs ({len(matches)}, each a {kind}): {shown}; "
-                "choose one with --catalog (or give the catalog file itself)"
+                "name the one to use (--catalog on the command line, the catalog file name when importing in the app)"
             )
     raise UserInputError(
         f"{directory}: no candidate catalog (a LEGUS .tab, or a FITS, ECSV or CSV table) "

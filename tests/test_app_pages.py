@@ -13,6 +13,7 @@ from db.engine import make_engine
 from db.models import Candidate, Expert, Label
 from tests.app_testing import prepared_database
 from tests.db_testing import migrated_engine
+from tests.legus_testing import catalog_rows, write_galaxy, write_tab
 
 APP = str(Path(__file__).resolve().parents[1] / "webapp" / "app.py")
 PAGES = [
@@ -194,6 +195,23 @@ def test_galaxies_page_refuses_bad_directory(database_url: str, tmp_path: Path) 
     app.button(key="import_dir_go").click().run()
     assert not app.exception
     assert "not a FITS file" in app.error[0].value
+
+
+def test_galaxies_page_imports_the_catalog_named_in_the_form(database_url: str, tmp_path: Path) -> None:
+    directory = write_galaxy(
+        tmp_path / "two", [40.5, 50.5], [40.5, 50.5], [1, 2], field="ngc4246", shape=(90, 90)
+    )
+    write_tab(directory / "ngc4246_multiband_avgapcor_v2.tab", catalog_rows([45.5], [45.5], [3]))
+    app = _signed_in()
+    app.switch_page("pages/galaxies.py").run()
+    app.text_input(key="import_dir").input(str(directory))
+    app.button(key="import_dir_go").click().run()
+    assert "several possible catalogs" in app.error[0].value
+    app.text_input(key="import_catalog").input("ngc4246_multiband_avgapcor_v2.tab")
+    app.selectbox(key="import_frame").set_value("pointing")
+    app.button(key="import_dir_go").click().run()
+    assert not app.exception and not app.error
+    assert "Imported ngc4246: 1 candidates, 1 usable." in app.success[0].value
 
 
 def test_candidate_opened_from_the_galaxies_page(database_url: str) -> None:

@@ -15,7 +15,7 @@ from starcnet_core.errors import UserInputError
 from starcnet_core.model import StarcNet, StarcNetConfig
 from starcnet_core.mosaics import open_mosaics
 from tests.app_testing import prepared_database
-from tests.legus_testing import write_galaxy
+from tests.legus_testing import catalog_rows, write_galaxy, write_tab
 from webapp.services.auth import check_password, sign_in
 from webapp.services.database import open_database
 from webapp.services.labels import get_expert
@@ -188,3 +188,40 @@ def test_sign_in_with_and_without_password(db, monkeypatch: pytest.MonkeyPatch, 
         assert created.name == "dora" and sign_in(session, "dora", password="orion") == created
         with pytest.raises(UserInputError, match="unknown expert"):
             sign_in(session, "eve", password="orion")
+
+
+def test_upload_with_several_catalogs_names_the_one_to_import(db, tmp_path: Path) -> None:
+    source = write_galaxy(
+        tmp_path / "src", [40.5, 50.5], [40.5, 50.5], [1, 2], field="ngc4245", shape=(90, 90)
+    )
+    write_tab(
+        source / "hlsp_legus_hst_uvis_ngc4245_multiband_v1_padagb-mwext-avgapcor_reclassified.tab",
+        catalog_rows([45.5], [45.5], [3]),
+    )
+    files, root = _upload_files(source), tmp_path / "uploads"
+    with db.sessions() as session:
+        with pytest.raises(
+            UserInputError,
+            match="hlsp_legus_hst_uvis_ngc4245_multiband_v1_padagb-mwext-avgapcor_reclassified.tab",
+        ):
+            import_uploads(session, files, root=root)
+        for catalog, message in [("../x.tab", "path components"), ("missing.tab", "no catalog file")]:
+            with pytest.raises(UserInputError, match=message):
+                import_uploads(session, files, catalog=catalog, root=root)
+        with pytest.raises(UserInputError, match="frame must be one of"):
+            import_uploads(
+                session,
+                files,
+                catalog="hlsp_legus_hst_uvis_ngc4245_multiband_v1_padagb-mwext-avgapcor_reclassified.tab",
+                frame="sideways",
+                root=root,
+            )
+        assert not any(root.iterdir())
+        summary = import_uploads(
+            session,
+            files,
+            catalog="hlsp_legus_hst_uvis_ngc4245_multiband_v1_padagb-mwext-avgapcor_reclassified.tab",
+            name="ngc4245b",
+            root=root,
+        )
+        assert (summary.name, summary.n_candidates, summary.n_usable) == ("ngc4245b", 1, 1)

@@ -217,7 +217,7 @@ def test_catalog_as_a_table_file_is_found(tmp_path, suffix):
     shutil.copy(path, other)
     with pytest.raises(UserInputError, match="several possible catalogs") as error:
         read_galaxy(tmp_path)
-    assert f"old_candidates{suffix}, ugc695_clusters{suffix}; choose one" in str(error.value)
+    assert f"old_candidates{suffix}, ugc695_clusters{suffix}; name the one to use" in str(error.value)
     assert read_galaxy(tmp_path, catalog=other).catalog.path == other
 
 

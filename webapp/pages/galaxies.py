@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from starcnet_core.bands import CLASS_NAMES
+from starcnet_core.catalogs import FRAMES
 from starcnet_core.display import field_image
 from starcnet_core.errors import UserInputError
 from webapp.components.database import get_database
@@ -62,6 +63,19 @@ else:
 with st.expander("Import a galaxy", expanded=not galaxies):
     name = st.text_input("Name (default: the field in the file names)", key="import_name")
     distance = st.number_input("Distance (Mpc, 0 = unknown)", 0.0, 100.0, 0.0, key="import_distance")
+    catalog_col, frame_col = st.columns(2)
+    catalog = catalog_col.text_input(
+        "Catalog file name (only when the folder holds several tables)",
+        key="import_catalog",
+        placeholder="e.g. hlsp_legus_hst_uvis_ngc628c_multiband_v1_padagb-mwext-avgapcor.tab",
+    )
+    frame = frame_col.selectbox(
+        "Positions",
+        FRAMES,
+        key="import_frame",
+        help="For catalogs that list positions on the pointing and on the mosaic (NGC 1313): "
+        "auto uses the pair the mosaics' WCS confirms.",
+    )
     from_dir, from_upload = st.tabs(["From a directory on the server", "Upload files"])
     with from_dir:
         directory = st.text_input("Directory with five LEGUS mosaics and the catalog", key="import_dir")
@@ -72,7 +86,12 @@ with st.expander("Import a galaxy", expanded=not galaxies):
         )
         go_upload = st.button("Import uploads", key="import_upload_go")
     if go_dir or go_upload:
-        options = {"name": name.strip() or None, "distance_mpc": distance or None}
+        options = {
+            "name": name.strip() or None,
+            "distance_mpc": distance or None,
+            "catalog": catalog.strip() or None,
+            "frame": frame,
+        }
         try:
             with st.spinner("Reading mosaics and cutting stamps…"), database.sessions() as session:
                 if go_dir:

@@ -66,11 +66,23 @@ def _check_upload(upload: Upload, max_bytes: int) -> None:
         )
 
 
-def check_galaxy_directory(directory: str | Path) -> int:
+def _catalog_in(directory: Path, catalog: str | None) -> Path | None:
+    """The catalog file named ``catalog`` (a plain file name) inside ``directory``; None when not named."""
+    if not catalog:
+        return None
+    path = directory / _safe_name(catalog)
+    if not path.is_file():
+        raise UserInputError(f"{directory.name} has no catalog file {catalog!r}")
+    return path
+
+
+def check_galaxy_directory(directory: str | Path, *, catalog: str | None = None, frame: str = "auto") -> int:
     """Check a galaxy directory as the import will read it; return how many candidates are usable.
 
     Mosaics of different shapes, a missing band or catalog, and a catalog
     without any candidate that has a full 32 x 32 stamp are :class:`UserInputError`.
+    ``catalog`` names the catalog file when the directory holds several;
+    ``frame`` chooses NGC 1313-style positions (see :func:`starcnet_core.galaxy.read_galaxy`).
     """
     directory = Path(directory)
     if not directory.is_dir():
@@ -87,7 +99,7 @@ def check_galaxy_directory(directory: str | Path) -> int:
     if len(set(shapes.values())) > 1:
         listed = ", ".join(f"{name} {shape[1]}x{shape[0]}" for name, shape in sorted(shapes.items()))
         raise UserInputError(f"the mosaics have different shapes: {listed}")
-    galaxy = read_galaxy(directory)
+    galaxy = read_galaxy(directory, catalog=_catalog_in(directory, catalog), frame=frame)
     usable = int(np.count_nonzero(galaxy.cutouts(size=32).usable))
     if usable == 0:
         raise UserInputError(
@@ -98,11 +110,29 @@ def check_galaxy_directory(directory: str | Path) -> int:
 
 
 def import_directory(
-    session: Session, directory: str | Path, *, name: str | None = None, distance_mpc: float | None = None
+    session: Session,
+    directory: str | Path,
+    *,
+    name: str | None = None,
+    distance_mpc: float | None = None,
+    catalog: str | None = None,
+    frame: str = "auto",
 ) -> GalaxySummary:
-    """Check, then import a galaxy directory (five mosaics and a LEGUS catalog)."""
-    check_galaxy_directory(directory)
-    return import_galaxy(session, directory, name=name, distance_mpc=distance_mpc)
+    """Check, then import a galaxy directory (five mosaics and a LEGUS catalog).
+
+    ``catalog`` is the catalog's file name when the directory holds several
+    tables; ``frame`` (``"auto"``, ``"pointing"``, ``"mosaic"``) which
+    positions to use from a catalog that lists both (NGC 1313).
+    """
+    check_galaxy_directory(directory, catalog=catalog, frame=frame)
+    return import_galaxy(
+        session,
+        directory,
+        name=name,
+        distance_mpc=distance_mpc,
+        catalog=_catalog_in(Path(directory), catalog),
+        frame=frame,
+    )
 
 
 def import_uploads(
@@ -111,6 +141,8 @@ def import_uploads(
     *,
     name: str | None = None,
     distance_mpc: float | None = None,
+    catalog: str | None = None,
+    frame: str = "auto",
     max_bytes: int = MAX_UPLOAD_BYTES,
     root: Path | None = None,
 ) -> GalaxySummary:
@@ -125,6 +157,9 @@ def import_uploads(
         Galaxy name; default the field in the file names.
     distance_mpc : float, optional
         Distance (Mpc).
+    catalog, frame : optional
+        As for :func:`import_directory`: the catalog's file name among the
+        uploads, and which positions of an NGC 1313-style catalog to use.
     max_bytes : int
         Size limit of one file (bytes).
     root : Path, optional
@@ -142,7 +177,9 @@ def import_uploads(
     try:
         for upload in uploads:
             (folder / upload.name).write_bytes(upload.data)
-        return import_directory(session, folder, name=name, distance_mpc=distance_mpc)
+        return import_directory(
+            session, folder, name=name, distance_mpc=distance_mpc, catalog=catalog, frame=frame
+        )
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
