@@ -378,6 +378,19 @@ def model_fingerprint(model: StarcNet) -> str:
     return digest.hexdigest()[:16]
 
 
+def _no_features(model: StarcNet, band_mean: np.ndarray) -> np.ndarray:
+    """A ``(0, n_pathways, D)`` float32 feature array of ``model``."""
+    size = model.config.stamp_size
+    return conv_features(model, np.zeros((0, model.config.n_bands, size, size)), band_mean)
+
+
+def _gather(cached_ids: np.ndarray, cached: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Rows of ``cached`` for ``ids`` (all present among ``cached_ids``), as float32."""
+    order = np.argsort(cached_ids, kind="stable")
+    rows = order[np.searchsorted(cached_ids, ids, sorter=order)]
+    return cached[rows].astype(np.float32)
+
+
 class FeatureCache:
     """Convolutional features on disk, one ``.npz`` per model, rows keyed by candidate id.
 
@@ -434,11 +447,8 @@ class FeatureCache:
         cached_ids, cached = self._read(self._key(model, band_mean))
         found = np.isin(ids, cached_ids)
         if cached is None or not found.any():
-            size = model.config.stamp_size // 2
-            return found, np.zeros((0, len(model.pathways), model.config.width * size * size), np.float32)
-        position = {int(c): i for i, c in enumerate(cached_ids)}
-        rows = np.fromiter((position[int(i)] for i in ids[found]), dtype=np.int64, count=int(found.sum()))
-        return found, cached[rows].astype(np.float32)
+            return found, _no_features(model, band_mean)
+        return found, _gather(cached_ids, cached, ids[found])
 
     def features(
         self,
@@ -472,8 +482,7 @@ class FeatureCache:
         """
         ids = np.asarray(ids, dtype=np.int64)
         if len(ids) == 0:
-            size = model.config.stamp_size
-            return conv_features(model, np.zeros((0, model.config.n_bands, size, size)), band_mean), 0
+            return _no_features(model, band_mean), 0
         key = self._key(model, band_mean)
         cached_ids, cached = self._read(key)
         missing = np.setdiff1d(ids, cached_ids)
@@ -484,9 +493,7 @@ class FeatureCache:
             cached_ids = np.concatenate([cached_ids, missing])
             cached = fresh if cached is None else np.concatenate([cached, fresh])
             self._write(key, cached_ids, cached)
-        position = {int(c): i for i, c in enumerate(cached_ids)}
-        rows = np.fromiter((position[int(i)] for i in ids), dtype=np.int64, count=len(ids))
-        return cached[rows].astype(np.float32), len(missing)
+        return _gather(cached_ids, cached, ids), len(missing)
 
     def _write(self, key: str, ids: np.ndarray, features: np.ndarray) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)

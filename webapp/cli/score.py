@@ -11,7 +11,7 @@ from db.predictions import active_model_version
 from starcnet_core.errors import UserInputError
 from webapp.cli import add_database_argument
 from webapp.services.database import open_database
-from webapp.services.scoring import feature_cache_dir, request_scoring, score_candidates
+from webapp.services.scoring import feature_cache, request_scoring, score_candidates
 
 __all__ = ["register"]
 
@@ -43,14 +43,12 @@ def _run(args: argparse.Namespace) -> int:
             job = request_scoring(session, version, galaxy_id)
             print(f"queued score job #{job.id}")
             return 0
-        from starcnet_core.finetune import FeatureCache
-
         n = score_candidates(
             session,
             version,
             galaxy_id=galaxy_id,
             progress=lambda f, message: print(message, flush=True),
-            features=FeatureCache(feature_cache_dir()),
+            features=feature_cache(),
         )
     print(f"stored {n} predictions of model version {version}")
     return 0

@@ -39,7 +39,7 @@ from db.models import Candidate
 from db.predictions import active_model_version
 from db.snapshot import LabelSnapshot, label_fingerprint, label_snapshot
 from starcnet_core.errors import UserInputError
-from webapp.services.scoring import StampLoader, feature_cache_dir, load_version_model, mosaic_stamps
+from webapp.services.scoring import StampLoader, feature_cache, load_version_model, mosaic_stamps
 
 __all__ = [
     "MODES",
@@ -230,7 +230,7 @@ def estimate_seconds(session: Session, request: RetrainRequest) -> dict[str, Any
         ``seconds`` and a one-line ``summary``.
     """
     from starcnet_core.augment import balanced_plan
-    from starcnet_core.finetune import FeatureCache, quick_costs
+    from starcnet_core.finetune import quick_costs
     from starcnet_core.model import PRESETS, StarcNet
 
     train, held = _split(session, request)
@@ -248,7 +248,7 @@ def estimate_seconds(session: Session, request: RetrainRequest) -> dict[str, Any
     evaluation = 2 * len(held) * conv_s
     n_new = 0
     if request.mode == "quick":
-        n_new = FeatureCache(feature_cache_dir()).missing(model, train.candidate_ids, band_mean)
+        n_new = feature_cache().missing(model, train.candidate_ids, band_mean)
         seconds = n_new * conv_s + request.n_epochs * len(train) * head_s + evaluation
     else:
         # the paper's augmentation balances the classes and adds rotations
@@ -299,10 +299,10 @@ def _train(
 ):
     """Run the chosen training; returns (model, band_mean, history)."""
     if request.mode == "quick":
-        from starcnet_core.finetune import FeatureCache, QuickFinetuneConfig, finetune_head
+        from starcnet_core.finetune import QuickFinetuneConfig, finetune_head
 
         context.progress(0.02, "computing convolutional features")
-        features, n_new = FeatureCache(feature_cache_dir()).features(
+        features, n_new = feature_cache().features(
             loaded.model, train.candidate_ids, stamps, loaded.band_mean, should_stop=context.should_stop
         )
         context.log(f"features: {n_new} computed, {len(train) - n_new} from cache")

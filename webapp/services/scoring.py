@@ -22,7 +22,6 @@ network's features take 192 KiB per candidate.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -42,7 +41,7 @@ if TYPE_CHECKING:  # torch is imported only when scoring really runs
 
 __all__ = [
     "StampLoader",
-    "feature_cache_dir",
+    "feature_cache",
     "mosaic_stamps",
     "load_version_model",
     "unscored_candidates",
@@ -55,9 +54,11 @@ __all__ = [
 StampLoader = Callable[[Session, Sequence[int]], np.ndarray]
 
 
-def feature_cache_dir() -> Path:
-    """Where the app keeps convolutional features (:class:`starcnet_core.finetune.FeatureCache`)."""
-    return data_dir() / "feature_cache"
+def feature_cache() -> FeatureCache:
+    """The app's cache of convolutional features (:class:`starcnet_core.finetune.FeatureCache`) in its data directory."""
+    from starcnet_core.finetune import FeatureCache
+
+    return FeatureCache(data_dir() / "feature_cache")
 
 
 def mosaic_stamps(session: Session, candidate_ids: Sequence[int], *, size: int = 32) -> np.ndarray:
@@ -213,12 +214,10 @@ def request_scoring(session: Session, version_id: int | None = None, galaxy_id: 
 def score_job_handler(stamps: StampLoader = mosaic_stamps) -> Callable[[sessionmaker[Session], Any], dict]:
     """The worker handler of ``score`` jobs (params ``model_version_id``, optional ``galaxy_id``).
 
-    Reuses the app's feature cache (:func:`feature_cache_dir`) for the candidates it holds.
+    Reuses the app's feature cache (:func:`feature_cache`) for the candidates it holds.
     """
 
     def run_score_job(sessions: sessionmaker[Session], context: Any) -> dict[str, Any]:
-        from starcnet_core.finetune import FeatureCache
-
         params = context.params
         with sessions() as session:
             n = score_candidates(
@@ -228,7 +227,7 @@ def score_job_handler(stamps: StampLoader = mosaic_stamps) -> Callable[[sessionm
                 stamps=stamps,
                 progress=context.progress,
                 should_stop=context.should_stop,
-                features=FeatureCache(feature_cache_dir()),
+                features=feature_cache(),
             )
         context.log(f"stored {n} predictions")
         return {"n_scored": n}
