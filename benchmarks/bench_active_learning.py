@@ -81,15 +81,20 @@ def accuracies(scores: np.ndarray, labels: np.ndarray, truth: np.ndarray) -> dic
     }
 
 
+def quick_config(args: argparse.Namespace, seed: int) -> QuickFinetuneConfig:
+    """The benchmark's quick retrain: every label trains (no validation split), the last epoch is kept."""
+    return QuickFinetuneConfig(
+        epochs=args.epochs, lr=args.lr, val_fraction=0.0, balance=args.balance, seed=seed
+    )
+
+
 def run_campaign(start, features, labels, truth, campaign: int, args: argparse.Namespace) -> dict:
     """Both strategies on one pool/test split; curves carry accuracy, truth accuracy and label noise."""
     rng = np.random.default_rng([args.seed, campaign])
     pool, test = split_campaign(len(labels), args.test_fraction, rng)
     pool_features, test_features = features[pool], features[test]
     oracle, pool_truth = labels[pool], truth[pool]
-    config = QuickFinetuneConfig(
-        epochs=args.epochs, lr=args.lr, val_fraction=0.0, balance=args.balance, seed=campaign
-    )
+    config = quick_config(args, seed=campaign)
 
     def fit_predict(index: np.ndarray, given: np.ndarray, score_pool: bool) -> tuple[np.ndarray | None, dict]:
         tuned = finetune_head(start.model, pool_features[index], given, config=config).model
@@ -113,10 +118,7 @@ def run_campaign(start, features, labels, truth, campaign: int, args: argparse.N
 def whole_pool(start, features, labels, truth, args: argparse.Namespace) -> dict[str, float]:
     """Accuracy after labelling the whole pool of campaign 0: how much any labelling can gain."""
     pool, test = split_campaign(len(labels), args.test_fraction, np.random.default_rng([args.seed, 0]))
-    config = QuickFinetuneConfig(
-        epochs=args.epochs, lr=args.lr, val_fraction=0.0, balance=args.balance, seed=0
-    )
-    tuned = finetune_head(start.model, features[pool], labels[pool], config=config).model
+    tuned = finetune_head(start.model, features[pool], labels[pool], config=quick_config(args, seed=0)).model
     return accuracies(head_probabilities(tuned, features[test]), labels[test], truth[test])
 
 
@@ -192,20 +194,19 @@ def summarise(result: dict, strategy: str, key: str) -> dict:
     }
 
 
-def plot(result: dict, strategy: str, path: Path) -> None:
+def plot(summary: dict, strategy: str, n_campaigns: int, path: Path) -> None:
+    """The mean curves of :func:`summarise` (accuracy against the mode) with their spread."""
     figure, axes = plt.subplots(figsize=(6, 4))
-    for name in ("random", strategy):
-        curve = mean_curve([c["curves"][name] for c in result["campaigns"]])
+    for name, curve in (("random", summary["mean_random"]), (strategy, summary["mean_active"])):
         n = np.array([p["n_labels"] for p in curve])
         mean = np.array([p["accuracy"] for p in curve])
         spread = np.array([p["accuracy_std"] for p in curve])
         (line,) = axes.plot(n, mean, marker=".", label=name)
         axes.fill_between(n, mean - spread, mean + spread, color=line.get_color(), alpha=0.2)
-    target = mean_curve([c["curves"]["random"] for c in result["campaigns"]])[-1]["accuracy"]
-    axes.axhline(target, color="grey", linestyle=":", label="random at full budget")
+    axes.axhline(summary["mean_target"], color="grey", linestyle=":", label="random at full budget")
     axes.set_xlabel("labels")
     axes.set_ylabel("test accuracy (4 classes, experts' mode)")
-    axes.set_title(f"mean and standard deviation of {len(result['campaigns'])} campaigns", fontsize=9)
+    axes.set_title(f"mean and standard deviation of {n_campaigns} campaigns", fontsize=9)
     axes.legend()
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -217,9 +218,9 @@ def _ratio(value: float) -> str:
     return "never" if not np.isfinite(value) else f"{value:.2f}"
 
 
-def report(result: dict, args: argparse.Namespace) -> None:
+def report(result: dict, mode: dict, truth: dict, args: argparse.Namespace) -> None:
+    """Print the markdown section from the :func:`summarise` readings against the mode and the truth."""
     strategy = args.strategy
-    mode, truth = summarise(result, strategy, "accuracy"), summarise(result, strategy, "truth_accuracy")
     seconds, (load_before, load_after) = result["seconds"], result["load"]
     n_base, n_pool, n_test = result["sizes"]
     starting = np.mean([c["starting"]["accuracy"] for c in result["campaigns"]])
@@ -321,8 +322,9 @@ def main() -> None:
     parser.add_argument("--png", type=Path, default=PNG)
     args = parser.parse_args()
     result = run(args)
-    plot(result, args.strategy, args.png)
-    report(result, args)
+    mode, truth = (summarise(result, args.strategy, key) for key in ("accuracy", "truth_accuracy"))
+    plot(mode, args.strategy, len(result["campaigns"]), args.png)
+    report(result, mode, truth, args)
 
 
 if __name__ == "__main__":
