@@ -33,13 +33,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from starcnet_core.baseline import BaggedTreeBaseline  # noqa: E402
-from starcnet_core.checkpoint import LoadedModel  # noqa: E402
-from starcnet_core.evaluate import GROUPINGS, evaluate_stampset  # noqa: E402
-from starcnet_core.model import PRESETS  # noqa: E402
-from starcnet_core.predict import predict_stamps  # noqa: E402
-from starcnet_core.stampset import StampSet  # noqa: E402
-from starcnet_core.train import TrainConfig, resolve_device, train_model  # noqa: E402
+from starcnet_core.evaluation.baseline import BaggedTreeBaseline  # noqa: E402
+from starcnet_core.evaluation.evaluate import GROUPINGS, evaluate_stampset  # noqa: E402
+from starcnet_core.io.stampset import StampSet  # noqa: E402
+from starcnet_core.nn.checkpoint import LoadedModel  # noqa: E402
+from starcnet_core.nn.model import PRESETS  # noqa: E402
+from starcnet_core.nn.predict import predict_stamps  # noqa: E402
+from starcnet_core.training.train import TrainConfig, resolve_device, train_model  # noqa: E402
 
 GOAL_POINTS = 8.0
 

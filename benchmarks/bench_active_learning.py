@@ -3,7 +3,7 @@
 The simulated survey (:func:`starcnet_core.sim.simulate_survey`, simulated
 experts' mode as the label) is split by galaxy: a quarter of the galaxies
 stand for the catalogues the starting model was trained on (a ``lite``
-StarcNet trained briefly with :func:`starcnet_core.train.train_model`); the
+StarcNet trained briefly with :func:`starcnet_core.training.train.train_model`); the
 rest is a new survey. Its convolutional features under the starting model are
 computed once. Each labelling campaign splits the new survey afresh into a
 pool an expert labels from and a test set, and runs both strategies from the
@@ -43,17 +43,22 @@ import torch  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from starcnet_core.active_learning import (  # noqa: E402
+from starcnet_core.io.stampset import StampSet  # noqa: E402
+from starcnet_core.nn.model import PRESETS  # noqa: E402
+from starcnet_core.training.active_learning import (  # noqa: E402
     UNCERTAINTY_MEASURES,
     label_ratios,
     labelling_curve,
     labels_to_reach,
     mean_curve,
 )
-from starcnet_core.finetune import QuickFinetuneConfig, conv_features, finetune_head, head_probabilities  # noqa: E402
-from starcnet_core.model import PRESETS  # noqa: E402
-from starcnet_core.stampset import StampSet  # noqa: E402
-from starcnet_core.train import TrainConfig, train_model  # noqa: E402
+from starcnet_core.training.finetune import (  # noqa: E402
+    QuickFinetuneConfig,
+    conv_features,
+    finetune_head,
+    head_probabilities,
+)
+from starcnet_core.training.train import TrainConfig, train_model  # noqa: E402
 
 PNG = ROOT / "docs" / "active_learning_curve.png"
 

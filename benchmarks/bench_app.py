@@ -32,8 +32,8 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from starcnet_core.bands import BANDS  # noqa: E402
-from starcnet_core.mosaics import open_mosaics  # noqa: E402
+from starcnet_core.io.bands import BANDS  # noqa: E402
+from starcnet_core.io.mosaics import open_mosaics  # noqa: E402
 from tests.app_testing import prepared_database  # noqa: E402
 from webapp.components.candidate_figures import contour_figure, enlarge, scores_figure, surface_figure  # noqa: E402
 from webapp.services.database import open_database  # noqa: E402

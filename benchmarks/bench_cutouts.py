@@ -2,8 +2,8 @@
 
 Writes five 4000x4000 float32 LEGUS-named mosaics (FITS, big-endian as on
 disk) to a temporary directory, opens them with
-:func:`starcnet_core.mosaics.open_mosaics` (memory-mapped) and times
-:func:`starcnet_core.cutouts.extract_stamps` at random positions (wall clock and per CPU second). Target of
+:func:`starcnet_core.io.mosaics.open_mosaics` (memory-mapped) and times
+:func:`starcnet_core.io.cutouts.extract_stamps` at random positions (wall clock and per CPU second). Target of
 issue 2: at least 50,000 stamps/s. Prints a markdown section (see run_all.py).
 
     python benchmarks/bench_cutouts.py [--size 4000] [--stamps 20000] [--repeats 3]
@@ -24,8 +24,8 @@ from astropy.io import fits
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from starcnet_core.cutouts import extract_stamps  # noqa: E402
-from starcnet_core.mosaics import open_mosaics  # noqa: E402
+from starcnet_core.io.cutouts import extract_stamps  # noqa: E402
+from starcnet_core.io.mosaics import open_mosaics  # noqa: E402
 
 FILTERS = ("f275w", "f336w", "f438w", "f555w", "f814w")
 TARGET = 50_000

@@ -1,6 +1,6 @@
 """Inference speed: reference (published fp32 loop) vs our default path vs the lite preset.
 
-Runs :func:`starcnet_core.inference_benchmark.benchmark_inference`, the same
+Runs :func:`starcnet_core.nn.inference_benchmark.benchmark_inference`, the same
 function as ``python -m starcnet_core benchmark inference``, and prints one
 markdown section (``--json`` for the raw numbers). Goals on the project's
 2-core CPU: default >= 2.5x the reference with >= 99.5% identical classes,
@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from starcnet_core.inference_benchmark import benchmark_inference, markdown_section  # noqa: E402
+from starcnet_core.nn.inference_benchmark import benchmark_inference, markdown_section  # noqa: E402
 
 
 def main() -> None:

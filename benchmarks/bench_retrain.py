@@ -24,8 +24,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from starcnet_core.finetune import FeatureCache, QuickFinetuneConfig, finetune_head  # noqa: E402
-from starcnet_core.model import PRESETS, StarcNet  # noqa: E402
+from starcnet_core.nn.model import PRESETS, StarcNet  # noqa: E402
+from starcnet_core.training.finetune import FeatureCache, QuickFinetuneConfig, finetune_head  # noqa: E402
 
 GOAL_S = 60.0
 

@@ -1,6 +1,6 @@
 """Training throughput (samples/s) of the StarcNet presets with the paper's recipe.
 
-Runs :func:`starcnet_core.train.train_model` for one epoch on synthetic
+Runs :func:`starcnet_core.training.train.train_model` for one epoch on synthetic
 stamps (augmentation on, as in the recipe) and times the optimisation steps
 after the first (warm-up): a step is data preparation (reflections,
 rotations, 1.07x zoom), forward, backward and the Adam update of one batch.
@@ -25,9 +25,9 @@ from astropy.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from starcnet_core.model import PRESETS, StarcNet  # noqa: E402
-from starcnet_core.stampset import StampSet  # noqa: E402
-from starcnet_core.train import TrainConfig, resolve_device, train_model  # noqa: E402
+from starcnet_core.io.stampset import StampSet  # noqa: E402
+from starcnet_core.nn.model import PRESETS, StarcNet  # noqa: E402
+from starcnet_core.training.train import TrainConfig, resolve_device, train_model  # noqa: E402
 
 
 def synthetic_stamps(n: int, seed: int = 0) -> StampSet:

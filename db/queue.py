@@ -3,7 +3,7 @@
 Orders (``QUEUE_ORDERS``), all on the predictions of the active model version:
 ``smallest_margin`` (closest top two scores first; the default, as the
 uncertainty that needed the fewest labels in ``benchmarks/bench_active_learning.py``,
-see :mod:`starcnet_core.active_learning`), ``least_confidence`` (lowest top
+see :mod:`starcnet_core.training.active_learning`), ``least_confidence`` (lowest top
 score first), ``highest_entropy``, ``disagreement`` (only candidates
 whose consensus differs from the model's class, the most confident model
 first), ``fewest_votes`` and ``random`` (a fixed shuffle, so that pages do not

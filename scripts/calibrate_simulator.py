@@ -32,7 +32,7 @@ from astropy.io import ascii
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from starcnet_core.catalogs import read_catalog  # noqa: E402
+from starcnet_core.io.catalogs import read_catalog  # noqa: E402
 
 NGC1566_DISTANCE_MPC = 17.9
 NGC628_DISTANCE_MPC = 9.9

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from starcnet_core.display import field_image, grey_stamps, rgb_composite  # noqa: E402
-from starcnet_core.mosaics import open_mosaics  # noqa: E402
+from starcnet_core.io.mosaics import open_mosaics  # noqa: E402
 from starcnet_core.sim import simulate_galaxy, simulate_survey  # noqa: E402
 
 ROWS = (

@@ -33,7 +33,7 @@ def build_parser(prog: str, description: str, package: str) -> argparse.Argument
 
 def add_frame_argument(parser: argparse.ArgumentParser) -> None:
     """``--frame``: which positions of a catalog that lists them on the pointing and on the mosaic frame."""
-    from starcnet_core.catalogs import FRAMES
+    from starcnet_core.io.catalogs import FRAMES
 
     parser.add_argument(
         "--frame",

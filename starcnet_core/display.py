@@ -1,7 +1,7 @@
 """Images for people: stretches, the paper's RGB composite, and a downsampled whole field.
 
 Experts judged LEGUS candidates from a three-colour composite of the five
-bands (Pérez et al. 2021, Fig. 2; the mix is :data:`starcnet_core.bands.RGB_WEIGHTS`)
+bands (Pérez et al. 2021, Fig. 2; the mix is :data:`starcnet_core.io.bands.RGB_WEIGHTS`)
 shown with an adjustable stretch and display range. The stretches and
 intervals are astropy's (:mod:`astropy.visualization`); this module only
 chooses them, mixes the bands and turns the result into 8-bit images for a
@@ -27,7 +27,7 @@ from astropy.visualization import (
     ZScaleInterval,
 )
 
-from starcnet_core.bands import BANDS, RGB_WEIGHTS
+from starcnet_core.io.bands import BANDS, RGB_WEIGHTS
 
 __all__ = [
     "STRETCHES",
@@ -152,7 +152,7 @@ def rgb_composite(
     """The paper's three-colour image of a five-band stamp.
 
     Red = (1.23 V + I) / 2, green = 4.52 B, blue = (21.63 NUV + 8.63 U) / 2
-    (:data:`starcnet_core.bands.RGB_WEIGHTS`); one stretch with common limits
+    (:data:`starcnet_core.io.bands.RGB_WEIGHTS`); one stretch with common limits
     for the three channels, so that colours are kept.
 
     Parameters

@@ -1,8 +1,8 @@
 """Overlay image of a field with its candidates circled by predicted class.
 
 As the published StarcNet visualisation (Pérez et al. 2021, Fig. 7): the
-paper's RGB composite of the five bands (:data:`~starcnet_core.bands.RGB_WEIGHTS`,
-ACS bands rescaled by :data:`~starcnet_core.bands.ACS_DISPLAY_SCALE`, clipped
+paper's RGB composite of the five bands (:data:`~starcnet_core.io.bands.RGB_WEIGHTS`,
+ACS bands rescaled by :data:`~starcnet_core.io.bands.ACS_DISPLAY_SCALE`, clipped
 to [0, 1]) with a circle around each candidate, red / green / blue / yellow
 for classes 1 / 2 / 3 / 4 and opacity given by the predicted class's score.
 Large mosaics are subsampled to at most ``max_side`` pixels a side first, so
@@ -23,8 +23,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from starcnet_core.bands import ACS_DISPLAY_SCALE, CLASS_NAMES, RGB_WEIGHTS
-from starcnet_core.mosaics import MosaicSet
+from starcnet_core.io.bands import ACS_DISPLAY_SCALE, CLASS_NAMES, RGB_WEIGHTS
+from starcnet_core.io.mosaics import MosaicSet
 
 __all__ = ["OVERLAY_COLORS", "field_rgb", "write_overlay"]
 

@@ -8,7 +8,7 @@ import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS
 
-from starcnet_core.legus_columns import STANDARD_35, readme_text
+from starcnet_core.io.legus_columns import STANDARD_35, readme_text
 
 WFC3_FILTERS = {"NUV": "F275W", "U": "F336W", "B": "F438W", "V": "F555W", "I": "F814W"}
 ACS_BANDS = {"B": "F435W", "V": "F606W", "I": "F814W"}

@@ -14,8 +14,8 @@ import torch
 from sqlalchemy.orm import Session
 
 from db.models import Candidate, Galaxy
-from starcnet_core.checkpoint import save_checkpoint
-from starcnet_core.model import StarcNet, StarcNetConfig
+from starcnet_core.nn.checkpoint import save_checkpoint
+from starcnet_core.nn.model import StarcNet, StarcNetConfig
 from webapp.services.labels import add_expert, record_label
 from webapp.services.model_versions import import_model
 

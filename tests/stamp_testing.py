@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from astropy.table import Table
 
-from starcnet_core.model import StarcNetConfig
-from starcnet_core.stampset import StampSet
+from starcnet_core.io.stampset import StampSet
+from starcnet_core.nn.model import StarcNetConfig
 
 #: A network small enough to train in well under a second per epoch on a busy CPU.
 TINY = StarcNetConfig(width=8, depth=2, pool_after=1, fc_width=8, groups=2, dropout=0.0)

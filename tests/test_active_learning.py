@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from starcnet_core.active_learning import (
+from starcnet_core.training.active_learning import (
     label_ratios,
     labelling_curve,
     labels_to_reach,

@@ -10,10 +10,10 @@ import torch
 from sqlalchemy import select
 
 from db.models import Candidate, Galaxy, Label
-from starcnet_core.bands import BANDS
 from starcnet_core.errors import UserInputError
-from starcnet_core.model import StarcNet, StarcNetConfig
-from starcnet_core.mosaics import open_mosaics
+from starcnet_core.io.bands import BANDS
+from starcnet_core.io.mosaics import open_mosaics
+from starcnet_core.nn.model import StarcNet, StarcNetConfig
 from tests.app_testing import prepared_database
 from tests.legus_testing import catalog_rows, write_galaxy, write_tab
 from webapp.services.auth import check_password, sign_in

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from starcnet_core.augment import (
+from starcnet_core.training.augment import (
     ZOOM,
     apply_plan,
     balanced_plan,

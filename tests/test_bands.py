@@ -1,4 +1,4 @@
-from starcnet_core.bands import BANDS, band_for_filter, filter_number, normalise_instrument
+from starcnet_core.io.bands import BANDS, band_for_filter, filter_number, normalise_instrument
 
 
 def test_filters_slot_into_bands() -> None:

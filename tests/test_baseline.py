@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from stamp_testing import tiny_stampset
 
-from starcnet_core.baseline import BaggedTreeBaseline, patch_features
 from starcnet_core.errors import UserInputError
+from starcnet_core.evaluation.baseline import BaggedTreeBaseline, patch_features
 
 
 def test_patch_features_are_the_central_15x15_of_u_v_i():

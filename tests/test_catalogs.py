@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from astropy.table import Table
 
-from starcnet_core.catalogs import parse_readme, read_catalog, standard_name
-from starcnet_core.legus_columns import NGC1566_39, STANDARD_35, readme_text
+from starcnet_core.io.catalogs import parse_readme, read_catalog, standard_name
+from starcnet_core.io.legus_columns import NGC1566_39, STANDARD_35, readme_text
 from tests.legus_testing import catalog_rows, tiny_wcs, write_tab
 
 

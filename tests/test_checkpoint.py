@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from starcnet_core.checkpoint import LoadedModel, load_model, save_checkpoint
 from starcnet_core.errors import UserInputError
-from starcnet_core.model import StarcNet, StarcNetConfig
-from starcnet_core.predict import predict_stamps
+from starcnet_core.nn.checkpoint import LoadedModel, load_model, save_checkpoint
+from starcnet_core.nn.model import StarcNet, StarcNetConfig
+from starcnet_core.nn.predict import predict_stamps
 
 TINY = StarcNetConfig(width=8, depth=2, pool_after=1, fc_width=8, groups=2)
 

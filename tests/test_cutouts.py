@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from starcnet_core.cutouts import ZERO_COVERAGE_FRACTION, extract_stamps, stamp_origins
 from starcnet_core.errors import UserInputError
+from starcnet_core.io.cutouts import ZERO_COVERAGE_FRACTION, extract_stamps, stamp_origins
 
 
 def _images(shape=(100, 120), bands=5):

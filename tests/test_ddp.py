@@ -12,7 +12,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from stamp_testing import TINY, tiny_stampset
 
-from starcnet_core.train import TrainConfig, train_model
+from starcnet_core.training.train import TrainConfig, train_model
 
 CONFIG = TrainConfig(epochs=1, batch_size=16, lr=1e-3)
 

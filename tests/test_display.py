@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from starcnet_core.bands import BANDS
 from starcnet_core.display import (
     STRETCHES,
     check_percentile,
@@ -15,6 +14,7 @@ from starcnet_core.display import (
     stretch_image,
     to_uint8,
 )
+from starcnet_core.io.bands import BANDS
 
 
 def _gaussian(size: int = 32, peak: float = 10.0) -> np.ndarray:

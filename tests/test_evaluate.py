@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from starcnet_core.errors import UserInputError
-from starcnet_core.evaluate import bootstrap_accuracy, evaluate, summary
-from starcnet_core.figures import plot_comparison, write_figures
+from starcnet_core.evaluation.evaluate import bootstrap_accuracy, evaluate, summary
+from starcnet_core.evaluation.figures import plot_comparison, write_figures
 
 
 def _onehot(classes, confidence=0.7):

@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from starcnet_core.errors import UserInputError
-from starcnet_core.finetune import (
+from starcnet_core.nn.model import StarcNet, StarcNetConfig
+from starcnet_core.training.finetune import (
     FeatureCache,
     QuickFinetuneConfig,
     conv_features,
@@ -16,8 +17,7 @@ from starcnet_core.finetune import (
     model_fingerprint,
     quick_costs,
 )
-from starcnet_core.model import StarcNet, StarcNetConfig
-from starcnet_core.train import TrainingCancelled
+from starcnet_core.training.train import TrainingCancelled
 
 TINY = StarcNetConfig(width=8, depth=2, pool_after=1, fc_width=8, groups=2, dropout=0.0)
 

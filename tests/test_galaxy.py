@@ -8,7 +8,7 @@ from astropy.io import fits
 from astropy.table import Table
 
 from starcnet_core.errors import UserInputError
-from starcnet_core.galaxy import find_catalog, read_galaxy
+from starcnet_core.io.galaxy import find_catalog, read_galaxy
 from tests.legus_testing import write_galaxy
 
 

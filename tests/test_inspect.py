@@ -8,7 +8,7 @@ import numpy as np
 from astropy.table import Table
 
 from starcnet_core.cli import main
-from starcnet_core.galaxy import read_galaxy
+from starcnet_core.io.galaxy import read_galaxy
 from starcnet_core.sim import simulate_galaxy
 from tests.legus_testing import write_galaxy
 

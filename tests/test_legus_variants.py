@@ -2,7 +2,7 @@
 
 Each test builds a tiny galaxy (five small mosaics, a catalog) in a variant a
 real download or a colleague's copy plausibly has, and reads it through the
-same path as any galaxy (:func:`starcnet_core.galaxy.read_galaxy`, the
+same path as any galaxy (:func:`starcnet_core.io.galaxy.read_galaxy`, the
 ``inspect`` summary).
 """
 
@@ -19,9 +19,9 @@ from astropy.io import fits
 from astropy.table import Table
 
 from starcnet_core.errors import UserInputError
-from starcnet_core.galaxy import find_catalog, read_galaxy
-from starcnet_core.inspect import summarize_galaxy
-from starcnet_core.legus_columns import STANDARD_35, readme_text
+from starcnet_core.io.galaxy import find_catalog, read_galaxy
+from starcnet_core.io.inspect import summarize_galaxy
+from starcnet_core.io.legus_columns import STANDARD_35, readme_text
 from tests.legus_testing import catalog_rows, tiny_wcs, write_tab
 
 SHAPE = (64, 80)

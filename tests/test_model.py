@@ -1,6 +1,6 @@
 import torch
 
-from starcnet_core.model import PRESETS, StarcNet, StarcNetConfig, magnify
+from starcnet_core.nn.model import PRESETS, StarcNet, StarcNetConfig, magnify
 
 
 def test_default_model_has_the_published_parameter_count() -> None:

@@ -10,9 +10,9 @@ import pytest
 from astropy.io import fits
 from astropy.table import Table
 
-from starcnet_core.bands import BANDS
 from starcnet_core.errors import UserInputError
-from starcnet_core.mosaics import field_from_filename, open_mosaics
+from starcnet_core.io.bands import BANDS
+from starcnet_core.io.mosaics import field_from_filename, open_mosaics
 from tests.legus_testing import tiny_wcs, write_mosaic, write_mosaics
 
 

@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 import torch
 
-from starcnet_core.checkpoint import LoadedModel, save_checkpoint
 from starcnet_core.cli import main
 from starcnet_core.errors import UserInputError
-from starcnet_core.inference_benchmark import markdown_section, synthetic_stamps
-from starcnet_core.model import StarcNet
-from starcnet_core.predict import dihedral_views, predict_stamps
-from starcnet_core.published import read_predictions_csv, read_starcnet_tab
+from starcnet_core.io.published import read_predictions_csv, read_starcnet_tab
+from starcnet_core.nn.checkpoint import LoadedModel, save_checkpoint
+from starcnet_core.nn.inference_benchmark import markdown_section, synthetic_stamps
+from starcnet_core.nn.model import StarcNet
+from starcnet_core.nn.predict import dihedral_views, predict_stamps
 from tests.legus_testing import write_galaxy
 from tests.stamp_testing import TINY, tiny_stampset
 

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 
 from starcnet_core.errors import UserInputError
-from starcnet_core.published import (
+from starcnet_core.io.published import (
     read_predictions_csv,
     read_starcnet_tab,
     write_predictions_csv,
     write_starcnet_tab,
 )
-from starcnet_core.regions import write_ds9_regions
+from starcnet_core.io.regions import write_ds9_regions
 
 
 def test_tab_round_trip_and_published_format(tmp_path):

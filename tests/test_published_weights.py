@@ -9,9 +9,9 @@ import pytest
 import torch
 from torch import nn
 
-from starcnet_core.checkpoint import from_published_state, load_model, to_published_state
 from starcnet_core.errors import UserInputError
-from starcnet_core.predict import predict_stamps
+from starcnet_core.nn.checkpoint import from_published_state, load_model, to_published_state
+from starcnet_core.nn.predict import predict_stamps
 
 
 class _PublishedLayout(nn.Module):

@@ -305,7 +305,7 @@ def test_retrain_and_models_pages_render_a_finished_retrain(app, monkeypatch) ->
 
 @pytest.mark.slow
 def test_full_fine_tune_with_auto_promotion(app) -> None:
-    pytest.importorskip("starcnet_core.train")
+    pytest.importorskip("starcnet_core.training.train")
     sessions, worker, tmp_path = app
     with sessions() as session:
         ids = make_galaxy(session, n=44)

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from db.engine import session_factory
 from db.models import Candidate, Galaxy, Prediction
-from starcnet_core.bands import BANDS
 from starcnet_core.errors import UserInputError
+from starcnet_core.io.bands import BANDS
 from webapp.services.scoring import mosaic_stamps, request_scoring, score_candidates, unscored_candidates
 
 FILTERS = {"NUV": "f275w", "U": "f336w", "B": "f438w", "V": "f555w", "I": "f814w"}
@@ -75,9 +75,9 @@ def test_scoring_stores_usable_predictions_once(galaxy) -> None:
 def test_a_quick_retrain_is_scored_from_cached_features_without_their_stamps(tmp_path, monkeypatch) -> None:
     from retrain_testing import make_galaxy, synthetic_stamps, true_class
 
-    from starcnet_core.checkpoint import save_checkpoint
-    from starcnet_core.finetune import FeatureCache, QuickFinetuneConfig, finetune_head
-    from starcnet_core.predict import predict_stamps
+    from starcnet_core.nn.checkpoint import save_checkpoint
+    from starcnet_core.nn.predict import predict_stamps
+    from starcnet_core.training.finetune import FeatureCache, QuickFinetuneConfig, finetune_head
     from webapp.services.model_versions import import_model
     from webapp.services.scoring import load_version_model
 

@@ -9,13 +9,13 @@ import pytest
 from astropy.io import fits
 from astropy.wcs import WCS
 
-from starcnet_core.bands import BANDS
 from starcnet_core.cli import main
-from starcnet_core.galaxy import read_galaxy
+from starcnet_core.io.bands import BANDS
+from starcnet_core.io.galaxy import read_galaxy
+from starcnet_core.io.stampset import StampSet
 from starcnet_core.sim import simulate_galaxy, simulate_survey
 from starcnet_core.sim.galaxy import _interpolate
 from starcnet_core.sim.survey import survey_counts
-from starcnet_core.stampset import StampSet
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from starcnet_core.bands import BANDS
+from starcnet_core.io.bands import BANDS
 from starcnet_core.sim.background import GalaxyBackground
 from starcnet_core.sim.calibration import EXPTIME_S, PSF_FWHM_PX, READ_NOISE_E, pc_per_pixel
 from starcnet_core.sim.noise import add_noise

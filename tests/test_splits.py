@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from starcnet_core.errors import UserInputError
-from starcnet_core.splits import make_split
+from starcnet_core.training.splits import make_split
 
 
 def _labels(n=1000, seed=0):

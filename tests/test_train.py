@@ -10,11 +10,11 @@ import pytest
 import torch
 from stamp_testing import TINY, tiny_stampset
 
-from starcnet_core.checkpoint import load_model
 from starcnet_core.cli import main
 from starcnet_core.errors import UserInputError
-from starcnet_core.stampset import StampSet
-from starcnet_core.train import (
+from starcnet_core.io.stampset import StampSet
+from starcnet_core.nn.checkpoint import load_model
+from starcnet_core.training.train import (
     TrainConfig,
     TrainingCancelled,
     label_fingerprint,

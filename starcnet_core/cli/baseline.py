@@ -1,6 +1,6 @@
 """``python -m starcnet_core baseline``: the bagged-tree baseline on a stamp set's split.
 
-Fits :class:`~starcnet_core.baseline.BaggedTreeBaseline` on the training and
+Fits :class:`~starcnet_core.evaluation.baseline.BaggedTreeBaseline` on the training and
 validation stamps of the split (as the paper does), evaluates it on the test
 stamps and writes ``baseline_report.json`` and figures. With ``--model``, the
 StarcNet checkpoint is evaluated on the same test stamps and the two are
@@ -15,14 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
-from starcnet_core.baseline import BaggedTreeBaseline
-from starcnet_core.checkpoint import load_model
 from starcnet_core.cli.evaluate import model_report
-from starcnet_core.evaluate import evaluate_stampset, summary
-from starcnet_core.figures import plot_comparison, write_figures
-from starcnet_core.splits import SPLIT_METHODS
-from starcnet_core.stampset import StampSet
-from starcnet_core.train import TrainConfig, split_for
+from starcnet_core.evaluation.baseline import BaggedTreeBaseline
+from starcnet_core.evaluation.evaluate import evaluate_stampset, summary
+from starcnet_core.evaluation.figures import plot_comparison, write_figures
+from starcnet_core.io.stampset import StampSet
+from starcnet_core.nn.checkpoint import load_model
+from starcnet_core.training.splits import SPLIT_METHODS
+from starcnet_core.training.train import TrainConfig, split_for
 
 __all__ = ["register", "run_baseline"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from starcnet_core.inference_benchmark import benchmark_inference, markdown_section
+from starcnet_core.nn.inference_benchmark import benchmark_inference, markdown_section
 
 __all__ = ["register"]
 

@@ -14,13 +14,19 @@ from pathlib import Path
 
 import numpy as np
 
-from starcnet_core.checkpoint import LoadedModel, load_model
 from starcnet_core.errors import UserInputError
-from starcnet_core.evaluate import GROUPINGS, accuracy_block, evaluate_stampset, group_labels, summary
-from starcnet_core.figures import write_figures
-from starcnet_core.predict import predict_stamps
-from starcnet_core.stampset import StampSet
-from starcnet_core.train import TrainConfig, label_fingerprint, split_for
+from starcnet_core.evaluation.evaluate import (
+    GROUPINGS,
+    accuracy_block,
+    evaluate_stampset,
+    group_labels,
+    summary,
+)
+from starcnet_core.evaluation.figures import write_figures
+from starcnet_core.io.stampset import StampSet
+from starcnet_core.nn.checkpoint import LoadedModel, load_model
+from starcnet_core.nn.predict import predict_stamps
+from starcnet_core.training.train import TrainConfig, label_fingerprint, split_for
 
 __all__ = ["register", "run_evaluate", "evaluation_rows", "model_report"]
 

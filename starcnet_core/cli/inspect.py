@@ -6,8 +6,8 @@ import argparse
 import json
 
 from starcnet_core.commandline import add_frame_argument
-from starcnet_core.galaxy import read_galaxy
-from starcnet_core.inspect import summarize_galaxy
+from starcnet_core.io.galaxy import read_galaxy
+from starcnet_core.io.inspect import summarize_galaxy
 
 __all__ = ["register"]
 

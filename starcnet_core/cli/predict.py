@@ -6,18 +6,18 @@ import argparse
 
 import numpy as np
 
-from starcnet_core.checkpoint import load_model
 from starcnet_core.commandline import add_frame_argument
 from starcnet_core.errors import UserInputError
-from starcnet_core.galaxy import read_galaxy
-from starcnet_core.predict import PRECISIONS
-from starcnet_core.prediction_files import (
+from starcnet_core.io.galaxy import read_galaxy
+from starcnet_core.io.prediction_files import (
     predict_galaxy,
     predict_stampset,
     write_galaxy_outputs,
     write_stampset_outputs,
 )
-from starcnet_core.stampset import StampSet
+from starcnet_core.io.stampset import StampSet
+from starcnet_core.nn.checkpoint import load_model
+from starcnet_core.nn.predict import PRECISIONS
 
 __all__ = ["register"]
 

@@ -13,12 +13,12 @@ import os
 import torch
 import torch.distributed as dist
 
-from starcnet_core.bands import CLASS_NAMES
-from starcnet_core.checkpoint import save_checkpoint
-from starcnet_core.model import PRESETS
-from starcnet_core.splits import SPLIT_METHODS
-from starcnet_core.stampset import StampSet
-from starcnet_core.train import TrainConfig, label_fingerprint, train_model
+from starcnet_core.io.bands import CLASS_NAMES
+from starcnet_core.io.stampset import StampSet
+from starcnet_core.nn.checkpoint import save_checkpoint
+from starcnet_core.nn.model import PRESETS
+from starcnet_core.training.splits import SPLIT_METHODS
+from starcnet_core.training.train import TrainConfig, label_fingerprint, train_model
 
 __all__ = ["register", "run_train"]
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from starcnet_core.bands import BANDS
+from starcnet_core.io.bands import BANDS
 from starcnet_core.sim.calibration import SKY_E_S
 
 __all__ = ["GalaxyBackground"]

@@ -23,8 +23,8 @@ from astropy.io import fits
 from astropy.wcs import WCS
 
 from starcnet_core.atomic_write import write_text_atomic
-from starcnet_core.bands import BANDS, PIXEL_SCALE_ARCSEC
-from starcnet_core.legus_columns import STANDARD_35, readme_text
+from starcnet_core.io.bands import BANDS, PIXEL_SCALE_ARCSEC
+from starcnet_core.io.legus_columns import STANDARD_35, readme_text
 from starcnet_core.sim.annotators import simulate_votes
 from starcnet_core.sim.background import GalaxyBackground
 from starcnet_core.sim.calibration import EXPTIME_S, SURVEY_GALAXIES, UNINSPECTED_FRACTION

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from starcnet_core.bands import BANDS
+from starcnet_core.io.bands import BANDS
 from starcnet_core.sim.calibration import EXPTIME_S, READ_NOISE_E
 
 __all__ = ["add_noise"]
@@ -27,7 +27,7 @@ def add_noise(
     image : numpy.ndarray
         Expected signal, e-/s per pixel (negative values are treated as 0).
     band : str
-        One of :data:`starcnet_core.bands.BANDS`, for its exposure time.
+        One of :data:`starcnet_core.io.bands.BANDS`, for its exposure time.
     rng : numpy.random.Generator
     out : numpy.ndarray, optional
         float32 array of the image's shape to write into; may be ``image`` itself.

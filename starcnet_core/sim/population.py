@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from starcnet_core.bands import BANDS, VEGA_ZEROPOINTS
+from starcnet_core.io.bands import BANDS, VEGA_ZEROPOINTS
 from starcnet_core.sim.calibration import (
     CLASS_PHOTOMETRY,
     EFF_ETA,

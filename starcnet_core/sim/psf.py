@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from starcnet_core.bands import BANDS
+from starcnet_core.io.bands import BANDS
 from starcnet_core.sim.calibration import PSF_FWHM_PX
 
 __all__ = ["moffat_psf", "band_otfs"]

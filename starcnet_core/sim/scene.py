@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from starcnet_core.bands import BANDS
+from starcnet_core.io.bands import BANDS
 from starcnet_core.sim.calibration import EXPTIME_S, READ_NOISE_E, distance_modulus
 
 __all__ = ["PATCH_MARGIN", "concentration_index", "observed_magnitudes", "filters_detected", "difficulty"]

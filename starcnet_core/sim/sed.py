@@ -16,7 +16,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from starcnet_core.bands import BANDS
+from starcnet_core.io.bands import BANDS
 from starcnet_core.sim.calibration import (
     AGE_RANGE_YR,
     CLASS_SED,
@@ -83,7 +83,7 @@ def draw_sed(
     true_class : int array (N,)
         Class 1-4 of each candidate (its relation is used also when it was never inspected).
     mag : array (N, 5)
-        Vega magnitudes in :data:`~starcnet_core.bands.BANDS` order, apparent.
+        Vega magnitudes in :data:`~starcnet_core.io.bands.BANDS` order, apparent.
     distance_mpc : float
         Distance, Mpc, for the absolute V magnitude.
     rng : numpy.random.Generator

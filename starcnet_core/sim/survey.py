@@ -5,7 +5,7 @@ host background is drawn; each candidate is placed where clusters form,
 rendered on its own local patch of that background with its crowding
 neighbours, through the same code as galaxy mode
 (:func:`starcnet_core.sim.render.render_patches`), given Poisson and read
-noise, and cut to a stamp exactly as :func:`starcnet_core.cutouts.extract_stamps`
+noise, and cut to a stamp exactly as :func:`starcnet_core.io.cutouts.extract_stamps`
 cuts a mosaic. Simulated experts vote on every candidate; the label is their
 mode, the true class is kept beside it.
 """
@@ -18,8 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 from astropy.table import Table, vstack
 
-from starcnet_core.bands import BANDS
-from starcnet_core.cutouts import stamp_origins
+from starcnet_core.io.bands import BANDS
+from starcnet_core.io.cutouts import stamp_origins
+from starcnet_core.io.stampset import StampSet
 from starcnet_core.sim.annotators import simulate_votes
 from starcnet_core.sim.background import GalaxyBackground
 from starcnet_core.sim.calibration import SURVEY_GALAXIES
@@ -34,7 +35,6 @@ from starcnet_core.sim.scene import (
     observed_magnitudes,
 )
 from starcnet_core.sim.sed import MIN_FILTERS_FOR_SED, draw_sed
-from starcnet_core.stampset import StampSet
 
 __all__ = ["LocalScenes", "render_local_scenes", "survey_counts", "simulate_survey"]
 
@@ -158,7 +158,7 @@ def simulate_survey(
     Parameters
     ----------
     out_dir : path or None
-        Where to save the :class:`~starcnet_core.stampset.StampSet`; None keeps it in memory.
+        Where to save the :class:`~starcnet_core.io.stampset.StampSet`; None keeps it in memory.
     seed : int
         Random seed; the same seed and fraction give the same survey.
     fraction : float

@@ -12,7 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 from astropy.stats import sigma_clipped_stats
 
-from starcnet_core.bands import CLASS_NAMES
+from starcnet_core.io.bands import CLASS_NAMES
 
 __all__ = ["CLASS_COLOURS", "enlarge", "contour_figure", "surface_figure", "scores_figure"]
 

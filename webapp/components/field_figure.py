@@ -13,7 +13,7 @@ import numpy as np
 import plotly.express as px
 import plotly.graph_objects as go
 
-from starcnet_core.bands import CLASS_NAMES
+from starcnet_core.io.bands import CLASS_NAMES
 from webapp.components.candidate_figures import CLASS_COLOURS
 
 __all__ = ["field_figure", "selected_source_id"]

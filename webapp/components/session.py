@@ -12,8 +12,8 @@ import numpy as np
 import streamlit as st
 
 from db.models import Galaxy
-from starcnet_core.bands import BANDS
-from starcnet_core.mosaics import open_mosaics
+from starcnet_core.io.bands import BANDS
+from starcnet_core.io.mosaics import open_mosaics
 from webapp.components.database import get_database
 from webapp.services.auth import SignedIn
 

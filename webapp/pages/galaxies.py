@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from starcnet_core.bands import CLASS_NAMES
-from starcnet_core.catalogs import FRAMES
 from starcnet_core.display import field_image
 from starcnet_core.errors import UserInputError
+from starcnet_core.io.bands import CLASS_NAMES
+from starcnet_core.io.catalogs import FRAMES
 from webapp.components.database import get_database
 from webapp.components.field_figure import field_figure, selected_source_id
 from webapp.components.session import galaxy_arrays, require_expert

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from starcnet_core.bands import CLASS_NAMES
+from starcnet_core.io.bands import CLASS_NAMES
 from webapp.components.database import get_database
 from webapp.components.metrics_figures import (
     accuracy_distance_figure,

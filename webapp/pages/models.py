@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from starcnet_core.bands import CLASS_NAMES
 from starcnet_core.errors import UserInputError
+from starcnet_core.io.bands import CLASS_NAMES
 from webapp.components.database import get_database
 from webapp.components.model_figures import (
     changed_positions_figure,

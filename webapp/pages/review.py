@@ -8,9 +8,9 @@ import numpy as np
 import streamlit as st
 
 from db.queue import QUEUE_ORDERS
-from starcnet_core.bands import BANDS, CLASS_DESCRIPTIONS, CLASS_NAMES
 from starcnet_core.display import STRETCHES
 from starcnet_core.errors import UserInputError
+from starcnet_core.io.bands import BANDS, CLASS_DESCRIPTIONS, CLASS_NAMES
 from webapp.components.candidate_figures import contour_figure, enlarge, scores_figure, surface_figure
 from webapp.components.database import get_database
 from webapp.components.session import galaxy_arrays, require_expert

@@ -3,7 +3,7 @@
 :func:`build_demo` brings a fresh database to a usable state in a few
 minutes on two CPU cores: it simulates a galaxy (:func:`starcnet_core.sim.simulate_galaxy`)
 and imports it, trains the ``lite`` network on a scaled-down simulated
-survey (:func:`starcnet_core.sim.simulate_survey`, :func:`starcnet_core.train.train_model`),
+survey (:func:`starcnet_core.sim.simulate_survey`, :func:`starcnet_core.training.train.train_model`),
 registers the checkpoint as the active model version (:mod:`db.registry`)
 and scores the galaxy (:func:`webapp.services.scoring.score_candidates`).
 Each step is skipped when already done, so an interrupted build resumes.
@@ -112,11 +112,11 @@ def build_demo(
         ``progress(step, n_steps, message)`` as each step starts and inside training.
     """
     # The simulator and trainer pull in torch; imported here so that listing the CLI stays fast.
-    from starcnet_core.bands import BANDS, CLASS_NAMES
-    from starcnet_core.checkpoint import save_checkpoint
-    from starcnet_core.model import PRESETS
+    from starcnet_core.io.bands import BANDS, CLASS_NAMES
+    from starcnet_core.nn.checkpoint import save_checkpoint
+    from starcnet_core.nn.model import PRESETS
     from starcnet_core.sim import simulate_galaxy, simulate_survey
-    from starcnet_core.train import TrainConfig, label_fingerprint, train_model
+    from starcnet_core.training.train import TrainConfig, label_fingerprint, train_model
 
     directory = Path(directory or data_dir() / "demo")
     directory.mkdir(parents=True, exist_ok=True)

@@ -19,8 +19,8 @@ from db.consensus import consensus
 from db.models import Candidate, Galaxy, ModelVersion, Prediction
 from db.predictions import active_model_version
 from starcnet_core.errors import UserInputError
-from starcnet_core.published import write_starcnet_tab
-from starcnet_core.regions import write_ds9_regions
+from starcnet_core.io.published import write_starcnet_tab
+from starcnet_core.io.regions import write_ds9_regions
 
 __all__ = ["EXPORT_FORMATS", "galaxy_table", "export_galaxy"]
 

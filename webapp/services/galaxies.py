@@ -1,7 +1,7 @@
 """Importing a LEGUS galaxy (mosaics + candidate catalog) into the database, and listing galaxies.
 
-The files are read by the core's LEGUS readers (:func:`starcnet_core.galaxy.read_galaxy`
-for a galaxy directory or a catalog with its mosaics, :func:`starcnet_core.catalogs.read_catalog`
+The files are read by the core's LEGUS readers (:func:`starcnet_core.io.galaxy.read_galaxy`
+for a galaxy directory or a catalog with its mosaics, :func:`starcnet_core.io.catalogs.read_catalog`
 for a catalog alone). With mosaics, each candidate's ``usable`` flag and reason
 come from the core's cutouts (a full 32x32 stamp in all five bands, or
 ``edge`` / ``nan`` / ``zero_coverage``). A catalog imported without mosaics (as
@@ -31,11 +31,11 @@ from sqlalchemy.orm import Session
 
 from db.consensus import refresh_consensus_cache
 from db.models import Candidate, Expert, Galaxy, Label
-from starcnet_core.bands import BANDS
-from starcnet_core.catalogs import Catalog, read_catalog
-from starcnet_core.cutouts import extract_stamps
 from starcnet_core.errors import UserInputError
-from starcnet_core.galaxy import read_galaxy
+from starcnet_core.io.bands import BANDS
+from starcnet_core.io.catalogs import Catalog, read_catalog
+from starcnet_core.io.cutouts import extract_stamps
+from starcnet_core.io.galaxy import read_galaxy
 from webapp.services.database import transaction
 
 __all__ = ["NO_MOSAICS", "GalaxySummary", "import_galaxy", "list_galaxies", "get_galaxy"]
@@ -203,7 +203,7 @@ def import_galaxy(
         The catalog file of a galaxy directory that holds several tables.
     frame : {"auto", "pointing", "mosaic"}
         Which positions of a catalog that lists them on the pointing and on the
-        mosaic frame (NGC 1313); see :func:`starcnet_core.galaxy.read_galaxy`.
+        mosaic frame (NGC 1313); see :func:`starcnet_core.io.galaxy.read_galaxy`.
 
     Returns
     -------

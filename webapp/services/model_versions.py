@@ -43,10 +43,10 @@ def import_model(
 ) -> VersionInfo:
     """Register an existing checkpoint (ours or the published ``starcnet.pth``) as a model version.
 
-    The file must load (:func:`starcnet_core.checkpoint.load_model`); with
+    The file must load (:func:`starcnet_core.nn.checkpoint.load_model`); with
     ``activate`` it becomes the active version and a scoring job is queued. Commits.
     """
-    from starcnet_core.checkpoint import load_model
+    from starcnet_core.nn.checkpoint import load_model
 
     path = Path(checkpoint_path).resolve()
     if not path.is_file():

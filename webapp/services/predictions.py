@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from db.models import Candidate, Galaxy, ModelVersion, Prediction
 from db.predictions import active_model_version, store_predictions
 from starcnet_core.errors import UserInputError
-from starcnet_core.published import read_starcnet_tab
+from starcnet_core.io.published import read_starcnet_tab
 from webapp.services.database import transaction
 
 __all__ = ["PredictionImport", "get_or_create_model_version", "import_predictions"]

@@ -5,9 +5,9 @@ consensus with at least ``min_votes`` votes, with or without the labels
 imported with catalogs) and the mode:
 
 - ``quick``: the active model's convolutions frozen, its fully connected layers
-  retrained on cached convolutional features (:mod:`starcnet_core.finetune`);
+  retrained on cached convolutional features (:mod:`starcnet_core.training.finetune`);
 - ``full``: every layer fine-tuned from the active model
-  (:func:`starcnet_core.train.train_model` with ``init_state``);
+  (:func:`starcnet_core.training.train.train_model` with ``init_state``);
 - ``scratch``: the paper recipe from random weights (``train_model``).
 
 The held-out set (:mod:`db.registry`) is chosen on the first request and never
@@ -183,13 +183,13 @@ def grow_held_out_set(session: Session, request: RetrainRequest, fraction: float
 
 
 def heldout_metrics(classes: np.ndarray, scores: np.ndarray, *, n_boot: int = 200) -> dict[str, Any]:
-    """Held-out summary of :func:`starcnet_core.evaluate.evaluate` (JSON-ready).
+    """Held-out summary of :func:`starcnet_core.evaluation.evaluate.evaluate` (JSON-ready).
 
     ``n``; 4-class and binary (1+2 vs 3+4) ``accuracy``/``binary_accuracy``
     with bootstrap 95% intervals (``*_ci95``); the 4-class ``confusion``
     counts (rows: consensus class, columns: predicted) and per-class ``recall``.
     """
-    from starcnet_core.evaluate import evaluate
+    from starcnet_core.evaluation.evaluate import evaluate
 
     if len(classes) == 0:
         return {"n": 0}
@@ -229,9 +229,9 @@ def estimate_seconds(session: Session, request: RetrainRequest) -> dict[str, Any
         ``n_train``, ``n_held_out``, ``n_new_features`` (quick mode),
         ``seconds`` and a one-line ``summary``.
     """
-    from starcnet_core.augment import balanced_plan
-    from starcnet_core.finetune import quick_costs
-    from starcnet_core.model import PRESETS, StarcNet
+    from starcnet_core.nn.model import PRESETS, StarcNet
+    from starcnet_core.training.augment import balanced_plan
+    from starcnet_core.training.finetune import quick_costs
 
     train, held = _split(session, request)
     session.rollback()  # an estimate must not choose the held-out set
@@ -299,7 +299,7 @@ def _train(
 ):
     """Run the chosen training; returns (model, band_mean, history)."""
     if request.mode == "quick":
-        from starcnet_core.finetune import QuickFinetuneConfig, finetune_head
+        from starcnet_core.training.finetune import QuickFinetuneConfig, finetune_head
 
         context.progress(0.02, "computing convolutional features")
         features, n_new = feature_cache().features(
@@ -326,9 +326,9 @@ def _train(
         return result.model, loaded.band_mean, result.history
     from astropy.table import Table
 
-    from starcnet_core.model import PRESETS
-    from starcnet_core.stampset import StampSet
-    from starcnet_core.train import TrainConfig, train_model
+    from starcnet_core.io.stampset import StampSet
+    from starcnet_core.nn.model import PRESETS
+    from starcnet_core.training.train import TrainConfig, train_model
 
     table = Table(
         {
@@ -365,9 +365,9 @@ def retrain_job_handler(stamps: StampLoader = mosaic_stamps) -> Callable[[sessio
     """The worker handler of ``retrain`` jobs (params: the fields of :class:`RetrainRequest`)."""
 
     def run_retrain_job(sessions: sessionmaker[Session], context: Any) -> dict[str, Any]:
-        from starcnet_core.bands import BANDS, CLASS_NAMES
-        from starcnet_core.checkpoint import LoadedModel, save_checkpoint
-        from starcnet_core.predict import predict_stamps
+        from starcnet_core.io.bands import BANDS, CLASS_NAMES
+        from starcnet_core.nn.checkpoint import LoadedModel, save_checkpoint
+        from starcnet_core.nn.predict import predict_stamps
 
         request = RetrainRequest(**context.params)
         # short transactions only: on SQLite a write transaction holds the database lock,

@@ -26,11 +26,11 @@ from db.consensus import effective_labels, tally
 from db.models import Candidate, Expert, Galaxy, Label, Prediction, utcnow
 from db.predictions import active_model_version
 from db.queue import review_queue
-from starcnet_core.bands import BANDS
-from starcnet_core.cutouts import extract_stamps
 from starcnet_core.display import check_percentile, grey_stamps, rgb_composite
 from starcnet_core.errors import UserInputError
-from starcnet_core.model import StarcNetConfig
+from starcnet_core.io.bands import BANDS
+from starcnet_core.io.cutouts import extract_stamps
+from starcnet_core.nn.model import StarcNetConfig
 from webapp.services.labels import record_label, undo_label
 
 __all__ = [
@@ -95,7 +95,7 @@ class CandidateView:
 def network_views(stamp: np.ndarray, config: StarcNetConfig | None = None) -> list[np.ndarray]:
     """The stamp and its two central crops enlarged to the full side, as the network's pathways see them.
 
-    The numpy twin of :meth:`starcnet_core.model.StarcNet.pathway_inputs`
+    The numpy twin of :meth:`starcnet_core.nn.model.StarcNet.pathway_inputs`
     (nearest-neighbour enlargement of the crops of ``config.crops``).
 
     Parameters
@@ -156,7 +156,7 @@ def build_candidate_view(
     candidate_id : int
         Database id of the candidate.
     arrays : list of ndarray
-        The galaxy's five mosaics in e-/s, in :data:`starcnet_core.bands.BANDS` order
+        The galaxy's five mosaics in e-/s, in :data:`starcnet_core.io.bands.BANDS` order
         (memory-mapped; the caller keeps them open between candidates).
     expert_id : int, optional
         Who is looking: their own answer is returned, and in blind mode the

@@ -1,10 +1,10 @@
 """Scoring: run a model version over a galaxy's (or every) candidate and store its predictions.
 
 Stamps come from the galaxy's stored mosaics through
-:func:`starcnet_core.mosaics.open_mosaics` and
-:func:`starcnet_core.cutouts.extract_stamps`; scores from
-:func:`starcnet_core.predict.predict_stamps` with the version's checkpoint
-(:func:`starcnet_core.checkpoint.load_model`). Candidates are scored in
+:func:`starcnet_core.io.mosaics.open_mosaics` and
+:func:`starcnet_core.io.cutouts.extract_stamps`; scores from
+:func:`starcnet_core.nn.predict.predict_stamps` with the version's checkpoint
+(:func:`starcnet_core.nn.checkpoint.load_model`). Candidates are scored in
 chunks, each committed on its own, and only candidates without a prediction of
 that version are scored, so an interrupted scoring job resumes where it
 stopped when it is run again. The ``score`` job kind is what promotion queues and what ``python -m webapp score`` runs
@@ -14,7 +14,7 @@ Candidates whose convolutional features are in the feature cache under the
 version's convolution weights and band mean (quick retraining caches its
 training candidates', and a quick-mode version keeps its parent's
 convolutions) are scored by the fully connected layers alone
-(:func:`starcnet_core.finetune.head_probabilities`), without cutting stamps.
+(:func:`starcnet_core.training.finetune.head_probabilities`), without cutting stamps.
 Only those are reused: the cache holds no other candidates, since the paper
 network's features take 192 KiB per candidate.
 """
@@ -33,11 +33,11 @@ from db.engine import data_dir
 from db.jobs import JobInfo
 from db.models import Candidate, Galaxy, ModelVersion, Prediction
 from db.predictions import active_model_version, store_predictions
-from starcnet_core.bands import BANDS
 from starcnet_core.errors import UserInputError
+from starcnet_core.io.bands import BANDS
 
 if TYPE_CHECKING:  # torch is imported only when scoring really runs
-    from starcnet_core.finetune import FeatureCache
+    from starcnet_core.training.finetune import FeatureCache
 
 __all__ = [
     "StampLoader",
@@ -55,8 +55,8 @@ StampLoader = Callable[[Session, Sequence[int]], np.ndarray]
 
 
 def feature_cache() -> FeatureCache:
-    """The app's cache of convolutional features (:class:`starcnet_core.finetune.FeatureCache`) in its data directory."""
-    from starcnet_core.finetune import FeatureCache
+    """The app's cache of convolutional features (:class:`starcnet_core.training.finetune.FeatureCache`) in its data directory."""
+    from starcnet_core.training.finetune import FeatureCache
 
     return FeatureCache(data_dir() / "feature_cache")
 
@@ -84,8 +84,8 @@ def mosaic_stamps(session: Session, candidate_ids: Sequence[int], *, size: int =
                 f"galaxy {galaxy.name} has no mosaics for bands {sorted(set(BANDS) - set(paths))}"
             )
         # imported here: the data layer is only needed when stamps are really cut
-        from starcnet_core.cutouts import extract_stamps
-        from starcnet_core.mosaics import open_mosaics
+        from starcnet_core.io.cutouts import extract_stamps
+        from starcnet_core.io.mosaics import open_mosaics
 
         mosaics = open_mosaics([paths[band] for band in BANDS])
         here = np.flatnonzero(galaxy_of == galaxy_id)
@@ -96,8 +96,8 @@ def mosaic_stamps(session: Session, candidate_ids: Sequence[int], *, size: int =
 
 
 def load_version_model(session: Session, version_id: int):
-    """The :class:`starcnet_core.checkpoint.LoadedModel` of a model version's checkpoint."""
-    from starcnet_core.checkpoint import load_model
+    """The :class:`starcnet_core.nn.checkpoint.LoadedModel` of a model version's checkpoint."""
+    from starcnet_core.nn.checkpoint import load_model
 
     version = session.get(ModelVersion, version_id)
     if version is None:
@@ -151,7 +151,7 @@ def score_candidates(
         convolutions and band mean are scored from them by the fully connected
         layers alone, first (the float16 features move scores by about 1e-3).
     """
-    from starcnet_core.predict import predict_stamps
+    from starcnet_core.nn.predict import predict_stamps
 
     ids = (
         unscored_candidates(session, version_id, galaxy_id)
@@ -187,7 +187,7 @@ def _score_cached(
     session: Session, version_id: int, loaded: Any, ids: np.ndarray, features: FeatureCache
 ) -> tuple[int, np.ndarray]:
     """Score the candidates whose conv features are cached; returns (stored, ids still to score)."""
-    from starcnet_core.finetune import head_probabilities
+    from starcnet_core.training.finetune import head_probabilities
 
     found, cached = features.lookup(loaded.model, ids, loaded.band_mean)
     if not found.any():

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from db.engine import data_dir
 from starcnet_core.errors import UserInputError
-from starcnet_core.galaxy import read_galaxy
+from starcnet_core.io.galaxy import read_galaxy
 from webapp.services.galaxies import GalaxySummary, import_galaxy
 
 __all__ = ["MAX_UPLOAD_BYTES", "Upload", "check_galaxy_directory", "import_directory", "import_uploads"]
@@ -82,7 +82,7 @@ def check_galaxy_directory(directory: str | Path, *, catalog: str | None = None,
     Mosaics of different shapes, a missing band or catalog, and a catalog
     without any candidate that has a full 32 x 32 stamp are :class:`UserInputError`.
     ``catalog`` names the catalog file when the directory holds several;
-    ``frame`` chooses NGC 1313-style positions (see :func:`starcnet_core.galaxy.read_galaxy`).
+    ``frame`` chooses NGC 1313-style positions (see :func:`starcnet_core.io.galaxy.read_galaxy`).
     """
     directory = Path(directory)
     if not directory.is_dir():

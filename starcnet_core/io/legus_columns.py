@@ -18,7 +18,7 @@ writes 99.999 "not detected" or 66.666 "outside the field"), ``ci`` (mag),
 
 from __future__ import annotations
 
-from starcnet_core.bands import BANDS
+from starcnet_core.io.bands import BANDS
 
 __all__ = [
     "PHOTOMETRY_COLUMNS",

@@ -5,7 +5,7 @@
 * the **reference**: the paper network in float32, eager, batches of 64 under
   ``torch.no_grad``, the per-band mean subtracted beforehand, exactly as the
   published ``test_net.py`` runs it;
-* the **default** model through :func:`~starcnet_core.predict.predict_stamps`
+* the **default** model through :func:`~starcnet_core.nn.predict.predict_stamps`
   (its default precision and batch size);
 * the **lite** preset through the same path;
 
@@ -27,9 +27,9 @@ import time
 import numpy as np
 import torch
 
-from starcnet_core.checkpoint import LoadedModel, load_model
-from starcnet_core.model import PRESETS, StarcNet
-from starcnet_core.predict import Predictions, bf16_is_fast, predict_stamps
+from starcnet_core.nn.checkpoint import LoadedModel, load_model
+from starcnet_core.nn.model import PRESETS, StarcNet
+from starcnet_core.nn.predict import Predictions, bf16_is_fast, predict_stamps
 
 __all__ = ["synthetic_stamps", "reference_scores", "benchmark_inference", "markdown_section"]
 

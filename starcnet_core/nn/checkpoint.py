@@ -1,6 +1,6 @@
 """Saving and loading StarcNet networks with everything needed to use them.
 
-A checkpoint holds the network weights, its :class:`~starcnet_core.model.StarcNetConfig`,
+A checkpoint holds the network weights, its :class:`~starcnet_core.nn.model.StarcNetConfig`,
 the per-band mean (e-/s) subtracted from input stamps, the band order, the
 class names and provenance (fingerprint of the training labels, metrics).
 :func:`save_checkpoint` writes it atomically (to a temporary file in the same
@@ -13,7 +13,7 @@ checkpoint under the final name. :func:`load_model` reads it back as a
 ``bn1``, ... ``fc1``, ``bn13`` for pathway 1, the same prefixed ``a`` and
 ``aa`` for pathways 2 and 3, ``fc2`` for the final layer).
 :func:`from_published_state` and :func:`to_published_state` translate between
-that layout and :class:`~starcnet_core.model.StarcNet`'s. Every file is read
+that layout and :class:`~starcnet_core.nn.model.StarcNet`'s. Every file is read
 with ``torch.load(weights_only=True)``, so a pickle that would run code is
 refused rather than executed.
 """
@@ -31,9 +31,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from starcnet_core.bands import BANDS, CLASS_NAMES
 from starcnet_core.errors import UserInputError
-from starcnet_core.model import StarcNet, StarcNetConfig
+from starcnet_core.io.bands import BANDS, CLASS_NAMES
+from starcnet_core.nn.model import StarcNet, StarcNetConfig
 
 __all__ = [
     "LoadedModel",

@@ -32,11 +32,11 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from starcnet_core.augment import AugmentationPlan, apply_plan, balanced_plan, identity_plan
 from starcnet_core.errors import UserInputError
-from starcnet_core.model import StarcNet, StarcNetConfig
-from starcnet_core.splits import SPLIT_METHODS, Split, make_split
-from starcnet_core.stampset import StampSet
+from starcnet_core.io.stampset import StampSet
+from starcnet_core.nn.model import StarcNet, StarcNetConfig
+from starcnet_core.training.augment import AugmentationPlan, apply_plan, balanced_plan, identity_plan
+from starcnet_core.training.splits import SPLIT_METHODS, Split, make_split
 
 __all__ = [
     "BINARY_CLASSES",
@@ -76,7 +76,7 @@ class TrainConfig:
     seed : int
         Seeds the split, the initial weights, the shuffling and the augmentation.
     split : {"random", "galaxy", "loo"}
-        See :mod:`starcnet_core.splits`.
+        See :mod:`starcnet_core.training.splits`.
     holdout_galaxy : str, optional
         The test galaxy of ``split="loo"``.
     binary : bool

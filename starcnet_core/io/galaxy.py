@@ -20,10 +20,10 @@ import numpy as np
 from astropy.io import fits
 from astropy.utils.exceptions import AstropyWarning
 
-from starcnet_core.catalogs import Catalog, read_catalog
-from starcnet_core.cutouts import CutoutResult, extract_stamps
 from starcnet_core.errors import UserInputError
-from starcnet_core.mosaics import (
+from starcnet_core.io.catalogs import Catalog, read_catalog
+from starcnet_core.io.cutouts import CutoutResult, extract_stamps
+from starcnet_core.io.mosaics import (
     MOSAIC_SUFFIXES,
     MosaicSet,
     field_from_filename,
@@ -147,7 +147,7 @@ def read_galaxy(
     mosaics : path or sequence of paths, optional
         Directory of the mosaics, or five FITS paths.
     readme, label_column, label_source, zero_based
-        Passed to :func:`starcnet_core.catalogs.read_catalog`.
+        Passed to :func:`starcnet_core.io.catalogs.read_catalog`.
     frame : {"auto", "pointing", "mosaic"}
         For catalogs listing positions on the pointing and on the mosaic frame
         (NGC 1313): which pair to use. ``"auto"``: the pair the mosaics' WCS

@@ -1,6 +1,6 @@
 """Static PNG figures of an evaluation report (matplotlib), after the paper's Figs. 4-7.
 
-Each ``plot_*`` function takes a report of :func:`starcnet_core.evaluate.evaluate`
+Each ``plot_*`` function takes a report of :func:`starcnet_core.evaluation.evaluate.evaluate`
 and returns a matplotlib Figure; :func:`write_figures` saves all of them in a
 directory. Drawing uses the non-interactive Agg canvas, so no display is needed.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from starcnet_core.evaluate import GROUPINGS
+from starcnet_core.evaluation.evaluate import GROUPINGS
 
 __all__ = [
     "plot_confusion",

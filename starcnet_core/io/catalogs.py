@@ -1,7 +1,7 @@
 """Star-cluster candidate catalogs: LEGUS ``.tab`` files and generic tables.
 
 :func:`read_catalog` returns a :class:`Catalog`: an astropy Table with the
-standard column names of :mod:`starcnet_core.legus_columns` (``id``, ``x``,
+standard column names of :mod:`starcnet_core.io.legus_columns` (``id``, ``x``,
 ``y`` 1-based pixels, ``ra``, ``dec``, ``mag_<BAND>``, ``ci``, ``age``,
 ``mass``, ``ebv`` ...), plus the class columns found, as labels of named
 sources ("LEGUS mode", "LEGUS hybrid" ...). It reads
@@ -35,9 +35,9 @@ import numpy as np
 from astropy.table import Table
 from astropy.wcs import WCS
 
-from starcnet_core.bands import band_for_filter, filter_number
 from starcnet_core.errors import UserInputError
-from starcnet_core.legus_columns import (
+from starcnet_core.io.bands import band_for_filter, filter_number
+from starcnet_core.io.legus_columns import (
     CLASS_COLUMNS_35,
     CLASS_COLUMNS_NGC1566,
     MAG_APCORR_UNDEFINED,

@@ -2,7 +2,7 @@
 
 A :class:`StampSet` is what the survey simulator writes and what training,
 evaluation and the baselines read: an ``(N, 5, S, S)`` float32 array of stamps
-in e-/s (band order :data:`starcnet_core.bands.BANDS`) and a table with one row
+in e-/s (band order :data:`starcnet_core.io.bands.BANDS`) and a table with one row
 per stamp. Stored as a directory holding ``stamps.npy`` (memory-mapped on
 load), ``candidates.ecsv`` and ``meta.json``.
 
@@ -10,7 +10,7 @@ Table columns (always): ``galaxy`` (str), ``id`` (int), ``distance_mpc``,
 ``label`` (int, the human class mode 1-4, 0 when unlabelled). Optional:
 ``label_mean`` (float), ``true_class`` (int, simulated data only, 0 unknown),
 ``vote_1``..``vote_K`` (each simulated expert's class, 0 = no vote), the
-standard photometry columns of :mod:`starcnet_core.legus_columns`.
+standard photometry columns of :mod:`starcnet_core.io.legus_columns`.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 from astropy.table import Table
 
-from starcnet_core.bands import BANDS
 from starcnet_core.errors import UserInputError
+from starcnet_core.io.bands import BANDS
 
 __all__ = ["StampSet"]
 

@@ -8,7 +8,7 @@ the rest); bootstrap confidence intervals; accuracy per galaxy against
 distance with Spearman's rho (Fig. 6); the distribution of the winning score
 per predicted class (Fig. 5); agreement with the human labels (Cohen's kappa)
 and, on simulated data, with the true class. The figures of
-:mod:`starcnet_core.figures` draw from this report alone.
+:mod:`starcnet_core.evaluation.figures` draw from this report alone.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from sklearn.metrics import (
 )
 
 from starcnet_core.errors import UserInputError
-from starcnet_core.stampset import StampSet
+from starcnet_core.io.stampset import StampSet
 
 __all__ = [
     "GROUPINGS",

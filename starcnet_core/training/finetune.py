@@ -8,7 +8,7 @@ it is computed once per (model, candidate) and kept in a :class:`FeatureCache`.
 Retraining the fully connected layers on those features takes seconds on a
 CPU, which is what lets an expert see the effect of a few hundred new labels
 within a minute. Full fine-tuning and training from scratch use
-:func:`starcnet_core.train.train_model` instead.
+:func:`starcnet_core.training.train.train_model` instead.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from sklearn.model_selection import train_test_split
 from torch import nn
 
 from starcnet_core.errors import UserInputError
-from starcnet_core.model import StarcNet
-from starcnet_core.train import TrainingCancelled
+from starcnet_core.nn.model import StarcNet
+from starcnet_core.training.train import TrainingCancelled
 
 __all__ = [
     "QuickFinetuneConfig",

@@ -1,7 +1,7 @@
 """Multi-band stamps cut around catalog positions, centred as the published StarcNet.
 
 :func:`extract_stamps` cuts ``(N, B, size, size)`` stamps from B aligned 2-D
-images (typically memory-mapped mosaics, see :mod:`starcnet_core.mosaics`) at
+images (typically memory-mapped mosaics, see :mod:`starcnet_core.io.mosaics`) at
 the catalog's 1-based x, y taken as given, exactly as the published StarcNet
 code does: rows ``int(y) - size//2 : int(y) + size//2`` and columns
 ``int(x) - size//2 : int(x) + size//2`` of the array. Every row of the

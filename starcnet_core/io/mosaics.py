@@ -6,7 +6,7 @@
 and context maps beside them are skipped) or five explicit paths, and returns a :class:`MosaicSet`:
 one :class:`BandImage` per StarcNet band (NUV, U, B, V, I), each a
 memory-mapped 2-D array in e-/s with its header, WCS and instrument. Nothing
-reads the pixels here; stamps are cut later by :mod:`starcnet_core.cutouts`.
+reads the pixels here; stamps are cut later by :mod:`starcnet_core.io.cutouts`.
 Any problem with the files (missing band, two files for one band, different
 shapes or WCS, truncated or non-FITS files) raises
 :class:`~starcnet_core.errors.UserInputError` naming the file.
@@ -26,8 +26,14 @@ from astropy.utils.exceptions import AstropyWarning
 from astropy.wcs import WCS
 from astropy.wcs.utils import proj_plane_pixel_scales
 
-from starcnet_core.bands import BANDS, VEGA_ZEROPOINTS, band_for_filter, filter_number, normalise_instrument
 from starcnet_core.errors import UserInputError
+from starcnet_core.io.bands import (
+    BANDS,
+    VEGA_ZEROPOINTS,
+    band_for_filter,
+    filter_number,
+    normalise_instrument,
+)
 
 __all__ = [
     "BandImage",
@@ -64,7 +70,7 @@ class BandImage:
     Attributes
     ----------
     band : str
-        StarcNet band, one of :data:`starcnet_core.bands.BANDS`.
+        StarcNet band, one of :data:`starcnet_core.io.bands.BANDS`.
     filter : str
         HST filter, e.g. ``"F336W"``.
     instrument : str or None
@@ -95,7 +101,7 @@ class MosaicSet:
     field : str
         Field name (from the LEGUS file names, else the directory name).
     bands : dict[str, BandImage]
-        One image per band, keyed in :data:`~starcnet_core.bands.BANDS` order.
+        One image per band, keyed in :data:`~starcnet_core.io.bands.BANDS` order.
     shape : tuple[int, int]
         ``(ny, nx)`` pixels, common to all bands.
     pixel_scale_arcsec : float or None
@@ -111,7 +117,7 @@ class MosaicSet:
     wcs: WCS | None
 
     def arrays(self) -> list[np.ndarray]:
-        """The five memory-mapped images in :data:`~starcnet_core.bands.BANDS` order."""
+        """The five memory-mapped images in :data:`~starcnet_core.io.bands.BANDS` order."""
         return [self.bands[band].data for band in BANDS]
 
 

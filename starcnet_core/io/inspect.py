@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from starcnet_core.cutouts import REASONS, extract_stamps
-from starcnet_core.galaxy import LegusGalaxy
+from starcnet_core.io.cutouts import REASONS, extract_stamps
+from starcnet_core.io.galaxy import LegusGalaxy
 
 __all__ = ["summarize_galaxy"]
 

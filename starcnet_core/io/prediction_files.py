@@ -28,15 +28,15 @@ from pathlib import Path
 import numpy as np
 from astropy.table import Table, hstack
 
-from starcnet_core.bands import BANDS
-from starcnet_core.checkpoint import LoadedModel
 from starcnet_core.errors import UserInputError
-from starcnet_core.galaxy import LegusGalaxy
+from starcnet_core.io.bands import BANDS
+from starcnet_core.io.galaxy import LegusGalaxy
+from starcnet_core.io.published import write_predictions_csv, write_starcnet_tab
+from starcnet_core.io.regions import write_ds9_regions
+from starcnet_core.io.stampset import StampSet
+from starcnet_core.nn.checkpoint import LoadedModel
+from starcnet_core.nn.predict import predict_stamps
 from starcnet_core.overlay import write_overlay
-from starcnet_core.predict import predict_stamps
-from starcnet_core.published import write_predictions_csv, write_starcnet_tab
-from starcnet_core.regions import write_ds9_regions
-from starcnet_core.stampset import StampSet
 
 __all__ = ["predict_galaxy", "predict_stampset", "write_galaxy_outputs", "write_stampset_outputs"]
 
@@ -51,7 +51,7 @@ def _check_bands(loaded: LoadedModel, bands: tuple[str, ...]) -> None:
 def predict_galaxy(
     loaded: LoadedModel, galaxy: LegusGalaxy, *, progress: Callable[[int, int], None] | None = None, **options
 ) -> Table:
-    """Score every candidate of ``galaxy``; ``options`` go to :func:`~starcnet_core.predict.predict_stamps`.
+    """Score every candidate of ``galaxy``; ``options`` go to :func:`~starcnet_core.nn.predict.predict_stamps`.
 
     Returns
     -------
@@ -87,7 +87,7 @@ def predict_galaxy(
 def predict_stampset(
     loaded: LoadedModel, stamps: StampSet, *, progress: Callable[[int, int], None] | None = None, **options
 ) -> Table:
-    """Score a :class:`~starcnet_core.stampset.StampSet`: its ``galaxy, id`` (and ``label``) plus predictions."""
+    """Score a :class:`~starcnet_core.io.stampset.StampSet`: its ``galaxy, id`` (and ``label``) plus predictions."""
     _check_bands(loaded, stamps.bands)
     keep = [c for c in ("galaxy", "id", "label", "true_class") if c in stamps.table.colnames]
     predicted = predict_stamps(loaded, np.asarray(stamps.stamps), progress=progress, **options).to_table()

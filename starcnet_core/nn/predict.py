@@ -28,9 +28,9 @@ import torch.nn.functional as F
 from astropy.table import Table
 from torch import nn
 
-from starcnet_core.checkpoint import LoadedModel
 from starcnet_core.errors import UserInputError
-from starcnet_core.model import StarcNet
+from starcnet_core.nn.checkpoint import LoadedModel
+from starcnet_core.nn.model import StarcNet
 
 __all__ = ["Predictions", "predict_stamps", "PRECISIONS", "bf16_is_fast", "dihedral_views"]
 

@@ -16,8 +16,8 @@ import numpy as np
 from sklearn.ensemble import BaggingClassifier
 from sklearn.tree import DecisionTreeClassifier
 
-from starcnet_core.bands import BANDS
 from starcnet_core.errors import UserInputError
+from starcnet_core.io.bands import BANDS
 
 __all__ = ["BaggedTreeBaseline", "patch_features"]
 
