@@ -16,10 +16,12 @@ from collections.abc import Sequence
 from itertools import combinations
 
 import numpy as np
+from scipy import sparse
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from db.consensus import effective_labels, tally
+from db.consensus import consensus, effective_labels, tally
+from db.ids import in_ids, int_columns
 from db.models import Candidate, Expert, Prediction
 from db.predictions import active_model_version
 
@@ -52,10 +54,16 @@ def compare(reference: np.ndarray, other: np.ndarray) -> dict:
         and ``binary_balanced`` (classes 1+2 vs 3+4), ``confusion`` (4x4
         counts, reference in rows).
     """
-    reference = np.asarray(reference, dtype=np.int64)
-    other = np.asarray(other, dtype=np.int64)
-    confusion = _confusion(reference, other)
-    if len(reference) == 0:
+    return _from_confusion(
+        _confusion(np.asarray(reference, dtype=np.int64), np.asarray(other, dtype=np.int64))
+    )
+
+
+def _from_confusion(confusion: np.ndarray) -> dict:
+    """The fields of :func:`compare` from the 4x4 confusion matrix (reference in rows) of the pairs."""
+    confusion = np.asarray(confusion, dtype=np.int64)
+    n = int(confusion.sum())
+    if n == 0:
         return {
             "n": 0,
             "agreement": None,
@@ -69,7 +77,7 @@ def compare(reference: np.ndarray, other: np.ndarray) -> dict:
     agreement, balanced = _accuracies(confusion)
     binary_agreement, binary_balanced = _accuracies(binary)
     return {
-        "n": int(len(reference)),
+        "n": n,
         "agreement": agreement,
         "balanced": balanced,
         "binary_agreement": binary_agreement,
@@ -100,6 +108,10 @@ def _summary(results: list[dict]) -> dict:
     }
 
 
+def _one_hot(rows: np.ndarray, columns: np.ndarray, shape: tuple[int, int]) -> sparse.csr_matrix:
+    return sparse.csr_matrix((np.ones(len(rows), dtype=np.int64), (rows, columns)), shape=shape)
+
+
 def expert_agreement(
     session: Session, *, galaxy_id: int | None = None, roles: Sequence[str] | None = None
 ) -> dict:
@@ -124,32 +136,33 @@ def expert_agreement(
     labels = effective_labels(session, galaxy_id=galaxy_id, roles=roles)
     result = tally(labels)
     expert_ids = np.unique(labels.expert_id)
-    names = dict(
-        session.execute(select(Expert.id, Expert.name).where(Expert.id.in_(expert_ids.tolist()))).all()
-    )
-    # Candidates x experts matrix of classes (0: no class answer).
-    row = np.searchsorted(result.candidate_id, labels.candidate_id)
-    col = np.searchsorted(expert_ids, labels.expert_id)
-    grid = np.zeros((len(result.candidate_id), len(expert_ids)), dtype=int)
-    grid[row, col] = labels.label_class
+    names = dict(session.execute(select(Expert.id, Expert.name).where(in_ids(Expert.id, expert_ids))).all())
+    # One row per candidate, one column per (expert, class): every expert pair's
+    # confusion matrix is a 4x4 block of its Gram matrix, counted in one sparse product.
+    voted = labels.label_class > 0
+    row = np.searchsorted(result.candidate_id, labels.candidate_id[voted])
+    column = 4 * np.searchsorted(expert_ids, labels.expert_id[voted]) + labels.label_class[voted] - 1
+    answers = _one_hot(row, column, (len(result.candidate_id), 4 * len(expert_ids)))
+    gram = (answers.T @ answers).toarray()
+    decided = np.flatnonzero(result.mode > 0)
+    modes = _one_hot(decided, result.mode[decided] - 1, (len(result.candidate_id), 4))
+    with_consensus = (modes.T @ answers).toarray()
 
     pairwise = []
     for a, b in combinations(range(len(expert_ids)), 2):
-        both = (grid[:, a] > 0) & (grid[:, b] > 0)
-        if both.any():
+        confusion = gram[4 * a : 4 * a + 4, 4 * b : 4 * b + 4]
+        if confusion.sum():
             pairwise.append(
                 {
                     "expert_a": names[int(expert_ids[a])],
                     "expert_b": names[int(expert_ids[b])],
-                    **compare(grid[both, a], grid[both, b]),
+                    **_from_confusion(confusion),
                 }
             )
-    vs_consensus = []
-    for a in range(len(expert_ids)):
-        both = (grid[:, a] > 0) & (result.mode > 0)
-        vs_consensus.append(
-            {"expert": names[int(expert_ids[a])], **compare(result.mode[both], grid[both, a])}
-        )
+    vs_consensus = [
+        {"expert": names[int(expert_ids[a])], **_from_confusion(with_consensus[:, 4 * a : 4 * a + 4])}
+        for a in range(len(expert_ids))
+    ]
     return {
         "experts": {int(i): names[int(i)] for i in expert_ids},
         "n_candidates": int(len(result.candidate_id)),
@@ -192,15 +205,14 @@ def model_agreement(
     if roles is None and expert_ids is None:
         reference, model_classes = _pairs_from_cache(session, model_version_id, galaxy_id)
     else:
-        result = tally(effective_labels(session, galaxy_id=galaxy_id, roles=roles, expert_ids=expert_ids))
-        predicted = np.array(
-            session.execute(
-                select(Prediction.candidate_id, Prediction.predicted_class)
-                .where(Prediction.model_version_id == model_version_id)
-                .order_by(Prediction.candidate_id)
-            ).all(),
-            dtype=np.int64,
-        ).reshape(-1, 2)
+        result = consensus(session, galaxy_id=galaxy_id, roles=roles, expert_ids=expert_ids)
+        predicted = int_columns(
+            session,
+            select(Prediction.candidate_id, Prediction.predicted_class)
+            .where(Prediction.model_version_id == model_version_id)
+            .order_by(Prediction.candidate_id),
+            2,
+        )
         where = np.searchsorted(predicted[:, 0], result.candidate_id).clip(max=max(len(predicted) - 1, 0))
         keep = (result.mode > 0) & (len(predicted) > 0)
         if len(predicted):
@@ -221,5 +233,5 @@ def _pairs_from_cache(
     )
     if galaxy_id is not None:
         query = query.where(Candidate.galaxy_id == galaxy_id)
-    counts = np.array(session.execute(query).all(), dtype=np.int64).reshape(-1, 3)
+    counts = int_columns(session, query, 3)
     return np.repeat(counts[:, 0], counts[:, 2]), np.repeat(counts[:, 1], counts[:, 2])

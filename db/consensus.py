@@ -6,18 +6,43 @@ their latest answer that has not been retracted; "unsure" answers are kept
 but carry no class vote. The consensus is the mode of the class votes, or
 ``"undecided"`` when the top count is tied; the agreement fraction is the
 share of votes that went to the mode.
+
+The labels are the data of record; what counts is cached in the same
+transaction as every label (:func:`update_consensus_cache`): the
+:class:`db.models.Vote` table holds each expert's counted label per
+candidate and :class:`db.models.Candidate` its votes per class and mode. So
+:func:`consensus` of all experts reads the candidate rows, and filtered
+consensus, :func:`effective_labels` (and through them agreement and training
+snapshots) aggregate one row per vote in the database: costs that grow with
+the number of votes read, not with the history of every label.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import Integer, Select, bindparam, case, cast, exists, func, select, update
+from sqlalchemy import (
+    Integer,
+    Select,
+    and_,
+    case,
+    cast,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql import ColumnElement
 
-from db.models import UNSURE, Candidate, Expert, Label
+from db.ids import in_ids, int_columns
+from db.models import UNSURE, Candidate, Expert, Label, Vote
 
 __all__ = [
     "UNDECIDED",
@@ -26,13 +51,13 @@ __all__ = [
     "effective_labels_query",
     "effective_labels",
     "tally",
+    "from_counts",
     "consensus",
     "update_consensus_cache",
     "refresh_consensus_cache",
 ]
 
 UNDECIDED = "undecided"
-_CHUNK = 5000
 
 
 @dataclass(frozen=True)
@@ -97,6 +122,36 @@ class Consensus:
         }
 
 
+def _counted_answers(scope: ColumnElement[bool] | None = None):
+    """Subquery of the labels that count (``label_id``, ``candidate_id``, ``expert_id``, ``label_class`` 0-4).
+
+    ``scope`` is a condition on ``Label.candidate_id``.
+    """
+    retraction = aliased(Label)
+    latest = func.row_number().over(
+        partition_by=(Label.candidate_id, Label.expert_id), order_by=Label.id.desc()
+    )
+    # "label_class IS NOT NULL" marks answers (the check constraint); testing
+    # "retracts_id IS NULL" instead would lure SQLite into the retracts_id index.
+    inner = select(
+        Label.id.label("label_id"),
+        Label.candidate_id,
+        Label.expert_id,
+        Label.label_class,
+        latest.label("rank"),
+    ).where(Label.label_class.is_not(None), ~exists().where(retraction.retracts_id == Label.id))
+    if scope is not None:
+        inner = inner.where(scope)
+    ranked = inner.subquery()
+    # Classes as numbers (unsure -> 0) in SQL, so that rows go straight into numpy.
+    number = case((ranked.c.label_class == UNSURE, 0), else_=cast(ranked.c.label_class, Integer))
+    return (
+        select(ranked.c.label_id, ranked.c.candidate_id, ranked.c.expert_id, number.label("label_class"))
+        .where(ranked.c.rank == 1)
+        .subquery()
+    )
+
+
 def effective_labels_query(
     *,
     candidate_ids: Sequence[int] | None = None,
@@ -107,48 +162,49 @@ def effective_labels_query(
     """``SELECT candidate_id, expert_id, label_class`` (1-4; 0 for "unsure") of the labels that count.
 
     A label counts when it is an answer (not a retraction), has not been
-    retracted, and is its expert's latest such answer on the candidate.
+    retracted, and is its expert's latest such answer on the candidate. This
+    ranks the labels themselves (the definition the vote cache is rebuilt
+    from); :func:`effective_labels` reads the cache.
     """
-    retraction = aliased(Label)
-    latest = func.row_number().over(
-        partition_by=(Label.candidate_id, Label.expert_id), order_by=Label.id.desc()
-    )
-    # "label_class IS NOT NULL" marks answers (the check constraint); testing
-    # "retracts_id IS NULL" instead would lure SQLite into the retracts_id index.
-    inner = select(Label.candidate_id, Label.expert_id, Label.label_class, latest.label("rank")).where(
-        Label.label_class.is_not(None), ~exists().where(retraction.retracts_id == Label.id)
-    )
-    if candidate_ids is not None:
-        inner = inner.where(Label.candidate_id.in_(list(candidate_ids)))
+    counted = _counted_answers(None if candidate_ids is None else in_ids(Label.candidate_id, candidate_ids))
+    query = select(counted.c.candidate_id, counted.c.expert_id, counted.c.label_class)
+    return _filtered(query, counted.c.candidate_id, counted.c.expert_id, galaxy_id, expert_ids, roles)
+
+
+def _filtered(query: Select, candidate_id, expert_id, galaxy_id, expert_ids, roles) -> Select:  # noqa: ANN001
+    """``query`` restricted to one galaxy, some experts, some expert roles."""
     if galaxy_id is not None:
-        inner = inner.join(Candidate, Candidate.id == Label.candidate_id).where(
-            Candidate.galaxy_id == galaxy_id
-        )
+        query = query.join(Candidate, Candidate.id == candidate_id).where(Candidate.galaxy_id == galaxy_id)
     if expert_ids is not None:
-        inner = inner.where(Label.expert_id.in_(list(expert_ids)))
+        query = query.where(in_ids(expert_id, expert_ids))
     if roles is not None:
-        inner = inner.join(Expert, Expert.id == Label.expert_id).where(Expert.role.in_(list(roles)))
-    ranked = inner.subquery()
-    # Classes as numbers (unsure -> 0) in SQL, so that rows go straight into numpy.
-    number = case((ranked.c.label_class == UNSURE, 0), else_=cast(ranked.c.label_class, Integer))
-    return select(ranked.c.candidate_id, ranked.c.expert_id, number.label("label_class")).where(
-        ranked.c.rank == 1
-    )
+        query = query.join(Expert, Expert.id == expert_id).where(Expert.role.in_(list(roles)))
+    return query
+
+
+def votes_query(
+    *,
+    candidate_ids: Sequence[int] | None = None,
+    galaxy_id: int | None = None,
+    expert_ids: Sequence[int] | None = None,
+    roles: Sequence[str] | None = None,
+) -> Select:
+    """``SELECT candidate_id, expert_id, label_class`` from the vote cache, with the filters of :func:`effective_labels_query`."""
+    query = select(Vote.candidate_id, Vote.expert_id, Vote.label_class)
+    if candidate_ids is not None:
+        query = query.where(in_ids(Vote.candidate_id, candidate_ids))
+    return _filtered(query, Vote.candidate_id, Vote.expert_id, galaxy_id, expert_ids, roles)
 
 
 def effective_labels(session: Session, **filters) -> EffectiveLabels:
-    """Run :func:`effective_labels_query` (same keyword filters) into arrays."""
-    # Core execution on the session's connection: no ORM row processing for 100,000s of rows.
-    rows = session.connection().execute(effective_labels_query(**filters)).all()
-    columns = list(zip(*rows, strict=True)) or [(), (), ()]
-    return EffectiveLabels(*(np.array(column, dtype=np.int64) for column in columns))
+    """The labels that count (same keyword filters as :func:`effective_labels_query`), read from the vote cache."""
+    rows = int_columns(session, votes_query(**filters), 3)
+    return EffectiveLabels(rows[:, 0].copy(), rows[:, 1].copy(), rows[:, 2].copy())
 
 
-def tally(labels: EffectiveLabels) -> Consensus:
-    """Combine effective labels into a :class:`Consensus` per candidate (vectorised)."""
-    ids, row = np.unique(labels.candidate_id, return_inverse=True)
-    per_class = np.zeros((len(ids), 5), dtype=np.int64)
-    np.add.at(per_class, (row, labels.label_class), 1)
+def from_counts(candidate_ids: np.ndarray, per_class: np.ndarray) -> Consensus:
+    """A :class:`Consensus` from per-candidate counts ``(M, 5)``: "unsure", then classes 1-4."""
+    per_class = np.asarray(per_class, dtype=np.int64).reshape(-1, 5)
     counts = per_class[:, 1:]
     n_votes = counts.sum(axis=1)
     top = counts.max(axis=1, initial=0)
@@ -157,7 +213,55 @@ def tally(labels: EffectiveLabels) -> Consensus:
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = (counts * np.arange(1, 5)).sum(axis=1) / n_votes
         agreement = top / n_votes
-    return Consensus(ids, counts, per_class[:, 0], n_votes, mode, mean, agreement)
+    return Consensus(
+        np.asarray(candidate_ids, dtype=np.int64), counts, per_class[:, 0], n_votes, mode, mean, agreement
+    )
+
+
+def tally(labels: EffectiveLabels) -> Consensus:
+    """Combine effective labels into a :class:`Consensus` per candidate (vectorised)."""
+    ids, row = np.unique(labels.candidate_id, return_inverse=True)
+    per_class = np.zeros((len(ids), 5), dtype=np.int64)
+    np.add.at(per_class, (row, labels.label_class), 1)
+    return from_counts(ids, per_class)
+
+
+#: The cached per-class columns of a candidate, in the order of :func:`from_counts`.
+_CACHED_COUNTS = (
+    Candidate.n_unsure,
+    Candidate.votes_1,
+    Candidate.votes_2,
+    Candidate.votes_3,
+    Candidate.votes_4,
+)
+
+
+#: Every cached count of a candidate: zero exactly when no expert has a counted answer on it.
+_CACHED_TOTALS = (Candidate.n_votes, *_CACHED_COUNTS)
+
+
+def counts_query(
+    *,
+    galaxy_id: int | None = None,
+    expert_ids: Sequence[int] | None = None,
+    roles: Sequence[str] | None = None,
+) -> Select:
+    """``SELECT candidate_id, n_unsure, votes_1..votes_4`` per candidate with a vote, ordered by id.
+
+    Without expert filters the cached columns of the candidate rows are read;
+    with them the vote cache is aggregated by the database.
+    """
+    if expert_ids is None and roles is None:
+        query = select(Candidate.id, *_CACHED_COUNTS).where(
+            or_(Candidate.n_votes > 0, Candidate.n_unsure > 0)
+        )
+        if galaxy_id is not None:
+            query = query.where(Candidate.galaxy_id == galaxy_id)
+        return query.order_by(Candidate.id)
+    per_class = [func.sum(case((Vote.label_class == k, 1), else_=0)) for k in range(5)]
+    query = select(Vote.candidate_id, *per_class)
+    query = _filtered(query, Vote.candidate_id, Vote.expert_id, galaxy_id, expert_ids, roles)
+    return query.group_by(Vote.candidate_id).order_by(Vote.candidate_id)
 
 
 def consensus(
@@ -178,36 +282,78 @@ def consensus(
         Only labels of these experts / expert roles (e.g. ``["expert"]`` leaves
         out the catalog pseudo-experts).
     """
-    return tally(effective_labels(session, galaxy_id=galaxy_id, expert_ids=expert_ids, roles=roles))
+    rows = int_columns(session, counts_query(galaxy_id=galaxy_id, expert_ids=expert_ids, roles=roles), 6)
+    return from_counts(rows[:, 0], rows[:, 1:])
+
+
+def _mode_sql(votes: Sequence) -> ColumnElement:
+    """The class (1-4) with strictly the most votes, else NULL (a tie, or no votes): :func:`from_counts`'s mode."""
+    return case(
+        *((and_(*(votes[k] > votes[j] for j in range(4) if j != k)), k + 1) for k in range(4)),
+        else_=None,
+    )
+
+
+def _rebuild(
+    session: Session,
+    scope: Callable[[ColumnElement], ColumnElement[bool]],
+    label_scope: ColumnElement[bool] | None,
+) -> None:
+    """Rewrite the vote cache and the candidates' cached consensus of the candidates in scope.
+
+    ``scope(column)`` is the condition on a candidate-id column (of ``vote``
+    and ``candidate``), ``label_scope`` the same on ``Label.candidate_id``
+    (None: everything). Set-based statements only: no parameter per candidate.
+    """
+    session.execute(delete(Vote).where(scope(Vote.candidate_id)))
+    counted = _counted_answers(label_scope)
+    session.execute(
+        insert(Vote).from_select(
+            ["label_id", "candidate_id", "expert_id", "label_class"],
+            select(counted.c.label_id, counted.c.candidate_id, counted.c.expert_id, counted.c.label_class),
+        )
+    )
+    cached = Candidate.__table__.c
+    counts = [cached[column.key] for column in _CACHED_TOTALS]
+    session.execute(
+        update(Candidate.__table__)
+        .where(
+            scope(cached.id),
+            or_(cached.consensus_class.is_not(None), *(column != 0 for column in counts)),
+        )
+        .values(n_votes=0, consensus_class=None, votes_1=0, votes_2=0, votes_3=0, votes_4=0, n_unsure=0)
+    )
+    per_class = [func.sum(case((Vote.label_class == k, 1), else_=0)).label(f"v{k}") for k in range(5)]
+    totals = select(Vote.candidate_id, *per_class).where(scope(Vote.candidate_id)).group_by(Vote.candidate_id)
+    totals = totals.subquery()
+    votes = [totals.c.v1, totals.c.v2, totals.c.v3, totals.c.v4]
+    session.execute(
+        update(Candidate.__table__)
+        .where(cached.id == totals.c.candidate_id)
+        .values(
+            n_unsure=totals.c.v0,
+            votes_1=totals.c.v1,
+            votes_2=totals.c.v2,
+            votes_3=totals.c.v3,
+            votes_4=totals.c.v4,
+            n_votes=totals.c.v1 + totals.c.v2 + totals.c.v3 + totals.c.v4,
+            consensus_class=_mode_sql(votes),
+        )
+    )
 
 
 def update_consensus_cache(session: Session, candidate_ids: Sequence[int]) -> None:
-    """Rewrite ``Candidate.n_votes``/``consensus_class`` of these candidates from their labels."""
+    """Rewrite the vote cache and the cached consensus of these candidates from their labels."""
     ids = sorted({int(c) for c in candidate_ids})
-    statement = (
-        update(Candidate.__table__)
-        .where(Candidate.__table__.c.id == bindparam("cid"))
-        .values(n_votes=bindparam("votes"), consensus_class=bindparam("mode"))
-    )
-    # Chunks keep the IN list of the label query well under database parameter limits.
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        result = tally(effective_labels(session, candidate_ids=chunk))
-        known = {int(c): i for i, c in enumerate(result.candidate_id)}
-        params = []
-        for cid in chunk:
-            i = known.get(cid)
-            n_votes = 0 if i is None else int(result.n_votes[i])
-            mode = None if i is None or not result.mode[i] else int(result.mode[i])
-            params.append({"cid": cid, "votes": n_votes, "mode": mode})
-        session.execute(statement, params)
+    if ids:
+        _rebuild(session, lambda column: in_ids(column, ids), in_ids(Label.candidate_id, ids))
 
 
 def refresh_consensus_cache(session: Session, galaxy_id: int | None = None) -> int:
-    """Rebuild the cached consensus of all candidates (of one galaxy); return how many."""
-    query = select(Candidate.id)
-    if galaxy_id is not None:
-        query = query.where(Candidate.galaxy_id == galaxy_id)
-    ids = list(session.scalars(query))
-    update_consensus_cache(session, ids)
-    return len(ids)
+    """Rebuild the vote cache and cached consensus of all candidates (of one galaxy); return how many."""
+    if galaxy_id is None:
+        _rebuild(session, lambda column: true(), None)
+        return int(session.scalar(select(func.count()).select_from(Candidate)))
+    members = select(Candidate.id).where(Candidate.galaxy_id == galaxy_id)
+    _rebuild(session, lambda column: column.in_(members), Label.candidate_id.in_(members))
+    return int(session.scalar(select(func.count()).where(Candidate.galaxy_id == galaxy_id)))

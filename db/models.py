@@ -8,9 +8,11 @@ never sees.
 :class:`Label` is append-only: a change of mind is a new row (each expert's
 latest row counts) and an undo is a new row that retracts an earlier one, so
 no label is ever updated or deleted (triggers in the migration enforce it).
-:class:`Candidate` caches ``n_votes`` and ``consensus_class``, rewritten in
-the same transaction as every label so that the review queue can order by
-them; :func:`db.consensus.refresh_consensus_cache` rebuilds them from the
+:class:`Candidate` caches its consensus (``n_votes``, ``consensus_class``,
+the votes per class, ``n_unsure``) and :class:`Vote` the label that counts per
+expert, both rewritten in the same transaction as every label so that the
+review queue can order by them and consensus, agreement and snapshots cost
+one read; :func:`db.consensus.refresh_consensus_cache` rebuilds them from the
 labels, which stay the data of record.
 
 Timestamps are timezone-naive UTC (:func:`utcnow`): SQLite keeps no zone, and
@@ -48,6 +50,7 @@ __all__ = [
     "Candidate",
     "Expert",
     "Label",
+    "Vote",
     "ModelVersion",
     "Prediction",
     "Job",
@@ -154,6 +157,12 @@ class Candidate(Base):
     #: cached from the labels: experts with a class vote, and their mode (None: none or a tie)
     n_votes: Mapped[int] = mapped_column(Integer, default=0)
     consensus_class: Mapped[int | None] = mapped_column(SmallInteger)
+    #: cached from the labels with ``n_votes``: the class votes per class, and "unsure" answers
+    votes_1: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    votes_2: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    votes_3: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    votes_4: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    n_unsure: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     galaxy: Mapped[Galaxy] = relationship(back_populates="candidates")
 
@@ -207,6 +216,27 @@ class Label(Base):
     retracts_id: Mapped[int | None] = mapped_column(ForeignKey("label.id"), unique=True)
     #: sha256 of the file a bulk import came from (refuses importing the same file twice)
     import_batch: Mapped[str | None] = mapped_column(String(64), index=True)
+
+
+class Vote(Base):
+    """The label that counts for one (candidate, expert) pair: a cache of :class:`Label`, rewritten with it.
+
+    ``label_class`` is 1-4, or 0 for "unsure". :mod:`db.consensus` keeps this
+    table equal to "each expert's latest answer that has not been retracted"
+    in the transaction of every label, so that consensus, agreement and the
+    training snapshot read one row per vote instead of ranking every label.
+    """
+
+    __tablename__ = "vote"
+    __table_args__ = (
+        CheckConstraint("label_class BETWEEN 0 AND 4", name="label_class"),
+        Index("ix_vote_expert_candidate", "expert_id", "candidate_id"),
+    )
+
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("candidate.id"), primary_key=True)
+    expert_id: Mapped[int] = mapped_column(ForeignKey("expert.id"), primary_key=True)
+    label_id: Mapped[int] = mapped_column(ForeignKey("label.id"))
+    label_class: Mapped[int] = mapped_column(SmallInteger)
 
 
 class ModelVersion(Base):

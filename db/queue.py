@@ -19,9 +19,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import and_, exists, select, tuple_
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
-from db.models import Candidate, Label, Prediction
+from db.models import Candidate, Prediction, Vote
 from db.predictions import active_model_version
 
 __all__ = ["QUEUE_ORDERS", "QueueItem", "QueuePage", "review_queue"]
@@ -80,14 +80,12 @@ def _order_keys(order: str):
 
 
 def _labelled_by(expert_id: int):
-    """Whether ``expert_id`` holds an answer on the candidate that has not been retracted."""
-    retraction = aliased(Label)
-    return exists().where(
-        Label.candidate_id == Candidate.id,
-        Label.expert_id == expert_id,
-        Label.label_class.is_not(None),  # an answer, not a retraction (see db.consensus)
-        ~exists().where(retraction.retracts_id == Label.id),
-    )
+    """Whether ``expert_id`` holds an answer on the candidate that has not been retracted.
+
+    Read from the vote cache (one primary-key probe per candidate) rather than
+    the label history (see :mod:`db.consensus`).
+    """
+    return exists().where(Vote.candidate_id == Candidate.id, Vote.expert_id == expert_id)
 
 
 def review_queue(

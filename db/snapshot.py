@@ -18,7 +18,8 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from db.consensus import consensus
+from db.consensus import counts_query, from_counts
+from db.ids import int_columns
 from db.models import Candidate, HeldOutCandidate
 
 __all__ = ["LabelSnapshot", "label_fingerprint", "label_snapshot"]
@@ -28,7 +29,7 @@ def label_fingerprint(candidate_ids: np.ndarray, classes: np.ndarray) -> str:
     """sha256 (hex) of the sorted ``candidate_id:class`` pairs."""
     candidate_ids = np.asarray(candidate_ids, dtype=np.int64)
     order = np.argsort(candidate_ids, kind="stable")
-    lines = (f"{i}:{c}" for i, c in zip(candidate_ids[order], np.asarray(classes)[order], strict=True))
+    lines = map("{}:{}".format, candidate_ids[order].tolist(), np.asarray(classes)[order].tolist())
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
@@ -71,22 +72,21 @@ def label_snapshot(
         False (default): leave out the held-out set; True: only the held-out
         set; None: all candidates.
     """
-    votes = consensus(session, galaxy_id=galaxy_id, roles=roles)
-    keep = (votes.mode > 0) & (votes.n_votes >= min_votes)
+    # One aggregate in the database: per candidate its galaxy and its votes per class.
+    counts = counts_query(galaxy_id=galaxy_id, roles=roles).order_by(None).subquery()
+    query = select(Candidate.galaxy_id, *counts.c).join(counts, counts.c[0] == Candidate.id)
+    reserved = select(HeldOutCandidate.candidate_id)
     if held_out is not None:
-        reserved = np.array(session.scalars(select(HeldOutCandidate.candidate_id)).all(), dtype=np.int64)
-        in_set = np.isin(votes.candidate_id, reserved)
-        keep &= in_set if held_out else ~in_set
-    ids = votes.candidate_id[keep]
-    galaxy = dict(
-        session.execute(select(Candidate.id, Candidate.galaxy_id).where(Candidate.id.in_(ids.tolist()))).all()
-    )
-    classes = votes.mode[keep]
+        query = query.where(Candidate.id.in_(reserved) if held_out else Candidate.id.not_in(reserved))
+    rows = int_columns(session, query.order_by(Candidate.id), 7)
+    votes = from_counts(rows[:, 1], rows[:, 2:])
+    keep = (votes.mode > 0) & (votes.n_votes >= min_votes)
+    ids, classes = votes.candidate_id[keep], votes.mode[keep]
     return LabelSnapshot(
         candidate_ids=ids,
         classes=classes,
         means=votes.mean[keep],
         n_votes=votes.n_votes[keep],
-        galaxy_ids=np.array([galaxy[int(i)] for i in ids], dtype=np.int64),
+        galaxy_ids=rows[keep, 0],
         fingerprint=label_fingerprint(ids, classes),
     )

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 from db_testing import add_experts, add_galaxy, migrated_engine
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from db.consensus import consensus, refresh_consensus_cache
 from db.engine import session_factory
-from db.models import Candidate, Label
+from db.models import Candidate, Label, Vote
 from starcnet_core.errors import UserInputError
 from webapp.services.labels import (
     add_expert,
@@ -152,16 +152,19 @@ def test_bulk_import_is_all_or_nothing_and_once_only(world, tmp_path):
     assert session.get(Candidate, ids[0]).consensus_class == 1
 
 
-def test_refresh_rebuilds_the_cache(world, monkeypatch):
+def test_refresh_rebuilds_the_cache(world):
     session, ids, (ana, *_) = world
     for cid, cls in zip(ids, [2, 3, 4], strict=False):
         record_label(session, candidate_id=cid, expert_id=ana, label_class=cls)
     for cid in ids:
         session.get(Candidate, cid).n_votes = 0
         session.get(Candidate, cid).consensus_class = None
+        session.get(Candidate, cid).votes_2 = 5
+    session.execute(delete(Vote))
     session.commit()
-    monkeypatch.setattr("db.consensus._CHUNK", 3)  # several chunks
     assert refresh_consensus_cache(session) == 4
     session.commit()
     assert [session.get(Candidate, c).consensus_class for c in ids] == [2, 3, 4, None]
     assert [session.get(Candidate, c).n_votes for c in ids] == [1, 1, 1, 0]
+    assert [session.get(Candidate, c).votes_2 for c in ids] == [1, 0, 0, 0]
+    assert session.scalar(select(func.count()).select_from(Vote)) == 3

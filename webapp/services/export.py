@@ -4,27 +4,58 @@ Formats: ``csv``, ``ecsv`` and ``fits`` (an astropy Table, one row per
 candidate), ``starcnet-tab`` (the published StarcNet output layout, for tools
 that read it) and ``ds9`` (a region file of the candidates coloured by class:
 the consensus where the experts decided, else the model's class).
+
+Rows come from one query over the candidates' cached consensus and the
+model's predictions, fetched from a server-side cursor in chunks; CSV is
+written chunk by chunk, so a million-candidate galaxy never sits in memory
+as Python rows (the other formats gather numpy columns for astropy).
 """
 
 from __future__ import annotations
 
+import csv
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 from astropy.table import Table
-from sqlalchemy import select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from db.consensus import consensus
+from db.consensus import from_counts
 from db.models import Candidate, Galaxy, ModelVersion, Prediction
 from db.predictions import active_model_version
 from starcnet_core.errors import UserInputError
 from starcnet_core.io.published import write_starcnet_tab
 from starcnet_core.io.regions import write_ds9_regions
 
-__all__ = ["EXPORT_FORMATS", "galaxy_table", "export_galaxy"]
+__all__ = ["EXPORT_FORMATS", "EXPORT_COLUMNS", "galaxy_table", "export_galaxy"]
 
 EXPORT_FORMATS: tuple[str, ...] = ("csv", "ecsv", "fits", "starcnet-tab", "ds9")
+#: The columns of every table export, in order (see :func:`galaxy_table`).
+EXPORT_COLUMNS: tuple[str, ...] = (
+    "id",
+    "x",
+    "y",
+    "ra",
+    "dec",
+    "mag_V",
+    "usable",
+    "consensus",
+    "consensus_mean",
+    "n_votes",
+    "n_unsure",
+    "agreement",
+    "votes_1",
+    "votes_2",
+    "votes_3",
+    "votes_4",
+    "pred_class",
+    "p1",
+    "p2",
+    "p3",
+    "p4",
+)
 
 
 def _model(session: Session, model: str | None) -> ModelVersion | None:
@@ -36,20 +67,32 @@ def _model(session: Session, model: str | None) -> ModelVersion | None:
     return version
 
 
-def galaxy_table(session: Session, galaxy: str, *, model: str | None = None) -> Table:
-    """One row per candidate of ``galaxy``: position, V mag, consensus, votes, model scores.
+#: Rows fetched from the database per round trip while exporting.
+_CHUNK_ROWS = 20_000
 
-    Columns: ``id``, ``x``, ``y`` (1-based pixels), ``ra``, ``dec`` (deg),
-    ``mag_V``, ``usable``, ``consensus`` (1-4; 0 none; -1 undecided),
-    ``consensus_mean``, ``n_votes``, ``n_unsure``, ``agreement``,
-    ``votes_1``..``votes_4``, ``pred_class`` (0 without prediction) and ``p1``..``p4``
-    of ``model`` (default the active version; NaN without prediction).
-    """
+_FLOAT_COLUMNS = ("x", "y", "ra", "dec", "mag_V", "consensus_mean", "agreement", "p1", "p2", "p3", "p4")
+
+
+def _galaxy_id(session: Session, galaxy: str) -> int:
     galaxy_id = session.scalar(select(Galaxy.id).where(Galaxy.name == galaxy))
     if galaxy_id is None:
         raise UserInputError(f"unknown galaxy {galaxy!r}")
-    version = _model(session, model)
-    rows = session.execute(
+    return galaxy_id
+
+
+def _chunks(
+    session: Session, galaxy_id: int, version: ModelVersion | None
+) -> Iterator[dict[str, np.ndarray]]:
+    """The export columns of a galaxy's candidates (by source id), ``_CHUNK_ROWS`` rows at a time.
+
+    One query: the candidates with their cached consensus (:mod:`db.consensus`)
+    and, joined, the model's prediction; rows stream from a server-side cursor.
+    """
+    joined = and_(
+        Prediction.candidate_id == Candidate.id,
+        Prediction.model_version_id == (version.id if version else -1),
+    )
+    query = (
         select(
             Candidate.id,
             Candidate.source_id,
@@ -59,62 +102,82 @@ def galaxy_table(session: Session, galaxy: str, *, model: str | None = None) -> 
             Candidate.dec,
             Candidate.mag_v,
             Candidate.usable,
+            Candidate.n_unsure,
+            Candidate.votes_1,
+            Candidate.votes_2,
+            Candidate.votes_3,
+            Candidate.votes_4,
+            func.coalesce(Prediction.predicted_class, 0),
+            Prediction.p1,
+            Prediction.p2,
+            Prediction.p3,
+            Prediction.p4,
         )
+        .outerjoin(Prediction, joined)
         .where(Candidate.galaxy_id == galaxy_id)
         .order_by(Candidate.source_id)
-    ).all()
-    ids = np.array([r[0] for r in rows], dtype=np.int64)
-    table = Table()
-    for k, name in enumerate(("id", "x", "y", "ra", "dec", "mag_V", "usable"), start=1):
-        values = [r[k] for r in rows]
-        table[name] = (
-            np.array([np.nan if v is None else v for v in values])
-            if name in ("ra", "dec", "mag_V")
-            else values
-        )
-    votes = consensus(session, galaxy_id=galaxy_id)
-    where = {int(c): i for i, c in enumerate(votes.candidate_id)}
-    at = np.array([where.get(int(c), -1) for c in ids], dtype=np.int64)
-    has = at >= 0
-
-    def per_candidate(values: np.ndarray, empty: float) -> np.ndarray:
-        out = np.full(len(ids), empty, dtype=float if isinstance(empty, float) else np.int64)
-        out[has] = values[at[has]]
-        return out
-
-    decided = np.where(votes.mode > 0, votes.mode, np.where(votes.n_votes > 0, -1, 0))
-    table["consensus"] = per_candidate(decided, 0)
-    table["consensus_mean"] = per_candidate(votes.mean, np.nan)
-    table["n_votes"] = per_candidate(votes.n_votes, 0)
-    table["n_unsure"] = per_candidate(votes.n_unsure, 0)
-    table["agreement"] = per_candidate(votes.agreement, np.nan)
-    for k in range(4):
-        table[f"votes_{k + 1}"] = per_candidate(votes.counts[:, k], 0)
-    predicted = {}
-    if version is not None:
-        predicted = {
-            cid: (cls, (p1, p2, p3, p4))
-            for cid, cls, p1, p2, p3, p4 in session.execute(
-                select(
-                    Prediction.candidate_id,
-                    Prediction.predicted_class,
-                    Prediction.p1,
-                    Prediction.p2,
-                    Prediction.p3,
-                    Prediction.p4,
-                )
-                .join(Candidate, Candidate.id == Prediction.candidate_id)
-                .where(Prediction.model_version_id == version.id, Candidate.galaxy_id == galaxy_id)
-            ).all()
-        }
-    table["pred_class"] = [predicted[int(c)][0] if int(c) in predicted else 0 for c in ids]
-    scores = np.array([predicted[int(c)][1] if int(c) in predicted else (np.nan,) * 4 for c in ids]).reshape(
-        -1, 4
+        .execution_options(yield_per=_CHUNK_ROWS)
     )
-    for k in range(4):
-        table[f"p{k + 1}"] = scores[:, k]
+    for rows in session.execute(query).partitions():
+        columns = list(zip(*rows, strict=True))
+        # None (no RA/Dec, no magnitude, no prediction) becomes NaN
+        floats = {k: np.array(columns[k], dtype=float) for k in (2, 3, 4, 5, 6, 14, 15, 16, 17)}
+
+        votes = from_counts(np.array(columns[0], dtype=np.int64), np.array(columns[8:13], dtype=np.int64).T)
+        chunk = {
+            "id": np.array(columns[1], dtype=np.int64),
+            "x": floats[2],
+            "y": floats[3],
+            "ra": floats[4],
+            "dec": floats[5],
+            "mag_V": floats[6],
+            "usable": np.array(columns[7], dtype=bool),
+            "consensus": np.where(votes.mode > 0, votes.mode, np.where(votes.n_votes > 0, -1, 0)),
+            "consensus_mean": votes.mean,
+            "n_votes": votes.n_votes,
+            "n_unsure": votes.n_unsure,
+            "agreement": votes.agreement,
+        }
+        for k in range(4):
+            chunk[f"votes_{k + 1}"] = votes.counts[:, k]
+        chunk["pred_class"] = np.array(columns[13], dtype=np.int64)
+        for k in range(4):
+            chunk[f"p{k + 1}"] = floats[14 + k]
+        yield chunk
+
+
+def galaxy_table(session: Session, galaxy: str, *, model: str | None = None) -> Table:
+    """One row per candidate of ``galaxy``: position, V mag, consensus, votes, model scores.
+
+    Columns: ``id``, ``x``, ``y`` (1-based pixels), ``ra``, ``dec`` (deg),
+    ``mag_V``, ``usable``, ``consensus`` (1-4; 0 none; -1 undecided),
+    ``consensus_mean``, ``n_votes``, ``n_unsure``, ``agreement``,
+    ``votes_1``..``votes_4``, ``pred_class`` (0 without prediction) and ``p1``..``p4``
+    of ``model`` (default the active version; NaN without prediction).
+    """
+    galaxy_id = _galaxy_id(session, galaxy)
+    version = _model(session, model)
+    chunks = list(_chunks(session, galaxy_id, version))
+    table = Table()
+    for name in EXPORT_COLUMNS:
+        parts = [chunk[name] for chunk in chunks]
+        table[name] = (
+            np.concatenate(parts) if parts else np.zeros(0, dtype=float if name in _FLOAT_COLUMNS else int)
+        )
     table.meta.update({"galaxy": galaxy, "model": version.name if version else ""})
     return table
+
+
+def _write_csv(session: Session, galaxy: str, out: Path, model: str | None) -> None:
+    """The columns of :func:`galaxy_table` as CSV, written chunk by chunk as the rows arrive."""
+    galaxy_id = _galaxy_id(session, galaxy)
+    version = _model(session, model)
+    with out.open("w", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(EXPORT_COLUMNS)
+        for chunk in _chunks(session, galaxy_id, version):
+            columns = [chunk[name].tolist() for name in EXPORT_COLUMNS]
+            writer.writerows(zip(*columns, strict=True))
 
 
 def export_galaxy(
@@ -124,11 +187,12 @@ def export_galaxy(
     if fmt not in EXPORT_FORMATS:
         raise UserInputError(f"format {fmt!r} is not one of {', '.join(EXPORT_FORMATS)}")
     out = Path(out)
+    if fmt == "csv":
+        _write_csv(session, galaxy, out, model)
+        return out
     table = galaxy_table(session, galaxy, model=model)
-    if fmt in ("csv", "ecsv", "fits"):
-        table.write(
-            out, format={"csv": "ascii.csv", "ecsv": "ascii.ecsv", "fits": "fits"}[fmt], overwrite=True
-        )
+    if fmt in ("ecsv", "fits"):
+        table.write(out, format={"ecsv": "ascii.ecsv", "fits": "fits"}[fmt], overwrite=True)
         return out
     if fmt == "starcnet-tab":
         scored = table["pred_class"] > 0

@@ -18,6 +18,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from db.ids import in_ids
 from db.models import Candidate, Galaxy, ModelVersion, Prediction
 from db.predictions import active_model_version, store_predictions
 from starcnet_core.errors import UserInputError
@@ -93,7 +94,7 @@ def import_predictions(session: Session, path: str | Path, *, galaxy: str, model
         already = session.scalar(
             select(func.count())
             .select_from(Prediction)
-            .where(Prediction.model_version_id == version.id, Prediction.candidate_id.in_(candidate_ids))
+            .where(Prediction.model_version_id == version.id, in_ids(Prediction.candidate_id, candidate_ids))
         )
         if already:
             raise UserInputError(f"model {model!r} already has predictions for {already} of these candidates")

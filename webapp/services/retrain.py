@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from db import jobs, registry
 from db.engine import data_dir
+from db.ids import in_ids
 from db.jobs import JobInfo
 from db.models import Candidate
 from db.predictions import active_model_version
@@ -113,7 +114,7 @@ def _usable(session: Session, snapshot: LabelSnapshot) -> LabelSnapshot:
     usable = set(
         session.scalars(
             select(Candidate.id).where(
-                Candidate.id.in_(snapshot.candidate_ids.tolist()), Candidate.usable.is_(True)
+                in_ids(Candidate.id, snapshot.candidate_ids), Candidate.usable.is_(True)
             )
         )
     )

@@ -23,6 +23,7 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, aliased
 
 from db.consensus import effective_labels, tally
+from db.ids import in_ids
 from db.models import Candidate, Expert, Galaxy, Label, Prediction, utcnow
 from db.predictions import active_model_version
 from db.queue import review_queue
@@ -391,7 +392,7 @@ def session_progress(session: Session, expert_id: int, galaxy_id: int | None = N
     if len(mine.candidate_id):
         labelled_usable = session.scalar(
             select(func.count(Candidate.id)).where(
-                Candidate.usable.is_(True), Candidate.id.in_(mine.candidate_id.tolist())
+                Candidate.usable.is_(True), in_ids(Candidate.id, mine.candidate_id)
             )
         )
     return {

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from db import jobs
 from db.engine import data_dir
+from db.ids import in_ids
 from db.jobs import JobInfo
 from db.models import Candidate, Galaxy, ModelVersion, Prediction
 from db.predictions import active_model_version, store_predictions
@@ -65,9 +66,7 @@ def mosaic_stamps(session: Session, candidate_ids: Sequence[int], *, size: int =
     """Stamps of candidates cut from their galaxies' stored mosaics (e-/s, NaN rows where unusable)."""
     ids = np.asarray(candidate_ids, dtype=np.int64)
     rows = session.execute(
-        select(Candidate.id, Candidate.galaxy_id, Candidate.x, Candidate.y).where(
-            Candidate.id.in_(ids.tolist())
-        )
+        select(Candidate.id, Candidate.galaxy_id, Candidate.x, Candidate.y).where(in_ids(Candidate.id, ids))
     ).all()
     position = {row.id: i for i, row in enumerate(rows)}
     missing = [int(i) for i in ids if int(i) not in position]
