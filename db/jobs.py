@@ -12,7 +12,10 @@ Every state change after the claim is conditional on the row still belonging
 to the claiming worker and still running, so a worker whose job was declared
 stale and recovered cannot overwrite the outcome. A worker that stops sending
 heartbeats (killed, machine lost) leaves its job ``running``;
-:func:`recover_stale` marks such jobs failed so that they can be retried.
+:func:`recover_stale` marks such jobs failed so that they can be retried, or,
+for the kinds in :data:`RESUMABLE_KINDS` (scoring, which stores each chunk
+and scores only what is not yet stored), queues them again for the next
+worker, up to :data:`MAX_ATTEMPTS` claims.
 """
 
 from __future__ import annotations
@@ -28,10 +31,14 @@ from db.models import Job, utcnow
 
 __all__ = [
     "TRAINING_KINDS",
+    "SCORING_KINDS",
+    "RESUMABLE_KINDS",
+    "MAX_ATTEMPTS",
     "LOG_TAIL_LINES",
     "JobInfo",
     "JobLost",
     "enqueue",
+    "enqueue_many",
     "enqueue_unless_active",
     "claim_next",
     "heartbeat",
@@ -46,6 +53,15 @@ __all__ = [
 
 #: Job kinds that train a network: never more than one running at a time.
 TRAINING_KINDS: frozenset[str] = frozenset({"retrain"})
+
+#: Job kinds that store a model version's predictions (see webapp.services.scoring).
+SCORING_KINDS: frozenset[str] = frozenset({"score", "score_shard"})
+
+#: Job kinds a new worker may simply run again after their worker died: they resume, never redo.
+RESUMABLE_KINDS: frozenset[str] = SCORING_KINDS
+
+#: Claims of a resumable job before a lost worker makes it fail (a job that kills its worker every time).
+MAX_ATTEMPTS = 3
 
 #: Lines of log kept on the job row for display.
 LOG_TAIL_LINES = 40
@@ -111,6 +127,14 @@ def enqueue(session: Session, kind: str, params: dict[str, Any] | None = None) -
     session.add(job)
     session.commit()
     return JobInfo.from_row(job)
+
+
+def enqueue_many(session: Session, kind: str, params: list[dict[str, Any]]) -> list[int]:
+    """Add one queued job per params dict in one transaction (all or none) and commit; returns their ids."""
+    rows = [Job(kind=kind, status="queued", params=dict(p), result={}, message="queued") for p in params]
+    session.add_all(rows)
+    session.commit()
+    return [row.id for row in rows]
 
 
 def enqueue_unless_active(
@@ -280,11 +304,13 @@ def request_cancel(session: Session, job_id: int) -> JobInfo:
 
 
 def recover_stale(session: Session, stale_after_s: float) -> list[int]:
-    """Mark failed every running job whose last heartbeat is older than ``stale_after_s`` seconds.
+    """Deal with every running job whose last heartbeat is older than ``stale_after_s`` seconds.
 
-    Such a job's worker died (killed, crashed, machine lost); whatever it had
-    half-written was never registered, because registration is the job's last
-    step. Returns the recovered job ids. Commits.
+    Such a job's worker died (killed, crashed, machine lost). A job of
+    :data:`RESUMABLE_KINDS` claimed fewer than :data:`MAX_ATTEMPTS` times is
+    queued again, to be resumed by the next worker; any other is marked failed:
+    whatever it had half-written was never registered, because registration is
+    the job's last step. Returns the recovered job ids. Commits.
     """
     cutoff = utcnow() - dt.timedelta(seconds=stale_after_s)
     stale = session.execute(
@@ -292,13 +318,19 @@ def recover_stale(session: Session, stale_after_s: float) -> list[int]:
     ).scalars()
     recovered = []
     for job in stale:
-        job.status = "failed"
-        job.finished_at = utcnow()
-        job.error = (
-            f"worker {job.worker_id} stopped responding (last heartbeat {job.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC);"
-            " nothing it produced was registered — submit the job again"
+        lost = (
+            f"worker {job.worker_id} stopped responding"
+            f" (last heartbeat {job.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC)"
         )
-        job.message = "failed: worker lost"
+        if job.kind in RESUMABLE_KINDS and job.attempts < MAX_ATTEMPTS:
+            job.status = "queued"
+            job.worker_id = None
+            job.message = f"queued again: {lost}"
+        else:
+            job.status = "failed"
+            job.finished_at = utcnow()
+            job.error = f"{lost}; nothing it produced was registered — submit the job again"
+            job.message = "failed: worker lost"
         recovered.append(job.id)
     session.commit()
     return recovered

@@ -21,10 +21,11 @@ from dataclasses import dataclass
 from sqlalchemy import and_, exists, select, tuple_
 from sqlalchemy.orm import Session
 
-from db.models import Candidate, Prediction, Vote
+from db import jobs
+from db.models import Candidate, ModelVersion, Prediction, Vote
 from db.predictions import active_model_version
 
-__all__ = ["QUEUE_ORDERS", "QueueItem", "QueuePage", "review_queue"]
+__all__ = ["QUEUE_ORDERS", "QueueItem", "QueuePage", "queue_model_version", "review_queue"]
 
 QUEUE_ORDERS: tuple[str, ...] = (
     "smallest_margin",
@@ -62,6 +63,29 @@ class QueuePage:
     items: list[QueueItem]
     next_cursor: tuple | None
     model_version_id: int | None
+
+
+def queue_model_version(session: Session) -> int | None:
+    """The model version the queue orders by: the active one, once no scoring of it is pending.
+
+    Right after a promotion the new version's predictions are still being
+    stored (``score`` and ``score_shard`` jobs queued or running); until they
+    are, the queue stays on the most recently promoted version that is not
+    being scored, so that nobody reviews in the order of a half-scored survey.
+    None without an active version.
+    """
+    active = active_model_version(session)
+    if active is None:
+        return None
+    busy = {job.params.get("model_version_id") for job in jobs.active_jobs(session, jobs.SCORING_KINDS)}
+    if active.id not in busy:
+        return active.id
+    earlier = session.scalars(
+        select(ModelVersion.id)
+        .where(ModelVersion.id != active.id, ModelVersion.promoted_at.is_not(None))
+        .order_by(ModelVersion.promoted_at.desc(), ModelVersion.id.desc())
+    )
+    return next((version for version in earlier if version not in busy), active.id)
 
 
 def _order_keys(order: str):
@@ -121,7 +145,8 @@ def review_queue(
     usable_only : bool
         Leave out candidates without a full stamp (edge, no mosaics).
     model_version_id : int, optional
-        Whose predictions to use; default the active model version.
+        Whose predictions to use; default :func:`queue_model_version` (the
+        active version once its predictions are complete).
     limit : int
         Page size.
     after : tuple, optional
@@ -129,8 +154,7 @@ def review_queue(
     """
     keys, descending, needs_prediction = _order_keys(order)
     if model_version_id is None:
-        active = active_model_version(session)
-        model_version_id = active.id if active is not None else None
+        model_version_id = queue_model_version(session)
     if needs_prediction and model_version_id is None:
         raise ValueError(f"queue order {order!r} needs an active model version with predictions")
     join_on = and_(Prediction.candidate_id == Candidate.id, Prediction.model_version_id == model_version_id)

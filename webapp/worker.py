@@ -9,6 +9,13 @@ progress, messages and log lines through its :class:`JobContext` and polls
 :meth:`JobContext.should_stop`. Training therefore never runs inside the
 Streamlit script, and jobs survive browser reloads and app restarts because
 their whole state is the job row.
+
+Any number of workers may run against one database, on one machine or
+several: claims are atomic, training jobs run one at a time, and a ``score``
+job splits into ``score_shard`` jobs (by galaxy, and by chunks of a large
+galaxy; :func:`webapp.services.scoring.plan_shards`) that the workers score
+in parallel. A shard whose worker died is queued again by the next worker
+that looks (:func:`db.jobs.recover_stale`) and resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -131,7 +138,7 @@ JobHandler = Callable[[sessionmaker[Session], JobContext], dict[str, Any]]
 
 
 def default_handlers(**stamp_source: Any) -> dict[str, JobHandler]:
-    """The job kinds of StarcNet Studio: ``retrain`` and ``score``.
+    """The job kinds of StarcNet Studio: ``retrain``, ``score`` and its shards ``score_shard``.
 
     ``stamps=loader`` replaces where both take candidate stamps from (default:
     the stored mosaics; tests pass a loader of synthetic stamps).
@@ -141,6 +148,7 @@ def default_handlers(**stamp_source: Any) -> dict[str, JobHandler]:
     return {
         "retrain": retrain.retrain_job_handler(**stamp_source),
         "score": scoring.score_job_handler(**stamp_source),
+        "score_shard": scoring.score_shard_handler(**stamp_source),
     }
 
 
@@ -189,7 +197,7 @@ class Worker:
         """Recover stale jobs, then claim and run one job; returns its final state, or None if idle."""
         with self.sessions() as session:
             for job_id in jobs.recover_stale(session, self.stale_after_s):
-                log.warning("job %s: its worker stopped responding; marked failed", job_id)
+                log.warning("job %s: its worker stopped responding; queued again or marked failed", job_id)
             job = jobs.claim_next(session, self.worker_id, frozenset(self.handlers))
         if job is None:
             return None

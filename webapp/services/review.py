@@ -26,7 +26,7 @@ from db.consensus import effective_labels, tally
 from db.ids import in_ids
 from db.models import Candidate, Expert, Galaxy, Label, Prediction, utcnow
 from db.predictions import active_model_version
-from db.queue import review_queue
+from db.queue import queue_model_version, review_queue
 from starcnet_core.display import check_percentile, grey_stamps, rgb_composite
 from starcnet_core.errors import UserInputError
 from starcnet_core.io.bands import BANDS
@@ -196,12 +196,13 @@ def build_candidate_view(
     me = session.get(Expert, expert_id) if expert_id is not None else None
     my_label = labels.pop(me.name, None) if me is not None else None
     reveal = not blind or my_label is not None
-    version = active_model_version(session)
+    # the scores of the version the queue orders by: the previous one while a promotion is being scored
+    version_id = queue_model_version(session)
     prediction = None
-    if version is not None and not blind:
+    if version_id is not None and not blind:
         prediction = session.scalars(
             select(Prediction).where(
-                Prediction.candidate_id == candidate_id, Prediction.model_version_id == version.id
+                Prediction.candidate_id == candidate_id, Prediction.model_version_id == version_id
             )
         ).one_or_none()
     return CandidateView(
@@ -216,7 +217,7 @@ def build_candidate_view(
         bands=grey_stamps(shown, stretch, percentile=percentiles),
         v_band=stamp[BANDS.index("V")],
         network_rgb=[rgb_composite(view, stretch, percentile=percentiles) for view in network_views(stamp)],
-        model_version_id=version.id if version is not None else None,
+        model_version_id=version_id,
         scores=(prediction.p1, prediction.p2, prediction.p3, prediction.p4) if prediction else None,
         predicted_class=prediction.predicted_class if prediction else None,
         photometry={

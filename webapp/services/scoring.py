@@ -17,20 +17,31 @@ convolutions) are scored by the fully connected layers alone
 (:func:`starcnet_core.training.finetune.head_probabilities`), without cutting stamps.
 Only those are reused: the cache holds no other candidates, since the paper
 network's features take 192 KiB per candidate.
+
+Several workers score one survey together: a ``score`` job splits the work
+into shards, by galaxy and by id chunks of a large galaxy
+(:func:`plan_shards`), scores the first and queues the others as
+``score_shard`` jobs that any worker claims (:mod:`db.jobs`). Shards never
+overlap, every chunk is committed with the version's unique (version,
+candidate) constraint behind it, and a shard resumed after its worker died
+scores only what is still missing: no candidate is scored twice into one
+version. :func:`db.queue.queue_model_version` keeps the review queue on the
+previous version until no scoring of the new one is pending.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from db import jobs
 from db.engine import data_dir
-from db.ids import in_ids
+from db.ids import in_ids, int_columns
 from db.jobs import JobInfo
 from db.models import Candidate, Galaxy, ModelVersion, Prediction
 from db.predictions import active_model_version, store_predictions
@@ -48,8 +59,15 @@ __all__ = [
     "unscored_candidates",
     "score_candidates",
     "request_scoring",
+    "SHARD_SIZE",
+    "Shard",
+    "plan_shards",
     "score_job_handler",
+    "score_shard_handler",
 ]
+
+#: Most candidates in one scoring shard: a few minutes of CPU for the paper network.
+SHARD_SIZE = 20_000
 
 #: ``loader(session, candidate_ids) -> (n, 5, 32, 32)`` stamps in e-/s, rows in the order of the ids.
 StampLoader = Callable[[Session, Sequence[int]], np.ndarray]
@@ -106,13 +124,22 @@ def load_version_model(session: Session, version_id: int):
     return load_model(version.checkpoint_path)
 
 
-def unscored_candidates(session: Session, version_id: int, galaxy_id: int | None = None) -> np.ndarray:
-    """Ids of usable candidates (of one galaxy, or all) without a prediction of ``version_id``."""
+def _unscored_query(version_id: int, galaxy_id: int | None, id_range: tuple[int, int] | None) -> Select:
     scored = select(Prediction.candidate_id).where(Prediction.model_version_id == version_id)
     query = select(Candidate.id).where(Candidate.usable.is_(True), Candidate.id.not_in(scored))
     if galaxy_id is not None:
         query = query.where(Candidate.galaxy_id == galaxy_id)
-    return np.fromiter(session.scalars(query.order_by(Candidate.id)), dtype=np.int64)
+    if id_range is not None:
+        query = query.where(Candidate.id.between(*id_range))
+    return query
+
+
+def unscored_candidates(
+    session: Session, version_id: int, galaxy_id: int | None = None, id_range: tuple[int, int] | None = None
+) -> np.ndarray:
+    """Ids of usable candidates (of one galaxy, or all; ids within ``id_range``, inclusive) without a prediction of ``version_id``."""
+    query = _unscored_query(version_id, galaxy_id, id_range).order_by(Candidate.id)
+    return int_columns(session, query, 1)[:, 0]
 
 
 def score_candidates(
@@ -198,8 +225,18 @@ def _score_cached(
     return stored, ids[~found]
 
 
-def request_scoring(session: Session, version_id: int | None = None, galaxy_id: int | None = None) -> JobInfo:
-    """Queue a ``score`` job for a model version (default: the active one)."""
+def request_scoring(
+    session: Session,
+    version_id: int | None = None,
+    galaxy_id: int | None = None,
+    *,
+    shard_size: int | None = None,
+) -> JobInfo:
+    """Queue a ``score`` job for a model version (default: the active one).
+
+    ``shard_size`` (default :data:`SHARD_SIZE`) is the most candidates of one
+    shard the job splits into (see :func:`plan_shards`).
+    """
     if version_id is None:
         active = active_model_version(session)
         if active is None:
@@ -207,28 +244,120 @@ def request_scoring(session: Session, version_id: int | None = None, galaxy_id: 
         version_id = active.id
     elif session.get(ModelVersion, version_id) is None:
         raise UserInputError(f"no model version {version_id}")
-    return jobs.enqueue(session, "score", {"model_version_id": version_id, "galaxy_id": galaxy_id})
+    params = {"model_version_id": version_id, "galaxy_id": galaxy_id}
+    if shard_size is not None:
+        if shard_size < 1:
+            raise UserInputError(f"shard size must be at least 1, not {shard_size}")
+        params["shard_size"] = int(shard_size)
+    return jobs.enqueue(session, "score", params)
+
+
+@dataclass(frozen=True)
+class Shard:
+    """The usable candidates of one galaxy with ids ``first_id``..``last_id`` (inclusive), to score with one version."""
+
+    model_version_id: int
+    galaxy_id: int
+    first_id: int
+    last_id: int
+    n_candidates: int
+
+    def params(self) -> dict[str, int]:
+        """The params of its ``score_shard`` job."""
+        return asdict(self)
+
+
+def _pending_shards(session: Session, version_id: int) -> list[Shard]:
+    """Queued or running ``score_shard`` jobs of ``version_id``."""
+    return [
+        Shard(**job.params)
+        for job in jobs.active_jobs(session, frozenset({"score_shard"}))
+        if job.params.get("model_version_id") == version_id
+    ]
+
+
+def plan_shards(
+    session: Session, version_id: int, galaxy_id: int | None = None, shard_size: int = SHARD_SIZE
+) -> list[Shard]:
+    """Split what ``version_id`` has not scored (of one galaxy, or all) into shards, by galaxy then by id.
+
+    A galaxy's unscored usable candidates, in id order, make shards of at most
+    ``shard_size``; candidates inside a queued or running shard of the same
+    version are left out, so planning again (a second request, or a planning
+    job resumed after its worker died) never gives two workers the same
+    candidates.
+    """
+    query = select(Candidate.galaxy_id, Candidate.id).where(
+        Candidate.id.in_(_unscored_query(version_id, galaxy_id, None))
+    )
+    rows = int_columns(session, query.order_by(Candidate.galaxy_id, Candidate.id), 2)
+    keep = np.ones(len(rows), dtype=bool)
+    for pending in _pending_shards(session, version_id):
+        keep &= ~(
+            (rows[:, 0] == pending.galaxy_id)
+            & (rows[:, 1] >= pending.first_id)
+            & (rows[:, 1] <= pending.last_id)
+        )
+    rows = rows[keep]
+    shards = []
+    for galaxy in np.unique(rows[:, 0]):
+        ids = rows[rows[:, 0] == galaxy, 1]
+        for start in range(0, len(ids), shard_size):
+            part = ids[start : start + shard_size]
+            shards.append(Shard(version_id, int(galaxy), int(part[0]), int(part[-1]), len(part)))
+    return shards
+
+
+def _score_shard(sessions: sessionmaker[Session], context: Any, shard: Shard, stamps: StampLoader) -> int:
+    with sessions() as session:
+        return score_candidates(
+            session,
+            shard.model_version_id,
+            unscored_candidates(
+                session, shard.model_version_id, shard.galaxy_id, (shard.first_id, shard.last_id)
+            ),
+            stamps=stamps,
+            progress=context.progress,
+            should_stop=context.should_stop,
+            features=feature_cache(),
+        )
 
 
 def score_job_handler(stamps: StampLoader = mosaic_stamps) -> Callable[[sessionmaker[Session], Any], dict]:
-    """The worker handler of ``score`` jobs (params ``model_version_id``, optional ``galaxy_id``).
+    """The worker handler of ``score`` jobs (params ``model_version_id``, optional ``galaxy_id``, ``shard_size``).
 
-    Reuses the app's feature cache (:func:`feature_cache`) for the candidates it holds.
+    The job plans its shards (:func:`plan_shards`), queues all but the first
+    as ``score_shard`` jobs for any worker to take, and scores the first
+    itself; a survey that fits one shard is one job. Reuses the app's feature
+    cache (:func:`feature_cache`) for the candidates it holds.
     """
 
     def run_score_job(sessions: sessionmaker[Session], context: Any) -> dict[str, Any]:
         params = context.params
+        version_id = int(params["model_version_id"])
         with sessions() as session:
-            n = score_candidates(
-                session,
-                int(params["model_version_id"]),
-                galaxy_id=params.get("galaxy_id"),
-                stamps=stamps,
-                progress=context.progress,
-                should_stop=context.should_stop,
-                features=feature_cache(),
+            shards = plan_shards(
+                session, version_id, params.get("galaxy_id"), int(params.get("shard_size", SHARD_SIZE))
             )
+            queued = jobs.enqueue_many(session, "score_shard", [shard.params() for shard in shards[1:]])
+        context.log(f"{sum(s.n_candidates for s in shards)} candidates to score in {len(shards)} shard(s)")
+        n = _score_shard(sessions, context, shards[0], stamps) if shards else 0
+        context.log(f"stored {n} predictions; {len(queued)} shard job(s) queued for the workers")
+        return {"n_scored": n, "shard_jobs": queued}
+
+    return run_score_job
+
+
+def score_shard_handler(stamps: StampLoader = mosaic_stamps) -> Callable[[sessionmaker[Session], Any], dict]:
+    """The worker handler of ``score_shard`` jobs (params: the fields of :class:`Shard`).
+
+    Scores what of its shard is still unscored, so a shard resumed after its
+    worker died (:func:`db.jobs.recover_stale`) does not redo stored chunks.
+    """
+
+    def run_shard_job(sessions: sessionmaker[Session], context: Any) -> dict[str, Any]:
+        n = _score_shard(sessions, context, Shard(**context.params), stamps)
         context.log(f"stored {n} predictions")
         return {"n_scored": n}
 
-    return run_score_job
+    return run_shard_job
