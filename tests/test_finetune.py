@@ -113,7 +113,39 @@ def test_feature_cache_computes_each_candidate_once(tmp_path, tiny_model: StarcN
     np.testing.assert_array_equal(second[0], first[2])
     empty, computed = cache.features(tiny_model, np.array([], dtype=int), load, np.zeros(5))
     assert empty.shape == (0, 3, 8 * 16 * 16) and computed == 0
-    assert len(list((tmp_path / "cache").glob("*.npz"))) == 1
+    # each miss appended one shard; the first was never rewritten
+    assert len(list((tmp_path / "cache").glob("conv_*/*.ids.npy"))) == 2
+
+
+def test_feature_cache_appends_shards_and_evicts_the_least_recently_used(tmp_path, tiny_model) -> None:
+    stamps, _ = _separable_stamps(12)
+    computed: list[int] = []
+
+    def load(ids: np.ndarray) -> np.ndarray:
+        computed.extend(ids.tolist())
+        return stamps[ids]
+
+    mean = np.zeros(5)
+    cache = FeatureCache(tmp_path / "cache", shard_rows=2)
+    cache.features(tiny_model, np.array([0, 1, 2]), load, mean)  # two shards: [0, 1] and [2]
+    shards = sorted((tmp_path / "cache").glob("conv_*/*.ids.npy"))
+    assert [np.load(path).tolist() for path in shards] == [[0, 1], [2]]
+    first = shards[0].with_name(shards[0].name.replace(".ids.", ".features.")).read_bytes()
+    row = cache.size_bytes() / 3
+    cache.features(tiny_model, np.array([3]), load, mean)
+    assert shards[0].with_name(shards[0].name.replace(".ids.", ".features.")).read_bytes() == first
+    # a hit on [2] makes it recently used; a limit of 3.5 rows then drops [0, 1], the least recently used
+    assert cache.lookup(tiny_model, np.array([2]), mean)[0].all()
+    limited = FeatureCache(tmp_path / "cache", shard_rows=2, max_bytes=int(3.5 * row))
+    computed.clear()
+    features, n_new = limited.features(tiny_model, np.array([4, 3]), load, mean)
+    assert n_new == 1 and computed == [4]
+    found, _ = limited.lookup(tiny_model, np.array([0, 1, 2, 3, 4]), mean)
+    assert found.tolist() == [False, False, True, True, True]
+    assert limited.size_bytes() <= 3.5 * row
+    np.testing.assert_allclose(
+        features, conv_features(tiny_model, stamps[[4, 3]], mean), rtol=1e-2, atol=1e-2
+    )
 
 
 def test_feature_cache_lookup_computes_nothing_and_is_keyed_by_the_band_mean(tmp_path, tiny_model) -> None:

@@ -384,34 +384,47 @@ def _no_features(model: StarcNet, band_mean: np.ndarray) -> np.ndarray:
     return conv_features(model, np.zeros((0, model.config.n_bands, size, size)), band_mean)
 
 
-def _gather(cached_ids: np.ndarray, cached: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    """Rows of ``cached`` for ``ids`` (all present among ``cached_ids``), as float32."""
-    order = np.argsort(cached_ids, kind="stable")
-    rows = order[np.searchsorted(cached_ids, ids, sorter=order)]
-    return cached[rows].astype(np.float32)
+#: Default size limit of a :class:`FeatureCache` (bytes), before the least recently used shards go.
+FEATURE_CACHE_MAX_BYTES = 50 * 2**30
 
 
 class FeatureCache:
-    """Convolutional features on disk, one ``.npz`` per model, rows keyed by candidate id.
+    """Convolutional features on disk: memory-mapped shards per model, rows keyed by candidate id.
 
-    A file holds the features of one set of convolution weights
-    (:func:`model_fingerprint`) applied to stamps minus one per-band mean, so a
-    quick retrain, which keeps both, shares its parent's file. Features are
-    stored as float16 (half the disk, no visible change in the retrained
-    classifier) and read back as float32. Files are replaced atomically, so a
-    crash while writing leaves the previous cache intact.
+    Features depend on one set of convolution weights (:func:`model_fingerprint`)
+    applied to stamps minus one per-band mean; each such key has its own
+    folder, so a quick retrain, which keeps both, shares its parent's. New
+    features are appended as a new shard (a ``.features.npy`` of float16 rows
+    and a ``.ids.npy`` of candidate ids, the ids written last so that a
+    crash mid-write leaves no half shard); a shard is never rewritten. Lookups
+    read only the ids files and memory-map the feature files, copying just the
+    rows asked for (as float32): the paper network's 192 KiB per candidate make
+    a survey's features far larger than memory.
+
+    When the shards of all keys together exceed ``max_bytes``, the least
+    recently used shards (a hit refreshes a shard's time) are deleted; the
+    rows they held are computed again when next needed.
 
     Parameters
     ----------
     directory : path
-        Where the cache files live (created on first write).
+        Where the cache lives (created on first write).
+    max_bytes : int
+        Size limit of the whole cache (default :data:`FEATURE_CACHE_MAX_BYTES`).
+    shard_rows : int
+        Most candidates per shard file: one computation batch, so memory stays bounded.
     """
 
-    def __init__(self, directory: str | os.PathLike) -> None:
+    def __init__(
+        self,
+        directory: str | os.PathLike,
+        *,
+        max_bytes: int = FEATURE_CACHE_MAX_BYTES,
+        shard_rows: int = 4096,
+    ) -> None:
         self.directory = Path(directory)
-
-    def _path(self, key: str) -> Path:
-        return self.directory / f"conv_{key}.npz"
+        self.max_bytes = int(max_bytes)
+        self.shard_rows = int(shard_rows)
 
     @staticmethod
     def _key(model: StarcNet, band_mean: np.ndarray) -> str:
@@ -419,16 +432,25 @@ class FeatureCache:
         mean = hashlib.sha256(np.asarray(band_mean, dtype=np.float32).tobytes()).hexdigest()[:8]
         return f"{model_fingerprint(model)}_{mean}"
 
-    def _read(self, key: str) -> tuple[np.ndarray, np.ndarray | None]:
-        path = self._path(key)
-        if not path.is_file():
-            return np.zeros(0, dtype=np.int64), None
-        with np.load(path) as stored:
-            return stored["ids"], stored["features"]
+    def _index(self, key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[Path]]:
+        """(candidate ids, shard number, row in shard) of every cached row of ``key``, and its shards."""
+        shards, ids = [], []
+        for path in sorted((self.directory / f"conv_{key}").glob("*.ids.npy")):
+            try:
+                ids.append(np.load(path))
+            except FileNotFoundError:  # evicted meanwhile by another process
+                continue
+            shards.append(path)
+        if not ids:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, empty, []
+        shard_of = np.concatenate([np.full(len(held), k, dtype=np.int64) for k, held in enumerate(ids)])
+        row_of = np.concatenate([np.arange(len(held), dtype=np.int64) for held in ids])
+        return np.concatenate(ids), shard_of, row_of, shards
 
     def missing(self, model: StarcNet, ids: np.ndarray, band_mean: np.ndarray) -> int:
         """How many of candidates ``ids`` have no cached features under ``model`` and ``band_mean`` yet."""
-        cached_ids, _ = self._read(self._key(model, band_mean))
+        cached_ids = self._index(self._key(model, band_mean))[0]
         return int(np.count_nonzero(~np.isin(np.asarray(ids, dtype=np.int64), cached_ids)))
 
     def lookup(
@@ -443,12 +465,32 @@ class FeatureCache:
         features : numpy.ndarray
             ``(found.sum(), n_pathways, D)`` float32, in the order of ``ids[found]``.
         """
-        ids = np.asarray(ids, dtype=np.int64)
-        cached_ids, cached = self._read(self._key(model, band_mean))
-        found = np.isin(ids, cached_ids)
-        if cached is None or not found.any():
-            return found, _no_features(model, band_mean)
-        return found, _gather(cached_ids, cached, ids[found])
+        found, rows = self._read(self._key(model, band_mean), np.asarray(ids, dtype=np.int64))
+        return found, rows if rows is not None else _no_features(model, band_mean)
+
+    def _read(self, key: str, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Which ``ids`` are cached, and their rows as float32 (None when none is)."""
+        cached_ids, shard_of, row_of, shards = self._index(key)
+        # the newest copy of a candidate counts (two workers may each have appended it)
+        newest = len(cached_ids) - 1 - np.unique(cached_ids[::-1], return_index=True)[1]
+        known = cached_ids[newest]
+        position = np.searchsorted(known, ids).clip(max=max(len(known) - 1, 0))
+        found = (known[position] == ids) if len(known) else np.zeros(len(ids), dtype=bool)
+        if not found.any():
+            return found, None
+        entries = newest[position[found]]
+        read = np.ones(len(entries), dtype=bool)
+        out = np.empty((len(entries), *_feature_shape(shards[shard_of[entries[0]]])), dtype=np.float32)
+        for shard in np.unique(shard_of[entries]):
+            here = np.flatnonzero(shard_of[entries] == shard)
+            try:
+                stored = np.load(_features_path(shards[shard]), mmap_mode="r")
+                out[here] = stored[row_of[entries[here]]]
+                os.utime(shards[shard])  # recently used: evicted last
+            except FileNotFoundError:  # evicted between the index and the read: not cached after all
+                read[here] = False
+        found[np.flatnonzero(found)[~read]] = False
+        return found, (out[read] if found.any() else None)
 
     def features(
         self,
@@ -478,30 +520,77 @@ class FeatureCache:
         features : numpy.ndarray
             ``(len(ids), n_pathways, D)`` float32 in the order of ``ids``.
         n_computed : int
-            How many rows had to be computed now.
+            How many rows had to be computed now (appended as new shards).
         """
         ids = np.asarray(ids, dtype=np.int64)
+        empty = _no_features(model, band_mean)
         if len(ids) == 0:
-            return _no_features(model, band_mean), 0
+            return empty, 0
         key = self._key(model, band_mean)
-        cached_ids, cached = self._read(key)
-        missing = np.setdiff1d(ids, cached_ids)
-        if len(missing):
+        found, cached = self._read(key, ids)
+        out = np.empty((len(ids), *empty.shape[1:]), dtype=np.float32)
+        if cached is not None:
+            out[found] = cached
+        missing = np.flatnonzero(~found)
+        written = set()
+        for start in range(0, len(missing), self.shard_rows):
+            part = missing[start : start + self.shard_rows]
             fresh = conv_features(
-                model, load_stamps(missing), band_mean, batch_size=batch_size, should_stop=should_stop
+                model, load_stamps(ids[part]), band_mean, batch_size=batch_size, should_stop=should_stop
             ).astype(np.float16)
-            cached_ids = np.concatenate([cached_ids, missing])
-            cached = fresh if cached is None else np.concatenate([cached, fresh])
-            self._write(key, cached_ids, cached)
-        return _gather(cached_ids, cached, ids), len(missing)
+            written.add(self._append(key, ids[part], fresh))
+            out[part] = fresh
+        if written:
+            self._evict(keep=written)
+        return out, len(missing)
 
-    def _write(self, key: str, ids: np.ndarray, features: np.ndarray) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        handle, staging = tempfile.mkstemp(prefix=".conv_", suffix=".npz", dir=self.directory)
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                np.savez(stream, ids=ids, features=features)
-            os.replace(staging, self._path(key))
-        except BaseException:
-            Path(staging).unlink(missing_ok=True)
-            raise
+    def _append(self, key: str, ids: np.ndarray, features: np.ndarray) -> Path:
+        """Write one new shard of ``key`` (features, then ids); returns its ids file."""
+        folder = self.directory / f"conv_{key}"
+        folder.mkdir(parents=True, exist_ok=True)
+        # time first, so that names sort oldest first; pid and random bytes keep writers apart
+        ids_path = folder / f"{time.time_ns():020d}_{os.getpid()}_{os.urandom(3).hex()}.ids.npy"
+        for path, values in ((_features_path(ids_path), features), (ids_path, ids)):
+            handle, staging = tempfile.mkstemp(prefix=".shard_", suffix=".tmp", dir=folder)
+            try:
+                with os.fdopen(handle, "wb") as stream:
+                    np.save(stream, values)
+                os.replace(staging, path)
+            except BaseException:
+                Path(staging).unlink(missing_ok=True)
+                raise
+        return ids_path
+
+    def size_bytes(self) -> int:
+        """Bytes the shards of every key take on disk."""
+        return sum(path.stat().st_size for path in self.directory.glob("conv_*/*.npy"))
+
+    def _evict(self, keep: set[Path]) -> None:
+        """Delete the least recently used shards (of any key), never those in ``keep``, until the cache fits."""
+        shards = []
+        for ids_path in self.directory.glob("conv_*/*.ids.npy"):
+            try:
+                used = ids_path.stat().st_mtime
+                size = ids_path.stat().st_size + _features_path(ids_path).stat().st_size
+            except FileNotFoundError:
+                continue
+            shards.append((used, ids_path, size))
+        total = sum(size for _, _, size in shards)
+        for _, ids_path, size in sorted(shards):
+            if total <= self.max_bytes:
+                break
+            if ids_path not in keep:
+                # the ids first: from then on no reader lists the shard
+                ids_path.unlink(missing_ok=True)
+                _features_path(ids_path).unlink(missing_ok=True)
+                total -= size
+
+
+def _features_path(ids_path: Path) -> Path:
+    """The features file of a shard, next to its ids file."""
+    return ids_path.with_name(ids_path.name.removesuffix(".ids.npy") + ".features.npy")
+
+
+def _feature_shape(ids_path: Path) -> tuple[int, ...]:
+    """The shape of one feature row of a shard (only the ``.npy`` header is read)."""
+    return tuple(np.load(_features_path(ids_path), mmap_mode="r").shape[1:])

@@ -31,6 +31,7 @@ previous version until no scoring of the new one is pending.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
@@ -74,10 +75,16 @@ StampLoader = Callable[[Session, Sequence[int]], np.ndarray]
 
 
 def feature_cache() -> FeatureCache:
-    """The app's cache of convolutional features (:class:`starcnet_core.training.finetune.FeatureCache`) in its data directory."""
-    from starcnet_core.training.finetune import FeatureCache
+    """The app's cache of convolutional features (:class:`starcnet_core.training.finetune.FeatureCache`) in its data directory.
 
-    return FeatureCache(data_dir() / "feature_cache")
+    ``$STARCNET_FEATURE_CACHE_GB`` sets its size limit (default 50 GiB);
+    beyond it the least recently used shards are evicted.
+    """
+    from starcnet_core.training.finetune import FEATURE_CACHE_MAX_BYTES, FeatureCache
+
+    limit = os.environ.get("STARCNET_FEATURE_CACHE_GB")
+    max_bytes = int(float(limit) * 2**30) if limit else FEATURE_CACHE_MAX_BYTES
+    return FeatureCache(data_dir() / "feature_cache", max_bytes=max_bytes)
 
 
 def mosaic_stamps(session: Session, candidate_ids: Sequence[int], *, size: int = 32) -> np.ndarray:
