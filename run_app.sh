@@ -23,6 +23,8 @@ python -m webapp init-db
 # First run only: simulated galaxy + lite model + scores, with progress lines.
 python -m webapp bootstrap-demo --if-missing
 
+# One worker; more (`python -m webapp worker`, on this or other machines against the
+# same DATABASE_URL) score in parallel: see docs/DATABASE.md, "Several workers".
 python -m webapp worker >"$STARCNET_DATA_DIR/worker.log" 2>&1 &
 worker=$!
 trap 'kill "$worker" 2>/dev/null || true' EXIT INT TERM

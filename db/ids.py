@@ -82,8 +82,10 @@ def int_columns(session: Session, query: Select, n_columns: int) -> np.ndarray:
         rows = connection.execute(query).all()
         flat = np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=len(rows) * n_columns)
         return flat.reshape(-1, n_columns)
-    inner = query.subquery()
-    casted = Select(*(column.cast(BigInteger) for column in inner.c))
+    # cast in place (not in an outer query), so that the query's ORDER BY still orders the rows
+    casted = query.with_only_columns(
+        *(column.cast(BigInteger) for column in query.selected_columns), maintain_column_froms=True
+    )
     compiled = casted.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
     cursor = connection.connection.cursor()
     data = bytearray()
