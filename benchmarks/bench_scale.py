@@ -41,10 +41,10 @@ sys.path.insert(0, str(ROOT))
 
 from db import jobs  # noqa: E402
 from db.agreement import expert_agreement  # noqa: E402
-from db.consensus import consensus, refresh_consensus_cache  # noqa: E402
+from db.consensus import consensus, from_counts, refresh_consensus_cache  # noqa: E402
 from db.engine import make_engine, session_factory  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
-from db.models import Candidate, Expert, Galaxy, Job, ModelVersion, Prediction  # noqa: E402
+from db.models import Candidate, Expert, Galaxy, Job, ModelVersion, Prediction, Vote  # noqa: E402
 from db.predictions import score_summaries  # noqa: E402
 from db.queue import review_queue  # noqa: E402
 from db.snapshot import label_snapshot  # noqa: E402
@@ -100,8 +100,13 @@ def bulk_insert(engine, table: str, columns: dict[str, np.ndarray | list]) -> No
         raw.close()
 
 
-def populate(engine, n: int, seed: int = 0) -> dict:
-    """N candidates in 10 galaxies, predictions of one active model, ~N labels of 20 experts."""
+def populate(engine, n: int, seed: int = 0, check_cache: bool = False) -> dict:
+    """N candidates in 10 galaxies, predictions of one active model, ~N labels of 20 experts.
+
+    The consensus caches (vote table, candidate counts) are computed here with
+    numpy and copied in with the rows; ``check_cache`` then rebuilds them with
+    :func:`refresh_consensus_cache` (timed) and fails unless both agree.
+    """
     rng = np.random.default_rng(seed)
     sessions = session_factory(engine)
     with sessions() as session:
@@ -113,9 +118,40 @@ def populate(engine, n: int, seed: int = 0) -> dict:
         galaxy_ids = [g.id for g in galaxies]
         expert_ids = np.array([e.id for e in experts])
         model_id = model.id
+        first = (session.scalar(select(func.max(Candidate.id))) or 0) + 1
     per_galaxy = n // N_GALAXIES
     n = per_galaxy * N_GALAXIES
+    ids = np.arange(first, first + n)  # a fresh table numbers rows from 1
     now = time.strftime("%Y-%m-%d %H:%M:%S")
+    # A third of the candidates, three experts each: about N answers (label ids 1, 2, ... in this order).
+    labelled = rng.choice(ids, size=n // 3, replace=False)
+    who = np.argsort(rng.random((len(labelled), N_EXPERTS)), axis=1)[:, :3]
+    truth = rng.choice(4, size=len(labelled), p=[0.2, 0.2, 0.25, 0.35]) + 1
+    candidate = np.repeat(labelled, 3)
+    expert = expert_ids[who.ravel()]
+    agree = rng.random(len(candidate)) < 0.7
+    number = np.where(agree, np.repeat(truth, 3), rng.integers(1, 5, len(candidate)))
+    number[rng.random(len(candidate)) < 0.05] = 0  # unsure
+    # changes of mind: 1% of the answers get a second, later answer
+    changed = rng.choice(len(candidate), size=len(candidate) // 100, replace=False)
+    candidate = np.concatenate([candidate, candidate[changed]])
+    expert = np.concatenate([expert, expert[changed]])
+    number = np.concatenate([number, rng.integers(1, 5, len(changed))])
+    n_answers = len(candidate)
+    # undos: half of the changes of mind are retracted, so the first answer counts again
+    undone = np.arange(n_answers - len(changed), n_answers)[: len(changed) // 2]
+    # the caches: per (candidate, expert) the latest answer not retracted
+    label_id = np.arange(1, n_answers + 1)
+    standing = np.ones(n_answers, dtype=bool)
+    standing[undone] = False
+    pair = candidate[standing] * (expert_ids.max() + 1) + expert[standing]
+    order = np.lexsort((label_id[standing], pair))
+    last = order[np.r_[pair[order][1:] != pair[order][:-1], True]]
+    votes = {
+        k: v[standing][last] for k, v in {"c": candidate, "e": expert, "l": label_id, "k": number}.items()
+    }
+    per_class = np.bincount(5 * (votes["c"] - first) + votes["k"], minlength=5 * n).reshape(n, 5)
+    cached = from_counts(ids, per_class)
     bulk_insert(
         engine,
         "candidate",
@@ -129,12 +165,12 @@ def populate(engine, n: int, seed: int = 0) -> dict:
             "unusable_reason": [""] * n,
             "shuffle_key": rng.random(n).round(6),
             "properties": ["{}"] * n,
-            "n_votes": np.zeros(n, dtype=int),
+            "n_votes": cached.n_votes,
+            "consensus_class": [int(m) if m else None for m in cached.mode],
+            "n_unsure": cached.n_unsure,
+            **{f"votes_{k + 1}": cached.counts[:, k] for k in range(4)},
         },
     )
-    with sessions() as session:
-        first = session.scalar(select(func.min(Candidate.id)))
-    ids = np.arange(first, first + n)
     scores = rng.dirichlet(np.ones(4) * 0.7, size=n).round(6)
     summary = score_summaries(scores)
     bulk_insert(
@@ -151,37 +187,19 @@ def populate(engine, n: int, seed: int = 0) -> dict:
             "created_at": [now] * n,
         },
     )
-    # A third of the candidates, three experts each: about N labels.
-    labelled = rng.choice(ids, size=n // 3, replace=False)
-    who = np.argsort(rng.random((len(labelled), N_EXPERTS)), axis=1)[:, :3]
-    truth = rng.choice(4, size=len(labelled), p=[0.2, 0.2, 0.25, 0.35]) + 1
-    candidate = np.repeat(labelled, 3)
-    expert = expert_ids[who.ravel()]
-    agree = rng.random(len(candidate)) < 0.7
-    classes = (
-        np.where(agree, np.repeat(truth, 3), rng.integers(1, 5, len(candidate))).astype(str).astype(object)
-    )
-    classes[rng.random(len(candidate)) < 0.05] = "unsure"
-    # changes of mind: 1% of the answers get a second, later answer
-    changed = rng.choice(len(candidate), size=len(candidate) // 100, replace=False)
-    candidate = np.concatenate([candidate, candidate[changed]])
-    expert = np.concatenate([expert, expert[changed]])
-    classes = np.concatenate([classes, rng.integers(1, 5, len(changed)).astype(str).astype(object)])
-    n_answers = len(candidate)
+    classes = np.where(number == 0, "unsure", number.astype(str)).tolist()
     bulk_insert(
         engine,
         "label",
         {
             "candidate_id": candidate,
             "expert_id": expert,
-            "label_class": classes.tolist(),
+            "label_class": classes,
             "comment": [""] * n_answers,
             "display_settings": ["{}"] * n_answers,
             "created_at": [now] * n_answers,
         },
     )
-    # undos: the latest answer of 0.5% of the changed pairs is retracted (label ids start at 1 in a new table)
-    undone = np.arange(n_answers - len(changed), n_answers)[: max(1, n_answers // 200)]
     bulk_insert(
         engine,
         "label",
@@ -189,17 +207,22 @@ def populate(engine, n: int, seed: int = 0) -> dict:
             "candidate_id": candidate[undone],
             "expert_id": expert[undone],
             "label_class": [None] * len(undone),
-            "retracts_id": undone + 1,
+            "retracts_id": label_id[undone],
             "comment": [""] * len(undone),
             "display_settings": ["{}"] * len(undone),
             "created_at": [now] * len(undone),
         },
     )
-    started = time.perf_counter()
-    with sessions() as session:
-        refresh_consensus_cache(session)
-        session.commit()
-    rebuild_s = time.perf_counter() - started
+    bulk_insert(
+        engine,
+        "vote",
+        {
+            "candidate_id": votes["c"],
+            "expert_id": votes["e"],
+            "label_id": votes["l"],
+            "label_class": votes["k"],
+        },
+    )
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.execute(text("VACUUM ANALYZE"))
@@ -207,6 +230,21 @@ def populate(engine, n: int, seed: int = 0) -> dict:
         with engine.connect() as connection:
             connection.execute(text("ANALYZE"))
             connection.commit()
+    rebuild_s = None
+    if check_cache:
+        with sessions() as session:
+            before = consensus(session)
+            started = time.perf_counter()
+            refresh_consensus_cache(session)
+            session.commit()
+            rebuild_s = time.perf_counter() - started
+            after = consensus(session)
+        same = all(
+            np.array_equal(getattr(before, f), getattr(after, f))
+            for f in ("candidate_id", "counts", "n_unsure")
+        )
+        if not same or session.scalar(select(func.count()).select_from(Vote)) != len(votes["c"]):
+            raise RuntimeError("the benchmark's consensus cache differs from refresh_consensus_cache")
     return {
         "n": n,
         "n_labels": n_answers + len(undone),
@@ -429,6 +467,12 @@ def main() -> int:
     parser.add_argument("--score-candidates", type=int, default=3000)
     parser.add_argument("--no-scoring", action="store_true")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--check-up-to",
+        type=int,
+        default=100_000,
+        help="rebuild the consensus cache with refresh_consensus_cache (timed) and compare, up to this size",
+    )
     args = parser.parse_args()
     began = time.perf_counter()
     rows: dict[tuple[str, str], dict[int, tuple[float, float]]] = {}
@@ -444,7 +488,7 @@ def main() -> int:
                     upgrade(engine)
                     log(f"{backend}: building {n:,} candidates")
                     started = time.perf_counter()
-                    world = populate(engine, n)
+                    world = populate(engine, n, check_cache=n <= args.check_up_to)
                     built[(backend, n)] = (
                         world["n_labels"],
                         time.perf_counter() - started,
@@ -481,7 +525,8 @@ def main() -> int:
     print("| backend | candidates | labels | build s | cache rebuild s | load |")
     print("|---|---:|---:|---:|---:|---:|")
     for (backend, n), (n_labels, build_s, rebuild_s, at) in built.items():
-        print(f"| {backend} | {n:,} | {n_labels:,} | {build_s:.0f} | {rebuild_s:.1f} | {at:.1f} |")
+        rebuild = "not run" if rebuild_s is None else f"{rebuild_s:.1f}"
+        print(f"| {backend} | {n:,} | {n_labels:,} | {build_s:.0f} | {rebuild} | {at:.1f} |")
     print()
     sizes = args.sizes
     print("| backend | operation | " + " | ".join(f"{n:,}" for n in sizes) + " | target at 1M (PostgreSQL) |")

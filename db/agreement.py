@@ -16,11 +16,10 @@ from collections.abc import Sequence
 from itertools import combinations
 
 import numpy as np
-from scipy import sparse
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from db.consensus import consensus, effective_labels, tally
+from db.consensus import candidate_rows, consensus, effective_labels, tally
 from db.ids import in_ids, int_columns
 from db.models import Candidate, Expert, Prediction
 from db.predictions import active_model_version
@@ -108,8 +107,25 @@ def _summary(results: list[dict]) -> dict:
     }
 
 
-def _one_hot(rows: np.ndarray, columns: np.ndarray, shape: tuple[int, int]) -> sparse.csr_matrix:
-    return sparse.csr_matrix((np.ones(len(rows), dtype=np.int64), (rows, columns)), shape=shape)
+def _pair_counts(row: np.ndarray, column: np.ndarray, width: int) -> np.ndarray:
+    """``(width, width)`` counts of the (column, column) pairs that share a row: a Gram matrix of one-hot rows.
+
+    Sorted by row, the entries of one row sit next to each other: entry ``t``
+    pairs with ``t + d`` for every distance ``d`` that stays inside its row,
+    so a few vectorised passes (as many as a row has entries) count every pair.
+    """
+    order = np.argsort(row, kind="stable")
+    row, column = row[order], column[order]
+    counts = np.zeros(width * width, dtype=np.int64)
+    for distance in range(1, len(row)):
+        same = row[distance:] == row[:-distance]
+        if not same.any():
+            break  # sorted rows: no pair this far apart, none farther
+        counts += np.bincount(
+            column[:-distance][same] * width + column[distance:][same], minlength=width * width
+        )
+    counts = counts.reshape(width, width)
+    return counts + counts.T
 
 
 def expert_agreement(
@@ -135,18 +151,23 @@ def expert_agreement(
     """
     labels = effective_labels(session, galaxy_id=galaxy_id, roles=roles)
     result = tally(labels)
+    row_of = candidate_rows(labels.candidate_id)[1]  # each label's row in result
     expert_ids = np.unique(labels.expert_id)
     names = dict(session.execute(select(Expert.id, Expert.name).where(in_ids(Expert.id, expert_ids))).all())
-    # One row per candidate, one column per (expert, class): every expert pair's
-    # confusion matrix is a 4x4 block of its Gram matrix, counted in one sparse product.
+    # One column per (expert, class): every expert pair's confusion matrix is a
+    # 4x4 block of the counts of column pairs answered on the same candidate.
     voted = labels.label_class > 0
-    row = np.searchsorted(result.candidate_id, labels.candidate_id[voted])
-    column = 4 * np.searchsorted(expert_ids, labels.expert_id[voted]) + labels.label_class[voted] - 1
-    answers = _one_hot(row, column, (len(result.candidate_id), 4 * len(expert_ids)))
-    gram = (answers.T @ answers).toarray()
-    decided = np.flatnonzero(result.mode > 0)
-    modes = _one_hot(decided, result.mode[decided] - 1, (len(result.candidate_id), 4))
-    with_consensus = (modes.T @ answers).toarray()
+    row = row_of[voted]
+    expert_index = np.zeros(int(expert_ids.max(initial=0)) + 1, dtype=np.int64)
+    expert_index[expert_ids] = np.arange(len(expert_ids))
+    column = 4 * expert_index[labels.expert_id[voted]] + labels.label_class[voted] - 1
+    width = 4 * len(expert_ids)
+    gram = _pair_counts(row, column, width)
+    mode = result.mode[row]
+    decided = mode > 0
+    with_consensus = np.bincount((mode[decided] - 1) * width + column[decided], minlength=4 * width).reshape(
+        4, width
+    )
 
     pairwise = []
     for a, b in combinations(range(len(expert_ids)), 2):
@@ -208,10 +229,11 @@ def model_agreement(
         result = consensus(session, galaxy_id=galaxy_id, roles=roles, expert_ids=expert_ids)
         predicted = int_columns(
             session,
-            select(Prediction.candidate_id, Prediction.predicted_class)
-            .where(Prediction.model_version_id == model_version_id)
-            .order_by(Prediction.candidate_id),
+            select(Prediction.candidate_id, Prediction.predicted_class).where(
+                Prediction.model_version_id == model_version_id
+            ),
             2,
+            order_by=(0,),
         )
         where = np.searchsorted(predicted[:, 0], result.candidate_id).clip(max=max(len(predicted) - 1, 0))
         keep = (result.mode > 0) & (len(predicted) > 0)

@@ -7,18 +7,18 @@ list as ONE parameter instead: a ``bigint[]`` compared with ``= ANY(...)`` on
 PostgreSQL, a JSON array read with ``json_each`` on SQLite.
 
 :func:`int_columns` reads a query of integer columns straight into a numpy
-array; on PostgreSQL through ``COPY ... TO STDOUT`` in the binary format,
-which is an order of magnitude faster than building a Python tuple per row.
+array; on PostgreSQL packed by the database into one binary value, which is
+several times faster than a Python tuple per row.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from itertools import chain
 
 import numpy as np
-from sqlalchemy import BigInteger, Select, String, bindparam
+from sqlalchemy import BigInteger, Integer, LargeBinary, Select, String, bindparam, func, literal, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
@@ -70,40 +70,45 @@ def in_ids(column: ColumnElement, ids: Iterable[int]) -> ColumnElement[bool]:
     return _InIds(column, np.asarray(list(ids), dtype=np.int64).tolist())
 
 
-def int_columns(session: Session, query: Select, n_columns: int) -> np.ndarray:
+def int_columns(session: Session, query: Select, n_columns: int, order_by: Sequence[int] = ()) -> np.ndarray:
     """Rows of ``query`` (``n_columns`` non-null integer columns) as an ``(N, n_columns)`` int64 array.
 
-    On PostgreSQL the rows travel as binary ``COPY``: each column is cast to
-    ``bigint`` and the fixed-width records are decoded with one numpy view.
-    Elsewhere the driver's rows are converted at once.
+    Parameters
+    ----------
+    session : Session
+    query : Select
+        Its own ORDER BY is dropped: rows are sorted here, by ``order_by``.
+    n_columns : int
+    order_by : sequence of int
+        Output column positions to sort the rows by (first position first).
+
+    On PostgreSQL the database packs all rows into one ``bytea`` value
+    (``int4send`` of every column, concatenated by ``string_agg``; values are
+    32-bit) that numpy reads in one view: a driver row per database row costs
+    more than the query, and ``COPY`` sends one message per row.
     """
+    query = query.order_by(None)
     connection = session.connection()
     if connection.dialect.name != "postgresql":
         rows = connection.execute(query).all()
-        flat = np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=len(rows) * n_columns)
-        return flat.reshape(-1, n_columns)
-    # cast in place (not in an outer query), so that the query's ORDER BY still orders the rows
-    casted = query.with_only_columns(
-        *(column.cast(BigInteger) for column in query.selected_columns), maintain_column_froms=True
-    )
-    compiled = casted.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
-    cursor = connection.connection.cursor()
-    data = bytearray()
-    with cursor.copy(f"COPY ({compiled.string}) TO STDOUT (FORMAT binary)", compiled.params) as copy:
-        for block in copy:
-            data += block
-    # 11-byte signature, int32 flags, int32 extension length; int16 -1 trailer
-    header = 19 + int.from_bytes(data[15:19], "big")
-    # a record: int16 field count, then per field an int32 length (8) and the big-endian int64
-    record = np.dtype(
-        [("count", ">i2")] + [(f"c{k}", [("length", ">i4"), ("value", ">i8")]) for k in range(n_columns)]
-    )
-    body = np.frombuffer(data, dtype=record, count=(len(data) - header - 2) // record.itemsize, offset=header)
-    if len(body) and (body["count"] != n_columns).any():
-        raise ValueError("int_columns: the query returned a different number of columns")
-    out = np.empty((len(body), n_columns), dtype=np.int64)
-    for k in range(n_columns):
-        if len(body) and (body[f"c{k}"]["length"] != 8).any():
+        out = np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=len(rows) * n_columns)
+        out = out.reshape(-1, n_columns)
+    else:
+        inner = query.subquery()
+        # every value as 4 big-endian bytes: ids and counts of this schema are 32-bit integers
+        packed = func.int4send(inner.c[0].cast(Integer))
+        for column in list(inner.c)[1:n_columns]:
+            packed = packed.op("||")(func.int4send(column.cast(Integer)))
+        total = select(func.string_agg(packed, literal(b"", LargeBinary)), func.count()).select_from(inner)
+        compiled = total.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
+        cursor = connection.connection.driver_connection.cursor(binary=True)
+        cursor.execute(compiled.string, compiled.params)
+        data, n_rows = cursor.fetchone()
+        data = bytes(data or b"")
+        # string_agg skips a row whose bytes are NULL (a NULL column): the length tells
+        if len(data) != 4 * n_columns * n_rows:
             raise ValueError("int_columns: NULL in an integer column")
-        out[:, k] = body[f"c{k}"]["value"]
+        out = np.frombuffer(data, dtype=">i4").astype(np.int64).reshape(-1, n_columns)
+    if order_by and len(out):
+        out = out[np.lexsort([out[:, k] for k in reversed(list(order_by))])]
     return out

@@ -128,6 +128,19 @@ class Candidate(Base):
         Index("ix_candidate_votes", "n_votes", "id"),
         Index("ix_candidate_shuffle", "shuffle_key", "id"),
         Index("ix_candidate_consensus", "consensus_class"),
+        # consensus of all experts and the snapshot's galaxies are read from this index alone
+        Index(
+            "ix_candidate_labelled",
+            "id",
+            "galaxy_id",
+            "n_unsure",
+            "votes_1",
+            "votes_2",
+            "votes_3",
+            "votes_4",
+            sqlite_where=text("n_votes > 0 OR n_unsure > 0"),
+            postgresql_where=text("n_votes > 0 OR n_unsure > 0"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -18,7 +18,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from db.consensus import counts_query, from_counts
+from db.consensus import consensus, labelled
 from db.ids import int_columns
 from db.models import Candidate, HeldOutCandidate
 
@@ -72,21 +72,22 @@ def label_snapshot(
         False (default): leave out the held-out set; True: only the held-out
         set; None: all candidates.
     """
-    # One aggregate in the database: per candidate its galaxy and its votes per class.
-    counts = counts_query(galaxy_id=galaxy_id, roles=roles).order_by(None).subquery()
-    query = select(Candidate.galaxy_id, *counts.c).join(counts, counts.c[0] == Candidate.id)
-    reserved = select(HeldOutCandidate.candidate_id)
-    if held_out is not None:
-        query = query.where(Candidate.id.in_(reserved) if held_out else Candidate.id.not_in(reserved))
-    rows = int_columns(session, query.order_by(Candidate.id), 7)
-    votes = from_counts(rows[:, 1], rows[:, 2:])
+    votes = consensus(session, galaxy_id=galaxy_id, roles=roles)
     keep = (votes.mode > 0) & (votes.n_votes >= min_votes)
+    if held_out is not None:
+        reserved = int_columns(session, select(HeldOutCandidate.candidate_id), 1)[:, 0]
+        in_set = np.isin(votes.candidate_id, reserved)
+        keep &= in_set if held_out else ~in_set
+    # the galaxies of the labelled candidates, read from their covering index
+    galaxy_of = int_columns(
+        session, select(Candidate.id, Candidate.galaxy_id).where(labelled()), 2, order_by=(0,)
+    )
     ids, classes = votes.candidate_id[keep], votes.mode[keep]
     return LabelSnapshot(
         candidate_ids=ids,
         classes=classes,
         means=votes.mean[keep],
         n_votes=votes.n_votes[keep],
-        galaxy_ids=rows[keep, 0],
+        galaxy_ids=galaxy_of[np.searchsorted(galaxy_of[:, 0], ids), 1],
         fingerprint=label_fingerprint(ids, classes),
     )

@@ -146,7 +146,7 @@ def unscored_candidates(
 ) -> np.ndarray:
     """Ids of usable candidates (of one galaxy, or all; ids within ``id_range``, inclusive) without a prediction of ``version_id``."""
     query = _unscored_query(version_id, galaxy_id, id_range).order_by(Candidate.id)
-    return int_columns(session, query, 1)[:, 0]
+    return int_columns(session, query, 1, order_by=(0,))[:, 0]
 
 
 def score_candidates(
@@ -297,7 +297,7 @@ def plan_shards(
     query = select(Candidate.galaxy_id, Candidate.id).where(
         Candidate.id.in_(_unscored_query(version_id, galaxy_id, None))
     )
-    rows = int_columns(session, query.order_by(Candidate.galaxy_id, Candidate.id), 2)
+    rows = int_columns(session, query, 2, order_by=(0, 1))
     keep = np.ones(len(rows), dtype=bool)
     for pending in _pending_shards(session, version_id):
         keep &= ~(

@@ -4,7 +4,8 @@ Adds ``candidate.votes_1``..``votes_4`` and ``candidate.n_unsure`` next to
 the cached ``n_votes``/``consensus_class``, and the ``vote`` table (one row
 per candidate and expert: the label that counts), then fills both from the
 labels, so that consensus, agreement and snapshots read the cache instead of
-ranking every label.
+ranking every label; a partial covering index holds the counts of the
+labelled candidates.
 
 Revision ID: 0002_h14
 Revises: 0001
@@ -69,11 +70,21 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("candidate_id", "expert_id", name=op.f("pk_vote")),
     )
     op.create_index("ix_vote_expert_candidate", "vote", ["expert_id", "candidate_id"], unique=False)
+    labelled = sa.text("n_votes > 0 OR n_unsure > 0")
+    op.create_index(
+        "ix_candidate_labelled",
+        "candidate",
+        ["id", "galaxy_id", *_COUNTS[4:], *_COUNTS[:4]],
+        unique=False,
+        sqlite_where=labelled,
+        postgresql_where=labelled,
+    )
     op.execute(_FILL_VOTES)
     op.execute(_FILL_COUNTS)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_candidate_labelled", table_name="candidate")
     op.drop_index("ix_vote_expert_candidate", table_name="vote")
     op.drop_table("vote")
     with op.batch_alter_table("candidate", schema=None) as batch_op:
