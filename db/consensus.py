@@ -50,6 +50,7 @@ __all__ = [
     "Consensus",
     "effective_labels_query",
     "effective_labels",
+    "votes_query",
     "tally",
     "from_counts",
     "candidate_rows",
