@@ -142,6 +142,7 @@ def test_train_evaluate_baseline_command_lines(tmp_path, capsys):
     assert "test split" in capsys.readouterr().out
     assert (tmp_path / "eval" / "report.json").is_file()
     assert (tmp_path / "eval" / "confusion.png").stat().st_size > 1000
+    assert (tmp_path / "eval" / "reliability.png").stat().st_size > 1000
     out = tmp_path / "base"
     assert (
         main(["baseline", *args, "--model", str(ckpt), "--out", str(out), "--trees", "5", "--n-boot", "20"])

@@ -96,11 +96,13 @@ def run_train(args: argparse.Namespace) -> int:
                 class_names=classes,
                 label_fingerprint=label_fingerprint(stamps),
                 metrics=result.test_metrics,
+                temperature=result.temperature,
                 extra={
                     "train_config": config.to_dict(),
                     "preset": args.preset,
                     "history": result.history,
                     "best_epoch": result.best_epoch,
+                    "calibration": result.calibration,
                 },
             )
             print(f"best epoch {result.best_epoch}; test {json.dumps(result.test_metrics)}; wrote {args.out}")

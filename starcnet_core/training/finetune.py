@@ -28,8 +28,9 @@ from sklearn.model_selection import train_test_split
 from torch import nn
 
 from starcnet_core.errors import UserInputError
+from starcnet_core.evaluation.calibration import apply_temperature
 from starcnet_core.nn.model import StarcNet
-from starcnet_core.training.train import TrainingCancelled
+from starcnet_core.training.train import TrainingCancelled, calibrate
 
 __all__ = [
     "QuickFinetuneConfig",
@@ -38,6 +39,7 @@ __all__ = [
     "normalise_stamps",
     "conv_features",
     "finetune_head",
+    "head_logits",
     "head_probabilities",
     "quick_costs",
     "model_fingerprint",
@@ -98,12 +100,18 @@ class FinetuneResult:
         validation loss of the starting weights, which are then returned unchanged.
     val_index : numpy.ndarray
         Rows of the input used for validation (empty without a split).
+    temperature : float
+        Temperature scaling fitted on the validation rows (1.0 without them).
+    calibration : dict
+        ``temperature`` and the validation ECE before and after scaling.
     """
 
     model: StarcNet
     history: list[dict] = field(default_factory=list)
     best_epoch: int = 0
     val_index: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    temperature: float = 1.0
+    calibration: dict[str, float] = field(default_factory=dict)
 
 
 def normalise_stamps(stamps: np.ndarray, band_mean: np.ndarray) -> torch.Tensor:
@@ -187,17 +195,25 @@ class _Head(nn.Module):
         return self.head(torch.cat(fc_out, dim=1))
 
 
-def head_probabilities(model: StarcNet, features: np.ndarray, *, batch_size: int = 512) -> np.ndarray:
-    """Softmax class scores ``(N, n_classes)`` of ``model`` from cached conv features."""
+def head_logits(model: StarcNet, features: np.ndarray, *, batch_size: int = 512) -> np.ndarray:
+    """Logits ``(N, n_classes)`` of ``model`` from cached conv features."""
     head = _Head(model).eval()
     out = []
     with torch.no_grad():
         for start in range(0, len(features), batch_size):
-            logits = head(torch.from_numpy(np.asarray(features[start : start + batch_size], np.float32)))
-            out.append(torch.softmax(logits, dim=1).numpy())
+            out.append(
+                head(torch.from_numpy(np.asarray(features[start : start + batch_size], np.float32))).numpy()
+            )
     if not out:
         return np.zeros((0, model.config.n_classes), np.float32)
     return np.concatenate(out)
+
+
+def head_probabilities(
+    model: StarcNet, features: np.ndarray, *, temperature: float = 1.0, batch_size: int = 512
+) -> np.ndarray:
+    """Class scores ``(N, n_classes)`` of ``model`` from cached conv features, logits / ``temperature``."""
+    return apply_temperature(head_logits(model, features, batch_size=batch_size), temperature)
 
 
 def _split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -332,6 +348,10 @@ def finetune_head(
     for parameter in tuned.parameters():
         parameter.requires_grad_(True)
     tuned.eval()
+    if len(val_idx):
+        result.temperature, result.calibration = calibrate(
+            head_logits(tuned, features[val_idx]), target[val_idx]
+        )
     return result
 
 

@@ -33,6 +33,11 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from starcnet_core.errors import UserInputError
+from starcnet_core.evaluation.calibration import (
+    apply_temperature,
+    expected_calibration_error,
+    fit_temperature,
+)
 from starcnet_core.io.stampset import StampSet
 from starcnet_core.nn.model import StarcNet, StarcNetConfig
 from starcnet_core.training.augment import AugmentationPlan, apply_plan, balanced_plan, identity_plan
@@ -43,6 +48,7 @@ __all__ = [
     "TrainConfig",
     "TrainResult",
     "TrainingCancelled",
+    "calibrate",
     "train_model",
     "training_labels",
     "split_for",
@@ -131,7 +137,13 @@ class TrainResult:
     split : Split
         Row indices of the train, validation and test sets.
     test_metrics : dict
-        ``n``, ``accuracy`` and ``loss`` on the test set (empty when it is empty).
+        ``n``, ``accuracy``, ``loss`` and ``ece`` of the calibrated scores on the
+        test set (empty when it is empty).
+    temperature : float
+        Temperature fitted on the validation set (1.0 without one); store it with
+        the checkpoint so that every prediction is calibrated.
+    calibration : dict
+        ``temperature`` and the validation ECE before and after scaling.
     """
 
     model: StarcNet
@@ -140,6 +152,8 @@ class TrainResult:
     best_epoch: int = 0
     split: Split | None = None
     test_metrics: dict[str, float] = field(default_factory=dict)
+    temperature: float = 1.0
+    calibration: dict[str, float] = field(default_factory=dict)
 
 
 def training_labels(labels: np.ndarray, binary: bool = False) -> np.ndarray:
@@ -312,16 +326,34 @@ class _Trainer:
         return losses
 
     @torch.no_grad()
-    def scores(self, indices: np.ndarray, batch_size: int = 512) -> np.ndarray:
-        """Softmax scores of stamps ``indices`` under the current weights (no augmentation)."""
+    def logits(self, indices: np.ndarray, batch_size: int = 512) -> np.ndarray:
+        """Logits of stamps ``indices`` under the current weights (no augmentation)."""
         self.model.eval()
         plan = identity_plan(indices)
         out = [
-            torch.softmax(self._logits(self.model, apply_plan(self.stamps.stamps, plan.take(rows))), 1).cpu()
+            self._logits(self.model, apply_plan(self.stamps.stamps, plan.take(rows))).cpu()
             for rows in np.array_split(np.arange(len(plan)), max(1, -(-len(plan) // batch_size)))
             if len(rows)
         ]
         return torch.cat(out).numpy() if out else np.zeros((0, 1), dtype=np.float32)
+
+    def scores(self, indices: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+        """Softmax scores of stamps ``indices``, logits divided by ``temperature``."""
+        return apply_temperature(self.logits(indices), temperature)
+
+
+def calibrate(logits: np.ndarray, targets: np.ndarray) -> tuple[float, dict[str, float]]:
+    """Temperature scaling fitted on validation ``logits``: the temperature and the ECE before/after."""
+    temperature = fit_temperature(logits, targets)
+    before = (
+        expected_calibration_error(apply_temperature(logits, 1.0), targets) if len(targets) else float("nan")
+    )
+    after = (
+        expected_calibration_error(apply_temperature(logits, temperature), targets)
+        if len(targets)
+        else float("nan")
+    )
+    return temperature, {"temperature": temperature, "val_ece_before": before, "val_ece_after": after}
 
 
 def _metrics(scores: np.ndarray, targets: np.ndarray) -> dict[str, float]:
@@ -332,6 +364,7 @@ def _metrics(scores: np.ndarray, targets: np.ndarray) -> dict[str, float]:
         "n": int(len(targets)),
         "loss": float(-np.log(picked).mean()),
         "accuracy": float((scores.argmax(1) == targets).mean()),
+        "ece": expected_calibration_error(scores, targets),
     }
 
 
@@ -422,6 +455,7 @@ def train_model(
             best_state = copy.deepcopy(trainer.model.state_dict())
         report({**record, "step": step, "loss": record["train_loss"]})
     trainer.model.load_state_dict(best_state)
-    test = _metrics(trainer.scores(split.test), targets[split.test])
+    temperature, calibration = calibrate(trainer.logits(split.val), targets[split.val])
+    test = _metrics(trainer.scores(split.test, temperature), targets[split.test])
     model = trainer.model.cpu().to(memory_format=torch.contiguous_format).eval()
-    return TrainResult(model, band_mean, history, best_epoch, split, test)
+    return TrainResult(model, band_mean, history, best_epoch, split, test, temperature, calibration)

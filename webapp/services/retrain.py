@@ -203,6 +203,8 @@ def heldout_metrics(classes: np.ndarray, scores: np.ndarray, *, n_boot: int = 20
         "binary_accuracy_ci95": binary["accuracy_ci95"],
         "confusion": four["confusion_counts"],
         "recall": [float(report["per_class"][str(k)]["recall"]) for k in (1, 2, 3, 4)],
+        "ece": report["calibration"]["ece"],
+        "reliability": report["calibration"]["reliability"],
     }
 
 
@@ -297,7 +299,7 @@ def _train(
     request: RetrainRequest,
     context: Any,
 ):
-    """Run the chosen training; returns (model, band_mean, history)."""
+    """Run the chosen training; returns (model, band_mean, history, calibration temperature)."""
     if request.mode == "quick":
         from starcnet_core.training.finetune import QuickFinetuneConfig, finetune_head
 
@@ -323,7 +325,7 @@ def _train(
             progress=on_step,
             should_stop=context.should_stop,
         )
-        return result.model, loaded.band_mean, result.history
+        return result.model, loaded.band_mean, result.history, result.temperature
     from astropy.table import Table
 
     from starcnet_core.io.stampset import StampSet
@@ -358,7 +360,7 @@ def _train(
         should_stop=context.should_stop,
         init_state=loaded.model.state_dict() if full else None,
     )
-    return result.model, result.band_mean, result.history
+    return result.model, result.band_mean, result.history, result.temperature
 
 
 def retrain_job_handler(stamps: StampLoader = mosaic_stamps) -> Callable[[sessionmaker[Session], Any], dict]:
@@ -388,9 +390,9 @@ def retrain_job_handler(stamps: StampLoader = mosaic_stamps) -> Callable[[sessio
                 session.commit()
             return cut
 
-        model, band_mean, history = _train(loaded, train, load, request, context)
+        model, band_mean, history, temperature = _train(loaded, train, load, request, context)
         context.progress(0.92, "evaluating on the held-out set")
-        new_loaded = LoadedModel.from_model(model, band_mean, bands=BANDS)
+        new_loaded = LoadedModel.from_model(model, band_mean, bands=BANDS, temperature=temperature)
         metrics = baseline = {"n": 0}
         if len(held):
             held_stamps = load(held.candidate_ids)
@@ -408,6 +410,7 @@ def retrain_job_handler(stamps: StampLoader = mosaic_stamps) -> Callable[[sessio
             class_names=tuple(CLASS_NAMES.values()),
             label_fingerprint=train.fingerprint,
             metrics=metrics,
+            temperature=temperature,
         )
         with sessions() as session:
             version = registry.register_version(

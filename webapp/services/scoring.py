@@ -193,7 +193,10 @@ def _score_cached(
     if not found.any():
         return 0, ids
     stored = store_predictions(
-        session, version_id, ids[found].tolist(), head_probabilities(loaded.model, cached)
+        session,
+        version_id,
+        ids[found].tolist(),
+        head_probabilities(loaded.model, cached, temperature=loaded.temperature),
     )
     session.commit()
     return stored, ids[~found]
