@@ -89,6 +89,7 @@ def accuracy_block(y_true: np.ndarray, y_pred: np.ndarray, labels: list[int], n_
     return {
         "accuracy": float(accuracy_score(y_true, y_pred)),
         "accuracy_ci95": list(bootstrap_accuracy(correct, n_boot, seed)),
+        "ci95_method": f"percentile bootstrap of these predictions ({n_boot} resamples; one network)",
         "labels": labels,
         "confusion_counts": counts.tolist(),
         "confusion_normalised": normalised.round(4).tolist(),

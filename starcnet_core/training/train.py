@@ -376,6 +376,7 @@ def train_model(
     progress: ProgressCallback | None = None,
     should_stop: Callable[[], bool] | None = None,
     init_state: Mapping[str, torch.Tensor] | None = None,
+    split: Split | None = None,
 ) -> TrainResult:
     """Train StarcNet on the labelled stamps of ``stamps`` with ``config``'s recipe.
 
@@ -395,6 +396,9 @@ def train_model(
         Polled before every step; when it returns true training stops.
     init_state : mapping, optional
         State dict loaded into the network before training (continued training).
+    split : Split, optional
+        Rows to train, validate and test on instead of ``config``'s split (e.g. a
+        bootstrap resample, which may repeat rows, or the app's own held-out set).
 
     Returns
     -------
@@ -408,7 +412,7 @@ def train_model(
         Too few labelled stamps, an impossible split, an epsilon filter without ``label_mean``,
         stamps with NaN pixels.
     """
-    split = split_for(stamps, config)
+    split = split_for(stamps, config) if split is None else split
     targets = training_labels(stamps.labels, config.binary)
     train_rows = split.train
     if config.epsilon is not None:
