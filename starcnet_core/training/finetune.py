@@ -40,6 +40,7 @@ __all__ = [
     "conv_features",
     "finetune_head",
     "head_logits",
+    "head_mc_probabilities",
     "head_probabilities",
     "quick_costs",
     "model_fingerprint",
@@ -214,6 +215,39 @@ def head_probabilities(
 ) -> np.ndarray:
     """Class scores ``(N, n_classes)`` of ``model`` from cached conv features, logits / ``temperature``."""
     return apply_temperature(head_logits(model, features, batch_size=batch_size), temperature)
+
+
+def head_mc_probabilities(
+    model: StarcNet,
+    features: np.ndarray,
+    *,
+    n_samples: int = 20,
+    temperature: float = 1.0,
+    seed: int = 0,
+    batch_size: int = 512,
+) -> np.ndarray:
+    """Class scores ``(n_samples, N, n_classes)`` of passes with the dropout layers active (MC dropout).
+
+    The pathways' dropout (p = 0.5 in the paper's network) is the only random
+    layer: GroupNorm behaves the same in training and evaluation. A network
+    without dropout gives ``n_samples`` identical passes.
+    """
+    if n_samples < 1:
+        raise UserInputError("MC dropout needs at least one pass")
+    was_training = model.training
+    # the head shares the model's modules: training mode switches their dropout on
+    head = _Head(model).train()
+    out = np.empty((n_samples, len(features), model.config.n_classes), np.float64)
+    try:
+        with torch.random.fork_rng(), torch.no_grad():
+            torch.manual_seed(seed)
+            for start in range(0, len(features), batch_size):
+                batch = torch.from_numpy(np.asarray(features[start : start + batch_size], np.float32))
+                for s in range(n_samples):
+                    out[s, start : start + len(batch)] = apply_temperature(head(batch).numpy(), temperature)
+    finally:
+        model.train(was_training)
+    return out
 
 
 def _split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
