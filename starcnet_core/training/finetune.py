@@ -16,7 +16,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import os
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ import torch
 from sklearn.model_selection import train_test_split
 from torch import nn
 
+from starcnet_core.atomic_write import atomic_path
 from starcnet_core.errors import UserInputError
 from starcnet_core.nn.model import StarcNet
 from starcnet_core.training.train import TrainingCancelled
@@ -497,11 +497,5 @@ class FeatureCache:
 
     def _write(self, key: str, ids: np.ndarray, features: np.ndarray) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
-        handle, staging = tempfile.mkstemp(prefix=".conv_", suffix=".npz", dir=self.directory)
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                np.savez(stream, ids=ids, features=features)
-            os.replace(staging, self._path(key))
-        except BaseException:
-            Path(staging).unlink(missing_ok=True)
-            raise
+        with atomic_path(self._path(key)) as staging:
+            np.savez(staging, ids=ids, features=features)
