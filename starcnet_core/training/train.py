@@ -33,13 +33,13 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from starcnet_core.errors import UserInputError
+from starcnet_core.groupings import BINARY, group_labels
 from starcnet_core.io.stampset import StampSet
 from starcnet_core.nn.model import StarcNet, StarcNetConfig
 from starcnet_core.training.augment import AugmentationPlan, apply_plan, balanced_plan, identity_plan
 from starcnet_core.training.splits import SPLIT_METHODS, Split, make_split
 
 __all__ = [
-    "BINARY_CLASSES",
     "TrainConfig",
     "TrainResult",
     "TrainingCancelled",
@@ -50,9 +50,6 @@ __all__ = [
     "label_fingerprint",
     "resolve_device",
 ]
-
-#: Binary training as in the paper's section 5.2: classes 1+2 are clusters (1), 3+4 not (2).
-BINARY_CLASSES: dict[int, int] = {1: 1, 2: 1, 3: 2, 4: 2}
 
 ProgressCallback = Callable[[dict[str, Any]], None]
 
@@ -146,8 +143,7 @@ def training_labels(labels: np.ndarray, binary: bool = False) -> np.ndarray:
     """Classes 1..4 as 0-based training targets (binary: 0 cluster, 1 non-cluster); -1 unlabelled."""
     labels = np.asarray(labels, dtype=np.int64)
     if binary:
-        mapped = np.array([BINARY_CLASSES.get(int(v), 0) for v in range(5)])
-        labels = mapped[np.clip(labels, 0, 4)]
+        labels = group_labels(labels, BINARY)
     return labels - 1
 
 
