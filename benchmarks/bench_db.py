@@ -24,7 +24,6 @@ from sqlalchemy import insert, select
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from db.agreement import expert_agreement, model_agreement  # noqa: E402
 from db.consensus import consensus, refresh_consensus_cache  # noqa: E402
 from db.engine import make_engine, session_factory  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
@@ -32,6 +31,7 @@ from db.models import Candidate, Expert, Galaxy, Label, ModelVersion  # noqa: E4
 from db.predictions import store_predictions  # noqa: E402
 from db.queue import QUEUE_ORDERS, review_queue  # noqa: E402
 from starcnet_core.scores import score_summaries  # noqa: E402
+from webapp.services.agreement import expert_agreement, model_agreement  # noqa: E402
 from webapp.services.labels import record_label  # noqa: E402
 
 N_GALAXIES = 5

@@ -27,6 +27,7 @@ from sklearn.metrics import (
 )
 
 from starcnet_core.errors import UserInputError
+from starcnet_core.evaluation.agreement import compare, expert_agreement, summarise
 from starcnet_core.groupings import GROUPINGS, group_labels
 from starcnet_core.io.stampset import StampSet
 
@@ -162,28 +163,17 @@ def _agreement(reference: np.ndarray, y_pred: np.ndarray) -> dict:
 
 def _expert_agreement(votes: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray) -> dict:
     """Agreement of each expert with the mode, with the model and with each other (the paper's Fig. 3)."""
-
-    def rate(a: np.ndarray, b: np.ndarray) -> float | None:
-        both = (a > 0) & (b > 0)
-        return float((a[both] == b[both]).mean()) if both.any() else None
-
+    among = expert_agreement(votes, y_true, [str(k + 1) for k in range(votes.shape[1])])
+    vs_model = [compare(y_pred[votes[:, k] > 0], votes[votes[:, k] > 0, k]) for k in range(votes.shape[1])]
     experts = [
-        {"expert": k + 1, "vs_mode": rate(votes[:, k], y_true), "vs_model": rate(votes[:, k], y_pred)}
-        for k in range(votes.shape[1])
+        {"expert": k + 1, "vs_mode": mode["agreement"], "vs_model": model["agreement"]}
+        for k, (mode, model) in enumerate(zip(among["vs_consensus"], vs_model, strict=True))
     ]
-    pairs = [
-        rate(votes[:, i], votes[:, j]) for i in range(votes.shape[1]) for j in range(i + 1, votes.shape[1])
-    ]
-
-    def mean(values: list[float | None]) -> float | None:
-        known = [v for v in values if v is not None]
-        return float(np.mean(known)) if known else None
-
     return {
         "experts": experts,
-        "expert_vs_mode": mean([e["vs_mode"] for e in experts]),
-        "expert_vs_expert": mean(pairs),
-        "model_vs_expert": mean([e["vs_model"] for e in experts]),
+        "expert_vs_mode": among["vs_consensus_summary"]["mean_agreement"],
+        "expert_vs_expert": among["pairwise_summary"]["mean_agreement"],
+        "model_vs_expert": summarise(vs_model)["mean_agreement"],
     }
 
 
