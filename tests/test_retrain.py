@@ -21,6 +21,7 @@ from db.engine import session_factory
 from db.models import Candidate, ModelVersion, Prediction
 from db.queue import review_queue
 from starcnet_core.errors import UserInputError
+from starcnet_core.io.stampset import label_fingerprint
 from webapp.cli import main as webapp_main
 from webapp.services import model_versions
 from webapp.services.auth import SignedIn
@@ -93,7 +94,9 @@ def test_labels_to_retrained_promoted_model_and_a_new_queue(app) -> None:
         page = review_queue(session, order="least_confidence", limit=5)
         assert page.model_version_id == new.id
         version = session.get(ModelVersion, page.model_version_id)
-        assert version.label_fingerprint == training_labels(session, request).fingerprint
+        trained = training_labels(session, request)
+        fingerprint = label_fingerprint(trained.galaxy_names, trained.source_ids, trained.classes)
+        assert version.label_fingerprint == fingerprint
         assert grow_held_out_set(session, request, 0.25) == 12
         assert len(model_versions.registry.held_out_ids(session)) == 24
         assert session.scalar(select(func.count()).where(Prediction.model_version_id == new.id)) == 60

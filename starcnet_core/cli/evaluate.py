@@ -21,7 +21,7 @@ from starcnet_core.groupings import BINARY, group_labels
 from starcnet_core.io.stampset import StampSet
 from starcnet_core.nn.checkpoint import LoadedModel, load_model
 from starcnet_core.nn.predict import predict_stamps
-from starcnet_core.training.train import TrainConfig, label_fingerprint, split_for
+from starcnet_core.training.train import TrainConfig, split_for
 
 __all__ = ["register", "run_evaluate", "evaluation_rows", "model_report"]
 
@@ -42,7 +42,7 @@ def evaluation_rows(loaded: LoadedModel, stamps: StampSet, subset: str) -> tuple
     """Rows to evaluate and what they are: the model's test split when it applies, else all labelled rows."""
     labelled = np.flatnonzero(stamps.labels > 0)
     extra = loaded.meta.get("extra", {})
-    same_labels = loaded.meta.get("label_fingerprint") == label_fingerprint(stamps)
+    same_labels = loaded.meta.get("label_fingerprint") == stamps.label_fingerprint
     if subset == "test" and same_labels and "train_config" in extra:
         return split_for(stamps, TrainConfig(**extra["train_config"])).test, "test split"
     if subset == "test":

@@ -19,7 +19,7 @@ from starcnet_core.io.stampset import StampSet
 from starcnet_core.nn.checkpoint import save_checkpoint
 from starcnet_core.nn.model import PRESETS
 from starcnet_core.training.splits import SPLIT_METHODS
-from starcnet_core.training.train import TrainConfig, label_fingerprint, train_model
+from starcnet_core.training.train import TrainConfig, train_model
 
 __all__ = ["register", "run_train"]
 
@@ -95,7 +95,7 @@ def run_train(args: argparse.Namespace) -> int:
                 band_mean=result.band_mean,
                 bands=stamps.bands,
                 class_names=classes,
-                label_fingerprint=label_fingerprint(stamps),
+                label_fingerprint=stamps.label_fingerprint,
                 metrics=result.test_metrics,
                 extra={
                     "train_config": config.to_dict(),

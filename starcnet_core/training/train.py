@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import hashlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -47,7 +46,6 @@ __all__ = [
     "training_labels",
     "split_for",
     "training_band_mean",
-    "label_fingerprint",
     "resolve_device",
 ]
 
@@ -180,15 +178,6 @@ def _require_finite(stamps: np.ndarray, rows: np.ndarray, chunk: int = 4096) -> 
                 f"{int(bad.sum())} stamp(s) with NaN or infinite pixels (first: row {int(block[bad][0])}); "
                 "drop unusable cutouts before training"
             )
-
-
-def label_fingerprint(stamps: StampSet) -> str:
-    """SHA-256 of the (galaxy, id, label) rows, independent of row order."""
-    rows = sorted(
-        f"{g}\t{i}\t{label}"
-        for g, i, label in zip(stamps.table["galaxy"], stamps.table["id"], stamps.labels, strict=True)
-    )
-    return hashlib.sha256("\n".join(rows).encode()).hexdigest()
 
 
 def resolve_device(name: str) -> torch.device:
