@@ -74,7 +74,7 @@ def test_labels_to_retrained_promoted_model_and_a_new_queue(app) -> None:
         assert done.status == "succeeded", done.error
         assert len(done.result["history"]) == 60
         new = model_versions.registry.get_version(session, done.result["model_version_id"])
-        assert new.status == "candidate" and new.parent_id == start and new.n_train_labels == 48
+        assert new.status == "proposed" and new.parent_id == start and new.n_train_labels == 48
         assert new.metrics["n"] == 12 and new.baseline_metrics["n"] == 12
         assert new.metrics["accuracy"] > new.baseline_metrics["accuracy"]
         assert np.array(new.metrics["confusion"]).sum() == 12 and len(new.metrics["recall"]) == 4
@@ -327,7 +327,7 @@ def test_full_fine_tune_with_auto_promotion(app) -> None:
         assert done.status == "succeeded", done.error
         version = model_versions.registry.get_version(session, done.result["model_version_id"])
         assert version.mode == "full" and version.parent_id == start and len(version.history) == 2
-        expected = "active" if done.result["promoted"] else "candidate"
+        expected = "active" if done.result["promoted"] else "proposed"
         assert version.status == expected
         assert done.result["promoted"] == (
             version.metrics["accuracy"] >= version.baseline_metrics["accuracy"]

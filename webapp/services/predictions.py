@@ -44,7 +44,7 @@ def get_or_create_model_version(session: Session, name: str, **fields) -> tuple[
     model = session.scalars(select(ModelVersion).where(ModelVersion.name == name)).one_or_none()
     if model is not None:
         return model, False
-    status = "candidate" if active_model_version(session) is not None else "active"
+    status = "proposed" if active_model_version(session) is not None else "active"
     model = ModelVersion(name=name, status=status, **fields)
     session.add(model)
     session.flush()
