@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from sklearn.model_selection import train_test_split
+from sklearn.utils.class_weight import compute_class_weight
 from torch import nn
 
 from starcnet_core.atomic_write import atomic_path
@@ -214,8 +215,10 @@ def _split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, 
 
 
 def _class_weights(labels: np.ndarray, n_classes: int) -> torch.Tensor:
-    counts = np.bincount(labels, minlength=n_classes).astype(np.float64)
-    weights = np.where(counts > 0, counts.sum() / np.maximum(counts, 1) / n_classes, 0.0)
+    """scikit-learn's "balanced" weights of the classes present; 0 for a class with no sample."""
+    present = np.unique(labels)
+    weights = np.zeros(n_classes)
+    weights[present] = compute_class_weight("balanced", classes=present, y=labels)
     return torch.tensor(weights, dtype=torch.float32)
 
 
