@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from starcnet_core.evaluation.calibration import (
+from starcnet_core.calibration import (
     apply_temperature,
     expected_calibration_error,
     fit_temperature,

@@ -11,7 +11,7 @@ from stamp_testing import TINY, tiny_stampset
 
 from starcnet_core.cli import main
 from starcnet_core.errors import UserInputError
-from starcnet_core.evaluation.experiments import (
+from starcnet_core.training.experiments import (
     BOOTSTRAP_RETRAIN_METHOD,
     bootstrap_retraining,
     leave_one_galaxy_out,

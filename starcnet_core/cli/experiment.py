@@ -15,9 +15,9 @@ from pathlib import Path
 
 from starcnet_core.atomic_write import write_text_atomic
 from starcnet_core.errors import UserInputError
-from starcnet_core.evaluation.experiments import bootstrap_retraining, leave_one_galaxy_out
 from starcnet_core.io.stampset import StampSet
 from starcnet_core.nn.model import PRESETS
+from starcnet_core.training.experiments import bootstrap_retraining, leave_one_galaxy_out
 from starcnet_core.training.train import TrainConfig
 
 __all__ = ["register", "run_experiment"]

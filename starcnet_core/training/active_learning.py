@@ -30,6 +30,8 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
+from starcnet_core.scores import score_summaries
+
 __all__ = [
     "UNCERTAINTY_MEASURES",
     "uncertainty",
@@ -45,11 +47,15 @@ UNCERTAINTY_MEASURES: tuple[str, ...] = ("entropy", "margin", "least_confident",
 
 
 def _entropy(scores: np.ndarray) -> np.ndarray:
-    return -np.sum(scores * np.log(np.clip(scores, 1e-12, None)), axis=-1)
+    """Entropy of each score vector of an ``(..., K)`` array, as :func:`score_summaries` defines it."""
+    return score_summaries(scores.reshape(-1, scores.shape[-1]))["entropy"].reshape(scores.shape[:-1])
 
 
 def uncertainty(scores: np.ndarray, measure: str = "margin") -> np.ndarray:
     """How unsure the model is about each candidate; larger is more uncertain.
+
+    Read off :func:`starcnet_core.scores.score_summaries`, the numbers the
+    review queue stores and orders by.
 
     Parameters
     ----------
@@ -67,6 +73,8 @@ def uncertainty(scores: np.ndarray, measure: str = "margin") -> np.ndarray:
     numpy.ndarray
         ``(N,)`` float64.
     """
+    if measure not in UNCERTAINTY_MEASURES:
+        raise ValueError(f"unknown uncertainty measure {measure!r}; choose from {UNCERTAINTY_MEASURES}")
     scores = np.asarray(scores, dtype=np.float64)
     if measure == "bald":
         if scores.ndim != 3 or len(scores) < 2:
@@ -74,14 +82,12 @@ def uncertainty(scores: np.ndarray, measure: str = "margin") -> np.ndarray:
         return _entropy(scores.mean(axis=0)) - _entropy(scores).mean(axis=0)
     if scores.ndim == 3:
         scores = scores.mean(axis=0)
+    summaries = score_summaries(scores)
     if measure == "entropy":
-        return _entropy(scores)
-    top_two = np.sort(scores, axis=1)[:, -2:]
+        return summaries["entropy"]
     if measure == "margin":
-        return 1.0 - (top_two[:, 1] - top_two[:, 0])
-    if measure == "least_confident":
-        return 1.0 - top_two[:, 1]
-    raise ValueError(f"unknown uncertainty measure {measure!r}; choose from {UNCERTAINTY_MEASURES}")
+        return 1.0 - summaries["margin"]
+    return 1.0 - summaries["confidence"]
 
 
 def select_batch(

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import hashlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -32,19 +31,19 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from starcnet_core.errors import UserInputError
-from starcnet_core.evaluation.calibration import (
+from starcnet_core.calibration import (
     apply_temperature,
     expected_calibration_error,
     fit_temperature,
 )
+from starcnet_core.errors import UserInputError
+from starcnet_core.groupings import BINARY, GROUPINGS, group_labels
 from starcnet_core.io.stampset import StampSet
 from starcnet_core.nn.model import StarcNet, StarcNetConfig
 from starcnet_core.training.augment import AugmentationPlan, apply_plan, balanced_plan, identity_plan
 from starcnet_core.training.splits import SPLIT_METHODS, Split, make_split
 
 __all__ = [
-    "BINARY_CLASSES",
     "TrainConfig",
     "TrainResult",
     "TrainingCancelled",
@@ -53,12 +52,8 @@ __all__ = [
     "training_labels",
     "split_for",
     "training_band_mean",
-    "label_fingerprint",
     "resolve_device",
 ]
-
-#: Binary training as in the paper's section 5.2: classes 1+2 are clusters (1), 3+4 not (2).
-BINARY_CLASSES: dict[int, int] = {1: 1, 2: 1, 3: 2, 4: 2}
 
 ProgressCallback = Callable[[dict[str, Any]], None]
 
@@ -86,7 +81,10 @@ class TrainConfig:
     holdout_galaxy : str, optional
         The test galaxy of ``split="loo"``.
     binary : bool
-        Train on two classes (1+2 vs 3+4) instead of four.
+        Train on two classes instead of four, grouped by ``grouping``.
+    grouping : {"binary_12_34", "binary_123_4"}
+        The binary problem of section 5.2: clusters 1+2 against 3+4 (default), or
+        1+2+3 against the non-clusters 4.
     epsilon : float, optional
         Train only on stamps with ``|label_mean - label| <= epsilon`` (section 5.3);
         validation and test sets keep every stamp.
@@ -105,6 +103,7 @@ class TrainConfig:
     split: str = "random"
     holdout_galaxy: str | None = None
     binary: bool = False
+    grouping: str = BINARY
     epsilon: float | None = None
     balance: bool = True
     device: str = "auto"
@@ -115,6 +114,9 @@ class TrainConfig:
             raise UserInputError(f"unknown split '{self.split}' (choose from {', '.join(SPLIT_METHODS)})")
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
             raise UserInputError("epochs and batch size must be positive, the learning rate > 0")
+        if len(set(GROUPINGS.get(self.grouping, {}).values())) != 2:
+            binaries = ", ".join(name for name, groups in GROUPINGS.items() if len(set(groups.values())) == 2)
+            raise UserInputError(f"unknown binary grouping '{self.grouping}' (choose from {binaries})")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -156,12 +158,11 @@ class TrainResult:
     calibration: dict[str, float] = field(default_factory=dict)
 
 
-def training_labels(labels: np.ndarray, binary: bool = False) -> np.ndarray:
-    """Classes 1..4 as 0-based training targets (binary: 0 cluster, 1 non-cluster); -1 unlabelled."""
+def training_labels(labels: np.ndarray, binary: bool = False, grouping: str = BINARY) -> np.ndarray:
+    """Classes 1..4 as 0-based training targets (binary: the two groups of ``grouping``); -1 unlabelled."""
     labels = np.asarray(labels, dtype=np.int64)
     if binary:
-        mapped = np.array([BINARY_CLASSES.get(int(v), 0) for v in range(5)])
-        labels = mapped[np.clip(labels, 0, 4)]
+        labels = group_labels(labels, grouping)
     return labels - 1
 
 
@@ -198,15 +199,6 @@ def _require_finite(stamps: np.ndarray, rows: np.ndarray, chunk: int = 4096) -> 
                 f"{int(bad.sum())} stamp(s) with NaN or infinite pixels (first: row {int(block[bad][0])}); "
                 "drop unusable cutouts before training"
             )
-
-
-def label_fingerprint(stamps: StampSet) -> str:
-    """SHA-256 of the (galaxy, id, label) rows, independent of row order."""
-    rows = sorted(
-        f"{g}\t{i}\t{label}"
-        for g, i, label in zip(stamps.table["galaxy"], stamps.table["id"], stamps.labels, strict=True)
-    )
-    return hashlib.sha256("\n".join(rows).encode()).hexdigest()
 
 
 def resolve_device(name: str) -> torch.device:
@@ -413,7 +405,7 @@ def train_model(
         stamps with NaN pixels.
     """
     split = split_for(stamps, config) if split is None else split
-    targets = training_labels(stamps.labels, config.binary)
+    targets = training_labels(stamps.labels, config.binary, config.grouping)
     train_rows = split.train
     if config.epsilon is not None:
         if "label_mean" not in stamps.table.colnames:

@@ -37,8 +37,9 @@ from db.engine import data_dir
 from db.jobs import JobInfo
 from db.models import Candidate
 from db.predictions import active_model_version
-from db.snapshot import LabelSnapshot, label_fingerprint, label_snapshot
+from db.snapshot import LabelSnapshot, label_snapshot
 from starcnet_core.errors import UserInputError
+from starcnet_core.io.stampset import label_fingerprint
 from webapp.services.scoring import StampLoader, feature_cache, load_version_model, mosaic_stamps
 
 __all__ = [
@@ -118,14 +119,14 @@ def _usable(session: Session, snapshot: LabelSnapshot) -> LabelSnapshot:
         )
     )
     keep = np.array([int(i) in usable for i in snapshot.candidate_ids], dtype=bool)
-    ids, classes = snapshot.candidate_ids[keep], snapshot.classes[keep]
     return LabelSnapshot(
-        candidate_ids=ids,
-        classes=classes,
+        candidate_ids=snapshot.candidate_ids[keep],
+        classes=snapshot.classes[keep],
         means=snapshot.means[keep],
         n_votes=snapshot.n_votes[keep],
         galaxy_ids=snapshot.galaxy_ids[keep],
-        fingerprint=label_fingerprint(ids, classes),
+        galaxy_names=snapshot.galaxy_names[keep],
+        source_ids=snapshot.source_ids[keep],
     )
 
 
@@ -402,13 +403,14 @@ def retrain_job_handler(stamps: StampLoader = mosaic_stamps) -> Callable[[sessio
         name = f"{request.mode}-job{context.job.id}-{time.strftime('%Y%m%d-%H%M%S')}"
         path = _model_dir() / f"{name}.pt"
         context.progress(0.96, "writing the checkpoint")
+        fingerprint = label_fingerprint(train.galaxy_names, train.source_ids, train.classes)
         save_checkpoint(
             path,
             model,
             band_mean=band_mean,
             bands=BANDS,
             class_names=tuple(CLASS_NAMES.values()),
-            label_fingerprint=train.fingerprint,
+            label_fingerprint=fingerprint,
             metrics=metrics,
             temperature=temperature,
         )
@@ -420,7 +422,7 @@ def retrain_job_handler(stamps: StampLoader = mosaic_stamps) -> Callable[[sessio
                 checkpoint_sha256=registry.file_sha256(path),
                 mode=request.mode,
                 parent_id=active_id if request.mode != "scratch" else None,
-                label_fingerprint=train.fingerprint,
+                label_fingerprint=fingerprint,
                 n_train_labels=len(train),
                 metrics=metrics,
                 baseline_metrics=baseline,

@@ -6,7 +6,7 @@ the galaxies are averaged. :func:`bootstrap_retraining` (section 5.1): the
 accuracy interval as the paper computed it, by retraining on bootstrap
 samples of the training and validation sets (ten by default) and evaluating
 each network on the same test set; unlike the percentile bootstrap of one
-network's test predictions that :func:`~starcnet_core.evaluation.evaluate.evaluate`
+network's test predictions that ``starcnet_core.evaluation.evaluate.evaluate``
 reports, this interval includes the spread from training itself.
 """
 
@@ -20,7 +20,7 @@ import numpy as np
 from sklearn.metrics import confusion_matrix
 
 from starcnet_core.errors import UserInputError
-from starcnet_core.evaluation.evaluate import CLASSES, GROUPINGS, group_labels
+from starcnet_core.groupings import BINARY, group_labels
 from starcnet_core.io.stampset import StampSet
 from starcnet_core.nn.checkpoint import LoadedModel
 from starcnet_core.nn.model import StarcNetConfig
@@ -50,7 +50,7 @@ def _four_classes(config: TrainConfig) -> None:
 
 
 def _row_normalised(truth: np.ndarray, predicted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    counts = confusion_matrix(truth, predicted, labels=list(CLASSES))
+    counts = confusion_matrix(truth, predicted, labels=[1, 2, 3, 4])
     rows = counts.sum(axis=1, keepdims=True)
     return counts, np.divide(counts, rows, out=np.full(counts.shape, np.nan), where=rows > 0)
 
@@ -93,7 +93,7 @@ def leave_one_galaxy_out(
     names = sorted(set(table_galaxy[labelled])) if galaxies is None else list(galaxies)
     if len(set(table_galaxy[labelled])) < 2:
         raise UserInputError("leave-one-galaxy-out needs labelled stamps of at least two galaxies")
-    binary = GROUPINGS["binary_12_34"]
+    binary = BINARY
     rows_out, matrices, all_truth, all_pred = [], [], [], []
     for k, name in enumerate(names, 1):
         if progress is not None:
@@ -161,7 +161,7 @@ def bootstrap_retraining(
         raise UserInputError("the split has no test stamps to evaluate the retrained networks on")
     rng = np.random.default_rng(seed)
     truth = stamps.labels[split.test]
-    binary = GROUPINGS["binary_12_34"]
+    binary = BINARY
     four, two = [], []
     for k in range(n_samples):
         if progress is not None:
