@@ -12,8 +12,11 @@ at them).
 
 from __future__ import annotations
 
+import gzip
+import io
 import shutil
 import uuid
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -25,6 +28,7 @@ from sqlalchemy.orm import Session
 from db.engine import data_dir
 from starcnet_core.errors import UserInputError
 from starcnet_core.io.galaxy import read_galaxy
+from starcnet_core.io.mosaics import GZIP_SUFFIXES
 from webapp.services.galaxies import GalaxySummary, import_galaxy
 
 __all__ = ["MAX_UPLOAD_BYTES", "Upload", "check_galaxy_directory", "import_directory", "import_uploads"]
@@ -57,12 +61,20 @@ def _check_upload(upload: Upload, max_bytes: int) -> None:
             f"{name} is {len(upload.data) / 1e6:.0f} MB, over the {max_bytes / 1e6:.0f} MB limit"
         )
     suffix = Path(name).suffix.lower()
-    if suffix in _FITS_SUFFIXES:
+    if name.lower().endswith(GZIP_SUFFIXES):
+        try:
+            start = gzip.GzipFile(fileobj=io.BytesIO(upload.data)).read(9)
+        except (OSError, EOFError, zlib.error):
+            raise UserInputError(f"{name} is not a gzip-compressed file") from None
+        if start != b"SIMPLE  =":
+            raise UserInputError(f"{name} is not a compressed FITS file (no SIMPLE card at its start)")
+    elif suffix in _FITS_SUFFIXES:
         if not upload.data.startswith(b"SIMPLE  ="):
             raise UserInputError(f"{name} is not a FITS file (no SIMPLE card at its start)")
     elif suffix not in _CATALOG_SUFFIXES:
         raise UserInputError(
-            f"{name}: expected FITS mosaics ({', '.join(_FITS_SUFFIXES)}) and a catalog ({', '.join(_CATALOG_SUFFIXES)})"
+            f"{name}: expected FITS mosaics ({', '.join(_FITS_SUFFIXES + GZIP_SUFFIXES)}) "
+            f"and a catalog ({', '.join(_CATALOG_SUFFIXES)})"
         )
 
 
