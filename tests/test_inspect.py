@@ -30,7 +30,7 @@ def test_inspect_json(tmp_path, capsys):
     assert summary["bands"]["NUV"]["instrument"] == "WFC3"
     assert summary["candidates"] == 5
     assert summary["usable"] == 4
-    assert summary["excluded"] == {"edge": 1, "nan": 0, "zero_coverage": 0}
+    assert summary["excluded"] == {"outside": 0, "edge": 1, "nan": 0, "zero_coverage": 0}
     assert summary["catalog_layout"] == "readme"
     assert summary["labels"] == {"LEGUS mode": {"0": 1, "1": 1, "2": 1, "3": 0, "4": 2}}
 

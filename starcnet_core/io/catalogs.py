@@ -116,6 +116,8 @@ class Catalog:
         Class-like columns of which none became a label because nothing says
         which is the human mode: the user names one (``label_column``). Empty
         when the label was decided or named.
+    chosen_source : str or None
+        The label source of the ``label_column`` asked for, None when none was.
     frame : str or None
         For catalogs with positions on the pointing and on the mosaic frame,
         the pair in ``x``, ``y``: ``"pointing"`` (the mosaic-frame pair stays in
@@ -132,6 +134,7 @@ class Catalog:
     layout_evidence: list[str] = field(default_factory=list)
     class_columns: tuple[LabelChoice, ...] = ()
     label_choices: tuple[LabelChoice, ...] = ()
+    chosen_source: str | None = None
 
     def __len__(self) -> int:
         return len(self.table)
@@ -523,7 +526,7 @@ def read_catalog(
     label_name = _resolve_column(path, table, label_column) if label_column is not None else None
     chosen = _choose_frame(path, table, frame, wcs, mosaic_field)
     table = _standardise(path, table, zero_based=zero_based, wcs=wcs)
-    labels, label_means = _labels(path, table, label_name, label_source)
+    labels, label_means, chosen_source = _labels(path, table, label_name, label_source)
     return Catalog(
         table=table,
         labels=labels,
@@ -534,6 +537,7 @@ def read_catalog(
         layout_evidence=found.evidence,
         class_columns=found.class_columns,
         label_choices=found.class_columns if found.ambiguous and label_name is None else (),
+        chosen_source=chosen_source,
     )
 
 
@@ -641,8 +645,8 @@ def _standardise(path: Path, table: Table, *, zero_based: bool, wcs: WCS | None)
 
 def _labels(
     path: Path, table: Table, label_column: str | None, label_source: str | None
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Class columns as labels (ints, 0 = not classified) by source, and class means."""
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], str | None]:
+    """Class columns as labels (ints, 0 = not classified) by source, class means, the source of ``label_column``."""
     labels: dict[str, np.ndarray] = {}
     means: dict[str, np.ndarray] = {}
     for name in table.colnames:
@@ -670,7 +674,8 @@ def _labels(
         )
         source = label_source or default
         labels[source] = _as_classes(_column_as_float(path, table, label_column))
-    return labels, means
+        return labels, means, source
+    return labels, means, None
 
 
 def _resolve_column(path: Path, table: Table, label_column: str) -> str:

@@ -6,8 +6,8 @@ the catalog's 1-based x, y taken as given, exactly as the published StarcNet
 code does: rows ``int(y) - size//2 : int(y) + size//2`` and columns
 ``int(x) - size//2 : int(x) + size//2`` of the array. Every row of the
 catalog gets a stamp; those that cannot be used are NaN-filled and carry a
-reason (``"edge"``, ``"nan"`` or ``"zero_coverage"``) so that nothing is
-dropped silently.
+reason (``"outside"``, ``"edge"``, ``"nan"`` or ``"zero_coverage"``) so that
+nothing is dropped silently.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from starcnet_core.errors import UserInputError
 __all__ = ["CutoutResult", "extract_stamps", "stamp_origins", "REASONS", "ZERO_COVERAGE_FRACTION"]
 
 #: Reasons a candidate cannot be cut, in the order they are tested.
-REASONS: tuple[str, ...] = ("edge", "nan", "zero_coverage")
+REASONS: tuple[str, ...] = ("outside", "edge", "nan", "zero_coverage")
 
 #: A stamp is "zero_coverage" when, in some band, at least this fraction of its
 #: pixels is exactly 0: drizzled mosaics write 0 where no exposure covered the
@@ -99,7 +99,9 @@ def extract_stamps(images: Sequence[np.ndarray], x, y, size: int = 32) -> Cutout
     -------
     CutoutResult
         Stamps for all N rows; unusable rows are NaN-filled with a reason:
-        ``"edge"`` (the stamp leaves the image or the position is not finite),
+        ``"outside"`` (the position is not on the image: a catalog spanning
+        more than these mosaics, or not finite), ``"edge"`` (on the image, but
+        the stamp leaves it),
         ``"nan"`` (a NaN or infinite pixel), ``"zero_coverage"`` (see
         :data:`ZERO_COVERAGE_FRACTION`).
     """
@@ -116,6 +118,8 @@ def extract_stamps(images: Sequence[np.ndarray], x, y, size: int = 32) -> Cutout
     if x.shape != y.shape:
         raise UserInputError(f"x and y differ in length ({x.size} and {y.size})")
     finite = np.isfinite(x) & np.isfinite(y)
+    # 1-based pixel centres: pixel 1 covers 0.5-1.5.
+    on_image = finite & (x >= 0.5) & (y >= 0.5) & (x <= shape[1] + 0.5) & (y <= shape[0] + 0.5)
     row0, col0 = stamp_origins(np.where(finite, x, 0.0), np.where(finite, y, 0.0), size)
     inside = finite & (row0 >= 0) & (col0 >= 0) & (row0 + size <= shape[0]) & (col0 + size <= shape[1])
     # Stamps off the image are cut at a clipped origin and blanked afterwards, so
@@ -127,9 +131,8 @@ def extract_stamps(images: Sequence[np.ndarray], x, y, size: int = 32) -> Cutout
     if shape[0] < size or shape[1] < size:
         # No stamp fits on so small an image: every candidate is at an edge.
         stamps = np.full((n, len(images), size, size), np.nan, dtype=np.float32)
-        return CutoutResult(
-            stamps=stamps, usable=np.zeros(n, dtype=bool), reason=np.full(n, "edge", dtype="<U13")
-        )
+        reason = np.where(on_image, "edge", "outside").astype("<U13")
+        return CutoutResult(stamps=stamps, usable=np.zeros(n, dtype=bool), reason=reason)
     stamps = np.empty((n, len(images), size, size), dtype=np.float32)
     windows = [sliding_window_view(image, (size, size)) for image in images]
     bad_value = np.zeros(n, dtype=bool)
@@ -151,6 +154,7 @@ def extract_stamps(images: Sequence[np.ndarray], x, y, size: int = 32) -> Cutout
     reason[zero & inside] = "zero_coverage"
     reason[bad_value & inside] = "nan"
     reason[~inside] = "edge"
+    reason[~on_image] = "outside"
     usable = reason == ""
     stamps[~usable] = np.nan
     return CutoutResult(stamps=stamps, usable=usable, reason=reason)

@@ -58,6 +58,7 @@ __all__ = [
     "IN_MEMORY_BYTES",
     "mosaic_cache_dir",
     "decompressed_mosaic",
+    "has_mosaic_files",
 ]
 
 #: File name endings recognised as mosaics when a directory is given.
@@ -177,6 +178,11 @@ def _is_mosaic_name(name: str) -> bool:
     """A FITS image name (plain or gzip-compressed) that is not a weight, context or error map."""
     lower = name.lower()
     return lower.endswith((*MOSAIC_SUFFIXES, *GZIP_SUFFIXES)) and not _NOT_SCIENCE.search(name)
+
+
+def has_mosaic_files(directory: str | Path) -> bool:
+    """Whether a directory (or its sub-folders, as :func:`galaxy_files` searches) holds any FITS image file."""
+    return any(_is_mosaic_name(path.name) for path in galaxy_files(Path(directory)))
 
 
 def field_from_filename(name: str) -> str | None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import gzip
 import io
 import shutil
+import tempfile
 import uuid
 import zlib
 from collections.abc import Sequence
@@ -27,11 +28,20 @@ from sqlalchemy.orm import Session
 
 from db.engine import data_dir
 from starcnet_core.errors import UserInputError
-from starcnet_core.io.galaxy import read_galaxy
+from starcnet_core.io.galaxy import has_mosaics, read_galaxy, read_galaxy_catalog
+from starcnet_core.io.legus_columns import LabelChoice
 from starcnet_core.io.mosaics import GZIP_SUFFIXES
 from webapp.services.galaxies import GalaxySummary, import_galaxy
 
-__all__ = ["MAX_UPLOAD_BYTES", "Upload", "check_galaxy_directory", "import_directory", "import_uploads"]
+__all__ = [
+    "MAX_UPLOAD_BYTES",
+    "Upload",
+    "check_galaxy_directory",
+    "import_directory",
+    "import_uploads",
+    "directory_label_choices",
+    "upload_label_choices",
+]
 
 #: Largest single uploaded file (bytes): a LEGUS drizzled mosaic is about 250 MB.
 MAX_UPLOAD_BYTES = 1_000_000_000
@@ -93,6 +103,8 @@ def check_galaxy_directory(directory: str | Path, *, catalog: str | None = None,
 
     Mosaics of different shapes, a missing band or catalog, and a catalog
     without any candidate that has a full 32 x 32 stamp are :class:`UserInputError`.
+    A directory holding a catalog and no mosaics at all is imported without
+    them (0 usable candidates, reason "no mosaics"); only its catalog is checked.
     ``catalog`` names the catalog file when the directory holds several;
     ``frame`` chooses NGC 1313-style positions (see :func:`starcnet_core.io.galaxy.read_galaxy`).
     """
@@ -104,6 +116,9 @@ def check_galaxy_directory(directory: str | Path, *, catalog: str | None = None,
             with open(path, "rb") as handle:
                 if not handle.read(9) == b"SIMPLE  =":
                     raise UserInputError(f"{path.name} is not a FITS file (no SIMPLE card at its start)")
+    if not has_mosaics(directory):
+        read_galaxy_catalog(directory, catalog=_catalog_in(directory, catalog), frame=frame)
+        return 0
     shapes = {}
     for path in directory.iterdir():
         if path.suffix.lower() in _FITS_SUFFIXES:
@@ -129,12 +144,15 @@ def import_directory(
     distance_mpc: float | None = None,
     catalog: str | None = None,
     frame: str = "auto",
+    label_column: str | None = None,
 ) -> GalaxySummary:
     """Check, then import a galaxy directory (five mosaics and a LEGUS catalog).
 
     ``catalog`` is the catalog's file name when the directory holds several
     tables; ``frame`` (``"auto"``, ``"pointing"``, ``"mosaic"``) which
-    positions to use from a catalog that lists both (NGC 1313).
+    positions to use from a catalog that lists both (NGC 1313);
+    ``label_column`` the catalog column to import as labels, e.g. one of
+    :func:`directory_label_choices`.
     """
     check_galaxy_directory(directory, catalog=catalog, frame=frame)
     return import_galaxy(
@@ -144,7 +162,30 @@ def import_directory(
         distance_mpc=distance_mpc,
         catalog=_catalog_in(Path(directory), catalog),
         frame=frame,
+        label_column=label_column,
     )
+
+
+def directory_label_choices(directory: str | Path, *, catalog: str | None = None) -> tuple[LabelChoice, ...]:
+    """The class-like columns of a directory's catalog of which the user must name one (empty when decided).
+
+    Only the catalog is read, so the import form can ask before the mosaics are.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise UserInputError(f"{directory}: not a directory")
+    return read_galaxy_catalog(directory, catalog=_catalog_in(directory, catalog)).label_choices
+
+
+def upload_label_choices(uploads: Sequence[Upload], *, catalog: str | None = None) -> tuple[LabelChoice, ...]:
+    """As :func:`directory_label_choices`, for uploaded files (only the catalog and its readme are read)."""
+    tables = [u for u in uploads if Path(_safe_name(u.name)).suffix.lower() in _CATALOG_SUFFIXES]
+    if not tables:
+        return ()
+    with tempfile.TemporaryDirectory() as folder:
+        for upload in tables:
+            (Path(folder) / upload.name).write_bytes(upload.data)
+        return directory_label_choices(folder, catalog=catalog)
 
 
 def import_uploads(
@@ -155,6 +196,7 @@ def import_uploads(
     distance_mpc: float | None = None,
     catalog: str | None = None,
     frame: str = "auto",
+    label_column: str | None = None,
     max_bytes: int = MAX_UPLOAD_BYTES,
     root: Path | None = None,
 ) -> GalaxySummary:
@@ -169,9 +211,10 @@ def import_uploads(
         Galaxy name; default the field in the file names.
     distance_mpc : float, optional
         Distance (Mpc).
-    catalog, frame : optional
+    catalog, frame, label_column : optional
         As for :func:`import_directory`: the catalog's file name among the
-        uploads, and which positions of an NGC 1313-style catalog to use.
+        uploads, which positions of an NGC 1313-style catalog to use, and the
+        catalog column to import as labels.
     max_bytes : int
         Size limit of one file (bytes).
     root : Path, optional
@@ -190,7 +233,13 @@ def import_uploads(
         for upload in uploads:
             (folder / upload.name).write_bytes(upload.data)
         return import_directory(
-            session, folder, name=name, distance_mpc=distance_mpc, catalog=catalog, frame=frame
+            session,
+            folder,
+            name=name,
+            distance_mpc=distance_mpc,
+            catalog=catalog,
+            frame=frame,
+            label_column=label_column,
         )
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
