@@ -73,7 +73,11 @@ def summarize_catalog(catalog: Catalog) -> dict[str, Any]:
     for band in BANDS:
         if f"mag_{band}" in names:
             detected = _range(np.asarray(table[f"mag_{band}"], dtype=float))
-            photometry[band] = {"detected": detected["finite"], "min": detected["min"], "max": detected["max"]}
+            photometry[band] = {
+                "detected": detected["finite"],
+                "min": detected["min"],
+                "max": detected["max"],
+            }
     nflt = {}
     if "nflt" in names:
         values, counts = np.unique(np.asarray(table["nflt"], dtype=float), return_counts=True)
