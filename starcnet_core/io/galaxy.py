@@ -27,6 +27,7 @@ from starcnet_core.errors import UserInputError
 from starcnet_core.io.catalogs import Catalog, read_catalog
 from starcnet_core.io.cutouts import CutoutResult, extract_stamps
 from starcnet_core.io.mosaics import (
+    GZIP_SUFFIXES,
     MOSAIC_SUFFIXES,
     MosaicSet,
     field_from_filename,
@@ -49,7 +50,7 @@ __all__ = [
 MOSTLY_OUTSIDE = 0.5
 
 _TEXT_SUFFIXES = (".tab", ".csv", ".ecsv", ".txt", ".dat", ".cat")
-_FITS_SUFFIXES = (*MOSAIC_SUFFIXES, ".fits.gz")
+_FITS_SUFFIXES = (*MOSAIC_SUFFIXES, *GZIP_SUFFIXES)
 # Tiers of catalog files, most specific first: within the first tier that has any, one must be chosen.
 _TIERS = (
     ("LEGUS multiband avgapcor .tab", r"multiband.*avgapcor.*\.tab$"),
@@ -184,7 +185,7 @@ def read_galaxy(
         catalog_path = Path(catalog) if catalog is not None else find_catalog(path)
         mosaic_source = mosaics if mosaics is not None else path
     else:
-        if path.suffix.lower() in MOSAIC_SUFFIXES and catalog is None:
+        if path.name.lower().endswith((*MOSAIC_SUFFIXES, *GZIP_SUFFIXES)) and catalog is None:
             raise UserInputError(f"{path}: a mosaic, not a catalog; give the galaxy directory or the catalog")
         catalog_path = path
         mosaic_source = mosaics if mosaics is not None else path.parent
