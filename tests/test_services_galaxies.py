@@ -243,7 +243,12 @@ def test_gzipped_uploads_import_and_score_from_the_cache(session, tmp_path, monk
 
 def test_directory_without_mosaics_and_labels_chosen_later(session, tmp_path):
     from webapp.services.galaxies import import_catalog_labels
-    from webapp.services.uploads import directory_label_choices, import_directory
+    from webapp.services.uploads import (
+        Upload,
+        directory_label_choices,
+        import_directory,
+        upload_label_choices,
+    )
 
     catalog = write_galaxy(tmp_path / "tiny")
     for path in catalog.parent.glob("*.fits"):
@@ -256,6 +261,9 @@ def test_directory_without_mosaics_and_labels_chosen_later(session, tmp_path):
         (34, {"0": 1, "1": 1, "2": 1, "3": 1, "4": 1}),
         (35, {"0": 1, "1": 1, "3": 1, "4": 2}),
     ]
+    assert (
+        upload_label_choices([Upload(catalog.name, catalog.read_bytes()), Upload("a.fits", b"")]) == choices
+    )
     summary = import_directory(session, catalog.parent)
     assert (summary.n_candidates, summary.n_usable, summary.n_labelled) == (5, 0, 0)
     assert summary.label_choices == choices

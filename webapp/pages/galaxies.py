@@ -20,6 +20,7 @@ from webapp.services.uploads import (
     directory_label_choices,
     import_directory,
     import_uploads,
+    is_catalog_file,
     upload_label_choices,
 )
 
@@ -122,8 +123,10 @@ with st.expander("Import a galaxy", expanded=not galaxies):
             "Five mosaics (.fits or .fits.gz) and the catalog (.tab + .readme)", accept_multiple_files=True
         )
         upload_label = _label_column(
+            # Only the catalog and readme are read: the mosaics' bytes are not copied on every rerun.
             lambda: upload_label_choices(
-                [Upload(f.name, f.getvalue()) for f in files or []], catalog=catalog.strip() or None
+                [Upload(f.name, f.getvalue()) for f in files or [] if is_catalog_file(f.name)],
+                catalog=catalog.strip() or None,
             ),
             "import_upload_label",
         )

@@ -41,6 +41,7 @@ __all__ = [
     "import_uploads",
     "directory_label_choices",
     "upload_label_choices",
+    "is_catalog_file",
 ]
 
 #: Largest single uploaded file (bytes): a LEGUS drizzled mosaic is about 250 MB.
@@ -177,9 +178,14 @@ def directory_label_choices(directory: str | Path, *, catalog: str | None = None
     return read_galaxy_catalog(directory, catalog=_catalog_in(directory, catalog)).label_choices
 
 
+def is_catalog_file(name: str) -> bool:
+    """Whether an uploaded file's name is that of a catalog or readme (not a mosaic)."""
+    return Path(name).suffix.lower() in _CATALOG_SUFFIXES
+
+
 def upload_label_choices(uploads: Sequence[Upload], *, catalog: str | None = None) -> tuple[LabelChoice, ...]:
     """As :func:`directory_label_choices`, for uploaded files (only the catalog and its readme are read)."""
-    tables = [u for u in uploads if Path(_safe_name(u.name)).suffix.lower() in _CATALOG_SUFFIXES]
+    tables = [u for u in uploads if is_catalog_file(_safe_name(u.name))]
     if not tables:
         return ()
     with tempfile.TemporaryDirectory() as folder:
