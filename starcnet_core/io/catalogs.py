@@ -451,7 +451,10 @@ def read_catalog(
     readme : str or Path, optional
         Readme naming the columns of a headerless table; by default
         ``<stem>.readme`` or the only readme/description file beside the
-        catalog is used when present.
+        catalog is used when present. Without one, a LEGUS layout is
+        recognised from the values (:func:`~starcnet_core.io.legus_columns.infer_layout`);
+        where several class columns leave the label open, none is taken and
+        ``Catalog.label_choices`` lists them.
     label_column : str, optional
         A further class column to keep as labels: a header name, a standard
         name, or a 1-based column number of a headerless table.
@@ -501,16 +504,15 @@ def read_catalog(
         header = _commented_header(text, len([f for f in fields if f.strip()]), delimiter)
         if readme is None and header is not None:
             values = _numeric_rows(path, text, delimiter)
-            table, found = (
-                _standard_names(Table(list(values.T), names=header)),
-                InferredLayout(header, "table"),
-            )
+            table = _standard_names(Table(list(values.T), names=header))
+            found = InferredLayout(header, "table")
         else:
             header_row = not all(_is_number(f) for f in fields if f.strip())
             if readme is None:
                 readme = find_readme(path)
             if header_row and not _readme_names_columns(readme, text, delimiter, first):
-                table, found = _read_headed(path, text, "ascii.csv" if delimiter else "ascii.basic"), None
+                table = _read_headed(path, text, "ascii.csv" if delimiter else "ascii.basic")
+                found = InferredLayout(table.colnames, "table")
             else:
                 # A header row above the numbers says less than the readme: it is skipped.
                 body = text.replace(first, "", 1) if header_row else text
@@ -519,7 +521,6 @@ def read_catalog(
                 table = Table(list(values.T), names=found.names)
                 if header_row:
                     found.evidence.append(f"header row {first[:60]!r} skipped: the readme names the columns")
-        found = found or InferredLayout(table.colnames, "table")
     if len(table) == 0:
         raise UserInputError(f"{path}: the catalog has no candidates")
 
