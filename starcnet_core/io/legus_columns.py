@@ -303,7 +303,8 @@ def infer_layout(values: np.ndarray, source: str = "catalog") -> InferredLayout:
     # One pair of positions (RA/Dec in 4-5), else two pairs (RA/Dec in 6-7, NGC 1313).
     for frames, ra_index in ((1, 3), (2, 5)):
         if ncols < ra_index + 2 + _PHOTOMETRY_SPAN:
-            tried.append(f"{frames} position pair(s): too few columns")
+            if frames == 1:
+                tried.append(f"a LEGUS catalog has at least {ra_index + 2 + _PHOTOMETRY_SPAN} columns")
             continue
         if not _looks_like_sky(values[:, ra_index], values[:, ra_index + 1]):
             tried.append(f"columns {ra_index + 1}-{ra_index + 2} are not RA/Dec in degrees")

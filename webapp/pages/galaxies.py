@@ -115,7 +115,8 @@ with st.expander("Import a galaxy", expanded=not galaxies):
                 if directory.strip()
                 else ()
             ),
-            "import_dir_label",
+            # One choice per directory: another directory's choice does not carry over.
+            f"import_dir_label:{directory.strip()}",
         )
         go_dir = st.button("Import directory", key="import_dir_go")
     with from_upload:
@@ -128,7 +129,7 @@ with st.expander("Import a galaxy", expanded=not galaxies):
                 [Upload(f.name, f.getvalue()) for f in files or [] if is_catalog_file(f.name)],
                 catalog=catalog.strip() or None,
             ),
-            "import_upload_label",
+            f"import_upload_label:{'/'.join(sorted(f.name for f in files or []))}",
         )
         go_upload = st.button("Import uploads", key="import_upload_go")
     if go_dir or go_upload:
@@ -152,6 +153,11 @@ with st.expander("Import a galaxy", expanded=not galaxies):
                 f"Imported {summary.name}: {summary.n_candidates} candidates, {summary.n_usable} usable."
             )
             st.info("Score it with the active model: `python -m webapp score` (or the Models page).")
+            if summary.label_choices:
+                st.text(
+                    "No catalog labels imported (no class column chosen). To add one later: "
+                    f"python -m webapp catalog-labels {summary.name} --label-column N"
+                )
 
 with_mosaics = [g for g in galaxies if g.has_mosaics]
 if not with_mosaics:
