@@ -154,6 +154,8 @@ _MAG_RANGE = (5.0, 40.0)
 _MAGERR_RANGE = (0.0, 100.0)
 # RA/Dec of one LEGUS field span well under a degree; pixel positions span hundreds of pixels.
 _MAX_SKY_SPAN_DEG = 5.0
+# Fraction of a column's values that may fail its check (odd values in real catalogs).
+_STRAY_FRACTION = 0.01
 # How the NGC 1566 catalog's column 35 says its final class was decided (see NGC1566_39).
 _DECISION_VALUES = frozenset({0, 1, 3, 4, 6})
 
@@ -225,12 +227,17 @@ def _looks_like_sky(ra: np.ndarray, dec: np.ndarray) -> bool:
     return bool(in_range and small and not (_is_integer(ra) and _is_integer(dec)))
 
 
+def _mostly(ok: np.ndarray) -> bool:
+    """All but a stray few (a real catalog may hold an odd value) of a column's rows pass a check."""
+    return bool(np.mean(ok) >= 1.0 - _STRAY_FRACTION)
+
+
 def _within(values: np.ndarray, low: float, high: float) -> bool:
-    """Every value is a LEGUS sentinel or within [low, high]."""
+    """The values are LEGUS sentinels or within [low, high] (but for a stray few)."""
     sentinel = np.zeros(values.shape, dtype=bool)
     for value in _SENTINEL_VALUES:
         sentinel |= np.isclose(values, value, atol=5e-4)
-    return bool(np.all(sentinel | ((values >= low) & (values <= high))))
+    return _mostly(sentinel | ((values >= low) & (values <= high)))
 
 
 def _photometry_problem(values: np.ndarray, first_mag: int) -> str | None:
@@ -246,7 +253,8 @@ def _photometry_problem(values: np.ndarray, first_mag: int) -> str | None:
         if not _within(values[:, err], *_MAGERR_RANGE):
             return f"column {err + 1} is not a magnitude error"
     nflt = first_mag + _PHOTOMETRY_SPAN - 1
-    if not _is_integer(values[:, nflt]) or not set(np.unique(values[:, nflt]).astype(int)) <= NFLT_VALUES:
+    column = values[:, nflt]
+    if not _mostly((column == np.round(column)) & np.isin(column, sorted(NFLT_VALUES))):
         return f"column {nflt + 1} is not Nflt (whole numbers in {sorted(NFLT_VALUES)})"
     return None
 
