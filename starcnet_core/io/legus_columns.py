@@ -2,10 +2,11 @@
 
 LEGUS ``.tab`` catalogs are whitespace-separated tables without a header; the
 ``.readme`` beside each lists the columns as ``"N. description"`` lines. This
-module holds the two layouts met without a readme — the classic 35-column one
-(class mode and mean in 34, 35) and the 39-column NGC 1566 one (hybrid class in
-34) — as ``(standard name, readme description)`` pairs, and the standard
-column names every reader in this package returns.
+module holds the classic 35-column layout (class mode and mean in 34, 35) and
+the 39-column NGC 1566 one (hybrid class in 34) as ``(standard name, readme
+description)`` pairs, the standard column names every reader in this package
+returns, and :func:`infer_layout`, which recognises the layout of a catalog
+without its readme (34 to 39 columns in the survey) from its values.
 
 Standard names: ``id``, ``x``, ``y`` (1-based pixels, as LEGUS), ``ra``,
 ``dec`` (deg), ``mag_<BAND>`` / ``magerr_<BAND>`` (Vega mag, NaN when LEGUS
@@ -371,7 +372,6 @@ def _layout_after_nflt(values: np.ndarray, frames: int, ra_index: int) -> Inferr
         )
         evidence.append(f"column {i + 1}: {_KIND_TEXT[kinds[i]]}{shown}")
     classes = [i for i in trailing if kinds[i] == "class"]
-    # A class column followed by its mean (fractional, or equal to it where every vote agreed).
     # A class column followed by its mean (fractional, or equal to it where every vote agreed). In a
     # small table the mode may not reach class 3, so a 0-2 column qualifies when its mean follows.
     modes = [
