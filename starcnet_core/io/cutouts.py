@@ -20,7 +20,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from starcnet_core.errors import UserInputError
 
-__all__ = ["CutoutResult", "extract_stamps", "stamp_origins", "REASONS", "ZERO_COVERAGE_FRACTION"]
+__all__ = ["CutoutResult", "extract_stamps", "stamp_origins", "on_image", "REASONS", "ZERO_COVERAGE_FRACTION"]
 
 #: Reasons a candidate cannot be cut, in the order they are tested.
 REASONS: tuple[str, ...] = ("outside", "edge", "nan", "zero_coverage")
@@ -81,6 +81,17 @@ def stamp_origins(x: np.ndarray, y: np.ndarray, size: int = 32) -> tuple[np.ndar
     return row0, col0
 
 
+def on_image(x, y, shape: tuple[int, int]) -> np.ndarray:  # noqa: ANN001 - array-likes
+    """Whether 1-based positions lie on an image of ``shape`` ``(ny, nx)`` (pixel 1 covers 0.5-1.5).
+
+    Non-finite positions are not on the image. Candidates that are not have
+    the reason ``"outside"`` in :func:`extract_stamps`.
+    """
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    ny, nx = shape
+    return np.isfinite(x) & np.isfinite(y) & (x >= 0.5) & (y >= 0.5) & (x <= nx + 0.5) & (y <= ny + 0.5)
+
+
 def extract_stamps(images: Sequence[np.ndarray], x, y, size: int = 32) -> CutoutResult:
     """Cut ``size`` x ``size`` stamps in every band around each position.
 
@@ -118,8 +129,7 @@ def extract_stamps(images: Sequence[np.ndarray], x, y, size: int = 32) -> Cutout
     if x.shape != y.shape:
         raise UserInputError(f"x and y differ in length ({x.size} and {y.size})")
     finite = np.isfinite(x) & np.isfinite(y)
-    # 1-based pixel centres: pixel 1 covers 0.5-1.5.
-    on_image = finite & (x >= 0.5) & (y >= 0.5) & (x <= shape[1] + 0.5) & (y <= shape[0] + 0.5)
+    on = on_image(x, y, shape)
     row0, col0 = stamp_origins(np.where(finite, x, 0.0), np.where(finite, y, 0.0), size)
     inside = finite & (row0 >= 0) & (col0 >= 0) & (row0 + size <= shape[0]) & (col0 + size <= shape[1])
     # Stamps off the image are cut at a clipped origin and blanked afterwards, so
@@ -131,7 +141,7 @@ def extract_stamps(images: Sequence[np.ndarray], x, y, size: int = 32) -> Cutout
     if shape[0] < size or shape[1] < size:
         # No stamp fits on so small an image: every candidate is at an edge.
         stamps = np.full((n, len(images), size, size), np.nan, dtype=np.float32)
-        reason = np.where(on_image, "edge", "outside").astype("<U13")
+        reason = np.where(on, "edge", "outside").astype("<U13")
         return CutoutResult(stamps=stamps, usable=np.zeros(n, dtype=bool), reason=reason)
     stamps = np.empty((n, len(images), size, size), dtype=np.float32)
     windows = [sliding_window_view(image, (size, size)) for image in images]
@@ -154,7 +164,7 @@ def extract_stamps(images: Sequence[np.ndarray], x, y, size: int = 32) -> Cutout
     reason[zero & inside] = "zero_coverage"
     reason[bad_value & inside] = "nan"
     reason[~inside] = "edge"
-    reason[~on_image] = "outside"
+    reason[~on] = "outside"
     usable = reason == ""
     stamps[~usable] = np.nan
     return CutoutResult(stamps=stamps, usable=usable, reason=reason)

@@ -25,7 +25,7 @@ from astropy.utils.exceptions import AstropyWarning
 
 from starcnet_core.errors import UserInputError
 from starcnet_core.io.catalogs import Catalog, read_catalog
-from starcnet_core.io.cutouts import CutoutResult, extract_stamps
+from starcnet_core.io.cutouts import CutoutResult, extract_stamps, on_image
 from starcnet_core.io.mosaics import (
     GZIP_SUFFIXES,
     MOSAIC_SUFFIXES,
@@ -205,12 +205,6 @@ def read_galaxy(
     return LegusGalaxy(field=field, mosaics=mosaic_set, catalog=table)
 
 
-def _on_image(x: np.ndarray, y: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Whether 1-based positions are on an image of ``shape`` (pixel 1 covers 0.5-1.5)."""
-    ny, nx = shape
-    return np.isfinite(x) & np.isfinite(y) & (x >= 0.5) & (y >= 0.5) & (x <= nx + 0.5) & (y <= ny + 0.5)
-
-
 def has_mosaics(path: str | Path) -> bool:
     """Whether a galaxy directory, or the directory of a catalog file, holds any mosaic file."""
     path = Path(path)
@@ -256,7 +250,7 @@ def _check_coverage(catalog: Catalog, mosaics: MosaicSet) -> None:
     """
     table = catalog.table
     x, y = np.asarray(table["x"], dtype=float), np.asarray(table["y"], dtype=float)
-    on = _on_image(x, y, mosaics.shape)
+    on = on_image(x, y, mosaics.shape)
     if np.count_nonzero(~on) <= MOSTLY_OUTSIDE * len(on):
         return
     ny, nx = mosaics.shape
@@ -277,7 +271,7 @@ def _likely_cause(catalog: Catalog, mosaics: MosaicSet) -> str:
     }
     if catalog.frame in other:
         xname, yname, frame = other[catalog.frame]
-        on = _on_image(
+        on = on_image(
             np.asarray(table[xname], dtype=float), np.asarray(table[yname], dtype=float), mosaics.shape
         )
         if np.mean(on) > 1 - MOSTLY_OUTSIDE:
@@ -294,7 +288,7 @@ def _likely_cause(catalog: Catalog, mosaics: MosaicSet) -> str:
     if mosaics.wcs is not None and {"ra", "dec"} <= set(names):
         ra, dec = np.asarray(table["ra"], dtype=float), np.asarray(table["dec"], dtype=float)
         px, py = mosaics.wcs.world_to_pixel_values(ra, dec)
-        if np.mean(_on_image(np.asarray(px) + 1.0, np.asarray(py) + 1.0, mosaics.shape)) > 1 - MOSTLY_OUTSIDE:
+        if np.mean(on_image(np.asarray(px) + 1.0, np.asarray(py) + 1.0, mosaics.shape)) > 1 - MOSTLY_OUTSIDE:
             return (
                 "their RA/Dec are on these mosaics but their x, y are not: the x, y are on another pixel "
                 "frame (a pointing's rather than the mosaic's, see --frame), or offset or flipped"
