@@ -40,7 +40,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from db import jobs  # noqa: E402
-from db.agreement import expert_agreement  # noqa: E402
 from db.consensus import consensus, from_counts, refresh_consensus_cache  # noqa: E402
 from db.engine import make_engine, session_factory  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
@@ -48,6 +47,7 @@ from db.models import Candidate, Expert, Galaxy, Job, ModelVersion, Prediction, 
 from db.predictions import score_summaries  # noqa: E402
 from db.queue import review_queue  # noqa: E402
 from db.snapshot import label_snapshot  # noqa: E402
+from webapp.services.agreement import expert_agreement  # noqa: E402
 from webapp.services.export import export_galaxy  # noqa: E402
 from webapp.services.labels import record_label  # noqa: E402
 

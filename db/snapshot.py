@@ -1,16 +1,17 @@
-"""A deterministic snapshot of the training labels: candidate -> consensus class, with a fingerprint.
+"""A deterministic snapshot of the training labels: candidate -> consensus class.
 
-Retraining reads the labels through this snapshot and stores its
+Retraining reads the labels through this snapshot and stores their
 fingerprint with the model version, so that one can tell later whether two
-versions were trained on the same labels. The fingerprint is the sha256 of
-the sorted ``"candidate_id:class"`` lines, so it depends only on which
-candidates carry which consensus class, not on when or in what order the
-labels were given.
+versions were trained on the same labels. The snapshot carries each
+candidate's galaxy name and catalog source id so that the caller can compute
+the project's one fingerprint, ``starcnet_core.io.stampset.label_fingerprint``
+(this layer does not import the science core): it depends only on which
+sources carry which consensus class, not on when or in what order the labels
+were given, nor on database ids.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -20,29 +21,22 @@ from sqlalchemy.orm import Session
 
 from db.consensus import consensus, labelled
 from db.ids import int_columns
-from db.models import Candidate, HeldOutCandidate
+from db.models import Candidate, Galaxy, HeldOutCandidate
 
-__all__ = ["LabelSnapshot", "label_fingerprint", "label_snapshot"]
-
-
-def label_fingerprint(candidate_ids: np.ndarray, classes: np.ndarray) -> str:
-    """sha256 (hex) of the sorted ``candidate_id:class`` pairs."""
-    candidate_ids = np.asarray(candidate_ids, dtype=np.int64)
-    order = np.argsort(candidate_ids, kind="stable")
-    lines = map("{}:{}".format, candidate_ids[order].tolist(), np.asarray(classes)[order].tolist())
-    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+__all__ = ["LabelSnapshot", "label_snapshot"]
 
 
 @dataclass(frozen=True)
 class LabelSnapshot:
-    """Labelled candidates sorted by id: class 1-4, vote mean and count, galaxy; and the fingerprint."""
+    """Labelled candidates sorted by id: class 1-4, vote mean and count, galaxy, name and source id."""
 
     candidate_ids: np.ndarray
     classes: np.ndarray
     means: np.ndarray
     n_votes: np.ndarray
     galaxy_ids: np.ndarray
-    fingerprint: str
+    galaxy_names: np.ndarray
+    source_ids: np.ndarray
 
     def __len__(self) -> int:
         return len(self.candidate_ids)
@@ -78,16 +72,23 @@ def label_snapshot(
         reserved = int_columns(session, select(HeldOutCandidate.candidate_id), 1)[:, 0]
         in_set = np.isin(votes.candidate_id, reserved)
         keep &= in_set if held_out else ~in_set
-    # the galaxies of the labelled candidates, read from their covering index
-    galaxy_of = int_columns(
-        session, select(Candidate.id, Candidate.galaxy_id).where(labelled()), 2, order_by=(0,)
+    ids = votes.candidate_id[keep]
+    # galaxy and source id of the labelled candidates, read from their covering index; no id list is bound
+    where = int_columns(
+        session,
+        select(Candidate.id, Candidate.galaxy_id, Candidate.source_id).where(labelled()),
+        3,
+        order_by=(0,),
     )
-    ids, classes = votes.candidate_id[keep], votes.mode[keep]
+    rows = where[np.searchsorted(where[:, 0], ids)]
+    names = dict(session.execute(select(Galaxy.id, Galaxy.name)).all())
+    galaxies, of = np.unique(rows[:, 1], return_inverse=True)
     return LabelSnapshot(
         candidate_ids=ids,
-        classes=classes,
+        classes=votes.mode[keep],
         means=votes.mean[keep],
         n_votes=votes.n_votes[keep],
-        galaxy_ids=galaxy_of[np.searchsorted(galaxy_of[:, 0], ids), 1],
-        fingerprint=label_fingerprint(ids, classes),
+        galaxy_ids=rows[:, 1],
+        galaxy_names=np.array([names[int(g)] for g in galaxies], dtype=str)[of].reshape(-1),
+        source_ids=rows[:, 2],
     )

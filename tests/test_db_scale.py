@@ -11,7 +11,6 @@ import pytest
 from db_testing import add_experts, add_galaxy, migrated_engine, postgres_database
 from sqlalchemy import func, select, text
 
-from db.agreement import expert_agreement
 from db.consensus import (
     EffectiveLabels,
     consensus,
@@ -26,6 +25,7 @@ from db.migrate import upgrade
 from db.models import Candidate, Galaxy, Vote
 from db.snapshot import label_snapshot
 from starcnet_core.errors import UserInputError
+from webapp.services.agreement import expert_agreement
 from webapp.services.labels import record_label, undo_label
 from webapp.services.retrain import _usable
 from webapp.services.review import session_progress

@@ -8,7 +8,7 @@ ranking every label; a partial covering index holds the counts of the
 labelled candidates.
 
 Revision ID: 0002_h14
-Revises: 0001
+Revises: 0002_h13
 Create Date: 2026-12-01 23:00:00
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0002_h14"
-down_revision = "0001"
+down_revision = "0002_h13"
 branch_labels = None
 depends_on = None
 
@@ -74,7 +74,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_candidate_labelled",
         "candidate",
-        ["id", "galaxy_id", *_COUNTS[4:], *_COUNTS[:4]],
+        ["id", "galaxy_id", "source_id", *_COUNTS[4:], *_COUNTS[:4]],
         unique=False,
         sqlite_where=labelled,
         postgresql_where=labelled,
