@@ -24,11 +24,11 @@ from starcnet_core.errors import UserInputError
 from webapp.cli import main as webapp_main
 from webapp.services import model_versions
 from webapp.services.auth import SignedIn
+from webapp.services.held_out import grow_held_out_set, held_out_summary, request_measurement
 from webapp.services.labels import add_expert
 from webapp.services.retrain import (
     RetrainRequest,
     estimate_seconds,
-    grow_held_out_set,
     request_retrain,
     training_labels,
 )
@@ -49,7 +49,7 @@ def _queue_ids(session) -> list[int]:
 
 
 @pytest.mark.slow
-def test_labels_to_retrained_promoted_model_and_a_new_queue(app) -> None:
+def test_labels_to_retrained_model_held_out_comparison_and_a_new_queue(app) -> None:
     sessions, worker, tmp_path = app
     with sessions() as session:
         ids = make_galaxy(session)
@@ -59,33 +59,52 @@ def test_labels_to_retrained_promoted_model_and_a_new_queue(app) -> None:
         before = _queue_ids(session)
         assert len(before) == 60
         label_all(session, ids)
+        add_expert(session, "root", role="admin")
         request = RetrainRequest(mode="quick", epochs=60, requested_by="ann")
-        estimate = estimate_seconds(session, request)
-        assert estimate["n_train"] + estimate["n_held_out"] == 60 and estimate["seconds"] > 0
+        first = estimate_seconds(session, request)
+        # nothing measured yet on this installation: no number rather than a guess
+        assert first["seconds"] is None and "no estimate" in first["summary"]
+        assert first["n_train"] == 60 and not len(model_versions.registry.held_out_ids(session))
         job = request_retrain(session, request)
         with pytest.raises(UserInputError, match="already queued"):
             request_retrain(session, request)
+        # the first request chose the held-out set: 10% of the labelled candidates, never trained on
         held = set(model_versions.registry.held_out_ids(session).tolist())
-        assert len(held) == 12 and not held & set(training_labels(session, request).candidate_ids.tolist())
+        assert len(held) == 6 and not held & set(training_labels(session, request).candidate_ids.tolist())
     assert worker.run(idle_exit=True) == 2  # retrain, then scoring with the new version
     with sessions() as session:
         done = jobs.get_job(session, job.id)
         assert done.status == "succeeded", done.error
         assert len(done.result["history"]) == 60
+        # every label outside the held-out set trained or validated; none was set aside unused
+        assert done.result["n_fit"] + done.result["n_validation"] == 54 and done.result["n_validation"] == 5
         new = model_versions.registry.get_version(session, done.result["model_version_id"])
-        assert new.status == "candidate" and new.parent_id == start and new.n_train_labels == 48
-        assert new.metrics["n"] == 12 and new.baseline_metrics["n"] == 12
+        assert new.status == "candidate" and new.parent_id == start and new.n_train_labels == 54
+        assert new.metrics["n"] == 6 and new.baseline_metrics["n"] == 6
         assert new.metrics["accuracy"] > new.baseline_metrics["accuracy"]
-        assert np.array(new.metrics["confusion"]).sum() == 12 and len(new.metrics["recall"]) == 4
+        assert np.array(new.metrics["confusion"]).sum() == 6 and len(new.metrics["recall"]) == 4
+        # the job's measurements make the next estimate
+        timing = done.result["timing"]
+        assert timing["mode"] == "quick" and timing["conv_s_per_stamp"] > 0 and timing["seconds"] > 0
+        again = estimate_seconds(session, RetrainRequest(mode="quick", epochs=60))
+        assert again["measured_by"] == job.id and again["seconds"] > 0
         diff = model_versions.science_diff(session, new.id)
         assert diff["n_compared"] == 60 and np.array(diff["transitions"]).sum() == 60
         assert diff["changed"] and {"x", "y", "old_class", "new_class"} <= set(diff["changed"][0])
         assert diff["class_fractions"][0]["galaxy"] == "simgal"
-        promoted = model_versions.promote_version(session, new.id, by="bob")
-        assert promoted["previous"] == start
+        review = model_versions.promotion_review(session, new.id)
+        assert review["new_current"] and review["active_current"]
+        assert review["n_changed"] == len(diff["changed"]) and review["n_compared"] == 60
+        assert len(review["refusals"]) == 1 and "fewer than the 100" in review["refusals"][0]
+        with pytest.raises(UserInputError, match="6 labelled candidates, fewer than the 100"):
+            model_versions.promote_version(session, new.id, by="bob")
+        with pytest.raises(UserInputError, match="only an admin"):
+            model_versions.promote_version(session, new.id, by="ann", force=True)
+        promoted = model_versions.promote_version(session, new.id, by="root", force=True)
+        assert promoted["previous"] == start and "fewer than the 100" in promoted["forced"][0]
         assert model_versions.who_trained_and_promoted(session)[new.id] == {
             "requested_by": "ann",
-            "promoted_by": "bob",
+            "promoted_by": "root",
         }
     assert worker.run(idle_exit=True) == 1  # the promotion's re-scoring (nothing left to score)
     with sessions() as session:
@@ -94,11 +113,152 @@ def test_labels_to_retrained_promoted_model_and_a_new_queue(app) -> None:
         assert page.model_version_id == new.id
         version = session.get(ModelVersion, page.model_version_id)
         assert version.label_fingerprint == training_labels(session, request).fingerprint
-        assert grow_held_out_set(session, request, 0.25) == 12
-        assert len(model_versions.registry.held_out_ids(session)) == 24
+        assert grow_held_out_set(session, share=0.25)["added"] == 9
+        assert len(model_versions.registry.held_out_ids(session)) == 15
+        # grown: the stored figures are of the old set until both versions are re-measured
+        stale = model_versions.held_out_comparison(session, start)
+        assert not stale["new_current"] and not stale["active_current"]
+        measuring = request_measurement(session, [start, new.id])
+    assert worker.run(idle_exit=True) == 1
+    with sessions() as session:
+        assert jobs.get_job(session, measuring.id).status == "succeeded"
+        fresh = model_versions.held_out_comparison(session, start)
+        assert fresh["new_current"] and fresh["active_current"] and fresh["new"]["n"] == 15
         assert session.scalar(select(func.count()).where(Prediction.model_version_id == new.id)) == 60
         rolled = model_versions.rollback_version(session)
         assert rolled["active"] == start
+
+
+@pytest.mark.slow
+def test_full_and_scratch_retrains_train_on_every_label_outside_the_held_out_set(app) -> None:
+    sessions, worker, tmp_path = app
+    with sessions() as session:
+        ids = make_galaxy(session, n=40)
+        starting_model(session, tmp_path)
+        label_all(session, ids)
+        assert grow_held_out_set(session, share=0.2)["added"] == 8
+    assert worker.run(idle_exit=True) == 1  # scoring with the starting model
+    results = {}
+    for mode in ("full", "scratch"):
+        with sessions() as session:
+            request = RetrainRequest(mode=mode, epochs=1)
+            job = request_retrain(session, request)
+            expected = training_labels(session, request)
+            assert len(expected) == 32
+        assert worker.run(idle_exit=True) == 2  # the retrain and the new version's scoring
+        with sessions() as session:
+            done = jobs.get_job(session, job.id)
+            assert done.status == "succeeded", done.error
+            results[mode] = (
+                done,
+                model_versions.registry.get_version(session, done.result["model_version_id"]),
+            )
+    for mode, (done, version) in results.items():
+        # 32 labels outside the held-out set: 10% choose the best epoch, the rest train, none is left out
+        assert done.result["n_fit"] + done.result["n_validation"] == 32, mode
+        assert done.result["n_validation"] == 4 and version.n_train_labels == 32  # sklearn rounds up
+        assert version.metrics["n"] == 8
+    # from scratch on this CPU: the lite preset, recorded with the job and the version
+    done, scratch = results["scratch"]
+    with sessions() as session:
+        config = {mode: session.get(ModelVersion, v.id).config["model"] for mode, (_, v) in results.items()}
+    assert done.params["preset"] == "lite" and config["scratch"]["width"] == 32
+    assert (
+        done.result["timing"]["architecture"] == "lite" and done.result["timing"]["fit_s_per_label_epoch"] > 0
+    )
+    assert config["full"]["width"] == 8  # fine-tuned the active (tiny) network
+
+
+def test_reads_never_choose_the_held_out_set_and_the_command_line_grows_it(app, capsys) -> None:
+    sessions, _, tmp_path = app
+    url = str(sessions.kw["bind"].url)
+    with sessions() as session:
+        ids = make_galaxy(session, n=40)
+        starting_model(session, tmp_path)
+        label_all(session, ids)
+        request = RetrainRequest(mode="quick")
+        assert len(training_labels(session, request)) == 40
+        assert estimate_seconds(session, request)["n_held_out"] == 0
+        assert held_out_summary(session)["n"] == 0
+        session.commit()
+        assert not len(model_versions.registry.held_out_ids(session))
+    assert webapp_main(["held-out", "show", "--database-url", url]) == 0
+    assert "held-out set: 0 of 40 labelled candidates (0.0%)" in capsys.readouterr().out
+    assert webapp_main(["held-out", "grow", "--share", "0.2", "--database-url", url]) == 0
+    assert "8 candidates added; held-out set: 8 of 40" in capsys.readouterr().out
+    # at most half of the labels are ever held out
+    assert webapp_main(["held-out", "grow", "--at-least", "100", "--database-url", url]) == 0
+    assert "12 candidates added; held-out set: 20 of 40" in capsys.readouterr().out
+    assert webapp_main(["held-out", "show", "--database-url", url]) == 0
+    shown = capsys.readouterr().out
+    assert (
+        "(below the 100 automatic promotion needs)" in shown and "+8 -> 8" in shown and "+12 -> 20" in shown
+    )
+    assert webapp_main(["held-out", "grow", "--share", "0.9", "--database-url", url]) == 2
+    assert "held-out share must be in (0, 0.5]" in capsys.readouterr().err
+    assert webapp_main(["held-out", "measure", "--database-url", url]) == 2
+    assert webapp_main(["held-out", "measure", "--versions", "99", "--database-url", url]) == 2
+    with sessions() as session:
+        assert len(training_labels(session, request)) == 20
+        assert jobs.list_jobs(session, kind="evaluate") == []
+
+
+def _version(session, tmp_path, name: str, metrics: dict) -> int:
+    checkpoint = tmp_path / f"{name}.pt"
+    checkpoint.write_bytes(name.encode() * 10)
+    version = model_versions.registry.register_version(
+        session,
+        name=name,
+        checkpoint_path=checkpoint,
+        checkpoint_sha256=model_versions.registry.file_sha256(checkpoint),
+        mode="quick",
+        metrics=metrics,
+    ).id
+    session.commit()
+    return version
+
+
+def test_promotion_is_refused_when_clearly_worse_or_measured_on_another_set(app) -> None:
+    sessions, _, tmp_path = app
+    with sessions() as session:
+        ids = make_galaxy(session, n=220)
+        start = starting_model(session, tmp_path)
+        label_all(session, ids)
+        add_expert(session, "root", role="admin")
+        summary = grow_held_out_set(session, at_least=100)
+        assert summary["n"] == 100 and not summary["below_minimum"]
+        current = summary["fingerprint"]
+
+        def metrics(accuracy: float, low: float, high: float, fingerprint: str = current) -> dict:
+            return {
+                "n": 100,
+                "accuracy": accuracy,
+                "accuracy_ci95": [low, high],
+                "binary_accuracy": 0.9,
+                "binary_accuracy_ci95": [0.85, 0.95],
+                "held_out_fingerprint": fingerprint,
+            }
+
+        model_versions.registry.record_metrics(session, start, metrics(0.80, 0.72, 0.88))
+        session.commit()
+        worse = _version(session, tmp_path, "worse", metrics(0.60, 0.50, 0.70))
+        elsewhere = _version(session, tmp_path, "elsewhere", metrics(0.90, 0.80, 0.95, "an older set"))
+        close = _version(session, tmp_path, "close", metrics(0.76, 0.68, 0.84))
+        (refusal,) = model_versions.promotion_review(session, worse)["refusals"]
+        assert "4-class accuracy 60.0% [50%, 70%] is clearly below the active model's 80.0%" in refusal
+        (refusal,) = model_versions.promotion_review(session, elsewhere)["refusals"]
+        assert "not both measured on the current held-out set" in refusal
+        # within the interval is not clearly worse: the expert decides
+        assert model_versions.promotion_review(session, close)["refusals"] == []
+        with pytest.raises(UserInputError, match="clearly below"):
+            model_versions.promote_version(session, worse, by="ann")
+        with pytest.raises(UserInputError, match="only an admin"):
+            model_versions.promote_version(session, worse, by=None, force=True)
+        assert model_versions.promote_version(session, close, by="ann")["forced"] == []
+        assert model_versions.registry.get_version(session, close).status == "active"
+        assert model_versions.can_roll_back(session)
+        forced = model_versions.promote_version(session, worse, by="root", force=True)
+        assert forced["active"] == worse and "clearly below" in forced["forced"][0]
 
 
 def test_who_started_a_retrain_and_who_promoted_or_rolled_back(app) -> None:

@@ -19,6 +19,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("target", nargs="?", help="import: checkpoint path; promote: version id")
     parser.add_argument("--name", help="import: the version's name (default: the file name)")
     parser.add_argument("--activate", action="store_true", help="import: make it the active version")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="promote: override a refusal (small held-out set, clearly worse); needs --by an admin",
+    )
     add_by_argument(parser, "promotes or rolls back")
     add_database_argument(parser)
     parser.set_defaults(func=_run)
@@ -44,8 +49,13 @@ def _run(args: argparse.Namespace) -> int:
             )
             print(f"imported model version {version.id} ({version.status})")
         elif args.action == "promote":
-            done = model_versions.promote_version(session, int(args.target), by=expert_name(session, args.by))
-            print(f"model version {done['active']} is active; re-scoring job #{done['score_job']} queued")
+            done = model_versions.promote_version(
+                session, int(args.target), by=expert_name(session, args.by), force=args.force
+            )
+            forced = f" (forced over: {'; '.join(done['forced'])})" if done["forced"] else ""
+            print(
+                f"model version {done['active']} is active; re-scoring job #{done['score_job']} queued{forced}"
+            )
         else:
             done = model_versions.rollback_version(session, by=expert_name(session, args.by))
             print(f"rolled back to model version {done['active']}; scoring job #{done['score_job']} queued")

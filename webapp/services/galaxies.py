@@ -31,12 +31,14 @@ from sqlalchemy.orm import Session
 
 from db.consensus import refresh_consensus_cache
 from db.models import Candidate, Expert, Galaxy, Label
+from db.predictions import active_model_version
 from starcnet_core.errors import UserInputError
 from starcnet_core.io.bands import BANDS
 from starcnet_core.io.catalogs import Catalog, read_catalog
 from starcnet_core.io.cutouts import extract_stamps
 from starcnet_core.io.galaxy import read_galaxy
 from webapp.services.database import transaction
+from webapp.services.scoring import request_scoring
 
 __all__ = ["NO_MOSAICS", "GalaxySummary", "import_galaxy", "list_galaxies", "get_galaxy"]
 
@@ -178,6 +180,9 @@ def import_galaxy(
 ) -> GalaxySummary:
     """Import a galaxy: its candidates, cutout usability and catalog labels, in one transaction.
 
+    With an active model, a ``score`` job for the new galaxy is queued once
+    the import has committed (the worker scores it in the background).
+
     Parameters
     ----------
     session : Session
@@ -263,7 +268,11 @@ def import_galaxy(
         )
         _catalog_labels(session, catalog, sources, by_source_id)
         refresh_consensus_cache(session, galaxy.id)
-        return get_galaxy(session, name)
+        summary = get_galaxy(session, name)
+    # scored in the background by the worker, so that the review queue has scores for it
+    if summary.n_usable and active_model_version(session) is not None:
+        request_scoring(session, galaxy_id=summary.galaxy_id)
+    return summary
 
 
 def _summaries(session: Session, name: str | None = None) -> list[GalaxySummary]:
