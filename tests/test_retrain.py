@@ -284,7 +284,9 @@ def test_who_started_a_retrain_and_who_promoted_or_rolled_back(app) -> None:
         people = model_versions.who_trained_and_promoted(session)
         assert people[new] == {"requested_by": "ann", "promoted_by": None}
         assert start not in people  # imported from the command line, activated by nobody in particular
-        done = model_versions.promote_version(session, new, by="bob")
+        add_expert(session, "bob", role="admin")
+        # two held-out candidates and no measurement: only an admin's force promotes
+        done = model_versions.promote_version(session, new, by="bob", force=True)
         assert jobs.get_job(session, done["score_job"]).params["requested_by"] == "bob"
         assert model_versions.who_trained_and_promoted(session)[new]["promoted_by"] == "bob"
         model_versions.rollback_version(session, by="carla")
@@ -395,7 +397,9 @@ def test_command_line_models_retrain_and_worker(app, capsys) -> None:
     assert webapp_main(["models", "import", str(tmp_path / "nope.pt"), "--database-url", url]) == 2
     assert start_checkpoint.is_file()
     assert webapp_main(["retrain", "--estimate", "--database-url", url]) == 0
-    assert "quick: 16 labels, about" in capsys.readouterr().out
+    shown = capsys.readouterr()
+    assert "quick (width 8, depth 2 network): 20 labels; no earlier quick retrain" in shown.out
+    assert "warning: only 20 labels to train on" in shown.err
     assert webapp_main(["retrain", "--by", "nobody", "--database-url", url]) == 2
     assert "unknown expert 'nobody'" in capsys.readouterr().err
     assert webapp_main(["expert", "add", "ada", "--database-url", url]) == 0
@@ -450,22 +454,50 @@ def test_retrain_and_models_pages_render_a_finished_retrain(app, monkeypatch) ->
     assert not page.exception
     assert any("succeeded" in header.value for header in page.subheader)
     assert any("quick retrain started by ann" in caption.value for caption in page.caption)
+    # queued before anything was measured: no estimate then, the actual time now
+    assert any(c.value.startswith("Took ") and "no estimate" in c.value for c in page.caption)
+    assert any("trained on 32 labels (4 more chose the best epoch)" in text.value for text in page.markdown)
     page.form[0].form_submit_button[0].click().run()  # "Estimate time"
-    assert not page.exception and "quick: 32 labels" in page.info[0].value
+    assert not page.exception
+    assert "quick (width 8, depth 2 network): 36 labels, about" in page.info[0].value
+    with sessions() as session:
+        (finished,) = jobs.list_jobs(session, kind="retrain")
+    assert f"measured by job #{finished.id}" in page.info[0].value
+    page.form[0].form_submit_button[1].click().run()  # "Start retraining" on 36 labels
+    assert "Only 36 labels to train on" in page.warning[0].value and not page.success
+    with sessions() as session:
+        assert len(jobs.list_jobs(session, kind="retrain")) == 1  # the warning held it back
+
+    def button(page: AppTest, label: str):  # noqa: ANN202 - an AppTest Button
+        return next(b for b in page.button if b.label.startswith(label))
+
     models = page_as("models.py", bob)
     assert not models.exception
-    assert "40 candidates scored by both" in models.caption[0].value
-    models.button[-1].click().run()  # promote the compared version
+    assert any("fewer than 100 labelled candidates" in w.value for w in models.warning)
+    assert button(models, "Roll back").disabled  # only one version was ever active
+    assert any("40 candidates scored by both" in c.value for c in models.caption)
+    button(models, "Promote version").click().run()
+    assert not models.exception
+    assert any("change class" in text.value and "4 candidates" in text.value for text in models.markdown)
+    assert any("fewer than the 100" in e.value for e in models.error)
+    assert button(models, "Confirm promotion").disabled  # bob is no admin
+    with sessions() as session:
+        root = SignedIn(add_expert(session, "root", role="admin"), "root")
+    models = page_as("models.py", root)
+    button(models, "Promote version").click().run()
+    models.checkbox(key="models_force").check().run()
+    button(models, "Confirm promotion").click().run()
     assert not models.exception and "re-scoring job" in models.success[0].value
-    table = models.run().dataframe[0].value.set_index("status")
+    # the comparison refreshed: the promoted version is the active one now, and there is a roll back
+    table = models.dataframe[1].value.set_index("status")
     assert table.loc["active", "retrain started by"] == "ann"
-    assert table.loc["active", "promoted by"] == "bob"
+    assert table.loc["active", "promoted by"] == "root"
+    assert not button(models, "Roll back").disabled
     get_database.clear()
 
 
 @pytest.mark.slow
-def test_full_fine_tune_with_auto_promotion(app) -> None:
-    pytest.importorskip("starcnet_core.training.train")
+def test_automatic_promotion_is_refused_below_the_held_out_minimum(app) -> None:
     sessions, worker, tmp_path = app
     with sessions() as session:
         ids = make_galaxy(session, n=44)
@@ -484,9 +516,28 @@ def test_full_fine_tune_with_auto_promotion(app) -> None:
         assert done.status == "succeeded", done.error
         version = model_versions.registry.get_version(session, done.result["model_version_id"])
         assert version.mode == "full" and version.parent_id == start and len(version.history) == 2
-        expected = "active" if done.result["promoted"] else "candidate"
-        assert version.status == expected
-        assert done.result["promoted"] == (
-            version.metrics["accuracy"] >= version.baseline_metrics["accuracy"]
-            and version.metrics["binary_accuracy"] >= version.baseline_metrics["binary_accuracy"]
-        )
+        assert version.metrics["n"] == 4 and not done.result["promoted"]
+        assert done.result["promotion_note"] == "not promoted: 4 held-out candidates, fewer than 100"
+        assert version.status == "candidate"
+        assert model_versions.registry.get_version(session, start).status == "active"
+
+
+@pytest.mark.slow
+def test_automatic_promotion_of_a_better_version_on_a_large_enough_held_out_set(app) -> None:
+    sessions, worker, tmp_path = app
+    with sessions() as session:
+        ids = make_galaxy(session, n=220)
+        start = starting_model(session, tmp_path)
+        label_all(session, ids)
+        assert grow_held_out_set(session, at_least=100)["n"] == 100
+        job = request_retrain(session, RetrainRequest(mode="quick", epochs=30, auto_promote=True))
+    assert worker.run(idle_exit=True) == 3
+    with sessions() as session:
+        done = jobs.get_job(session, job.id)
+        assert done.status == "succeeded", done.error
+        version = model_versions.registry.get_version(session, done.result["model_version_id"])
+        # the random starting network is near chance; 120 labels of clear synthetic stamps beat it
+        assert version.metrics["n"] == 100 and version.baseline_metrics["model_version_id"] == start
+        assert version.metrics["accuracy"] > version.baseline_metrics["accuracy"] + 0.2
+        assert done.result["promoted"] and done.result["promotion_note"] is None
+        assert version.status == "active"

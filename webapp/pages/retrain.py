@@ -106,7 +106,10 @@ def follow_latest_job() -> None:
     estimated = job.params.get("estimated_seconds")
     if job.done and job.started_at and job.finished_at:
         took = (job.finished_at - job.started_at).total_seconds()
-        st.caption(f"Estimated {_duration(estimated)}; took {_duration(took)}.")
+        if estimated is None:
+            st.caption(f"Took {_duration(took)} (no estimate: nothing had been measured here yet).")
+        else:
+            st.caption(f"Estimated {_duration(estimated)}; took {_duration(took)}.")
     elif estimated is not None:
         st.caption(f"Estimated {_duration(estimated)}.")
     history = job.result.get("history") or []

@@ -150,9 +150,8 @@ def promotion_review(session: Session, version_id: int) -> dict[str, Any]:
     n_compared = n_changed = 0
     refusals: list[str] = []
     active_id = comparison["active_id"]
-    if active_id == version_id:
-        refusals.append(f"version {version_id} is already the active version")
-    elif active_id is not None:
+    # promoting the active version again only re-scores with it: nothing to compare
+    if active_id is not None and active_id != version_id:
         diff = science_diff(session, version_id, active_id)
         n_compared, n_changed = diff["n_compared"], len(diff["changed"])
         held = comparison["held_out"]
