@@ -35,7 +35,10 @@ def _run(args: argparse.Namespace) -> int:
         if args.action == "list":
             for v in model_versions.list_versions(session):
                 accuracy = v.metrics.get("accuracy")
-                shown = "-" if accuracy is None else f"{accuracy:.3f}"
+                low, high = v.metrics.get("accuracy_ci95") or (accuracy, accuracy)
+                shown = (
+                    "-" if accuracy is None else f"{accuracy:.3f} [{low:.2f}, {high:.2f}] n={v.metrics['n']}"
+                )
                 print(
                     f"{v.id:4d} {v.status:9s} {v.mode:8s} {v.n_train_labels:6d} labels  acc {shown}  {v.name}"
                 )

@@ -7,6 +7,7 @@ import sys
 
 from webapp.cli import add_by_argument, add_database_argument, expert_name
 from webapp.services.database import open_database
+from webapp.services.held_out import interval_text
 from webapp.services.jobs import wait_for_job
 from webapp.services.retrain import (
     FEW_LABELS,
@@ -86,8 +87,8 @@ def _run(args: argparse.Namespace) -> int:
     result = state.result
     metrics, baseline = result["metrics"], result["baseline_metrics"]
     print(
-        f"model version {result['model_version_id']}: held-out accuracy {metrics.get('accuracy', float('nan')):.3f}"
-        f" (active {baseline.get('accuracy', float('nan')):.3f}); promoted: {result['promoted']}"
+        f"model version {result['model_version_id']}: held-out accuracy {interval_text(metrics, 'accuracy')}"
+        f" on {metrics['n']} (active {interval_text(baseline, 'accuracy')}); promoted: {result['promoted']}"
         + (f" ({result['promotion_note']})" if result.get("promotion_note") else "")
     )
     return 0

@@ -13,6 +13,7 @@ from plotly.subplots import make_subplots
 
 from starcnet_core.io.bands import CLASS_NAMES
 from webapp.components.candidate_figures import CLASS_COLOURS
+from webapp.services.held_out import interval_text
 
 __all__ = [
     "training_curves_figure",
@@ -45,13 +46,6 @@ def training_curves_figure(history: list[dict[str, Any]]) -> go.Figure:
     return figure
 
 
-def _interval(metrics: dict[str, Any], key: str) -> str:
-    if key not in metrics:
-        return "not measured"
-    low, high = metrics.get(f"{key}_ci95", (metrics[key], metrics[key]))
-    return f"{metrics[key]:.1%} [{low:.0%}, {high:.0%}]"
-
-
 def held_out_figure(new: dict[str, Any], old: dict[str, Any], new_name: str, old_name: str) -> go.Figure:
     """4-class and binary held-out accuracy of two versions, with their bootstrap 95% intervals."""
     figure = go.Figure()
@@ -67,7 +61,7 @@ def held_out_figure(new: dict[str, Any], old: dict[str, Any], new_name: str, old
                 y=values,
                 name=f"{name} (n={metrics.get('n', 0)})",
                 marker_color=colour,
-                text=[_interval(metrics, key) for key in keys],
+                text=[interval_text(metrics, key) for key in keys],
                 textposition="outside",
                 error_y={
                     "type": "data",
@@ -93,7 +87,7 @@ def held_out_figure(new: dict[str, Any], old: dict[str, Any], new_name: str, old
 
 def confusion_figure(metrics: dict[str, Any], title: str) -> go.Figure:
     """The held-out confusion matrix (rows: expert class, columns: predicted), titled with n and accuracy [95%]."""
-    title = f"{title}: n={metrics.get('n', 0)}, accuracy {_interval(metrics, 'accuracy')}"
+    title = f"{title}: n={metrics.get('n', 0)}, accuracy {interval_text(metrics, 'accuracy')}"
     figure = go.Figure(
         go.Heatmap(
             z=metrics.get("confusion", [[0] * 4] * 4),

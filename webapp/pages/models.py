@@ -16,7 +16,13 @@ from webapp.components.model_figures import (
     held_out_figure,
 )
 from webapp.components.session import require_expert
-from webapp.services.held_out import HELD_OUT_SHARE, grow_held_out_set, held_out_summary, request_measurement
+from webapp.services.held_out import (
+    HELD_OUT_SHARE,
+    grow_held_out_set,
+    held_out_summary,
+    interval_text,
+    request_measurement,
+)
 from webapp.services.labels import get_expert
 from webapp.services.model_versions import (
     can_roll_back,
@@ -46,11 +52,7 @@ with database.read_sessions() as session:
 
 
 def _percent(metrics: dict, key: str) -> str:
-    if key not in metrics:
-        return ""
-    low, high = metrics.get(f"{key}_ci95", (None, None))
-    interval = "" if low is None else f" [{low:.0%}, {high:.0%}]"
-    return f"{metrics[key]:.1%}{interval}"
+    return interval_text(metrics, key) if key in metrics else ""
 
 
 def _set_of(metrics: dict) -> str:
@@ -67,6 +69,11 @@ st.write(
     f"{held['n']} of {held['n_labelled']} labelled candidates ({held['share']:.1%}) are held out{since}: "
     "never trained on, the set every version is measured on (truth: the consensus of every label)."
 )
+if held["n_labelled"] and held["share"] < HELD_OUT_SHARE - 0.005:
+    st.caption(
+        f"Labels have accumulated since the last growth: the set is {held['share']:.1%} of the labelled "
+        f"candidates, below the {HELD_OUT_SHARE:.0%} it is kept at when grown."
+    )
 if held["below_minimum"]:
     st.warning(
         f"The held-out set has fewer than {held['minimum']} labelled candidates: its accuracies have wide "
@@ -217,10 +224,9 @@ if confirming:
     with st.container(border=True):
         st.markdown(f"**Promote {chosen.name} in place of {active.name}?**")
         st.write(
-            f"Held-out ({held['n']} candidates): 4-class {_percent(new, 'accuracy') or 'not measured'} "
-            f"against {_percent(old, 'accuracy') or 'not measured'}; binary "
-            f"{_percent(new, 'binary_accuracy') or 'not measured'} against "
-            f"{_percent(old, 'binary_accuracy') or 'not measured'}. "
+            f"Held-out ({held['n']} candidates): 4-class {interval_text(new, 'accuracy')} "
+            f"against {interval_text(old, 'accuracy')}; binary "
+            f"{interval_text(new, 'binary_accuracy')} against {interval_text(old, 'binary_accuracy')}. "
             f"{review['n_changed']} of {review['n_compared']} candidates change class. "
             "Every candidate is re-scored with it."
         )

@@ -8,6 +8,7 @@ from starcnet_core.errors import UserInputError
 from webapp.components.database import get_database
 from webapp.components.model_figures import training_curves_figure
 from webapp.components.session import require_expert
+from webapp.services.held_out import HELD_OUT_MINIMUM, interval_text
 from webapp.services.jobs import cancel_job, job_status, recent_jobs
 from webapp.services.retrain import (
     FEW_LABELS,
@@ -64,6 +65,11 @@ try:
             f"{estimate['summary']} ({estimate['n_held_out']} held-out candidates are never trained on; "
             f"{estimate['n_new_features']} stamps need new features)"
         )
+        if auto_promote and estimate["n_held_out"] < HELD_OUT_MINIMUM:
+            st.warning(
+                f"The held-out set has {estimate['n_held_out']} labelled candidates, fewer than "
+                f"{HELD_OUT_MINIMUM}: the new version will not be promoted automatically (grow it on Models)."
+            )
         few = estimate["n_train"] < FEW_LABELS
         if few:
             st.warning(
@@ -123,7 +129,7 @@ def follow_latest_job() -> None:
         st.write(
             f"New version {job.result.get('model_version_id')}, trained on {job.result.get('n_fit', '?')} labels "
             f"({job.result.get('n_validation', '?')} more chose the best epoch): held-out accuracy "
-            f"{metrics.get('accuracy', float('nan')):.1%} (active model {baseline.get('accuracy', float('nan')):.1%}) "
+            f"{interval_text(metrics, 'accuracy')} (active model {interval_text(baseline, 'accuracy')}) "
             f"on {metrics.get('n', 0)} candidates; "
             f"{'promoted' if job.result.get('promoted') else note or 'not promoted — compare it on the Models page'}."
         )

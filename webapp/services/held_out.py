@@ -43,6 +43,7 @@ __all__ = [
     "held_out_summary",
     "grow_held_out_set",
     "heldout_metrics",
+    "interval_text",
     "measure_on_held_out",
     "request_measurement",
     "evaluate_job_handler",
@@ -178,6 +179,14 @@ def heldout_metrics(
         "recall": [float(report["per_class"][str(k)]["recall"]) for k in (1, 2, 3, 4)],
         "held_out_fingerprint": fingerprint,
     }
+
+
+def interval_text(metrics: dict[str, Any], key: str) -> str:
+    """A held-out figure with its bootstrap 95% interval, e.g. ``"72.0% [63%, 80%]"``; "not measured" without it."""
+    if key not in metrics:
+        return "not measured"
+    low, high = metrics.get(f"{key}_ci95") or (metrics[key], metrics[key])
+    return f"{metrics[key]:.1%} [{low:.0%}, {high:.0%}]"
 
 
 def measure_on_held_out(
