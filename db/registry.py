@@ -119,7 +119,7 @@ def register_version(
     config: dict[str, Any] | None = None,
     job_id: int | None = None,
 ) -> VersionInfo:
-    """Add a ``candidate`` model version for a complete checkpoint; flushes, the caller commits.
+    """Add a ``proposed`` model version for a complete checkpoint; flushes, the caller commits.
 
     Raises
     ------
@@ -144,7 +144,7 @@ def register_version(
         baseline_metrics=baseline_metrics or {},
         history=history or [],
         config=config or {},
-        status="candidate",
+        status="proposed",
         job_id=job_id,
     )
     session.add(row)

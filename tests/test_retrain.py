@@ -12,8 +12,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from db_testing import migrated_engine
-from retrain_testing import label_all, make_galaxy, starting_model, synthetic_stamps
+from retrain_testing import TINY, label_all, make_galaxy, starting_model, synthetic_stamps
 from sqlalchemy import func, select
 
 from db import jobs
@@ -21,14 +22,18 @@ from db.engine import session_factory
 from db.models import Candidate, ModelVersion, Prediction
 from db.queue import review_queue
 from starcnet_core.errors import UserInputError
+from starcnet_core.io.stampset import label_fingerprint
+from starcnet_core.nn.checkpoint import save_checkpoint
+from starcnet_core.nn.model import StarcNet
 from webapp.cli import main as webapp_main
 from webapp.services import model_versions
 from webapp.services.auth import SignedIn
 from webapp.services.held_out import grow_held_out_set, held_out_summary, request_measurement
-from webapp.services.labels import add_expert
+from webapp.services.labels import add_expert, record_label
 from webapp.services.retrain import (
     RetrainRequest,
     estimate_seconds,
+    not_worse,
     request_retrain,
     training_labels,
 )
@@ -79,7 +84,7 @@ def test_labels_to_retrained_model_held_out_comparison_and_a_new_queue(app) -> N
         # every label outside the held-out set trained or validated; none was set aside unused
         assert done.result["n_fit"] + done.result["n_validation"] == 54 and done.result["n_validation"] == 5
         new = model_versions.registry.get_version(session, done.result["model_version_id"])
-        assert new.status == "candidate" and new.parent_id == start and new.n_train_labels == 54
+        assert new.status == "proposed" and new.parent_id == start and new.n_train_labels == 54
         assert new.metrics["n"] == 6 and new.baseline_metrics["n"] == 6
         assert new.metrics["accuracy"] > new.baseline_metrics["accuracy"]
         assert np.array(new.metrics["confusion"]).sum() == 6 and len(new.metrics["recall"]) == 4
@@ -112,7 +117,9 @@ def test_labels_to_retrained_model_held_out_comparison_and_a_new_queue(app) -> N
         page = review_queue(session, order="least_confidence", limit=5)
         assert page.model_version_id == new.id
         version = session.get(ModelVersion, page.model_version_id)
-        assert version.label_fingerprint == training_labels(session, request).fingerprint
+        trained = training_labels(session, request)
+        fingerprint = label_fingerprint(trained.galaxy_names, trained.source_ids, trained.classes)
+        assert version.label_fingerprint == fingerprint
         assert grow_held_out_set(session, share=0.25)["added"] == 9
         assert len(model_versions.registry.held_out_ids(session)) == 15
         # grown: the stored figures are of the old set until both versions are re-measured
@@ -496,13 +503,37 @@ def test_retrain_and_models_pages_render_a_finished_retrain(app, monkeypatch) ->
     get_database.clear()
 
 
+def _always_class_4_model(session, directory) -> int:
+    """A tiny network whose head ignores its input and always scores class 4 highest; activated."""
+    torch.manual_seed(0)
+    model = StarcNet(TINY)
+    with torch.no_grad():
+        model.head.weight.zero_()
+        model.head.bias.copy_(torch.tensor([0.0, 0.0, 0.0, 10.0]))
+    path = save_checkpoint(directory / "class4.pt", model, band_mean=np.zeros(5))
+    return model_versions.import_model(session, path, "class4", activate=True).id
+
+
+def test_promotion_rule_refuses_a_worse_model() -> None:
+    old = {"accuracy": 0.8, "binary_accuracy": 0.9}
+    assert not_worse({"accuracy": 0.8, "binary_accuracy": 0.9}, old)
+    assert not not_worse({"accuracy": 0.9, "binary_accuracy": 0.85}, old)
+    assert not not_worse({"accuracy": 0.7, "binary_accuracy": 0.95}, old)
+    assert not_worse({"accuracy": 0.1, "binary_accuracy": 0.5}, {})  # nothing to compare with
+
+
 @pytest.mark.slow
 def test_automatic_promotion_is_refused_below_the_held_out_minimum(app) -> None:
     sessions, worker, tmp_path = app
     with sessions() as session:
         ids = make_galaxy(session, n=44)
-        start = starting_model(session, tmp_path)
-        label_all(session, ids)
+        start = _always_class_4_model(session, tmp_path)
+        # labels 1 and 2 only: the starting model is wrong on every held-out candidate, in
+        # 4 classes and in 1+2 vs 3+4, so a retrained model is not worse: only the size of the set stops it
+        expert_id = add_expert(session, "ann")
+        session.commit()
+        for cid in ids:
+            record_label(session, candidate_id=cid, expert_id=expert_id, label_class=(cid % 2) + 1)
         # labels on candidates without a full stamp (at an edge) are left out of training and held-out set
         edge = session.scalars(select(Candidate).where(Candidate.id.in_(ids[-4:]))).all()
         for candidate in edge:
@@ -516,9 +547,13 @@ def test_automatic_promotion_is_refused_below_the_held_out_minimum(app) -> None:
         assert done.status == "succeeded", done.error
         version = model_versions.registry.get_version(session, done.result["model_version_id"])
         assert version.mode == "full" and version.parent_id == start and len(version.history) == 2
+        assert (
+            version.baseline_metrics["accuracy"] == 0.0 and version.baseline_metrics["binary_accuracy"] == 0.0
+        )
+        assert not_worse(version.metrics, version.baseline_metrics)
         assert version.metrics["n"] == 4 and not done.result["promoted"]
         assert done.result["promotion_note"] == "not promoted: 4 held-out candidates, fewer than 100"
-        assert version.status == "candidate"
+        assert version.status == "proposed"
         assert model_versions.registry.get_version(session, start).status == "active"
 
 

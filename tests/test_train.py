@@ -17,7 +17,6 @@ from starcnet_core.nn.checkpoint import load_model
 from starcnet_core.training.train import (
     TrainConfig,
     TrainingCancelled,
-    label_fingerprint,
     resolve_device,
     train_model,
     training_labels,
@@ -177,7 +176,7 @@ def test_binary_model_and_other_labels_command_lines(tmp_path, capsys):
 def test_label_fingerprint_ignores_row_order():
     stamps = tiny_stampset(20)
     shuffled = stamps.subset(np.random.default_rng(0).permutation(20))
-    assert label_fingerprint(shuffled) == label_fingerprint(stamps)
+    assert shuffled.label_fingerprint == stamps.label_fingerprint
     changed = stamps.subset(np.arange(20))
     changed.table["label"][0] = 4 if changed.table["label"][0] != 4 else 1
-    assert label_fingerprint(changed) != label_fingerprint(stamps)
+    assert changed.label_fingerprint != stamps.label_fingerprint

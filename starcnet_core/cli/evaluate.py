@@ -15,18 +15,13 @@ from pathlib import Path
 import numpy as np
 
 from starcnet_core.errors import UserInputError
-from starcnet_core.evaluation.evaluate import (
-    GROUPINGS,
-    accuracy_block,
-    evaluate_stampset,
-    group_labels,
-    summary,
-)
+from starcnet_core.evaluation.evaluate import accuracy_block, evaluate_stampset, summary
 from starcnet_core.evaluation.figures import write_figures
+from starcnet_core.groupings import BINARY, group_labels
 from starcnet_core.io.stampset import StampSet
 from starcnet_core.nn.checkpoint import LoadedModel, load_model
 from starcnet_core.nn.predict import predict_stamps
-from starcnet_core.training.train import TrainConfig, label_fingerprint, split_for
+from starcnet_core.training.train import TrainConfig, split_for
 
 __all__ = ["register", "run_evaluate", "evaluation_rows", "model_report"]
 
@@ -47,7 +42,7 @@ def evaluation_rows(loaded: LoadedModel, stamps: StampSet, subset: str) -> tuple
     """Rows to evaluate and what they are: the model's test split when it applies, else all labelled rows."""
     labelled = np.flatnonzero(stamps.labels > 0)
     extra = loaded.meta.get("extra", {})
-    same_labels = loaded.meta.get("label_fingerprint") == label_fingerprint(stamps)
+    same_labels = loaded.meta.get("label_fingerprint") == stamps.label_fingerprint
     if subset == "test" and same_labels and "train_config" in extra:
         return split_for(stamps, TrainConfig(**extra["train_config"])).test, "test split"
     if subset == "test":
@@ -63,10 +58,10 @@ def model_report(loaded: LoadedModel, stamps: StampSet, rows: np.ndarray, n_boot
     rows = np.sort(rows)
     if scores.shape[1] == 2:
         labels = stamps.labels[rows]
-        truth = group_labels(labels, GROUPINGS["binary_12_34"])
+        truth = group_labels(labels, BINARY)
         return {
             "n": int(len(rows)),
-            "binary_12_34": accuracy_block(truth, scores.argmax(1) + 1, [1, 2], n_boot, 0),
+            BINARY: accuracy_block(truth, scores.argmax(1) + 1, [1, 2], n_boot, 0),
         }
     return evaluate_stampset(stamps, scores, rows, n_boot=n_boot)
 
@@ -84,6 +79,6 @@ def run_evaluate(args: argparse.Namespace) -> int:
         write_figures(report, out)
         print(json.dumps(summary(report)))
     else:
-        print(json.dumps({"n": report["n"], "binary_12_34_accuracy": report["binary_12_34"]["accuracy"]}))
+        print(json.dumps({"n": report["n"], f"{BINARY}_accuracy": report[BINARY]["accuracy"]}))
     print(f"{what}: wrote {out / 'report.json'} and figures")
     return 0

@@ -27,35 +27,23 @@ from sklearn.metrics import (
 )
 
 from starcnet_core.errors import UserInputError
+from starcnet_core.evaluation.agreement import compare, expert_agreement, summarise
+from starcnet_core.groupings import GROUPINGS, group_labels
 from starcnet_core.io.stampset import StampSet
 
 __all__ = [
-    "GROUPINGS",
     "CLASSES",
     "evaluate",
     "evaluate_stampset",
     "accuracy_block",
-    "group_labels",
     "bootstrap_accuracy",
     "summary",
 ]
 
 CLASSES: tuple[int, ...] = (1, 2, 3, 4)
 
-#: The groupings of section 5.2: name -> {class: group}. The first is the paper's default binary.
-GROUPINGS: dict[str, dict[int, int]] = {
-    "binary_12_34": {1: 1, 2: 1, 3: 2, 4: 2},
-    "binary_123_4": {1: 1, 2: 1, 3: 1, 4: 2},
-    "three_12_3_4": {1: 1, 2: 1, 3: 2, 4: 3},
-}
-
 _PR_POINTS = 101
 _HIST_BINS = 20
-
-
-def group_labels(classes: np.ndarray, grouping: Mapping[int, int]) -> np.ndarray:
-    """Classes 1-4 mapped to the groups of ``grouping`` (see :data:`GROUPINGS`)."""
-    return np.array([grouping[int(c)] for c in classes], dtype=np.int64)
 
 
 def bootstrap_accuracy(
@@ -128,12 +116,7 @@ def _per_galaxy(y_true, y_pred, galaxy, distance_mpc) -> dict:
                 "n": int(here.sum()),
                 "distance_mpc": float(np.nanmean(distance_mpc[here])) if distance_mpc is not None else None,
                 "accuracy": float((y_true[here] == y_pred[here]).mean()),
-                "binary_accuracy": float(
-                    (
-                        group_labels(y_true[here], GROUPINGS["binary_12_34"])
-                        == group_labels(y_pred[here], GROUPINGS["binary_12_34"])
-                    ).mean()
-                ),
+                "binary_accuracy": float((group_labels(y_true[here]) == group_labels(y_pred[here])).mean()),
             }
         )
     result: dict = {"galaxies": rows, "spearman": None}
@@ -170,39 +153,27 @@ def _score_distributions(scores: np.ndarray) -> dict:
 
 
 def _agreement(reference: np.ndarray, y_pred: np.ndarray) -> dict:
-    binary = GROUPINGS["binary_12_34"]
     return {
         "n": int(len(reference)),
         "accuracy": float((reference == y_pred).mean()),
         "cohen_kappa": float(cohen_kappa_score(reference, y_pred, labels=list(CLASSES))),
-        "binary_accuracy": float((group_labels(reference, binary) == group_labels(y_pred, binary)).mean()),
+        "binary_accuracy": float((group_labels(reference) == group_labels(y_pred)).mean()),
     }
 
 
 def _expert_agreement(votes: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray) -> dict:
     """Agreement of each expert with the mode, with the model and with each other (the paper's Fig. 3)."""
-
-    def rate(a: np.ndarray, b: np.ndarray) -> float | None:
-        both = (a > 0) & (b > 0)
-        return float((a[both] == b[both]).mean()) if both.any() else None
-
+    among = expert_agreement(votes, y_true, [str(k + 1) for k in range(votes.shape[1])])
+    vs_model = [compare(y_pred[votes[:, k] > 0], votes[votes[:, k] > 0, k]) for k in range(votes.shape[1])]
     experts = [
-        {"expert": k + 1, "vs_mode": rate(votes[:, k], y_true), "vs_model": rate(votes[:, k], y_pred)}
-        for k in range(votes.shape[1])
+        {"expert": k + 1, "vs_mode": mode["agreement"], "vs_model": model["agreement"]}
+        for k, (mode, model) in enumerate(zip(among["vs_consensus"], vs_model, strict=True))
     ]
-    pairs = [
-        rate(votes[:, i], votes[:, j]) for i in range(votes.shape[1]) for j in range(i + 1, votes.shape[1])
-    ]
-
-    def mean(values: list[float | None]) -> float | None:
-        known = [v for v in values if v is not None]
-        return float(np.mean(known)) if known else None
-
     return {
         "experts": experts,
-        "expert_vs_mode": mean([e["vs_mode"] for e in experts]),
-        "expert_vs_expert": mean(pairs),
-        "model_vs_expert": mean([e["vs_model"] for e in experts]),
+        "expert_vs_mode": among["vs_consensus_summary"]["mean_agreement"],
+        "expert_vs_expert": among["pairwise_summary"]["mean_agreement"],
+        "model_vs_expert": summarise(vs_model)["mean_agreement"],
     }
 
 
@@ -240,7 +211,8 @@ def evaluate(
     Returns
     -------
     dict
-        JSON-ready: ``n``, ``four_class``, one entry per :data:`GROUPINGS`,
+        JSON-ready: ``n``, ``four_class``, one entry per
+        :data:`starcnet_core.groupings.GROUPINGS`,
         ``per_class``, ``per_galaxy`` (when ``galaxy`` is given), ``score_distributions``,
         ``agreement`` (``human``; with ``truth``, ``truth`` and ``human_vs_truth``; with
         ``votes``, ``experts``).

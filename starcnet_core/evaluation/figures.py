@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from starcnet_core.evaluation.evaluate import GROUPINGS
+from starcnet_core.groupings import BINARY, GROUPING_TITLES, GROUPINGS
 
 __all__ = [
     "plot_confusion",
@@ -24,13 +24,6 @@ __all__ = [
     "plot_comparison",
     "write_figures",
 ]
-
-_TITLES = {
-    "four_class": "4 classes",
-    "binary_12_34": "1+2 vs 3+4",
-    "binary_123_4": "1+2+3 vs 4",
-    "three_12_3_4": "1+2 / 3 / 4",
-}
 
 
 def plot_confusion(report: Mapping) -> Figure:
@@ -56,7 +49,7 @@ def plot_confusion(report: Mapping) -> Figure:
         ax.set_yticks(ticks, block["labels"])
         ax.set_xlabel("predicted")
         ax.set_ylabel("human label")
-        ax.set_title(f"{_TITLES[name]}: {block['accuracy']:.1%}")
+        ax.set_title(f"{GROUPING_TITLES[name]}: {block['accuracy']:.1%}")
     return fig
 
 
@@ -107,7 +100,7 @@ def plot_accuracy_vs_distance(report: Mapping) -> Figure:
     for ax, key in zip(fig.subplots(1, 2), ("accuracy", "binary_accuracy"), strict=True):
         distance = [r["distance_mpc"] for r in rows]
         ax.scatter(distance, [r[key] for r in rows], s=[10 + r["n"] / 2 for r in rows], alpha=0.7)
-        title = "4 classes" if key == "accuracy" else "1+2 vs 3+4"
+        title = GROUPING_TITLES["four_class" if key == "accuracy" else BINARY]
         if spearman.get(key):
             title += f": Spearman rho {spearman[key]['rho']:.2f} (p {spearman[key]['p_value']:.2f})"
         ax.set_title(title, fontsize=9)
@@ -128,7 +121,7 @@ def plot_comparison(reports: Mapping[str, Mapping]) -> Figure:
         ci = np.array([report[n]["accuracy_ci95"] for n in names])
         x = np.arange(len(names)) + k * width
         ax.bar(x, acc, width, label=label, yerr=[acc - ci[:, 0], ci[:, 1] - acc], capsize=3)
-    ax.set_xticks(np.arange(len(names)) + width * (len(reports) - 1) / 2, [_TITLES[n] for n in names])
+    ax.set_xticks(np.arange(len(names)) + width * (len(reports) - 1) / 2, [GROUPING_TITLES[n] for n in names])
     ax.set_ylabel("accuracy")
     ax.set_ylim(0, 1)
     ax.legend()

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from starcnet_core.atomic_write import atomic_path
 from starcnet_core.errors import UserInputError
 from starcnet_core.io.bands import BANDS, CLASS_NAMES
 from starcnet_core.nn.model import StarcNet, StarcNetConfig
@@ -164,16 +164,8 @@ def save_checkpoint(
         "class_names": list(class_names),
         "meta": {"label_fingerprint": label_fingerprint, "metrics": metrics or {}, "extra": extra or {}},
     }
-    handle, staging = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            torch.save(payload, stream)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(staging, target)
-    except BaseException:
-        Path(staging).unlink(missing_ok=True)
-        raise
+    with atomic_path(target) as staging:
+        torch.save(payload, staging)
     return target
 
 

@@ -25,6 +25,8 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
+from starcnet_core.scores import score_summaries
+
 __all__ = [
     "UNCERTAINTY_MEASURES",
     "uncertainty",
@@ -42,6 +44,9 @@ UNCERTAINTY_MEASURES: tuple[str, ...] = ("entropy", "margin", "least_confident")
 def uncertainty(scores: np.ndarray, measure: str = "margin") -> np.ndarray:
     """How unsure the model is about each candidate; larger is more uncertain.
 
+    Read off :func:`starcnet_core.scores.score_summaries`, the numbers the
+    review queue stores and orders by.
+
     Parameters
     ----------
     scores : numpy.ndarray
@@ -56,15 +61,14 @@ def uncertainty(scores: np.ndarray, measure: str = "margin") -> np.ndarray:
     numpy.ndarray
         ``(N,)`` float64.
     """
-    scores = np.asarray(scores, dtype=np.float64)
+    if measure not in UNCERTAINTY_MEASURES:
+        raise ValueError(f"unknown uncertainty measure {measure!r}; choose from {UNCERTAINTY_MEASURES}")
+    summaries = score_summaries(scores)
     if measure == "entropy":
-        return -np.sum(scores * np.log(np.clip(scores, 1e-12, None)), axis=1)
-    top_two = np.sort(scores, axis=1)[:, -2:]
+        return summaries["entropy"]
     if measure == "margin":
-        return 1.0 - (top_two[:, 1] - top_two[:, 0])
-    if measure == "least_confident":
-        return 1.0 - top_two[:, 1]
-    raise ValueError(f"unknown uncertainty measure {measure!r}; choose from {UNCERTAINTY_MEASURES}")
+        return 1.0 - summaries["margin"]
+    return 1.0 - summaries["confidence"]
 
 
 def select_batch(

@@ -16,7 +16,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import os
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,8 +24,10 @@ from pathlib import Path
 import numpy as np
 import torch
 from sklearn.model_selection import train_test_split
+from sklearn.utils.class_weight import compute_class_weight
 from torch import nn
 
+from starcnet_core.atomic_write import atomic_path
 from starcnet_core.errors import UserInputError
 from starcnet_core.nn.model import StarcNet
 from starcnet_core.training.train import TrainingCancelled
@@ -214,8 +215,10 @@ def _split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, 
 
 
 def _class_weights(labels: np.ndarray, n_classes: int) -> torch.Tensor:
-    counts = np.bincount(labels, minlength=n_classes).astype(np.float64)
-    weights = np.where(counts > 0, counts.sum() / np.maximum(counts, 1) / n_classes, 0.0)
+    """scikit-learn's "balanced" weights of the classes present; 0 for a class with no sample."""
+    present = np.unique(labels)
+    weights = np.zeros(n_classes)
+    weights[present] = compute_class_weight("balanced", classes=present, y=labels)
     return torch.tensor(weights, dtype=torch.float32)
 
 
@@ -497,11 +500,5 @@ class FeatureCache:
 
     def _write(self, key: str, ids: np.ndarray, features: np.ndarray) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
-        handle, staging = tempfile.mkstemp(prefix=".conv_", suffix=".npz", dir=self.directory)
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                np.savez(stream, ids=ids, features=features)
-            os.replace(staging, self._path(key))
-        except BaseException:
-            Path(staging).unlink(missing_ok=True)
-            raise
+        with atomic_path(self._path(key)) as staging:
+            np.savez(staging, ids=ids, features=features)

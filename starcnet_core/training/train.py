@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import hashlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -33,13 +32,13 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from starcnet_core.errors import UserInputError
+from starcnet_core.groupings import BINARY, group_labels
 from starcnet_core.io.stampset import StampSet
 from starcnet_core.nn.model import StarcNet, StarcNetConfig
 from starcnet_core.training.augment import AugmentationPlan, apply_plan, balanced_plan, identity_plan
 from starcnet_core.training.splits import SPLIT_METHODS, Split, make_split
 
 __all__ = [
-    "BINARY_CLASSES",
     "TrainConfig",
     "TrainResult",
     "TrainingCancelled",
@@ -47,12 +46,8 @@ __all__ = [
     "training_labels",
     "split_for",
     "training_band_mean",
-    "label_fingerprint",
     "resolve_device",
 ]
-
-#: Binary training as in the paper's section 5.2: classes 1+2 are clusters (1), 3+4 not (2).
-BINARY_CLASSES: dict[int, int] = {1: 1, 2: 1, 3: 2, 4: 2}
 
 ProgressCallback = Callable[[dict[str, Any]], None]
 
@@ -146,8 +141,7 @@ def training_labels(labels: np.ndarray, binary: bool = False) -> np.ndarray:
     """Classes 1..4 as 0-based training targets (binary: 0 cluster, 1 non-cluster); -1 unlabelled."""
     labels = np.asarray(labels, dtype=np.int64)
     if binary:
-        mapped = np.array([BINARY_CLASSES.get(int(v), 0) for v in range(5)])
-        labels = mapped[np.clip(labels, 0, 4)]
+        labels = group_labels(labels, BINARY)
     return labels - 1
 
 
@@ -184,15 +178,6 @@ def _require_finite(stamps: np.ndarray, rows: np.ndarray, chunk: int = 4096) -> 
                 f"{int(bad.sum())} stamp(s) with NaN or infinite pixels (first: row {int(block[bad][0])}); "
                 "drop unusable cutouts before training"
             )
-
-
-def label_fingerprint(stamps: StampSet) -> str:
-    """SHA-256 of the (galaxy, id, label) rows, independent of row order."""
-    rows = sorted(
-        f"{g}\t{i}\t{label}"
-        for g, i, label in zip(stamps.table["galaxy"], stamps.table["id"], stamps.labels, strict=True)
-    )
-    return hashlib.sha256("\n".join(rows).encode()).hexdigest()
 
 
 def resolve_device(name: str) -> torch.device:

@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 from sklearn.metrics import precision_recall_curve
 
+from starcnet_core.groupings import BINARY, GROUPING_TITLES, group_labels
 from starcnet_core.io.bands import CLASS_NAMES
 from webapp.components.candidate_figures import CLASS_COLOURS
 
@@ -168,7 +169,7 @@ def accuracy_distance_figure(
         names.append(str(name))
         x.append(float(np.nanmean(distance_mpc[here])) if np.isfinite(distance_mpc[here]).any() else np.nan)
         y.append(float(np.mean(consensus[here] == predicted[here])))
-        binary.append(float(np.mean((consensus[here] <= 2) == (predicted[here] <= 2))))
+        binary.append(float(np.mean(group_labels(consensus[here]) == group_labels(predicted[here]))))
         n.append(int(here.sum()))
     figure = go.Figure(
         [
@@ -182,7 +183,7 @@ def accuracy_distance_figure(
                 customdata=n,
                 hovertemplate="%{text}: %{y:.0%} of %{customdata}<extra></extra>",
             ),
-            go.Scatter(x=x, y=binary, mode="markers", name="cluster / non-cluster", marker_symbol="diamond"),
+            go.Scatter(x=x, y=binary, mode="markers", name=GROUPING_TITLES[BINARY], marker_symbol="diamond"),
         ]
     )
     figure.update_layout(

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from starcnet_core.groupings import BINARY, GROUP_NAMES, GROUPING_TITLES
 from starcnet_core.io.bands import CLASS_NAMES
 from webapp.components.database import get_database
 from webapp.components.metrics_figures import (
@@ -53,10 +54,13 @@ with model_tab:
         d.metric("compared", model["n"])
         left, right = st.columns(2)
         confusion = np.asarray(model["confusion"])
-        left.plotly_chart(confusion_heatmap(confusion, [f"{k}" for k in range(1, 5)], "4 classes"))
-        binary = confusion.reshape(2, 2, 2, 2).sum(axis=(1, 3))
+        left.plotly_chart(
+            confusion_heatmap(confusion, [f"{k}" for k in range(1, 5)], GROUPING_TITLES["four_class"])
+        )
         right.plotly_chart(
-            confusion_heatmap(binary, ["cluster (1+2)", "non-cluster (3+4)"], "cluster vs non-cluster")
+            confusion_heatmap(
+                np.asarray(model["binary_confusion"]), list(GROUP_NAMES[BINARY]), GROUPING_TITLES[BINARY]
+            )
         )
         left, right = st.columns(2)
         left.plotly_chart(precision_recall_figure(data["consensus"][decided], data["scores"][decided]))

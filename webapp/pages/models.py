@@ -1,4 +1,4 @@
-"""Models: the held-out set, versions with held-out metrics, the science diff, promote (with a brake), roll back."""
+"""Models: the held-out set, versions with held-out metrics, the science diff of a proposed version, promote (with a brake), roll back."""
 
 from __future__ import annotations
 

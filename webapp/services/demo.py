@@ -31,6 +31,7 @@ from webapp.services.held_out import (
     grow_held_out_set,
     held_out_labels,
     measure_on_held_out,
+    snapshot_fingerprint,
 )
 from webapp.services.scoring import load_version_model, mosaic_stamps, score_candidates, unscored_candidates
 
@@ -125,7 +126,7 @@ def build_demo(
     from starcnet_core.nn.checkpoint import save_checkpoint
     from starcnet_core.nn.model import PRESETS
     from starcnet_core.sim import simulate_galaxy, simulate_survey
-    from starcnet_core.training.train import TrainConfig, label_fingerprint, train_model
+    from starcnet_core.training.train import TrainConfig, train_model
 
     directory = Path(directory or data_dir() / "demo")
     directory.mkdir(parents=True, exist_ok=True)
@@ -169,7 +170,7 @@ def build_demo(
                 f"training lite StarcNet on {len(survey.table)} stamps ({settings.epochs} epochs)",
             )
             result = train_model(survey, config, PRESETS["lite"], progress=on_step)
-            fingerprint = label_fingerprint(survey)
+            fingerprint = survey.label_fingerprint
             path = save_checkpoint(
                 directory / f"{DEMO_MODEL}.pt",
                 result.model,
@@ -203,7 +204,7 @@ def build_demo(
         if not len(held_out_ids(session)):
             grow_held_out_set(session, at_least=HELD_OUT_MINIMUM, seed=settings.seed)
         held = held_out_labels(session)
-        if get_version(session, version_id).metrics.get("held_out_fingerprint") != held.fingerprint:
+        if get_version(session, version_id).metrics.get("held_out_fingerprint") != snapshot_fingerprint(held):
             model = load_version_model(session, version_id)
             stamps = mosaic_stamps(session, held.candidate_ids)
             with transaction(session):

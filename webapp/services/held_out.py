@@ -31,14 +31,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from db import jobs, registry
 from db.jobs import JobInfo
 from db.models import Candidate, ModelVersion
-from db.snapshot import LabelSnapshot, label_fingerprint, label_snapshot
+from db.snapshot import LabelSnapshot, label_snapshot
 from starcnet_core.errors import UserInputError
+from starcnet_core.io.stampset import label_fingerprint
 from webapp.services.scoring import StampLoader, load_version_model, mosaic_stamps
 
 __all__ = [
     "HELD_OUT_SHARE",
     "HELD_OUT_MINIMUM",
     "usable_labels",
+    "snapshot_fingerprint",
     "held_out_labels",
     "held_out_summary",
     "grow_held_out_set",
@@ -65,15 +67,20 @@ def usable_labels(snapshot: LabelSnapshot, session: Session) -> LabelSnapshot:
         )
     )
     keep = np.array([int(i) in usable for i in snapshot.candidate_ids], dtype=bool)
-    ids, classes = snapshot.candidate_ids[keep], snapshot.classes[keep]
     return LabelSnapshot(
-        candidate_ids=ids,
-        classes=classes,
+        candidate_ids=snapshot.candidate_ids[keep],
+        classes=snapshot.classes[keep],
         means=snapshot.means[keep],
         n_votes=snapshot.n_votes[keep],
         galaxy_ids=snapshot.galaxy_ids[keep],
-        fingerprint=label_fingerprint(ids, classes),
+        galaxy_names=snapshot.galaxy_names[keep],
+        source_ids=snapshot.source_ids[keep],
     )
+
+
+def snapshot_fingerprint(snapshot: LabelSnapshot) -> str:
+    """The project's label fingerprint (:func:`starcnet_core.io.stampset.label_fingerprint`) of a snapshot."""
+    return label_fingerprint(snapshot.galaxy_names, snapshot.source_ids, snapshot.classes)
 
 
 def held_out_labels(session: Session) -> LabelSnapshot:
@@ -101,7 +108,7 @@ def held_out_summary(session: Session) -> dict[str, Any]:
         "n": len(held),
         "n_labelled": len(labelled),
         "share": len(held) / len(labelled) if len(labelled) else 0.0,
-        "fingerprint": held.fingerprint,
+        "fingerprint": snapshot_fingerprint(held),
         "updated_at": growth[-1].added_at if growth else None,
         "growth": growth,
         "minimum": HELD_OUT_MINIMUM,
@@ -199,7 +206,7 @@ def measure_on_held_out(
         heldout_metrics(
             held.classes,
             predict_stamps(model, held_stamps).scores if len(held) else np.zeros((0, 4)),
-            fingerprint=held.fingerprint,
+            fingerprint=snapshot_fingerprint(held),
         )
         for model in models
     ]

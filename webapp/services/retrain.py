@@ -18,7 +18,7 @@ held-out set is never chosen here except by the first request when there is
 none yet (an explicit write, recorded as a growth).
 
 The job ends by writing the checkpoint atomically, measuring the new and the
-active model on the held-out set, and registering a ``candidate`` version
+active model on the held-out set, and registering a ``proposed`` version
 with both metric sets and the fingerprint of its training labels; it then
 queues scoring of every candidate with the new version (for the science diff)
 and, with ``auto_promote``, promotes it when it is not worse and the held-out
@@ -54,6 +54,7 @@ from webapp.services.held_out import (
     grow_held_out_set,
     held_out_labels,
     measure_on_held_out,
+    snapshot_fingerprint,
     usable_labels,
 )
 from webapp.services.scoring import StampLoader, feature_cache, load_version_model, mosaic_stamps
@@ -486,13 +487,14 @@ def retrain_job_handler(stamps: StampLoader = mosaic_stamps) -> Callable[[sessio
         name = f"{request.mode}-job{context.job.id}-{time.strftime('%Y%m%d-%H%M%S')}"
         path = _model_dir() / f"{name}.pt"
         context.progress(0.96, "writing the checkpoint")
+        fingerprint = snapshot_fingerprint(train)
         save_checkpoint(
             path,
             model,
             band_mean=band_mean,
             bands=BANDS,
             class_names=tuple(CLASS_NAMES.values()),
-            label_fingerprint=train.fingerprint,
+            label_fingerprint=fingerprint,
             metrics=metrics,
         )
         promoted, note = False, None
@@ -513,7 +515,7 @@ def retrain_job_handler(stamps: StampLoader = mosaic_stamps) -> Callable[[sessio
                 checkpoint_sha256=registry.file_sha256(path),
                 mode=request.mode,
                 parent_id=active_id if request.mode != "scratch" else None,
-                label_fingerprint=train.fingerprint,
+                label_fingerprint=fingerprint,
                 n_train_labels=len(train),
                 metrics=metrics,
                 baseline_metrics=baseline,
