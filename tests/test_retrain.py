@@ -565,7 +565,7 @@ def test_automatic_promotion_of_a_better_version_on_a_large_enough_held_out_set(
         start = starting_model(session, tmp_path)
         label_all(session, ids)
         assert grow_held_out_set(session, at_least=100)["n"] == 100
-        job = request_retrain(session, RetrainRequest(mode="quick", epochs=30, auto_promote=True))
+        job = request_retrain(session, RetrainRequest(mode="quick", epochs=15, auto_promote=True))
     assert worker.run(idle_exit=True) == 3
     with sessions() as session:
         done = jobs.get_job(session, job.id)
