@@ -51,17 +51,18 @@ def evaluation_rows(loaded: LoadedModel, stamps: StampSet, subset: str) -> tuple
 
 
 def model_report(loaded: LoadedModel, stamps: StampSet, rows: np.ndarray, n_boot: int = 1000) -> dict:
-    """Scores of ``loaded`` on stamps ``rows`` evaluated; binary models get the 1+2 vs 3+4 block only."""
+    """Scores of ``loaded`` on stamps ``rows`` evaluated; binary models get their grouping's block only."""
     if len(rows) == 0:
         raise UserInputError("no stamps to evaluate")
     scores = predict_stamps(loaded, np.asarray(stamps.stamps[np.sort(rows)])).scores
     rows = np.sort(rows)
     if scores.shape[1] == 2:
-        labels = stamps.labels[rows]
-        truth = group_labels(labels, BINARY)
+        grouping = loaded.meta.get("extra", {}).get("train_config", {}).get("grouping", BINARY)
+        truth = group_labels(stamps.labels[rows], grouping)
         return {
             "n": int(len(rows)),
-            BINARY: accuracy_block(truth, scores.argmax(1) + 1, [1, 2], n_boot, 0),
+            "grouping": grouping,
+            grouping: accuracy_block(truth, scores.argmax(1) + 1, [1, 2], n_boot, 0),
         }
     return evaluate_stampset(stamps, scores, rows, n_boot=n_boot)
 
@@ -79,6 +80,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         write_figures(report, out)
         print(json.dumps(summary(report)))
     else:
-        print(json.dumps({"n": report["n"], f"{BINARY}_accuracy": report[BINARY]["accuracy"]}))
+        grouping = report["grouping"]
+        print(json.dumps({"n": report["n"], f"{grouping}_accuracy": report[grouping]["accuracy"]}))
     print(f"{what}: wrote {out / 'report.json'} and figures")
     return 0

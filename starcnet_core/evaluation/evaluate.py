@@ -5,9 +5,11 @@ one JSON-ready report: 4-class accuracy; the binary accuracies of the three
 groupings of section 5.2; row-normalised confusion matrices with counts;
 per-class precision, recall and precision-recall curves (one class against
 the rest); bootstrap confidence intervals; accuracy per galaxy against
-distance with Spearman's rho (Fig. 6); the distribution of the winning score
+distance with Spearman's rho and the accuracies pooled in the paper's
+distance bins (limits 5, 7, 9, 11 Mpc; Fig. 6); the distribution of the winning score
 per predicted class (Fig. 5); agreement with the human labels (Cohen's kappa)
-and, on simulated data, with the true class. The figures of
+and, on simulated data, with the true class; calibration (expected
+calibration error and the reliability curve). The figures of
 :mod:`starcnet_core.evaluation.figures` draw from this report alone.
 """
 
@@ -26,6 +28,7 @@ from sklearn.metrics import (
     precision_recall_fscore_support,
 )
 
+from starcnet_core.calibration import expected_calibration_error, reliability_curve
 from starcnet_core.errors import UserInputError
 from starcnet_core.evaluation.agreement import compare, expert_agreement, summarise
 from starcnet_core.groupings import GROUPINGS, group_labels
@@ -33,6 +36,7 @@ from starcnet_core.io.stampset import StampSet
 
 __all__ = [
     "CLASSES",
+    "DISTANCE_BIN_LIMITS",
     "evaluate",
     "evaluate_stampset",
     "accuracy_block",
@@ -41,6 +45,9 @@ __all__ = [
 ]
 
 CLASSES: tuple[int, ...] = (1, 2, 3, 4)
+
+#: Limits (Mpc) of the paper's five distance bins of Fig. 6.
+DISTANCE_BIN_LIMITS: tuple[float, ...] = (5.0, 7.0, 9.0, 11.0)
 
 _PR_POINTS = 101
 _HIST_BINS = 20
@@ -70,6 +77,7 @@ def accuracy_block(y_true: np.ndarray, y_pred: np.ndarray, labels: list[int], n_
     return {
         "accuracy": float(accuracy_score(y_true, y_pred)),
         "accuracy_ci95": list(bootstrap_accuracy(correct, n_boot, seed)),
+        "ci95_method": f"percentile bootstrap of these predictions ({n_boot} resamples; one network)",
         "labels": labels,
         "confusion_counts": counts.tolist(),
         "confusion_normalised": normalised.round(4).tolist(),
@@ -119,7 +127,9 @@ def _per_galaxy(y_true, y_pred, galaxy, distance_mpc) -> dict:
                 "binary_accuracy": float((group_labels(y_true[here]) == group_labels(y_pred[here])).mean()),
             }
         )
-    result: dict = {"galaxies": rows, "spearman": None}
+    result: dict = {"galaxies": rows, "spearman": None, "distance_bins": None}
+    if distance_mpc is not None:
+        result["distance_bins"] = _distance_bins(y_true, y_pred, distance_mpc)
     if distance_mpc is not None and len(rows) >= 3:
         distances = [r["distance_mpc"] for r in rows]
         spearman = {}
@@ -133,6 +143,28 @@ def _per_galaxy(y_true, y_pred, galaxy, distance_mpc) -> dict:
             spearman[key] = {"rho": float(rho), "p_value": float(p_value)}
         result["spearman"] = spearman
     return result
+
+
+def _distance_bins(y_true: np.ndarray, y_pred: np.ndarray, distance_mpc: np.ndarray) -> list[dict]:
+    """Accuracy of all candidates pooled per distance bin: each galaxy weighs by its candidates."""
+    edges = (-np.inf, *DISTANCE_BIN_LIMITS, np.inf)
+    out = []
+    for low, high in zip(edges[:-1], edges[1:], strict=True):
+        here = (distance_mpc >= low) & (distance_mpc < high)
+        n = int(here.sum())
+        out.append(
+            {
+                "low_mpc": None if np.isinf(low) else float(low),
+                "high_mpc": None if np.isinf(high) else float(high),
+                "n": n,
+                "mean_distance_mpc": float(distance_mpc[here].mean()) if n else None,
+                "accuracy": float((y_true[here] == y_pred[here]).mean()) if n else None,
+                "binary_accuracy": (
+                    float((group_labels(y_true[here]) == group_labels(y_pred[here])).mean()) if n else None
+                ),
+            }
+        )
+    return out
 
 
 def _score_distributions(scores: np.ndarray) -> dict:
@@ -213,7 +245,8 @@ def evaluate(
     dict
         JSON-ready: ``n``, ``four_class``, one entry per
         :data:`starcnet_core.groupings.GROUPINGS`,
-        ``per_class``, ``per_galaxy`` (when ``galaxy`` is given), ``score_distributions``,
+        ``per_class``, ``per_galaxy`` (when ``galaxy`` is given; with ``distance_mpc``, its
+        ``distance_bins``), ``score_distributions``, ``calibration`` (``ece``, ``reliability``),
         ``agreement`` (``human``; with ``truth``, ``truth`` and ``human_vs_truth``; with
         ``votes``, ``experts``).
     """
@@ -243,6 +276,10 @@ def evaluate(
         distances = None if distance_mpc is None else np.asarray(distance_mpc, dtype=float)[keep]
         report["per_galaxy"] = _per_galaxy(y_true, y_pred, np.asarray(galaxy).astype(str)[keep], distances)
     report["score_distributions"] = _score_distributions(scores)
+    report["calibration"] = {
+        "ece": expected_calibration_error(scores, y_true - 1),
+        "reliability": reliability_curve(scores, y_true - 1),
+    }
     report["agreement"] = {"human": _agreement(y_true, y_pred)}
     if votes is not None:
         report["agreement"]["experts"] = _expert_agreement(
@@ -290,6 +327,8 @@ def summary(report: Mapping) -> dict[str, float]:
         out["expert_vs_expert"] = experts["expert_vs_expert"]
     for name in GROUPINGS:
         out[f"{name}_accuracy"] = report[name]["accuracy"]
+    if "calibration" in report:
+        out["ece"] = report["calibration"]["ece"]
     if "truth" in report.get("agreement", {}):
         out["truth_accuracy"] = report["agreement"]["truth"]["accuracy"]
     return out

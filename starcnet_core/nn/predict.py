@@ -205,7 +205,7 @@ def predict_stamps(
             batch = torch.from_numpy(np.array(stamps[start : start + batch_size])).to(device) - mean
             views = dihedral_views(batch) if tta else [batch]
             logits = [_bf16_logits(model, stacks, v) if bf16 else model(v) for v in views]
-            scores = torch.stack([torch.softmax(x.float(), dim=1) for x in logits])
+            scores = torch.stack([torch.softmax(x.float() / loaded.temperature, dim=1) for x in logits])
             out.append(scores.mean(dim=0).cpu().numpy())
             if progress is not None:
                 progress(min(start + batch_size, len(stamps)), len(stamps))

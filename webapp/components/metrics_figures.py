@@ -26,6 +26,7 @@ __all__ = [
     "accuracy_distance_figure",
     "colour_colour_figure",
     "class_distribution_figure",
+    "expert_accuracy_rows",
 ]
 
 _CLASSES = [1, 2, 3, 4]
@@ -254,3 +255,17 @@ def class_distribution_figure(
         figure.update_yaxes(type="log", exponentformat="power")
     figure.update_layout(height=340, margin={"t": 40})
     return figure
+
+
+def expert_accuracy_rows(experts: list[dict]) -> list[dict[str, object]]:
+    """Table rows of a Dawid-Skene report: each expert's accuracy per class as "92% (n=35)"."""
+    rows = []
+    for row in experts:
+        cells = {
+            f"class {k}": f"{accuracy:.0%} (n={count:.0f})"
+            for k, (accuracy, count) in enumerate(
+                zip(row["accuracy"], row["labels_per_class"], strict=True), 1
+            )
+        }
+        rows.append({"expert": row["expert"], "labels": row["n_labels"], **cells})
+    return rows

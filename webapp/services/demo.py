@@ -179,6 +179,7 @@ def build_demo(
                 class_names=tuple(CLASS_NAMES.values()),
                 label_fingerprint=fingerprint,
                 metrics=result.test_metrics,
+                temperature=result.temperature,
             )
             with transaction(session):
                 version = register_version(

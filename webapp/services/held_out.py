@@ -167,8 +167,9 @@ def heldout_metrics(
 
     ``n``; 4-class and binary (1+2 vs 3+4) ``accuracy``/``binary_accuracy``
     with bootstrap 95% intervals (``*_ci95``); the 4-class ``confusion``
-    counts (rows: consensus class, columns: predicted), per-class ``recall``;
-    and ``held_out_fingerprint``, the set and truth they were measured on.
+    counts (rows: consensus class, columns: predicted), per-class ``recall``,
+    the calibration (``ece``, ``reliability``); and ``held_out_fingerprint``,
+    the set and truth they were measured on.
     """
     from starcnet_core.evaluation.evaluate import evaluate
 
@@ -184,6 +185,8 @@ def heldout_metrics(
         "binary_accuracy_ci95": binary["accuracy_ci95"],
         "confusion": four["confusion_counts"],
         "recall": [float(report["per_class"][str(k)]["recall"]) for k in (1, 2, 3, 4)],
+        "ece": report["calibration"]["ece"],
+        "reliability": report["calibration"]["reliability"],
         "held_out_fingerprint": fingerprint,
     }
 

@@ -323,8 +323,8 @@ def _train(
     request: RetrainRequest,
     context: Any,
     clock: _Clock,
-) -> tuple[Any, np.ndarray, list[dict], dict[str, int]]:
-    """Run the chosen training; returns (model, band_mean, history, counts).
+) -> tuple[Any, np.ndarray, list[dict], float, dict[str, int]]:
+    """Run the chosen training; returns (model, band_mean, history, calibration temperature, counts).
 
     ``counts``: ``n_fit`` labels trained on, ``n_validation`` labels choosing
     the best epoch, ``n_new_features`` (quick mode).
@@ -370,7 +370,7 @@ def _train(
         )
         n_val = len(result.val_index)
         counts = {"n_fit": len(train) - n_val, "n_validation": n_val, "n_new_features": int(n_new)}
-        return result.model, loaded.band_mean, result.history, counts
+        return result.model, loaded.band_mean, result.history, result.temperature, counts
     from astropy.table import Table
 
     from starcnet_core.io.stampset import StampSet
@@ -408,7 +408,7 @@ def _train(
         ),
     )
     counts = {"n_fit": len(result.split.train), "n_validation": len(result.split.val), "n_new_features": 0}
-    return result.model, result.band_mean, result.history, counts
+    return result.model, result.band_mean, result.history, result.temperature, counts
 
 
 def _timing(
@@ -471,10 +471,10 @@ def retrain_job_handler(stamps: StampLoader = mosaic_stamps) -> Callable[[sessio
                 session.commit()
             return cut
 
-        model, band_mean, history, counts = _train(loaded, train, load, request, context, clock)
+        model, band_mean, history, temperature, counts = _train(loaded, train, load, request, context, clock)
         context.log(f"trained on {counts['n_fit']} labels, {counts['n_validation']} chose the best epoch")
         context.progress(0.92, "evaluating on the held-out set")
-        new_loaded = LoadedModel.from_model(model, band_mean, bands=BANDS)
+        new_loaded = LoadedModel.from_model(model, band_mean, bands=BANDS, temperature=temperature)
         compared = [new_loaded] if loaded is None else [new_loaded, loaded]
         measured = clock.time(
             "eval",
@@ -496,6 +496,7 @@ def retrain_job_handler(stamps: StampLoader = mosaic_stamps) -> Callable[[sessio
             class_names=tuple(CLASS_NAMES.values()),
             label_fingerprint=fingerprint,
             metrics=metrics,
+            temperature=temperature,
         )
         promoted, note = False, None
         if request.auto_promote:

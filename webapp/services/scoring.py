@@ -195,7 +195,7 @@ def _score_cached(
     found, cached = features.lookup(loaded.model, ids, loaded.band_mean)
     if not found.any():
         return 0, ids
-    scores = head_probabilities(loaded.model, cached)
+    scores = head_probabilities(loaded.model, cached, temperature=loaded.temperature)
     stored = store_predictions(session, version_id, ids[found].tolist(), scores, score_summaries(scores))
     session.commit()
     return stored, ids[~found]
