@@ -26,8 +26,8 @@ from db.models import Candidate, Galaxy, Vote
 from db.snapshot import label_snapshot
 from starcnet_core.errors import UserInputError
 from webapp.services.agreement import expert_agreement
+from webapp.services.held_out import usable_labels
 from webapp.services.labels import record_label, undo_label
-from webapp.services.retrain import _usable
 from webapp.services.review import session_progress
 
 
@@ -150,7 +150,7 @@ def test_more_than_70000_ids_on_postgres():
             )
             snapshot = label_snapshot(session)
             assert len(snapshot) == n and set(np.unique(snapshot.classes)) == {1, 2, 3, 4}
-            assert len(_usable(session, snapshot)) == n // 2 + n % 2
+            assert len(usable_labels(snapshot, session)) == n // 2 + n % 2
             progress = session_progress(session, expert)
             assert progress["labelled_total"] == n and progress["remaining"] == 0
             assert consensus(session, expert_ids=[expert]).n_votes.sum() == n
