@@ -44,9 +44,9 @@ from db.consensus import consensus, from_counts, refresh_consensus_cache  # noqa
 from db.engine import make_engine, session_factory  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
 from db.models import Candidate, Expert, Galaxy, Job, ModelVersion, Prediction, Vote  # noqa: E402
-from db.predictions import score_summaries  # noqa: E402
 from db.queue import review_queue  # noqa: E402
 from db.snapshot import label_snapshot  # noqa: E402
+from starcnet_core.scores import score_summaries  # noqa: E402
 from webapp.services.agreement import expert_agreement  # noqa: E402
 from webapp.services.export import export_galaxy  # noqa: E402
 from webapp.services.labels import record_label  # noqa: E402
@@ -92,6 +92,8 @@ def bulk_insert(engine, table: str, columns: dict[str, np.ndarray | list]) -> No
                 copy.write(buffer.getvalue())
         else:
             marks = ", ".join("?" for _ in names)
+            # the engine's connections leave transactions to SQLAlchemy: without BEGIN every row commits
+            cursor.execute("BEGIN")
             cursor.executemany(
                 f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks})", zip(*values, strict=True)
             )
@@ -239,11 +241,13 @@ def populate(engine, n: int, seed: int = 0, check_cache: bool = False) -> dict:
             session.commit()
             rebuild_s = time.perf_counter() - started
             after = consensus(session)
+            n_votes = session.scalar(select(func.count()).select_from(Vote))
+            session.commit()  # end the transaction: on SQLite it holds the write lock
         same = all(
             np.array_equal(getattr(before, f), getattr(after, f))
             for f in ("candidate_id", "counts", "n_unsure")
         )
-        if not same or session.scalar(select(func.count()).select_from(Vote)) != len(votes["c"]):
+        if not same or n_votes != len(votes["c"]):
             raise RuntimeError("the benchmark's consensus cache differs from refresh_consensus_cache")
     return {
         "n": n,
@@ -517,11 +521,11 @@ def main() -> int:
     )
     print(
         "Data: N candidates in 10 galaxies, predictions of the active model, a third of the candidates labelled by"
+        " three of 20 experts (70% agreeing, 5% unsure), 1% changes of mind, half of them undone; rows made by COPY"
+        " (PostgreSQL) or executemany (SQLite), with the consensus caches computed in numpy; up to"
+        f" {args.check_up_to:,} candidates `refresh_consensus_cache` then rebuilds the caches from the labels"
+        " (timed below) and the run stops unless both agree.\n"
     )
-    print(
-        "three of 20 experts (70% agreeing), 1% changes of mind, 0.5% undos; rows made by COPY (PostgreSQL) or"
-    )
-    print("executemany (SQLite); the consensus cache rebuilt by `refresh_consensus_cache` (set-based SQL).\n")
     print("| backend | candidates | labels | build s | cache rebuild s | load |")
     print("|---|---:|---:|---:|---:|---:|")
     for (backend, n), (n_labels, build_s, rebuild_s, at) in built.items():
