@@ -5,7 +5,7 @@ the expert's previous one and an undo appends a retraction, so the full
 history of every decision stays in the database. Each operation is one
 transaction that also refreshes the candidate's cached consensus; any
 mistake in the input (unknown expert or candidate, a class outside 1-4 /
-"unsure", a file imported twice) raises :class:`UserInputError` before
+"unsure", a file the expert already imported) raises :class:`UserInputError` before
 anything is written.
 """
 
@@ -37,7 +37,11 @@ __all__ = [
     "undo_label",
     "label_history",
     "import_labels",
+    "lock_candidates",
 ]
+
+# Candidate ids per locking statement: well under the databases' parameter limits.
+_LOCK_CHUNK = 5000
 
 
 @dataclass(frozen=True)
@@ -106,14 +110,32 @@ def find_candidate(session: Session, galaxy: str, source_id: int) -> Candidate:
     return candidate
 
 
+def lock_candidates(session: Session, candidate_ids: Sequence[int]) -> list[int]:
+    """Lock these candidates' rows for this transaction, in ascending id order; return the ids found.
+
+    Every write path that adds labels takes these locks before it reads the
+    labels it rewrites the stored consensus from, so that on PostgreSQL two
+    writers of one candidate run one after the other and the second sees the
+    first one's committed labels (SQLite's IMMEDIATE transactions already
+    serialise every writer). Ascending order everywhere means two writers
+    never wait for each other in a cycle. ``FOR NO KEY UPDATE`` leaves the
+    foreign-key checks of other inserts (labels, predictions) unblocked.
+    """
+    ids = sorted({int(c) for c in candidate_ids})
+    found: list[int] = []
+    for start in range(0, len(ids), _LOCK_CHUNK):
+        chunk = ids[start : start + _LOCK_CHUNK]
+        found += session.scalars(
+            select(Candidate.id)
+            .where(Candidate.id.in_(chunk))
+            .order_by(Candidate.id)
+            .with_for_update(key_share=True)
+        ).all()
+    return found
+
+
 def _lock_candidate(session: Session, candidate_id: int) -> None:
-    # FOR UPDATE serialises label writes on one candidate on PostgreSQL, so the
-    # consensus cache is rewritten from all committed labels (SQLite's IMMEDIATE
-    # transactions already serialise every writer).
-    found = session.execute(
-        select(Candidate.id).where(Candidate.id == candidate_id).with_for_update()
-    ).scalar_one_or_none()
-    if found is None:
+    if not lock_candidates(session, [candidate_id]):
         raise UserInputError(f"unknown candidate {candidate_id}")
 
 
@@ -234,8 +256,11 @@ def import_labels(session: Session, path: str | Path, *, expert: str) -> int:
 
     The file has a header with the columns ``galaxy``, ``id`` (catalog source
     id) and ``class`` (1-4 or "unsure"), and optionally ``comment`` and
-    ``seconds``. Every row is checked before anything is written; a file whose
-    content was already imported is refused.
+    ``seconds``. Every row is checked before anything is written. A file is
+    a repeat when the same expert already imported the same content (the
+    sha256 of its bytes): that is refused, naming the date of the earlier
+    import. The same content from another expert is that expert's own work
+    and is imported.
     """
     path = Path(path)
     if not path.is_file():
@@ -250,8 +275,19 @@ def import_labels(session: Session, path: str | Path, *, expert: str) -> int:
         )
     with transaction(session):
         expert_id = get_expert(session, expert).id
-        if session.scalar(select(Label.id).where(Label.import_batch == batch).limit(1)) is not None:
-            raise UserInputError(f"{path}: this file was already imported")
+        # The expert's row lock makes two imports of one expert take turns, so
+        # that the repeat check below sees the other's committed labels.
+        session.execute(select(Expert.id).where(Expert.id == expert_id).with_for_update(key_share=True))
+        earlier = session.scalar(
+            select(func.min(Label.created_at)).where(
+                Label.expert_id == expert_id, Label.import_batch == batch
+            )
+        )
+        if earlier is not None:
+            raise UserInputError(
+                f"{path}: this file was already imported for expert {expert!r} "
+                f"on {earlier:%Y-%m-%d %H:%M} UTC"
+            )
         galaxies = dict(session.execute(select(Galaxy.name, Galaxy.id)).all())
         wanted = {row["galaxy"].strip() for row in rows}
         unknown = sorted(wanted - set(galaxies))
@@ -270,8 +306,10 @@ def import_labels(session: Session, path: str | Path, *, expert: str) -> int:
             _import_row(path, line, row, galaxies, index, expert_id, batch, now)
             for line, row in enumerate(rows, 2)
         ]
+        touched = [r["candidate_id"] for r in records]
+        lock_candidates(session, touched)
         session.execute(insert(Label), records)
-        update_consensus_cache(session, [r["candidate_id"] for r in records])
+        update_consensus_cache(session, touched)
     return len(records)
 
 
