@@ -15,6 +15,7 @@ from webapp.components.model_figures import (
     confusion_figure,
 )
 from webapp.components.session import require_expert
+from webapp.components.text import plain
 from webapp.services.model_versions import (
     list_versions,
     promote_version,
@@ -93,7 +94,7 @@ if st.button("Roll back to the previously active version", disabled=active is No
             done = rollback_version(session, by=expert.name)
         st.success(f"Version {done['active']} is active again; scoring job #{done['score_job']} queued.")
     except UserInputError as error:
-        st.error(str(error))
+        st.error(plain(error))
 if not others or active is None:
     st.stop()
 

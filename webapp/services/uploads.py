@@ -8,10 +8,15 @@ transaction (:func:`webapp.services.galaxies.import_galaxy`), so a failure
 leaves nothing half-imported; uploads are written to a fresh folder under
 the data directory, kept only when the import succeeds (the database points
 at them).
+
+From the browser, a directory on the server is imported only by an admin,
+and only from under the configured data roots (:func:`data_roots`): the page
+must not become a way to list or read the server's files.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import uuid
 from collections.abc import Sequence
@@ -20,14 +25,25 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import numpy as np
 from astropy.io import fits
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.engine import data_dir
+from db.models import Expert
 from starcnet_core.errors import UserInputError
 from starcnet_core.io.galaxy import read_galaxy
 from webapp.services.galaxies import GalaxySummary, import_galaxy
 
-__all__ = ["MAX_UPLOAD_BYTES", "Upload", "check_galaxy_directory", "import_directory", "import_uploads"]
+__all__ = [
+    "MAX_UPLOAD_BYTES",
+    "Upload",
+    "check_galaxy_directory",
+    "data_roots",
+    "import_directory",
+    "import_server_directory",
+    "import_uploads",
+    "server_directory",
+]
 
 #: Largest single uploaded file (bytes): a LEGUS drizzled mosaic is about 250 MB.
 MAX_UPLOAD_BYTES = 1_000_000_000
@@ -133,6 +149,58 @@ def import_directory(
         catalog=_catalog_in(Path(directory), catalog),
         frame=frame,
     )
+
+
+def data_roots() -> list[Path]:
+    """The folders under which the Galaxies page may import a directory on the server.
+
+    ``$STARCNET_DATA_ROOTS`` (folders separated by ``os.pathsep``, ``:`` on
+    Linux), default the app data directory alone (``$STARCNET_DATA_DIR``).
+    """
+    listed = [p for p in os.environ.get("STARCNET_DATA_ROOTS", "").split(os.pathsep) if p.strip()]
+    return [Path(p).expanduser().resolve() for p in listed] or [data_dir().resolve()]
+
+
+def server_directory(directory: str | Path) -> Path:
+    """``directory`` resolved (symbolic links too) and checked to lie under one of :func:`data_roots`.
+
+    A relative path is taken relative to the first data root. Anything
+    outside the roots is a :class:`UserInputError` that says nothing about
+    what is there.
+    """
+    roots = data_roots()
+    text = str(directory).strip()
+    if not text:
+        raise UserInputError("name a directory under " + ", ".join(map(str, roots)))
+    path = (roots[0] / Path(text).expanduser()).resolve()
+    if not any(path.is_relative_to(root) for root in roots):
+        raise UserInputError(
+            f"{text}: not under the data roots ({', '.join(map(str, roots))}); an admin can add "
+            "folders with STARCNET_DATA_ROOTS"
+        )
+    return path
+
+
+def import_server_directory(
+    session: Session, directory: str | Path, *, expert_id: int, **options: object
+) -> GalaxySummary:
+    """:func:`import_directory` for a browser user: admins only, and only under :func:`data_roots`.
+
+    Parameters
+    ----------
+    session : Session
+    directory : path
+        Absolute, or relative to the first data root.
+    expert_id : int
+        The signed-in expert; one who is not an admin is refused.
+    **options
+        As for :func:`import_directory` (name, distance_mpc, catalog, frame).
+    """
+    role = session.scalar(select(Expert.role).where(Expert.id == expert_id))
+    session.rollback()  # the import is its own transaction
+    if role != "admin":
+        raise UserInputError("only an admin may import a directory on the server; upload the files instead")
+    return import_directory(session, server_directory(directory), **options)
 
 
 def import_uploads(
