@@ -9,7 +9,7 @@ from webapp.components.database import get_database
 from webapp.components.model_figures import training_curves_figure
 from webapp.components.session import require_expert
 from webapp.components.text import plain
-from webapp.services.jobs import cancel_job, job_status, recent_jobs
+from webapp.services.jobs import cancel_job, job_status, recent_jobs, rerun_job
 from webapp.services.retrain import MODES, RetrainRequest, estimate_seconds, request_retrain
 
 _MODE_HELP = {
@@ -80,6 +80,15 @@ def follow_latest_job() -> None:
         st.plotly_chart(training_curves_figure(history), width="stretch")
     if job.error:
         st.error(plain(job.error))
+    if job.status in ("failed", "cancelled") and st.button(
+        "Re-run with the same parameters", key=f"rerun-{job.id}"
+    ):
+        try:
+            with database.sessions() as session:
+                again = rerun_job(session, job.id)
+            st.success(f"Job #{job.id} queued again as #{again.id}.")
+        except UserInputError as error:
+            st.error(plain(error))
     if job.status == "succeeded":
         metrics, baseline = job.result.get("metrics", {}), job.result.get("baseline_metrics", {})
         st.write(

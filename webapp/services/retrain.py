@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from db import jobs, registry
 from db.engine import data_dir
 from db.jobs import JobInfo
-from db.models import Candidate
+from db.models import Candidate, ModelVersion
 from db.predictions import active_model_version
 from db.snapshot import LabelSnapshot, label_fingerprint, label_snapshot
 from starcnet_core.errors import UserInputError
@@ -266,6 +266,30 @@ def estimate_seconds(session: Session, request: RetrainRequest) -> dict[str, Any
 
 def _model_dir() -> Path:
     return data_dir() / "models"
+
+
+def discard_job_checkpoints(session: Session, job_id: int) -> list[Path]:
+    """Delete what a dead or failed retrain job left in the models folder; return the paths removed.
+
+    A job's checkpoint is ``<mode>-job<id>-<time>.pt``, first written as a
+    hidden temporary file beside it (:func:`starcnet_core.nn.checkpoint.save_checkpoint`).
+    A worker killed during the write leaves the temporary file; one killed
+    between the write and the registration leaves a checkpoint that no model
+    version points to. Both are removed; a registered checkpoint never is.
+    """
+    folder = _model_dir()
+    registered = {
+        Path(p).resolve()
+        for p in session.scalars(select(ModelVersion.checkpoint_path).where(ModelVersion.job_id == job_id))
+        if p
+    }
+    left = [*folder.glob(f".*-job{job_id}-*.pt.*"), *folder.glob(f"*-job{job_id}-*.pt")]
+    removed = []
+    for path in left:
+        if path.resolve() not in registered:
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
 
 
 def request_retrain(session: Session, request: RetrainRequest) -> JobInfo:
