@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import math
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +40,8 @@ __all__ = [
     "label_history",
     "import_labels",
     "lock_candidates",
+    "check_seconds",
+    "check_name",
 ]
 
 # Candidate ids per locking statement: well under the databases' parameter limits.
@@ -67,11 +71,36 @@ def normalise_class(value: object) -> str:
     return text
 
 
-def add_expert(session: Session, name: str, role: str = "expert") -> int:
-    """Create an expert; return their id. A name already taken is a :class:`UserInputError`."""
+def check_seconds(value: object) -> float | None:
+    """Seconds spent on a label: a finite number >= 0, or None when not given (None or empty text)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise UserInputError(f"seconds {value!r} is not a number") from None
+    if not math.isfinite(seconds) or seconds < 0:
+        raise UserInputError(f"seconds {value!r} must be a number >= 0")
+    return seconds
+
+
+def check_name(name: str, what: str, max_length: int) -> str:
+    """``name`` without surrounding blanks; empty, too long or with control characters is a :class:`UserInputError`."""
     name = name.strip()
     if not name:
-        raise UserInputError("an expert needs a name")
+        raise UserInputError(f"{what} needs a name")
+    if len(name) > max_length:
+        raise UserInputError(
+            f"{what} name {name[:20]!r}...: at most {max_length} characters, not {len(name)}"
+        )
+    if any(unicodedata.category(c) == "Cc" for c in name):
+        raise UserInputError(f"{what} name {name!r}: no control characters (line breaks, tabs)")
+    return name
+
+
+def add_expert(session: Session, name: str, role: str = "expert") -> int:
+    """Create an expert; return their id. A name already taken is a :class:`UserInputError`."""
+    name = check_name(name, "an expert", Expert.__table__.c.name.type.length)
     if role not in EXPERT_ROLES:
         raise UserInputError(f"role {role!r} is not one of {', '.join(EXPERT_ROLES)}")
     with transaction(session):
@@ -175,8 +204,7 @@ def record_label(
         Stretch, bands, zoom... of the review page (JSON-serialisable).
     """
     cls = normalise_class(label_class)
-    if seconds_spent is not None and seconds_spent < 0:
-        raise UserInputError(f"seconds spent must be >= 0, not {seconds_spent}")
+    seconds_spent = check_seconds(seconds_spent)
     with transaction(session):
         _lock_candidate(session, candidate_id)
         _check_expert(session, expert_id)
@@ -267,7 +295,13 @@ def import_labels(session: Session, path: str | Path, *, expert: str) -> int:
         raise UserInputError(f"{path}: no such file")
     content = path.read_bytes()
     batch = hashlib.sha256(content).hexdigest()
-    rows = list(csv.DictReader(content.decode("utf-8-sig").splitlines()))
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise UserInputError(
+            f"{path}: not UTF-8 text (byte {error.start} is {content[error.start]:#04x}); save it as UTF-8"
+        ) from None
+    rows = list(csv.DictReader(text.splitlines()))
     missing = {"galaxy", "id", "class"} - set(rows[0] if rows else {})
     if not rows or missing:
         raise UserInputError(
@@ -315,6 +349,9 @@ def import_labels(session: Session, path: str | Path, *, expert: str) -> int:
 
 def _import_row(path, line, row, galaxies, index, expert_id, batch, now) -> dict[str, Any]:  # noqa: ANN001
     where = f"{path}:{line}"
+    for column in ("galaxy", "id", "class"):
+        if row.get(column) is None or not str(row[column]).strip():
+            raise UserInputError(f"{where}: no {column}")
     try:
         source_id = int(str(row["id"]).strip())
     except ValueError:
@@ -324,8 +361,8 @@ def _import_row(path, line, row, galaxies, index, expert_id, batch, now) -> dict
         raise UserInputError(f"{where}: galaxy {row['galaxy']!r} has no candidate with id {source_id}")
     try:
         cls = normalise_class(row["class"])
-        seconds = float(row["seconds"]) if row.get("seconds") not in (None, "") else None
-    except (UserInputError, ValueError) as error:
+        seconds = check_seconds(row.get("seconds"))
+    except UserInputError as error:
         raise UserInputError(f"{where}: {error}") from None
     return {
         "candidate_id": candidate_id,

@@ -101,7 +101,11 @@ class RetrainRequest:
         if self.mode not in MODES:
             raise UserInputError(f"unknown retrain mode {self.mode!r}; choose one of {', '.join(MODES)}")
         if self.min_votes < 1:
-            raise UserInputError("min_votes must be at least 1")
+            raise UserInputError(f"min_votes {self.min_votes}: must be at least 1")
+        if self.epochs is not None and self.epochs < 1:
+            raise UserInputError(f"epochs {self.epochs}: must be at least 1 (or none for the mode's default)")
+        if not 0 < self.held_out_fraction < 1:
+            raise UserInputError(f"held-out fraction {self.held_out_fraction}: must be between 0 and 1")
 
     @property
     def n_epochs(self) -> int:

@@ -23,7 +23,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
-import numpy as np
 from astropy.io import fits
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -31,7 +30,6 @@ from sqlalchemy.orm import Session
 from db.engine import data_dir
 from db.models import Expert
 from starcnet_core.errors import UserInputError
-from starcnet_core.io.galaxy import read_galaxy
 from webapp.services.galaxies import GalaxySummary, import_galaxy
 
 __all__ = [
@@ -92,13 +90,12 @@ def _catalog_in(directory: Path, catalog: str | None) -> Path | None:
     return path
 
 
-def check_galaxy_directory(directory: str | Path, *, catalog: str | None = None, frame: str = "auto") -> int:
-    """Check a galaxy directory as the import will read it; return how many candidates are usable.
+def check_galaxy_directory(directory: str | Path) -> None:
+    """Check a galaxy directory's files before the import reads them.
 
-    Mosaics of different shapes, a missing band or catalog, and a catalog
-    without any candidate that has a full 32 x 32 stamp are :class:`UserInputError`.
-    ``catalog`` names the catalog file when the directory holds several;
-    ``frame`` chooses NGC 1313-style positions (see :func:`starcnet_core.io.galaxy.read_galaxy`).
+    A file named as FITS that is not one, and mosaics of different shapes,
+    are :class:`UserInputError`. The import itself refuses the rest (a
+    missing band or catalog, no candidate with a full stamp).
     """
     directory = Path(directory)
     if not directory.is_dir():
@@ -115,14 +112,6 @@ def check_galaxy_directory(directory: str | Path, *, catalog: str | None = None,
     if len(set(shapes.values())) > 1:
         listed = ", ".join(f"{name} {shape[1]}x{shape[0]}" for name, shape in sorted(shapes.items()))
         raise UserInputError(f"the mosaics have different shapes: {listed}")
-    galaxy = read_galaxy(directory, catalog=_catalog_in(directory, catalog), frame=frame)
-    usable = int(np.count_nonzero(galaxy.cutouts(size=32).usable))
-    if usable == 0:
-        raise UserInputError(
-            f"{directory.name}: none of the {len(galaxy.catalog.table)} catalog candidates has a full "
-            "stamp in the mosaics (check that the catalog belongs to these mosaics, and its x, y origin)"
-        )
-    return usable
 
 
 def import_directory(
@@ -140,7 +129,7 @@ def import_directory(
     tables; ``frame`` (``"auto"``, ``"pointing"``, ``"mosaic"``) which
     positions to use from a catalog that lists both (NGC 1313).
     """
-    check_galaxy_directory(directory, catalog=catalog, frame=frame)
+    check_galaxy_directory(directory)
     return import_galaxy(
         session,
         directory,
