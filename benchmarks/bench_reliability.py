@@ -210,14 +210,8 @@ def _labels_and_check(url: str) -> tuple[int, int]:
     return count, mismatches
 
 
-def crash_import(folder: Path, attempt: int) -> bool:
-    """SIGKILL ``import-labels`` of 40,000 rows at a random moment: all or none stored, consensus exact."""
-    url = f"sqlite:///{folder / f'crash_import{attempt}.sqlite'}"
-    _prepare(url, 1)
-    path = folder / f"big_{attempt}.csv"
-    rows = "".join(f"busy,{1 + i % N_CANDIDATES},{1 + i % 4}\n" for i in range(40_000))
-    path.write_text("galaxy,id,class\n" + rows)
-    process = subprocess.Popen(
+def _start_import(url: str, path: Path) -> subprocess.Popen:
+    return subprocess.Popen(
         [
             sys.executable,
             "-m",
@@ -233,13 +227,35 @@ def crash_import(folder: Path, attempt: int) -> bool:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    time.sleep(2.0 + 0.7 * attempt)  # start-up, then into the reading / the transaction
+
+
+def crash_import(folder: Path, attempt: int, n_tries: int) -> tuple[bool, str]:
+    """SIGKILL ``import-labels`` of 40,000 rows late in its run: all or none stored, consensus exact.
+
+    An uninterrupted import is timed first; the kill comes at 70-95% of that
+    time, when the command is writing (its start-up and the reading of the
+    file come first). Returns (survived, what the database held).
+    """
+    rows = "".join(f"busy,{1 + i % N_CANDIDATES},{1 + i % 4}\n" for i in range(40_000))
+    path = folder / f"big_{attempt}.csv"
+    path.write_text("galaxy,id,class\n" + rows)
+    timing = f"sqlite:///{folder / f'crash_timing{attempt}.sqlite'}"
+    _prepare(timing, 1)
+    started = time.perf_counter()
+    _start_import(timing, path).wait()
+    full = time.perf_counter() - started
+    url = f"sqlite:///{folder / f'crash_import{attempt}.sqlite'}"
+    _prepare(url, 1)
+    fraction = 0.7 + 0.25 * attempt / max(1, n_tries - 1)
+    process = _start_import(url, path)
+    time.sleep(fraction * full)
     finished_first = process.poll() is not None
     process.send_signal(signal.SIGKILL)
     process.wait()
     count, mismatches = _labels_and_check(url)
-    print(f"import kill {attempt}: finished first {finished_first}, {count} labels", file=sys.stderr)
-    return count in (0, 40_000) and mismatches == 0
+    held = "finished before the kill" if finished_first else f"{count} labels after the kill"
+    print(f"import kill {attempt} at {fraction:.0%} of {full:.1f} s: {held}", file=sys.stderr)
+    return count in (0, 40_000) and mismatches == 0, f"{fraction:.0%}: {held}"
 
 
 _CHECKPOINT_WRITER = """
