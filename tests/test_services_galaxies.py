@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 from astropy.table import Table
-from db_testing import add_model, migrated_engine
+from db_testing import add_galaxy, add_model, migrated_engine
 from sqlalchemy import func, select
 
 from db.engine import session_factory
@@ -212,3 +212,14 @@ def test_cli_import_score_export(tmp_path, monkeypatch, capsys):
         == 0
     )
     assert (tmp_path / "t.tab").read_text().startswith("1\t")
+
+
+def test_scored_candidates_keep_far_galaxies_and_give_nan_for_missing_photometry(session):
+    galaxy = add_galaxy(session, "far", n=2)
+    galaxy.distance_mpc = 120.0  # beyond any magnitude sentinel: a distance, not "not detected"
+    candidates = session.scalars(select(Candidate).where(Candidate.galaxy_id == galaxy.id)).all()
+    candidates[0].mag_u, candidates[1].mag_u = None, 21.0  # LEGUS sentinels are stored as None at import
+    add_model(session, "m", {c.id: [0.7, 0.1, 0.1, 0.1] for c in candidates})
+    data = scored_candidates(session)
+    assert data["distance_mpc"].tolist() == [120.0, 120.0]
+    assert np.isnan(data["mag_u"]).tolist() == [True, False]

@@ -9,13 +9,13 @@ a statement trigger on PostgreSQL refuses TRUNCATE (also ``TRUNCATE
 candidate CASCADE``, which would truncate the labels too).
 
 Revision ID: 0002_h15
-Revises: 0001
+Revises: 0002_h13
 """
 
 from alembic import op
 
 revision = "0002_h15"
-down_revision = "0001"
+down_revision = "0002_h13"
 branch_labels = None
 depends_on = None
 
