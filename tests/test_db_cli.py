@@ -104,3 +104,17 @@ def test_check_finds_and_repairs_a_wrong_stored_consensus(database, tmp_path, ca
     assert main(["check", "--repair"]) == 0
     assert "2 mismatches repaired" in capsys.readouterr().out
     assert main(["check"]) == 0
+
+
+def test_an_expert_becomes_admin_and_back(database, capsys):
+    assert main(["init-db"]) == 0
+    assert main(["expert", "add", "ana"]) == 0
+    assert main(["expert", "role", "ana", "--role", "admin"]) == 0
+    assert main(["expert", "list"]) == 0
+    assert "ana\tadmin\t0 labels" in capsys.readouterr().out
+    assert main(["expert", "role", "ana"]) == 0
+    assert main(["expert", "role", "zoe", "--role", "admin"]) == 2
+    assert main(["expert", "role"]) == 2
+    assert "`expert role` needs a NAME" in capsys.readouterr().err
+    assert main(["expert", "list"]) == 0
+    assert "ana\texpert\t0 labels" in capsys.readouterr().out

@@ -32,6 +32,7 @@ __all__ = [
     "LabelRecord",
     "normalise_class",
     "add_expert",
+    "set_role",
     "list_experts",
     "get_expert",
     "find_candidate",
@@ -110,6 +111,17 @@ def add_expert(session: Session, name: str, role: str = "expert") -> int:
         session.add(expert)
         session.flush()
         return expert.id
+
+
+def set_role(session: Session, name: str, role: str) -> None:
+    """Give expert ``name`` the role ``expert`` or ``admin`` (e.g. to let them import server directories)."""
+    if role not in ("expert", "admin"):
+        raise UserInputError(f"role {role!r} is not one of expert, admin")
+    with transaction(session):
+        expert = get_expert(session, name)
+        if expert.role == "catalog":
+            raise UserInputError(f"{name!r} holds catalog labels, not a person: its role stays catalog")
+        expert.role = role
 
 
 def list_experts(session: Session) -> list[dict[str, Any]]:
