@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import streamlit as st
 from sqlalchemy import select, update
 from streamlit.testing.v1 import AppTest
 
 from db.engine import make_engine
-from db.models import Candidate, Expert, Label
+from db.models import Candidate, Expert, Galaxy, Job, Label
 from tests.app_testing import prepared_database
 from tests.db_testing import migrated_engine
 from tests.legus_testing import catalog_rows, write_galaxy, write_tab
@@ -152,7 +153,8 @@ def test_label_with_display_settings_then_undo(database_url: str) -> None:
     app.button(key="undo").click().run()
     assert app.session_state["view"].source_id == 6  # back to the undone candidate
     assert _labels(database_url)[-1][1] is None  # a retraction
-    assert any("0 labelled today" not in c.value and "6 left" in c.value for c in app.caption)
+    # the undone label no longer counts as labelled today
+    assert any("0 labelled today" in c.value and "6 left" in c.value for c in app.caption)
 
 
 def test_display_range_and_stretch_are_stored_with_the_label(database_url: str) -> None:
@@ -286,6 +288,16 @@ def test_galaxies_page_imports_the_catalog_named_in_the_form(
     app.button(key="import_dir_go").click().run()
     assert not app.exception and not app.error
     assert "Imported ngc4246: 1 candidates, 1 usable." in app.success[0].value
+    # the import queued scoring of the new galaxy with the active model, shown with its progress
+    engine = make_engine(database_url)
+    with engine.connect() as connection:
+        queued = connection.execute(select(Job.params).where(Job.kind == "score")).scalars().all()
+        galaxy_id = connection.execute(select(Galaxy.id).where(Galaxy.name == "ngc4246")).scalar_one()
+    engine.dispose()
+    assert [params["galaxy_id"] for params in queued] == [galaxy_id]
+    app.run()
+    assert any("Scoring ngc4246" in bar.proto.text for bar in app.get("progress"))
+    assert app.button(key=f"score_now_{galaxy_id}").disabled  # already queued
 
 
 def test_candidate_opened_from_the_galaxies_page(database_url: str) -> None:
@@ -368,3 +380,49 @@ def test_a_failed_retrain_is_rerun_from_the_page(database_url: str) -> None:
         again = jobs.get_job(session, job.id + 1)
     engine.dispose()
     assert (again.kind, again.status, again.params) == ("retrain", "queued", params)
+
+
+def _ngc45_like(directory: Path) -> Path:
+    """A galaxy whose catalog, without a readme, has two class columns as NGC 45's."""
+    directory = write_galaxy(
+        directory, [40.5, 50.5], [40.5, 50.5], [1, 2], field=directory.name, shape=(90, 90)
+    )
+    tab = next(directory.glob("*.tab"))
+    tab.with_suffix(".readme").unlink()
+    rows = catalog_rows([40.5, 50.5], [40.5, 50.5], [1, 2])[:, :33]
+    # As NGC 45: a 0/1 flag, a class column, a 0-2 column, another class column.
+    np.savetxt(tab, np.column_stack([rows, [0, 1], [3, 4], [0, 2], [4, 1]]), fmt="%.5f")
+    return directory
+
+
+def test_galaxies_page_lists_ambiguous_class_columns_and_imports_the_one_chosen(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _make_admin(database_url)
+    monkeypatch.setenv("STARCNET_DATA_ROOTS", str(tmp_path))
+    app = _signed_in()
+    app.switch_page("pages/galaxies.py").run()
+    directory = _ngc45_like(tmp_path / "ngc45")
+    app.text_input(key="import_dir").input(str(directory)).run()
+    assert "several class columns" in app.warning[0].value
+    choice = app.selectbox(key=f"import_dir_label:{directory}")
+    assert choice.options == ["none", "column 35 (3: 1, 4: 1)", "column 37 (1: 1, 4: 1)"]
+    choice.set_value(37)
+    app.button(key="import_dir_go").click().run()
+    assert not app.exception and not app.error and not app.text
+    engine = make_engine(database_url)
+    with engine.connect() as connection:
+        labels = connection.execute(
+            select(Candidate.source_id, Label.label_class)
+            .join(Candidate)
+            .join(Expert, Expert.id == Label.expert_id)
+            .where(Expert.name == "catalog column 37")
+            .order_by(Candidate.source_id)
+        ).all()
+    engine.dispose()
+    assert [tuple(r) for r in labels] == [(1, "4"), (2, "1")]
+    # Imported with none chosen: the page says how to add one later.
+    app.text_input(key="import_dir").input(str(_ngc45_like(tmp_path / "ngc46"))).run()
+    app.button(key="import_dir_go").click().run()
+    assert "Imported ngc46" in app.success[0].value
+    assert "catalog-labels ngc46 --label-column N" in app.text[0].value

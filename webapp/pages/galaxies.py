@@ -16,8 +16,18 @@ from webapp.components.session import galaxy_arrays, require_expert
 from webapp.components.text import plain
 from webapp.services.galaxies import list_galaxies
 from webapp.services.labels import get_expert
+from webapp.services.model_versions import score_now, scoring_status
 from webapp.services.review import candidate_for_source, field_candidates, predicted_counts
-from webapp.services.uploads import Upload, data_roots, import_server_directory, import_uploads
+from webapp.services.uploads import (
+    Upload,
+    data_roots,
+    directory_label_choices,
+    import_server_directory,
+    import_uploads,
+    is_catalog_file,
+    server_directory,
+    upload_label_choices,
+)
 
 database = get_database()
 expert = require_expert()
@@ -63,6 +73,29 @@ else:
         },
     )
 
+
+def _label_column(read_choices, key: str) -> str | None:  # noqa: ANN001 - a callable giving LabelChoice
+    """Where the catalog has several class columns and no readme, ask which one to import as labels."""
+    try:
+        choices = read_choices()
+    except UserInputError:
+        choices = ()  # the import itself reports what is wrong with the files
+    if not choices:
+        return None
+    st.warning(
+        "The catalog has several class columns and no readme says which is the human mode; "
+        "none is imported unless you choose one."
+    )
+    described = {choice.column: choice.describe() for choice in choices}
+    column = st.selectbox(
+        "Class column to import as labels",
+        [None, *described],
+        format_func=lambda c: "none" if c is None else described[c],
+        key=key,
+    )
+    return None if column is None else str(column)
+
+
 with st.expander("Import a galaxy", expanded=not galaxies):
     name = st.text_input("Name (default: the field in the file names)", key="import_name")
     distance = st.number_input("Distance (Mpc, 0 = unknown)", 0.0, 100.0, 0.0, key="import_distance")
@@ -79,7 +112,7 @@ with st.expander("Import a galaxy", expanded=not galaxies):
         help="For catalogs that list positions on the pointing and on the mosaic (NGC 1313): "
         "auto uses the pair the mosaics' WCS confirms.",
     )
-    go_dir = False
+    go_dir, dir_label, directory = False, None, ""
     if is_admin:
         from_dir, from_upload = st.tabs(["From a directory on the server", "Upload files"])
         with from_dir:
@@ -88,13 +121,31 @@ with st.expander("Import a galaxy", expanded=not galaxies):
                 key="import_dir",
                 help="Under " + ", ".join(map(str, data_roots())) + " (STARCNET_DATA_ROOTS)",
             )
+            dir_label = _label_column(
+                lambda: (
+                    # only under the data roots: the form must not read any other server folder
+                    directory_label_choices(server_directory(directory), catalog=catalog.strip() or None)
+                    if directory.strip()
+                    else ()
+                ),
+                # One choice per directory: another directory's choice does not carry over.
+                f"import_dir_label:{directory.strip()}",
+            )
             go_dir = st.button("Import directory", key="import_dir_go")
     else:
         from_upload = st.container()
         st.caption("Importing a directory on the server is for admins; upload the files here.")
     with from_upload:
         files = st.file_uploader(
-            "Five mosaics (.fits) and the catalog (.tab + .readme)", accept_multiple_files=True
+            "Five mosaics (.fits or .fits.gz) and the catalog (.tab + .readme)", accept_multiple_files=True
+        )
+        upload_label = _label_column(
+            # Only the catalog and readme are read: the mosaics' bytes are not copied on every rerun.
+            lambda: upload_label_choices(
+                [Upload(f.name, f.getvalue()) for f in files or [] if is_catalog_file(f.name)],
+                catalog=catalog.strip() or None,
+            ),
+            f"import_upload_label:{'/'.join(sorted(f.name for f in files or []))}",
         )
         go_upload = st.button("Import uploads", key="import_upload_go")
     if go_dir or go_upload:
@@ -108,18 +159,53 @@ with st.expander("Import a galaxy", expanded=not galaxies):
             with st.spinner("Reading mosaics and cutting stamps…"), database.sessions() as session:
                 if go_dir:
                     summary = import_server_directory(
-                        session, directory, expert_id=expert.expert_id, **options
+                        session, directory, expert_id=expert.expert_id, label_column=dir_label, **options
                     )
                 else:
                     uploads = [Upload(f.name, f.getvalue()) for f in files or []]
-                    summary = import_uploads(session, uploads, **options)
+                    summary = import_uploads(session, uploads, label_column=upload_label, **options)
         except UserInputError as error:
             st.error(f"Not imported: {plain(error)}")
         else:
             st.success(
                 f"Imported {plain(summary.name)}: {summary.n_candidates} candidates, {summary.n_usable} usable."
             )
-            st.info("Score it with the active model: `python -m webapp score` (or the Models page).")
+            st.info("With an active model, the worker scores it in the background (progress below).")
+            if summary.label_choices:
+                st.text(
+                    "No catalog labels imported (no class column chosen). To add one later: "
+                    f"python -m webapp catalog-labels {summary.name} --label-column N"
+                )
+
+
+@st.fragment(run_every=2.0)
+def scoring_progress() -> None:
+    """How far the active model has scored each galaxy; score-now for those it has not finished."""
+    with database.read_sessions() as session:
+        status = scoring_status(session)
+        names = {g.galaxy_id: g.name for g in list_galaxies(session)}
+    if status["active_id"] is None:
+        return
+    for job in status["jobs"]:
+        where = names.get(job.params.get("galaxy_id"), "every galaxy")
+        st.progress(job.progress, text=f"Scoring {where} (job #{job.id}, {job.status}): {job.message}")
+    behind = {g: n for g, n in status["galaxies"].items() if n["n_scored"] < n["n_usable"]}
+    pending = {job.params.get("galaxy_id") for job in status["jobs"]}
+    for galaxy_id, counts in behind.items():
+        left, right = st.columns([3, 1], vertical_alignment="center")
+        left.caption(
+            f"{names.get(galaxy_id, galaxy_id)}: {counts['n_scored']} of {counts['n_usable']} usable "
+            "candidates scored by the active model."
+        )
+        if right.button(
+            "Score now", key=f"score_now_{galaxy_id}", disabled=galaxy_id in pending or None in pending
+        ):
+            with database.sessions() as session:
+                score_now(session, galaxy_id=galaxy_id, by=expert.name)
+            st.rerun(scope="fragment")
+
+
+scoring_progress()
 
 with_mosaics = [g for g in galaxies if g.has_mosaics]
 if not with_mosaics:
@@ -143,7 +229,7 @@ st.caption(
     + (
         "Colour: the active model's class; opacity: its confidence. "
         if scored
-        else "Not scored yet: score it with the active model (`python -m webapp score`). "
+        else "Not scored yet by an active model (see the scoring status above). "
     )
     + "**Click a candidate to open it in Review**; scroll to zoom, drag to pan."
 )

@@ -52,7 +52,7 @@ def rerun_job(session: Session, job_id: int) -> JobInfo:
     if old.kind == "retrain":
         from webapp.services.retrain import RetrainRequest, request_retrain
 
-        return request_retrain(session, RetrainRequest(**old.params))
+        return request_retrain(session, RetrainRequest.from_params(old.params))
     return jobs.enqueue(session, old.kind, old.params)
 
 
