@@ -54,7 +54,7 @@ def world(tmp_path_factory) -> dict:
     bad_x = write_galaxy(tmp / "ngc3", [30.5, 40.5], [30.5, 40.5], [1, 2], field="ngc3")
     tab = next(bad_x.glob("*.tab"))
     lines = tab.read_text().splitlines()
-    lines[0] = lines[0].replace(lines[0].split()[1], "abc", 1)
+    lines[1] = lines[1].replace(lines[1].split()[1], "abc", 1)  # the second row: not a header
     tab.write_text("\n".join(lines) + "\n")
     return {"url": url, "tmp": tmp, "files": files}
 
@@ -232,7 +232,7 @@ CASES: list[tuple[str, Callable[[dict], list[str]], str]] = [
     (
         "import: non-numeric x column",
         lambda w: ["import", str(w["tmp"] / "ngc3")],
-        "ngc3/hlsp_legus_hst_uvis_ngc3_multiband_v1_padagb-mwext-avgapcor.tab: ",
+        "ngc3/hlsp_legus_hst_uvis_ngc3_multiband_v1_padagb-mwext-avgapcor.tab: line 2: non-numeric value 'abc'",
     ),
     ("retrain: negative epochs", lambda w: ["retrain", "--epochs", "-3"], "epochs -3: must be at least 1"),
     ("retrain: zero votes", lambda w: ["retrain", "--min-votes", "0"], "min_votes 0: must be at least 1"),
