@@ -14,6 +14,7 @@ from webapp.components.model_figures import (
     colour_colour_figure,
     confusion_figure,
     held_out_figure,
+    reliability_figure,
 )
 from webapp.components.session import require_expert
 from webapp.components.text import plain
@@ -197,6 +198,12 @@ st.plotly_chart(held_out_figure(new, old, chosen.name, active.name), width="stre
 left, right = st.columns(2)
 left.plotly_chart(confusion_figure(new, f"{chosen.name} on the held-out set"), width="stretch")
 right.plotly_chart(confusion_figure(old, f"{active.name} on the same set"), width="stretch")
+if new.get("reliability") or old.get("reliability"):
+    st.plotly_chart(reliability_figure([(chosen.name, new), (active.name, old)]), width="stretch")
+    st.caption(
+        "Scores are temperature-scaled on each version's validation labels when it is trained. "
+        "ECE: the candidate-weighted mean gap between fraction correct and mean top score over 10 score bins."
+    )
 recall = pd.DataFrame(
     {"new": new.get("recall", []), "active": old.get("recall", [])[: len(new.get("recall", []))]},
     index=[f"{k} {CLASS_NAMES[k]}" for k in range(1, 1 + len(new.get("recall", [])))],

@@ -12,6 +12,7 @@ from webapp.components.text import plain
 from webapp.services.held_out import HELD_OUT_MINIMUM, interval_text
 from webapp.services.jobs import cancel_job, job_status, recent_jobs, rerun_job
 from webapp.services.retrain import (
+    CONSENSUS_RULES,
     FEW_LABELS,
     MODES,
     SCRATCH_PRESETS,
@@ -37,6 +38,14 @@ with st.form("retrain"):
     left, right = st.columns(2)
     include_catalog = left.checkbox("Include the labels imported with the catalogs")
     min_votes = right.number_input("Minimum votes behind a consensus class", 1, 10, 1)
+    consensus = left.selectbox(
+        "Class each candidate trains with",
+        CONSENSUS_RULES,
+        format_func={
+            "mode": "mode of the votes",
+            "dawid-skene": "expert-weighted consensus (Dawid-Skene; see Metrics > Experts)",
+        }.get,
+    )
     epochs = left.number_input("Epochs (0: the mode's default)", 0, 500, 0)
     preset = right.selectbox(
         "Network for a retrain from scratch",
@@ -52,6 +61,7 @@ with st.form("retrain"):
 request = RetrainRequest(
     mode=mode,
     include_catalog=include_catalog,
+    consensus=consensus,
     min_votes=int(min_votes),
     epochs=int(epochs) or None,
     auto_promote=auto_promote,
