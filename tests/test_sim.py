@@ -15,8 +15,8 @@ from starcnet_core.io.bands import BANDS, VEGA_ZEROPOINTS
 from starcnet_core.io.galaxy import read_galaxy
 from starcnet_core.io.stampset import StampSet
 from starcnet_core.sim import simulate_galaxy, simulate_survey
+from starcnet_core.sim.background import interpolate_coarse
 from starcnet_core.sim.calibration import ACS_GALAXIES
-from starcnet_core.sim.galaxy import _interpolate
 from starcnet_core.sim.survey import survey_counts
 
 
@@ -135,7 +135,7 @@ def test_background_interpolation_is_registered_on_the_coarse_grid():
         coarse_xy = np.arange(0, size + 8, 8, dtype=float)
         plane = lambda x, y: 6.0 + 0.01 * x - 0.03 * y  # noqa: E731
         cx, cy = np.meshgrid(coarse_xy, coarse_xy)
-        image = _interpolate(np.stack([plane(cx, cy), 2 * plane(cx, cy)]), size, 8)
+        image = interpolate_coarse(np.stack([plane(cx, cy), 2 * plane(cx, cy)]), size, 8)
         yy, xx = np.mgrid[0:size, 0:size]
         assert image.shape == (2, size, size) and image.dtype == np.float32
         np.testing.assert_allclose(image[1], 2 * plane(xx, yy), rtol=1e-6)
@@ -184,6 +184,7 @@ def test_survey_matches_table6_and_is_reproducible(tmp_path):
     assert len(StampSet.load(tmp_path / "s")) == len(survey)
 
 
+@pytest.mark.slow
 def test_survey_stamps_centred_like_galaxy_cutouts(galaxy_dir):
     # Both modes put a candidate at stamp pixel 15 + its sub-pixel fraction.
     survey = simulate_survey(None, seed=2, fraction=0.01)

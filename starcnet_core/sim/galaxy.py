@@ -32,7 +32,7 @@ from starcnet_core.atomic_write import write_text_atomic
 from starcnet_core.io.bands import BANDS, PIXEL_SCALE_ARCSEC
 from starcnet_core.io.legus_columns import STANDARD_35, readme_text
 from starcnet_core.sim.annotators import simulate_votes
-from starcnet_core.sim.background import GalaxyBackground
+from starcnet_core.sim.background import GalaxyBackground, interpolate_coarse
 from starcnet_core.sim.calibration import DEFAULT_CI_CUT, EXPTIME_S, SURVEY_GALAXIES, distance_modulus
 from starcnet_core.sim.noise import add_noise
 from starcnet_core.sim.photometry import APERTURE_PX, aperture_fluxes, measure_photometry, tile_patches
@@ -113,27 +113,6 @@ def _header(wcs: WCS, instrument_filter: tuple[str, str], band: str, field: str,
     header["APCOR"] = (round(apcor, 4), "aperture correction, 4 px to total, mag")
     header["COMMENT"] = "Simulated by starcnet_core.sim.galaxy (StarcNet Studio)"
     return header
-
-
-def _interpolate(coarse: np.ndarray, size: int, step: int) -> np.ndarray:
-    """Bilinear interpolation of ``(B, n, n)`` samples at pixels 0, step, 2 step ... to ``(B, size, size)`` float32.
-
-    Pixel p lies at p / step on the coarse grid, where the background was evaluated.
-    """
-    n = coarse.shape[-1]
-    weight = (np.arange(step) / step).astype(np.float32)[None, :, None]
-    out = np.empty((len(coarse), size, size), np.float32)
-    rows_needed = -(-size // step)  # coarse intervals spanned by the image rows
-    x = np.arange(size) / step
-    i0 = np.minimum(np.floor(x).astype(np.int64), n - 2)
-    w = (x - i0).astype(np.float32)
-    for b, grid in enumerate(coarse.astype(np.float32)):
-        # Along x: every coarse row at every pixel column.
-        across = grid[:, i0] * (1 - w) + grid[:, i0 + 1] * w
-        # Along y: the step rows between two coarse rows share their two neighbours.
-        lower, upper = across[:rows_needed, None, :], across[1 : rows_needed + 1, None, :]
-        out[b] = (lower * (1 - weight) + upper * weight).reshape(-1, size)[:size]
-    return out
 
 
 def _paste(images: np.ndarray, patches: np.ndarray, base: np.ndarray) -> None:
@@ -254,7 +233,7 @@ def simulate_galaxy(
     coarse = np.arange(0, size + _COARSE, _COARSE, dtype=float)
     cx, cy = np.meshgrid(coarse, coarse)
     light = host.evaluate(cx, cy)
-    images = _interpolate(light, size, _COARSE)
+    images = interpolate_coarse(light, size, _COARSE)
 
     true_class, mag_true, kind, positions, source = _draw_pool(
         n_candidates, distance_mpc, filters, ci_cut, host, size, rng

@@ -31,8 +31,9 @@ def eff_images(
     dx: np.ndarray | None = None,
     dy: np.ndarray | None = None,
     supersample: int = 1,
+    normalise: bool = True,
 ) -> np.ndarray:
-    """Unit-sum EFF images ``(M, size * supersample, size * supersample)`` float64.
+    """EFF images ``(M, size * supersample, size * supersample)`` float64, of unit sum by default.
 
     Parameters
     ----------
@@ -50,6 +51,9 @@ def eff_images(
         Centre offset from the centre of pixel ``size // 2``, pixels (default 0).
     supersample : int
         Fine pixels per pixel and axis (odd, so that a pixel centre is a fine pixel centre).
+    normalise : bool
+        Unit sum over the image; otherwise each fine pixel holds the profile's
+        mean over it (central value 1), to be normalised with other parts.
     """
     m = len(a)
     dx = np.zeros(m) if dx is None else np.asarray(dx, float)
@@ -64,5 +68,5 @@ def eff_images(
     v = (-x * s + y * c) / q[:, None, None]
     core = np.asarray(a, float)[:, None, None]
     samples = (1.0 + (u * u + v * v) / core**2) ** (-np.asarray(eta, float)[:, None, None])
-    fine = samples.reshape(m, n // _SAMPLES, _SAMPLES, n // _SAMPLES, _SAMPLES).sum(axis=(2, 4))
-    return fine / fine.sum(axis=(1, 2), keepdims=True)
+    fine = samples.reshape(m, n // _SAMPLES, _SAMPLES, n // _SAMPLES, _SAMPLES).mean(axis=(2, 4))
+    return fine / fine.sum(axis=(1, 2), keepdims=True) if normalise else fine

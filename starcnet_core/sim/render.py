@@ -11,7 +11,8 @@ the band PSF) or lands on the detector directly (hot pixels, cosmic rays).
 * Extended sources are drawn at their sub-pixel centre on a grid three times
   finer than the pixels, blurred there by the PSF sampled on the same grid
   (a linear, zero-padded convolution of two non-negative images) and summed
-  into pixels: the same PSF-times-pixel response as the point sources.
+  into pixels: the same PSF-times-pixel response as the point sources. Their
+  smooth wings beyond 12 px are drawn at pixel resolution.
 * Hot pixels are one pixel; cosmic rays are EFF streaks summed into pixels, not blurred.
 
 No profile is moved by a Fourier phase shift, so nothing rings and no pixel
@@ -22,16 +23,17 @@ is negative. Galaxy mode and survey mode both draw their sources through
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
-from scipy.signal import fftconvolve
+from scipy.fft import irfft2, rfft2
 
 from starcnet_core.sim.profiles import eff_images
 from starcnet_core.sim.psf import SUBPIXEL_STEPS, SUPERSAMPLE, fine_kernels, point_source_table
 
 __all__ = ["Components", "render_patches"]
 
-_CHUNK = 24
+_CHUNK = 16
 
 
 @dataclass
@@ -105,23 +107,55 @@ def _points(out: np.ndarray, part: Components, size: int) -> None:
         _shifted_add(out[part.patch[k]], image, int(whole_x[k]), int(whole_y[k]))
 
 
-def _extended(out: np.ndarray, part: Components, size: int) -> None:
-    """Add extended components (EFF through the PSF, or cosmic-ray streaks) into ``out``."""
-    n_bands = out.shape[1]
+@lru_cache(maxsize=4)
+def _kernel_spectra(inner_fine: int, n_bands: int) -> tuple[np.ndarray, tuple[int, int]]:
+    """rfft2 of the fine-grid PSFs, padded for the full linear convolution of ``inner_fine`` images."""
     kernels = fine_kernels()[:n_bands]
+    shape = (inner_fine + kernels.shape[-1] - 1,) * 2
+    return rfft2(kernels.astype(np.float32), s=shape), shape
+
+
+def _extended(out: np.ndarray, part: Components, size: int) -> None:
+    """Add extended components (EFF through the PSF, or cosmic-ray streaks) into ``out``.
+
+    The profile's inner box (the PSF kernel's width, centred on the patch)
+    is drawn on the fine grid and blurred there; the full linear convolution
+    of that box covers exactly the patch. Beyond the box the profile is a
+    smooth power-law wing, drawn at pixel resolution and not blurred.
+    """
+    n_bands = out.shape[1]
     s = SUPERSAMPLE
+    half = fine_kernels().shape[-1] // (2 * s)  # kernel half-width, pixels
+    inner = min(size, 2 * half)
+    margin = (size - inner) // 2
+    spectra, shape = _kernel_spectra(inner * s, n_bands)
+    in_box = np.zeros((size, size), bool)
+    in_box[margin : margin + inner, margin : margin + inner] = True
+    # The convolved box spans patch fine pixels [start, start + len): crop or place it.
+    start_fine = (margin - half) * s
+    src = slice(max(0, -start_fine), min(shape[0], size * s - start_fine))
+    dst = slice(max(0, start_fine), max(0, start_fine) + src.stop - src.start)
     for start in range(0, len(part), _CHUNK):
         chunk = part.take(np.arange(start, min(start + _CHUNK, len(part))))
-        fine = eff_images(chunk.a, chunk.eta, chunk.q, chunk.theta, size, chunk.dx, chunk.dy, supersample=s)
-        for b in range(n_bands):
-            blurred = fine.copy()
-            seen = np.flatnonzero(~chunk.sharp)
-            if len(seen):
-                blurred[seen] = fftconvolve(fine[seen], kernels[b][None], mode="same", axes=(1, 2))
-            pixels = blurred.reshape(len(chunk), size, s, size, s).sum(axis=(2, 4))
-            # Round-off of the convolution (~1e-17 of the peak) is not light.
-            np.maximum(pixels, 0.0, out=pixels)
-            np.add.at(out[:, b], chunk.patch, (pixels * chunk.flux[:, b, None, None]).astype(np.float32))
+        m = len(chunk)
+        shape_args = (chunk.a, chunk.eta, chunk.q, chunk.theta)
+        core = eff_images(*shape_args, inner, chunk.dx, chunk.dy, supersample=s, normalise=False)
+        wing = eff_images(*shape_args, size, chunk.dx, chunk.dy, normalise=False) * ~in_box
+        total = core.sum(axis=(1, 2)) / s**2 + wing.sum(axis=(1, 2))
+        core = (core / (s**2 * total[:, None, None])).astype(np.float32)
+        wing = (wing / total[:, None, None]).astype(np.float32)
+        blurred = np.zeros((m, n_bands, size * s, size * s), np.float32)
+        seen = np.flatnonzero(~chunk.sharp)
+        if len(seen):
+            full = irfft2(rfft2(core[seen], s=shape)[:, None] * spectra[None], s=shape)
+            blurred[seen, :, dst, dst] = full[..., src, src]
+        sharp = np.flatnonzero(chunk.sharp)
+        box = slice(margin * s, (margin + inner) * s)
+        blurred[sharp, :, box, box] = core[sharp, None]
+        pixels = blurred.reshape(m, n_bands, size, s, size, s).sum(axis=(3, 5)) + wing[:, None]
+        # Round-off of the float32 transforms (~1e-7 of the peak) is not light.
+        np.maximum(pixels, 0.0, out=pixels)
+        np.add.at(out, chunk.patch, pixels * chunk.flux[:, :, None, None].astype(np.float32))
 
 
 def render_patches(components: Components, n_patches: int, size: int) -> np.ndarray:

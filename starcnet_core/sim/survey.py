@@ -26,7 +26,7 @@ from starcnet_core.io.bands import BANDS
 from starcnet_core.io.cutouts import stamp_origins
 from starcnet_core.io.stampset import StampSet
 from starcnet_core.sim.annotators import simulate_votes
-from starcnet_core.sim.background import GalaxyBackground
+from starcnet_core.sim.background import GalaxyBackground, interpolate_coarse
 from starcnet_core.sim.calibration import (
     ACS_GALAXIES,
     CI_CUTS,
@@ -60,6 +60,7 @@ from starcnet_core.sim.sed import MIN_FILTERS_FOR_SED, draw_sed
 __all__ = ["LocalScenes", "render_local_scenes", "survey_counts", "simulate_survey"]
 
 _FIELD_SIZE = 4000
+_COARSE = 8
 _N_EXPERTS = 3
 
 
@@ -119,10 +120,13 @@ def render_local_scenes(
     frac = positions - base
     own = candidates.components
     own = Components(**{**own.__dict__, "dx": own.dx + frac[own.patch, 0], "dy": own.dy + frac[own.patch, 1]})
-    grid = np.arange(size) - centre
-    gx = base[:, 0, None, None] + grid[None, None, :] + np.zeros((1, size, 1))
-    gy = base[:, 1, None, None] + grid[None, :, None] + np.zeros((1, 1, size))
-    background = np.moveaxis(host.evaluate(gx, gy), 0, 1)
+    # The host's light on a coarse grid over each patch, interpolated, as galaxy mode does.
+    coarse = np.arange(0, size + _COARSE, _COARSE) - centre
+    gx = base[:, 0, None, None] + coarse[None, None, :] + np.zeros((1, len(coarse), 1))
+    gy = base[:, 1, None, None] + coarse[None, :, None] + np.zeros((1, 1, len(coarse)))
+    light = np.moveaxis(host.evaluate(gx, gy), 0, 1)
+    background = interpolate_coarse(light.reshape(-1, len(coarse), len(coarse)), size, _COARSE)
+    background = background.reshape(n, len(BANDS), size, size)
     # Crowding neighbours: Poisson numbers from the local stellar density.
     density = host.star_density(positions[:, 0], positions[:, 1])
     n_stars = rng.poisson(density * size * size)
