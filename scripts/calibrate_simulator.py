@@ -207,7 +207,7 @@ def _photometry_and_sed(catalog, class_column: str, distance_mpc: float):
 
 
 def measure_sed(legus: Path) -> None:
-    """Print the per-class SED regressions, interval widths and the uninspected (class 0) numbers."""
+    """Print the per-class SED regressions and the 68% interval widths."""
     ngc1566 = read_catalog(
         legus / "ngc1566" / "hlsp_legus_hst_wfc3_ngc1566_multiband_v1_padagb-mwext-avgapcor.tab"
     )

@@ -4,8 +4,10 @@ Left: five survey candidates per row, one row per true class and class-4
 sub-type, each as the paper's RGB mix (ACS bands of ACS fields scaled as the
 paper scales them) and beside it the V band (asinh stretch, 32x32 px), titled
 with the three simulated experts' votes and the measured CI. Survey stamps are
-candidates LEGUS would have classified, so detector artifacts (light in one
-band, Nflt < 4) have none. Right: a whole simulated galaxy (1000x1000 px).
+candidates LEGUS would have classified: a detector artifact (light in one
+band) is there only where neighbours give it four detected bands, and a star
+only where blending lifts its CI over the cut. Right: a whole simulated
+galaxy (1000x1000 px).
 
 Usage: ``python scripts/make_contact_sheet.py [--out docs/contact_sheet.png] [--seed 0]``.
 """
@@ -69,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         if not rows.any():
             note = fig.add_subplot(grid[r, : 2 * PER_ROW])
             note.axis("off")
-            note.text(0.0, 0.5, f"{title}: none pass LEGUS's cuts (light in one band, Nflt < 4)", fontsize=7)
+            note.text(0.0, 0.5, f"{title}: none passed LEGUS's cuts in this survey", fontsize=7)
             continue
         chosen = rng.choice(np.flatnonzero(rows), size=min(PER_ROW, rows.sum()), replace=False)
         for c, i in enumerate(chosen):

@@ -147,10 +147,14 @@ LOG_REFF_PC: tuple[float, float] = (0.407, 0.259)
 #: EFF power-law slope eta: (median, 16th, 84th percentile); same clusters.
 EFF_ETA: tuple[float, float, float] = (1.780, 1.442, 2.928)
 
-#: PSF full width at half maximum per band, pixels (WFC3/UVIS on the 0.0396" grid).
+#: PSF full width at half maximum per band, pixels (WFC3/UVIS on the 0.0396" grid; the
+#: analytic Moffat, before integration over the pixels widens it by ~0.3 px). With
+#: MOFFAT_BETA they give a point source CI = 1.22 mag in V, below every LEGUS CI cut as
+#: stars are, and Ryon et al. (2017) cluster sizes at 17.9 Mpc the CI percentiles of NGC
+#: 1566 (``benchmarks/bench_simulator.py``).
 PSF_FWHM_PX: dict[str, float] = {"NUV": 2.3, "U": 2.1, "B": 1.9, "V": 2.0, "I": 2.1}
 
-#: Moffat power index of the PSF wings.
+#: Moffat power index of the PSF wings (2: 1.5% of a star's light beyond 12 px).
 MOFFAT_BETA = 2.0
 
 #: Typical LEGUS exposure times per band, s.

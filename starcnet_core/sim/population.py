@@ -63,7 +63,7 @@ ACS_FILTERS: dict[str, tuple[str, str]] = {
 _NONCLUSTER_KINDS = ("star", "asterism", "galaxy", "hot_pixel", "cosmic_ray")
 _NONCLUSTER_P = (0.42, 0.28, 0.14, 0.08, 0.08)
 # Association half-light radius in cluster radii, and the knots' spread in association radii.
-_ASSOCIATION_SCALE = 1.2
+_ASSOCIATION_SCALE = 1.35
 _KNOT_SPREAD = 0.45
 
 

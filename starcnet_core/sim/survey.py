@@ -61,6 +61,8 @@ __all__ = ["LocalScenes", "render_local_scenes", "survey_counts", "simulate_surv
 
 _FIELD_SIZE = 4000
 _COARSE = 8
+# Rounds of drawing before giving up on a class that (nearly) never passes the cuts.
+_MAX_ROUNDS = 30
 _N_EXPERTS = 3
 
 
@@ -182,7 +184,7 @@ def _inspected_candidates(
     """
     kept = []
     have, rate = 0, 0.5
-    while have < count:
+    for _ in range(_MAX_ROUNDS):
         batch = max(8, int(np.ceil(1.3 * (count - have) / max(rate, 0.05))))
         positions = host.sample_positions(batch, _FIELD_SIZE, rng, margin=stamp_size)
         candidates = draw_candidates(np.full(batch, true_class), distance_mpc, rng, filters, _FAINTEST_DRAWN)
@@ -200,6 +202,10 @@ def _inspected_candidates(
             )
         )
         have += len(take)
+        if have >= count:
+            break
+    else:
+        raise RuntimeError(f"class {true_class} at {distance_mpc} Mpc: too few candidates pass LEGUS's cuts")
     scenes = LocalScenes(
         np.concatenate([k[0].stamps for k in kept]),
         Photometry.concatenate([k[0].phot for k in kept]),
