@@ -166,7 +166,8 @@ READ_NOISE_E = 3.1
 #: Sky level per band, e-/s per pixel.
 SKY_E_S: dict[str, float] = {"NUV": 0.0005, "U": 0.001, "B": 0.004, "V": 0.012, "I": 0.010}
 
-#: LEGUS visual-inspection cut: candidates brighter than M_V = -6 mag are inspected.
+#: LEGUS visual-inspection cut (Adamo et al. 2017): candidates with a measured M_V at or
+#: brighter than -6 mag (and Nflt >= 4) are classified by eye.
 M_V_LIMIT = -6.0
 
 #: Per true class: SED-fit (log10 age / yr, log10 mass / Msun, E(B-V) / mag) =

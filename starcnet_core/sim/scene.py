@@ -13,14 +13,13 @@ from functools import lru_cache
 import numpy as np
 
 from starcnet_core.io.bands import BANDS
-from starcnet_core.sim.calibration import EFF_ETA, LOG_REFF_PC, distance_modulus, pc_per_pixel
+from starcnet_core.sim.calibration import EFF_ETA, LOG_REFF_PC, M_V_LIMIT, distance_modulus, pc_per_pixel
 from starcnet_core.sim.photometry import DETECTION_ERROR_MAG, NOT_DETECTED, Photometry, aperture_correction
 from starcnet_core.sim.profiles import eff_core_radius
 from starcnet_core.sim.render import Components, render_patches
 
 __all__ = [
     "PATCH_MARGIN",
-    "M_V_INSPECTED",
     "in_legus_catalog",
     "inspected_by_legus",
     "sed_magnitudes",
@@ -32,8 +31,6 @@ __all__ = [
 #: outside it (neighbours, wings) is there and the sky annulus fits.
 PATCH_MARGIN = 8
 
-#: LEGUS classifies by eye only candidates at least this bright in absolute V (Adamo et al. 2017).
-M_V_INSPECTED = -6.0
 _INSPECTED_NFLT = 4
 _PATCH = 64
 _CONTRAST_RADIUS_PX = 3.0
@@ -49,7 +46,7 @@ def in_legus_catalog(phot: Photometry, ci_cut: float) -> np.ndarray:
 
 def inspected_by_legus(phot: Photometry, m_v: np.ndarray) -> np.ndarray:
     """Candidates classified by eye: ``Nflt >= 4`` and measured M_V <= -6."""
-    return (phot.nflt >= _INSPECTED_NFLT) & (m_v <= M_V_INSPECTED)
+    return (phot.nflt >= _INSPECTED_NFLT) & (m_v <= M_V_LIMIT)
 
 
 def sed_magnitudes(phot: Photometry, true_mag: np.ndarray) -> np.ndarray:

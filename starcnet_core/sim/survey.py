@@ -32,6 +32,7 @@ from starcnet_core.sim.calibration import (
     CI_CUTS,
     DEFAULT_CI_CUT,
     EXPTIME_S,
+    M_V_LIMIT,
     SURVEY_GALAXIES,
     distance_modulus,
 )
@@ -47,7 +48,6 @@ from starcnet_core.sim.population import (
 )
 from starcnet_core.sim.render import Components, render_patches
 from starcnet_core.sim.scene import (
-    M_V_INSPECTED,
     PATCH_MARGIN,
     difficulty,
     in_legus_catalog,
@@ -68,7 +68,7 @@ _N_EXPERTS = 3
 
 # Survey candidates are drawn no fainter than this: anything fainter is measured
 # fainter than the inspection limit (errors there are < 0.1 mag) and would be discarded.
-_FAINTEST_DRAWN = M_V_INSPECTED + 0.5
+_FAINTEST_DRAWN = M_V_LIMIT + 0.5
 
 
 @dataclass
