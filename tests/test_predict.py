@@ -87,14 +87,14 @@ def test_fp32_is_the_published_loop_bit_for_bit(loaded) -> None:
 
 
 def test_int8_is_used_only_after_passing_its_check_against_fp32(loaded, monkeypatch, caplog) -> None:
-    stamps = tiny_stampset(120, seed=4).stamps
+    stamps = tiny_stampset(60, seed=4).stamps
     exact = predict_stamps(loaded, stamps, precision="fp32")
     monkeypatch.setattr(backends, "AGREEMENT", 0.0)
     quantised = predict_stamps(loaded, stamps, precision="int8")
     assert quantised.precision == "int8"
     assert 0 < np.abs(quantised.scores - exact.scores).max() < 0.3
     built = backends._BUILT[next(iter(backends._BUILT))]
-    assert built.check["stamps"] == 80 and 0.0 <= built.check["identical_classes"] <= 1.0
+    assert built.check["stamps"] == 40 and 0.0 <= built.check["identical_classes"] <= 1.0
 
     monkeypatch.setattr(backends, "_BUILT", OrderedDict())
     monkeypatch.setattr(backends, "AGREEMENT", 1.01)  # no backend can pass: the check must refuse int8
@@ -103,7 +103,7 @@ def test_int8_is_used_only_after_passing_its_check_against_fp32(loaded, monkeypa
     assert refused.precision == "fp32"
     np.testing.assert_array_equal(refused.scores, exact.scores)
     lines = [r.getMessage() for r in caplog.records]
-    assert len(lines) == 1 and "int8" in lines[0] and "fp32 used" in lines[0] and "80 held-out" in lines[0]
+    assert len(lines) == 1 and "int8" in lines[0] and "fp32 used" in lines[0] and "40 held-out" in lines[0]
 
 
 def test_a_backend_that_fails_to_load_falls_back_with_one_line(loaded, monkeypatch, caplog) -> None:
