@@ -61,15 +61,15 @@ def main() -> None:
     arguments += ["--model", args.model] if args.model else []
     arguments += ["--stamps", args.stamps] if args.stamps else []
     results = {"native": run(arguments, {}), "avx2_only": run(arguments, AVX2_ONLY)}
-    if args.json:
-        print(json.dumps(results, indent=2))
-        return
-    native = markdown_section(results["native"])
+    print(json.dumps(results, indent=2) if args.json else section(results))
+
+
+def section(results: dict) -> str:
+    """Both runs as one markdown section: the native run, then the emulated AVX2-only one."""
     emulated = markdown_section(results["avx2_only"]).split("\n", 2)[2]
     limits = ", ".join(f"{k}={v}" for k, v in AVX2_ONLY.items())
-    print(
-        native + f"\n### Emulated AVX2-only CPU (same machine, libraries capped via {limits})\n\n" + emulated
-    )
+    heading = f"### Emulated AVX2-only CPU (same machine, libraries capped via {limits})"
+    return markdown_section(results["native"]) + f"\n{heading}\n\n" + emulated
 
 
 if __name__ == "__main__":
