@@ -59,16 +59,19 @@ def model_report(loaded: LoadedModel, stamps: StampSet, rows: np.ndarray, n_boot
     """Scores of ``loaded`` on stamps ``rows`` evaluated; binary models get the 1+2 vs 3+4 block only."""
     if len(rows) == 0:
         raise UserInputError("no stamps to evaluate")
-    scores = predict_stamps(loaded, np.asarray(stamps.stamps[np.sort(rows)])).scores
+    # fp32: a model's metrics are the same on every machine
+    predicted = predict_stamps(loaded, np.asarray(stamps.stamps[np.sort(rows)]), precision="fp32")
+    scores = predicted.scores
     rows = np.sort(rows)
     if scores.shape[1] == 2:
         labels = stamps.labels[rows]
         truth = group_labels(labels, GROUPINGS["binary_12_34"])
         return {
             "n": int(len(rows)),
+            "precision": predicted.precision,
             "binary_12_34": accuracy_block(truth, scores.argmax(1) + 1, [1, 2], n_boot, 0),
         }
-    return evaluate_stampset(stamps, scores, rows, n_boot=n_boot)
+    return {**evaluate_stampset(stamps, scores, rows, n_boot=n_boot), "precision": predicted.precision}
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
