@@ -30,7 +30,7 @@ def test_enlarge_repeats_pixels() -> None:
 def test_contours_start_above_the_sky_noise() -> None:
     contours = contour_figure(_source()).data[0].contours
     # sky 5 +- 1 e-/s: the lowest contour is 2 sigma above the sky, the highest near the 100 e-/s peak
-    assert 10**contours.start == np.float64(10**contours.start)
+    assert round((contours.end - contours.start) / contours.size) == 8  # the default levels
     assert 1.5 < 10**contours.start < 3.0
     assert 80 < 10**contours.end < 110
 

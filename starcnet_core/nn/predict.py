@@ -27,6 +27,7 @@ from astropy.table import Table
 from starcnet_core.errors import UserInputError
 from starcnet_core.nn.backends import PRECISIONS, bf16_is_fast, select_backend
 from starcnet_core.nn.checkpoint import LoadedModel
+from starcnet_core.scores import score_summaries
 
 __all__ = ["Predictions", "predict_stamps", "PRECISIONS", "bf16_is_fast", "dihedral_views"]
 
@@ -54,28 +55,34 @@ class Predictions:
     precision: str = "fp32"
 
     @property
+    def summaries(self) -> dict[str, np.ndarray]:
+        """:func:`starcnet_core.scores.score_summaries` of the scores."""
+        return score_summaries(self.scores)
+
+    @property
     def classes(self) -> np.ndarray:
-        return self.scores.argmax(axis=1) + 1
+        return self.summaries["predicted_class"]
 
     @property
     def confidence(self) -> np.ndarray:
-        return self.scores.max(axis=1)
+        return self.summaries["confidence"]
 
     @property
     def margin(self) -> np.ndarray:
-        top = np.sort(self.scores, axis=1)
-        return top[:, -1] - top[:, -2]
+        return self.summaries["margin"]
 
     @property
     def entropy(self) -> np.ndarray:
-        return -np.sum(self.scores * np.log(np.clip(self.scores, 1e-12, None)), axis=1)
+        return self.summaries["entropy"]
 
     def to_table(self) -> Table:
         """One row per stamp: ``pred_class``, ``p1``..``pK``, ``confidence``, ``margin``, ``entropy``, ``precision``."""
-        table = Table({"pred_class": self.classes})
+        summaries = self.summaries
+        table = Table({"pred_class": summaries["predicted_class"]})
         for k in range(self.scores.shape[1]):
             table[f"p{k + 1}"] = self.scores[:, k]
-        table["confidence"], table["margin"], table["entropy"] = self.confidence, self.margin, self.entropy
+        for name in ("confidence", "margin", "entropy"):
+            table[name] = summaries[name]
         table["precision"] = np.full(len(self.scores), self.precision)
         return table
 
@@ -149,7 +156,8 @@ def predict_stamps(
             # A copy: the stamps may be a read-only memory map.
             batch = torch.from_numpy(np.array(stamps[start : start + batch_size])).to(device) - mean
             views = dihedral_views(batch) if tta else [batch]
-            scores = torch.stack([torch.softmax(backend.logits(v).float(), dim=1) for v in views])
+            logits = [backend.logits(v).float() for v in views]
+            scores = torch.stack([torch.softmax(x / loaded.temperature, dim=1) for x in logits])
             out.append(scores.mean(dim=0).cpu().numpy())
             if progress is not None:
                 progress(min(start + batch_size, len(stamps)), len(stamps))

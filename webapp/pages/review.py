@@ -234,7 +234,7 @@ def labelling() -> None:
             st.caption("Scores hidden (blind mode).")
         else:
             st.caption("Not scored by the active model.")
-        photometry = [f"{k} {v:.2f}" for k, v in view.photometry.items() if v is not None and v < 90]
+        photometry = [f"{k} {v:.2f}" for k, v in view.photometry.items() if v is not None]
         st.caption("Photometry (Vega mag): " + (" · ".join(photometry) or "none"))
         units = {"age": "yr", "mass": "Msun", "ebv": "mag E(B-V)"}
         extra = [
