@@ -316,7 +316,7 @@ class Job(Base):
 
 
 class HeldOutCandidate(Base):
-    """A candidate in the fixed evaluation set: never trained on, chosen once, grown on request."""
+    """A candidate in the evaluation set: never trained on, grown on request (rows of one growth share ``added_at``)."""
 
     __tablename__ = "held_out_candidate"
 

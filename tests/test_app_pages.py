@@ -11,7 +11,7 @@ from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
 from db.engine import make_engine
-from db.models import Candidate, Expert, Label
+from db.models import Candidate, Expert, Galaxy, Job, Label
 from tests.app_testing import prepared_database
 from tests.db_testing import migrated_engine
 from tests.legus_testing import catalog_rows, write_galaxy, write_tab
@@ -113,7 +113,8 @@ def test_label_with_display_settings_then_undo(database_url: str) -> None:
     app.button(key="undo").click().run()
     assert app.session_state["view"].source_id == 6  # back to the undone candidate
     assert _labels(database_url)[-1][1] is None  # a retraction
-    assert any("0 labelled today" not in c.value and "6 left" in c.value for c in app.caption)
+    # the undone label no longer counts as labelled today
+    assert any("0 labelled today" in c.value and "6 left" in c.value for c in app.caption)
 
 
 def test_display_range_and_stretch_are_stored_with_the_label(database_url: str) -> None:
@@ -213,6 +214,16 @@ def test_galaxies_page_imports_the_catalog_named_in_the_form(database_url: str, 
     app.button(key="import_dir_go").click().run()
     assert not app.exception and not app.error
     assert "Imported ngc4246: 1 candidates, 1 usable." in app.success[0].value
+    # the import queued scoring of the new galaxy with the active model, shown with its progress
+    engine = make_engine(database_url)
+    with engine.connect() as connection:
+        queued = connection.execute(select(Job.params).where(Job.kind == "score")).scalars().all()
+        galaxy_id = connection.execute(select(Galaxy.id).where(Galaxy.name == "ngc4246")).scalar_one()
+    engine.dispose()
+    assert [params["galaxy_id"] for params in queued] == [galaxy_id]
+    app.run()
+    assert any("Scoring ngc4246" in bar.proto.text for bar in app.get("progress"))
+    assert app.button(key=f"score_now_{galaxy_id}").disabled  # already queued
 
 
 def test_candidate_opened_from_the_galaxies_page(database_url: str) -> None:

@@ -131,16 +131,17 @@ JobHandler = Callable[[sessionmaker[Session], JobContext], dict[str, Any]]
 
 
 def default_handlers(**stamp_source: Any) -> dict[str, JobHandler]:
-    """The job kinds of StarcNet Studio: ``retrain`` and ``score``.
+    """The job kinds of StarcNet Studio: ``retrain``, ``score`` and ``evaluate`` (held-out re-measurement).
 
     ``stamps=loader`` replaces where both take candidate stamps from (default:
     the stored mosaics; tests pass a loader of synthetic stamps).
     """
-    from webapp.services import retrain, scoring
+    from webapp.services import held_out, retrain, scoring
 
     return {
         "retrain": retrain.retrain_job_handler(**stamp_source),
         "score": scoring.score_job_handler(**stamp_source),
+        "evaluate": held_out.evaluate_job_handler(**stamp_source),
     }
 
 

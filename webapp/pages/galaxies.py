@@ -14,6 +14,7 @@ from webapp.components.database import get_database
 from webapp.components.field_figure import field_figure, selected_source_id
 from webapp.components.session import galaxy_arrays, require_expert
 from webapp.services.galaxies import list_galaxies
+from webapp.services.model_versions import score_now, scoring_status
 from webapp.services.review import candidate_for_source, field_candidates, predicted_counts
 from webapp.services.uploads import (
     Upload,
@@ -25,7 +26,7 @@ from webapp.services.uploads import (
 )
 
 database = get_database()
-require_expert()
+expert = require_expert()
 st.title("Galaxies")
 
 with database.read_sessions() as session:
@@ -152,12 +153,42 @@ with st.expander("Import a galaxy", expanded=not galaxies):
             st.success(
                 f"Imported {summary.name}: {summary.n_candidates} candidates, {summary.n_usable} usable."
             )
-            st.info("Score it with the active model: `python -m webapp score` (or the Models page).")
+            st.info("With an active model, the worker scores it in the background (progress below).")
             if summary.label_choices:
                 st.text(
                     "No catalog labels imported (no class column chosen). To add one later: "
                     f"python -m webapp catalog-labels {summary.name} --label-column N"
                 )
+
+
+@st.fragment(run_every=2.0)
+def scoring_progress() -> None:
+    """How far the active model has scored each galaxy; score-now for those it has not finished."""
+    with database.read_sessions() as session:
+        status = scoring_status(session)
+        names = {g.galaxy_id: g.name for g in list_galaxies(session)}
+    if status["active_id"] is None:
+        return
+    for job in status["jobs"]:
+        where = names.get(job.params.get("galaxy_id"), "every galaxy")
+        st.progress(job.progress, text=f"Scoring {where} (job #{job.id}, {job.status}): {job.message}")
+    behind = {g: n for g, n in status["galaxies"].items() if n["n_scored"] < n["n_usable"]}
+    pending = {job.params.get("galaxy_id") for job in status["jobs"]}
+    for galaxy_id, counts in behind.items():
+        left, right = st.columns([3, 1], vertical_alignment="center")
+        left.caption(
+            f"{names.get(galaxy_id, galaxy_id)}: {counts['n_scored']} of {counts['n_usable']} usable "
+            "candidates scored by the active model."
+        )
+        if right.button(
+            "Score now", key=f"score_now_{galaxy_id}", disabled=galaxy_id in pending or None in pending
+        ):
+            with database.sessions() as session:
+                score_now(session, galaxy_id=galaxy_id, by=expert.name)
+            st.rerun(scope="fragment")
+
+
+scoring_progress()
 
 with_mosaics = [g for g in galaxies if g.has_mosaics]
 if not with_mosaics:
@@ -181,7 +212,7 @@ st.caption(
     + (
         "Colour: the active model's class; opacity: its confidence. "
         if scored
-        else "Not scored yet: score it with the active model (`python -m webapp score`). "
+        else "Not scored yet by an active model (see the scoring status above). "
     )
     + "**Click a candidate to open it in Review**; scroll to zoom, drag to pan."
 )

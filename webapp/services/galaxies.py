@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from db.consensus import refresh_consensus_cache
 from db.models import Candidate, Expert, Galaxy, Label
+from db.predictions import active_model_version
 from starcnet_core.errors import UserInputError
 from starcnet_core.io.bands import BANDS
 from starcnet_core.io.catalogs import Catalog, read_catalog
@@ -42,6 +43,7 @@ from starcnet_core.io.cutouts import extract_stamps
 from starcnet_core.io.galaxy import has_mosaics, read_galaxy, read_galaxy_catalog
 from starcnet_core.io.legus_columns import LabelChoice
 from webapp.services.database import transaction
+from webapp.services.scoring import request_scoring
 
 __all__ = [
     "NO_MOSAICS",
@@ -196,6 +198,9 @@ def import_galaxy(
 ) -> GalaxySummary:
     """Import a galaxy: its candidates, cutout usability and catalog labels, in one transaction.
 
+    With an active model, a ``score`` job for the new galaxy is queued once
+    the import has committed (the worker scores it in the background).
+
     Parameters
     ----------
     session : Session
@@ -282,7 +287,11 @@ def import_galaxy(
         )
         _catalog_labels(session, catalog, sources, by_source_id)
         refresh_consensus_cache(session, galaxy.id)
-        return replace(get_galaxy(session, name), label_choices=catalog.label_choices)
+        summary = replace(get_galaxy(session, name), label_choices=catalog.label_choices)
+    # scored in the background by the worker, so that the review queue has scores for it
+    if summary.n_usable and active_model_version(session) is not None:
+        request_scoring(session, galaxy_id=summary.galaxy_id)
+    return summary
 
 
 def import_catalog_labels(
