@@ -17,6 +17,7 @@ from webapp.components.model_figures import (
     reliability_figure,
 )
 from webapp.components.session import require_expert
+from webapp.components.text import plain
 from webapp.services.held_out import (
     HELD_OUT_SHARE,
     grow_held_out_set,
@@ -91,7 +92,7 @@ with st.form("grow_held_out"):
             with database.sessions() as session:
                 grown = grow_held_out_set(session, share=share, at_least=held["minimum"] if to_minimum else 0)
         except UserInputError as error:
-            st.error(str(error))
+            st.error(plain(error))
         else:
             st.session_state["models_done"] = [
                 f"{grown['added']} candidates added: the held-out set has {grown['n']}. "
@@ -147,7 +148,7 @@ if left.button("Roll back to the previously active version", disabled=not rollba
         with database.sessions() as session:
             done = rollback_version(session, by=expert.name)
     except UserInputError as error:
-        st.error(str(error))
+        st.error(plain(error))
     else:
         st.session_state["models_done"] = [
             f"Version {done['active']} is active again; scoring job #{done['score_job']} queued."
@@ -238,7 +239,7 @@ if confirming:
             "Every candidate is re-scored with it."
         )
         for reason in review["refusals"]:
-            st.error(f"Refused: {reason}.")
+            st.error(f"Refused: {plain(reason)}.")
         force = False
         if review["refusals"]:
             if is_admin:
@@ -251,7 +252,7 @@ if confirming:
                 with database.sessions() as session:
                     done = promote_version(session, chosen.id, by=expert.name, force=force)
             except UserInputError as error:
-                st.error(str(error))
+                st.error(plain(error))
             else:
                 st.session_state.pop("models_confirm", None)
                 st.session_state["models_done"] = [

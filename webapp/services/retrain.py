@@ -41,11 +41,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from db import jobs, registry
 from db.engine import data_dir
 from db.jobs import JobInfo
+from db.models import ModelVersion
 from db.predictions import active_model_version
 from db.snapshot import LabelSnapshot, label_snapshot
 from starcnet_core.errors import UserInputError
@@ -144,7 +146,9 @@ class RetrainRequest:
         if self.mode not in MODES:
             raise UserInputError(f"unknown retrain mode {self.mode!r}; choose one of {', '.join(MODES)}")
         if self.min_votes < 1:
-            raise UserInputError("min_votes must be at least 1")
+            raise UserInputError(f"min_votes {self.min_votes}: must be at least 1")
+        if self.epochs is not None and self.epochs < 1:
+            raise UserInputError(f"epochs {self.epochs}: must be at least 1 (or none for the mode's default)")
         if self.consensus not in CONSENSUS_RULES:
             raise UserInputError(
                 f"unknown consensus {self.consensus!r}; choose one of {', '.join(CONSENSUS_RULES)}"
@@ -285,6 +289,30 @@ def estimate_seconds(session: Session, request: RetrainRequest) -> dict[str, Any
 
 def _model_dir() -> Path:
     return data_dir() / "models"
+
+
+def discard_job_checkpoints(session: Session, job_id: int) -> list[Path]:
+    """Delete what a dead or failed retrain job left in the models folder; return the paths removed.
+
+    A job's checkpoint is ``<mode>-job<id>-<time>.pt``, first written as a
+    hidden temporary file beside it (:func:`starcnet_core.nn.checkpoint.save_checkpoint`).
+    A worker killed during the write leaves the temporary file; one killed
+    between the write and the registration leaves a checkpoint that no model
+    version points to. Both are removed; a registered checkpoint never is.
+    """
+    folder = _model_dir()
+    registered = {
+        Path(p).resolve()
+        for p in session.scalars(select(ModelVersion.checkpoint_path).where(ModelVersion.job_id == job_id))
+        if p
+    }
+    left = [*folder.glob(f".*-job{job_id}-*.pt.*"), *folder.glob(f"*-job{job_id}-*.pt")]
+    removed = []
+    for path in left:
+        if path.resolve() not in registered:
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
 
 
 def request_retrain(session: Session, request: RetrainRequest) -> JobInfo:
