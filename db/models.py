@@ -229,7 +229,7 @@ class Label(Base):
     #: stretch, bands, zoom... as the review page had them
     display_settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     retracts_id: Mapped[int | None] = mapped_column(ForeignKey("label.id"), unique=True)
-    #: sha256 of the file a bulk import came from (refuses importing the same file twice)
+    #: sha256 of the file a bulk import came from (one expert cannot import the same file twice)
     import_batch: Mapped[str | None] = mapped_column(String(64), index=True)
 
 

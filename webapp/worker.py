@@ -199,6 +199,7 @@ class Worker:
         with self.sessions() as session:
             for job_id in jobs.recover_stale(session, self.stale_after_s):
                 log.warning("job %s: its worker stopped responding; queued again or marked failed", job_id)
+                self._discard_files(session, job_id)
             job = jobs.claim_next(session, self.worker_id, frozenset(self.handlers))
         if job is None:
             return None
@@ -236,8 +237,19 @@ class Worker:
         try:
             with self.sessions() as session:
                 jobs.finish(session, job.id, self.worker_id, status, result=result, error=error)
+                if status != "succeeded":
+                    self._discard_files(session, job.id)
         except JobLost:
             log.warning("job %s was taken from this worker; its outcome is discarded", job.id)
+
+    @staticmethod
+    def _discard_files(session: Session, job_id: int) -> None:
+        """Remove the temporary and unregistered files a job that did not succeed left behind."""
+        from webapp.services.retrain import discard_job_checkpoints
+
+        for path in discard_job_checkpoints(session, job_id):
+            log.warning("job %s: removed %s, left by the unfinished job", job_id, path)
+        session.rollback()
 
     def run(self, *, max_jobs: int | None = None, idle_exit: bool = False) -> int:
         """Run jobs until stopped (SIGTERM/SIGINT finish the current job first); returns jobs run.

@@ -52,6 +52,10 @@ def _run(args: argparse.Namespace) -> int:
             )
             print(f"imported model version {version.id} ({version.status})")
         elif args.action == "promote":
+            if not args.target.strip().isdigit():
+                raise UserInputError(
+                    f"models promote: {args.target!r} is not a model version id (see `models list`)"
+                )
             done = model_versions.promote_version(
                 session, int(args.target), by=expert_name(session, args.by), force=args.force
             )

@@ -10,6 +10,7 @@ from webapp.services.database import open_database
 from webapp.services.held_out import interval_text
 from webapp.services.jobs import wait_for_job
 from webapp.services.retrain import (
+    CONSENSUS_RULES,
     FEW_LABELS,
     MODES,
     SCRATCH_PRESETS,
@@ -30,6 +31,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--include-catalog", action="store_true", help="also use labels imported with catalogs"
     )
     parser.add_argument("--min-votes", type=int, default=1, help="votes a consensus class needs (default 1)")
+    parser.add_argument(
+        "--consensus",
+        choices=CONSENSUS_RULES,
+        default="mode",
+        help="train on the mode of the votes or the expert-weighted Dawid-Skene consensus",
+    )
     parser.add_argument("--epochs", type=int, help="default: 40 quick, 5 full, 15 scratch")
     parser.add_argument(
         "--preset",
@@ -52,6 +59,7 @@ def _run(args: argparse.Namespace) -> int:
         request = RetrainRequest(
             mode=args.mode,
             include_catalog=args.include_catalog,
+            consensus=args.consensus,
             min_votes=args.min_votes,
             epochs=args.epochs,
             auto_promote=args.auto_promote,

@@ -19,6 +19,7 @@ __all__ = [
     "training_curves_figure",
     "held_out_figure",
     "confusion_figure",
+    "reliability_figure",
     "class_fractions_figure",
     "colour_colour_figure",
     "changed_positions_figure",
@@ -101,6 +102,47 @@ def confusion_figure(metrics: dict[str, Any], title: str) -> go.Figure:
     )
     figure.update_layout(
         title=title, height=320, xaxis_title="predicted", yaxis_title="experts", yaxis_autorange="reversed"
+    )
+    return figure
+
+
+def reliability_figure(versions: list[tuple[str, dict[str, Any]]]) -> go.Figure:
+    """Reliability diagram of held-out metrics: fraction correct against the mean top score per bin.
+
+    One line per ``(name, metrics)`` with a ``reliability`` curve; the legend gives each version's ECE.
+    """
+    figure = go.Figure()
+    figure.add_trace(
+        go.Scatter(
+            x=[0, 1],
+            y=[0, 1],
+            mode="lines",
+            name="perfectly calibrated",
+            line={"dash": "dot", "color": "grey"},
+        )
+    )
+    for (name, metrics), colour in zip(versions, ("#d62728", "#1f77b4"), strict=False):
+        curve = metrics.get("reliability")
+        if not curve:
+            continue
+        filled = [i for i, n in enumerate(curve["count"]) if n]
+        figure.add_trace(
+            go.Scatter(
+                x=[curve["confidence"][i] for i in filled],
+                y=[curve["accuracy"][i] for i in filled],
+                mode="lines+markers",
+                marker={"size": [6 + 14 * (curve["count"][i] / max(curve["count"])) ** 0.5 for i in filled]},
+                line={"color": colour},
+                name=f"{name}: ECE {metrics['ece']:.1%}",
+                customdata=[curve["count"][i] for i in filled],
+                hovertemplate="mean top score %{x:.0%}<br>correct %{y:.0%}<br>%{customdata} candidates",
+            )
+        )
+    figure.update_layout(
+        title="Calibration on the held-out set (marker size: candidates per bin)",
+        xaxis={"title": "mean top-class score in bin", "range": [0, 1], "tickformat": ".0%"},
+        yaxis={"title": "fraction correct", "range": [0, 1.02], "tickformat": ".0%", "scaleanchor": "x"},
+        height=360,
     )
     return figure
 

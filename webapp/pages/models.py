@@ -14,8 +14,10 @@ from webapp.components.model_figures import (
     colour_colour_figure,
     confusion_figure,
     held_out_figure,
+    reliability_figure,
 )
 from webapp.components.session import require_expert
+from webapp.components.text import plain
 from webapp.services.held_out import (
     HELD_OUT_SHARE,
     grow_held_out_set,
@@ -90,7 +92,7 @@ with st.form("grow_held_out"):
             with database.sessions() as session:
                 grown = grow_held_out_set(session, share=share, at_least=held["minimum"] if to_minimum else 0)
         except UserInputError as error:
-            st.error(str(error))
+            st.error(plain(error))
         else:
             st.session_state["models_done"] = [
                 f"{grown['added']} candidates added: the held-out set has {grown['n']}. "
@@ -146,7 +148,7 @@ if left.button("Roll back to the previously active version", disabled=not rollba
         with database.sessions() as session:
             done = rollback_version(session, by=expert.name)
     except UserInputError as error:
-        st.error(str(error))
+        st.error(plain(error))
     else:
         st.session_state["models_done"] = [
             f"Version {done['active']} is active again; scoring job #{done['score_job']} queued."
@@ -196,6 +198,12 @@ st.plotly_chart(held_out_figure(new, old, chosen.name, active.name), width="stre
 left, right = st.columns(2)
 left.plotly_chart(confusion_figure(new, f"{chosen.name} on the held-out set"), width="stretch")
 right.plotly_chart(confusion_figure(old, f"{active.name} on the same set"), width="stretch")
+if new.get("reliability") or old.get("reliability"):
+    st.plotly_chart(reliability_figure([(chosen.name, new), (active.name, old)]), width="stretch")
+    st.caption(
+        "Scores are temperature-scaled on each version's validation labels when it is trained. "
+        "ECE: the candidate-weighted mean gap between fraction correct and mean top score over 10 score bins."
+    )
 recall = pd.DataFrame(
     {"new": new.get("recall", []), "active": old.get("recall", [])[: len(new.get("recall", []))]},
     index=[f"{k} {CLASS_NAMES[k]}" for k in range(1, 1 + len(new.get("recall", [])))],
@@ -231,7 +239,7 @@ if confirming:
             "Every candidate is re-scored with it."
         )
         for reason in review["refusals"]:
-            st.error(f"Refused: {reason}.")
+            st.error(f"Refused: {plain(reason)}.")
         force = False
         if review["refusals"]:
             if is_admin:
@@ -244,7 +252,7 @@ if confirming:
                 with database.sessions() as session:
                     done = promote_version(session, chosen.id, by=expert.name, force=force)
             except UserInputError as error:
-                st.error(str(error))
+                st.error(plain(error))
             else:
                 st.session_state.pop("models_confirm", None)
                 st.session_state["models_done"] = [

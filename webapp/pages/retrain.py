@@ -8,9 +8,11 @@ from starcnet_core.errors import UserInputError
 from webapp.components.database import get_database
 from webapp.components.model_figures import training_curves_figure
 from webapp.components.session import require_expert
+from webapp.components.text import plain
 from webapp.services.held_out import HELD_OUT_MINIMUM, interval_text
-from webapp.services.jobs import cancel_job, job_status, recent_jobs
+from webapp.services.jobs import cancel_job, job_status, recent_jobs, rerun_job
 from webapp.services.retrain import (
+    CONSENSUS_RULES,
     FEW_LABELS,
     MODES,
     SCRATCH_PRESETS,
@@ -36,6 +38,14 @@ with st.form("retrain"):
     left, right = st.columns(2)
     include_catalog = left.checkbox("Include the labels imported with the catalogs")
     min_votes = right.number_input("Minimum votes behind a consensus class", 1, 10, 1)
+    consensus = left.selectbox(
+        "Class each candidate trains with",
+        CONSENSUS_RULES,
+        format_func={
+            "mode": "mode of the votes",
+            "dawid-skene": "expert-weighted consensus (Dawid-Skene; see Metrics > Experts)",
+        }.get,
+    )
     epochs = left.number_input("Epochs (0: the mode's default)", 0, 500, 0)
     preset = right.selectbox(
         "Network for a retrain from scratch",
@@ -51,6 +61,7 @@ with st.form("retrain"):
 request = RetrainRequest(
     mode=mode,
     include_catalog=include_catalog,
+    consensus=consensus,
     min_votes=int(min_votes),
     epochs=int(epochs) or None,
     auto_promote=auto_promote,
@@ -81,7 +92,7 @@ try:
                 job = request_retrain(session, request)
             st.success(f"Retrain job #{job.id} queued; the worker process runs it.")
 except UserInputError as error:
-    st.error(str(error))
+    st.error(plain(error))
 
 
 def _duration(seconds: float | None) -> str:
@@ -103,7 +114,7 @@ def follow_latest_job() -> None:
     by = job.params.get("requested_by")
     st.subheader(f"Job #{job.id}: {job.status}")
     st.caption(
-        f"{job.params.get('mode', '')} retrain started by {by or 'the command line'} at {job.created_at:%Y-%m-%d %H:%M} UTC"
+        f"{job.params.get('mode', '')} retrain started by {plain(by or 'the command line')} at {job.created_at:%Y-%m-%d %H:%M} UTC"
     )
     st.progress(job.progress, text=job.message)
     if job.status in ("queued", "running") and st.button("Cancel", key=f"cancel-{job.id}"):
@@ -122,7 +133,16 @@ def follow_latest_job() -> None:
     if history:
         st.plotly_chart(training_curves_figure(history), width="stretch")
     if job.error:
-        st.error(job.error)
+        st.error(plain(job.error))
+    if job.status in ("failed", "cancelled") and st.button(
+        "Re-run with the same parameters", key=f"rerun-{job.id}"
+    ):
+        try:
+            with database.sessions() as session:
+                again = rerun_job(session, job.id)
+            st.success(f"Job #{job.id} queued again as #{again.id}.")
+        except UserInputError as error:
+            st.error(plain(error))
     if job.status == "succeeded":
         metrics, baseline = job.result.get("metrics", {}), job.result.get("baseline_metrics", {})
         note = job.result.get("promotion_note")

@@ -14,6 +14,7 @@ from starcnet_core.io.bands import BANDS, CLASS_DESCRIPTIONS, CLASS_NAMES
 from webapp.components.candidate_figures import contour_figure, enlarge, scores_figure, surface_figure
 from webapp.components.database import get_database
 from webapp.components.session import galaxy_arrays, require_expert
+from webapp.components.text import plain
 from webapp.services.galaxies import list_galaxies
 from webapp.services.review import (
     DEFAULT_PERCENTILES,
@@ -144,12 +145,12 @@ def _label(label_class: str) -> None:
                 blind=blind,
             )
     except UserInputError as error:
-        state["flash"] = str(error)
+        state["flash"] = plain(error)
         return
     with database.read_sessions() as session:
         labels, summary = labels_and_consensus(session, view.candidate_id)
     mine = labels.pop(expert.name, label_class)
-    others = ", ".join(f"{name} {c}" for name, c in sorted(labels.items())) or "nobody else yet"
+    others = ", ".join(f"{plain(name)} {c}" for name, c in sorted(labels.items())) or "nobody else yet"
     consensus = (summary or {}).get("consensus") or "none"
     state["previous"] = f"Previous #{view.source_id}: you {mine} · others: {others} · consensus {consensus}"
     _advance()
@@ -165,7 +166,7 @@ def _undo() -> None:
         with database.sessions() as session:
             candidate_id = undo_last_label(session, expert.expert_id)
     except UserInputError as error:
-        state["flash"] = str(error)
+        state["flash"] = plain(error)
         return
     state["queue"].insert(0, candidate_id)
     state.pop("shown_at", None)
@@ -210,11 +211,11 @@ def labelling() -> None:
 
     head, stats = st.columns([3, 2])
     head.markdown(
-        f"**{view.galaxy} #{view.source_id}** · x {view.x:.1f}, y {view.y:.1f}"
+        f"**{plain(view.galaxy)} #{view.source_id}** · x {view.x:.1f}, y {view.y:.1f}"
         + (f" · your label: **{view.my_label}**" if view.my_label else "")
     )
     stats.caption(
-        f"{expert.name}: {progress['labelled_today']} labelled today · {progress['remaining']} left in {view.galaxy}"
+        f"{plain(expert.name)}: {progress['labelled_today']} labelled today · {progress['remaining']} left in {plain(view.galaxy)}"
     )
 
     rgb_col, contour_col, surface_col, info_col = st.columns([1.05, 1, 1.2, 1.35])
@@ -245,7 +246,10 @@ def labelling() -> None:
         if extra:
             st.caption(" · ".join(extra))
         if view.labels is not None:
-            votes = ", ".join(f"{name}: {c}" for name, c in sorted(view.labels.items())) or "no other labels"
+            votes = (
+                ", ".join(f"{plain(name)}: {c}" for name, c in sorted(view.labels.items()))
+                or "no other labels"
+            )
             summary = view.consensus or {}
             st.caption(f"Others: {votes} · consensus **{summary.get('consensus') or '—'}**")
 

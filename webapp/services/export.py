@@ -187,6 +187,10 @@ def export_galaxy(
     if fmt not in EXPORT_FORMATS:
         raise UserInputError(f"format {fmt!r} is not one of {', '.join(EXPORT_FORMATS)}")
     out = Path(out)
+    if not out.parent.is_dir():
+        raise UserInputError(f"{out.parent}: the output folder does not exist")
+    if out.is_dir():
+        raise UserInputError(f"{out}: is a folder; name the file to write")
     if fmt == "csv":
         _write_csv(session, galaxy, out, model)
         return out

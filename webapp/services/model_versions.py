@@ -26,12 +26,14 @@ from db.predictions import active_model_version
 from db.registry import VersionInfo
 from starcnet_core.errors import UserInputError
 from starcnet_core.groupings import BINARY, GROUPINGS
+from webapp.services.galaxies import STAMP_SIZE
 from webapp.services.held_out import HELD_OUT_MINIMUM, held_out_summary
-from webapp.services.labels import get_expert
+from webapp.services.labels import check_name, get_expert
 
 __all__ = [
     "list_versions",
     "import_model",
+    "check_scorable",
     "held_out_comparison",
     "promotion_review",
     "promote_version",
@@ -62,7 +64,10 @@ def import_model(
     path = Path(checkpoint_path).resolve()
     if not path.is_file():
         raise UserInputError(f"{checkpoint_path}: no such checkpoint")
-    load_model(path)
+    name = check_name(name, "a model version", ModelVersion.__table__.c.name.type.length)
+    check_scorable(load_model(path), checkpoint_path)
+    if session.scalar(select(ModelVersion.id).where(ModelVersion.name == name)) is not None:
+        raise UserInputError(f"model version name {name!r} is taken; choose another with --name")
     version = registry.register_version(
         session, name=name, checkpoint_path=path, checkpoint_sha256=registry.file_sha256(path), mode="import"
     )
@@ -71,6 +76,32 @@ def import_model(
         jobs.enqueue(session, "score", {"model_version_id": version.id, "galaxy_id": None})
     session.commit()
     return registry.get_version(session, version.id)
+
+
+def check_scorable(loaded: Any, source: str | Path) -> None:
+    """Refuse a model the app cannot score its candidates with: other bands, stamp size or classes.
+
+    The app cuts :data:`~webapp.services.galaxies.STAMP_SIZE`-pixel stamps in
+    the five LEGUS bands and stores four class scores per candidate; a model
+    built for anything else would be registered, then fail in every scoring job.
+    """
+    from starcnet_core.io.bands import BANDS
+
+    config = loaded.config
+    if config.n_bands != len(BANDS) or tuple(loaded.bands) != tuple(BANDS):
+        raise UserInputError(
+            f"{source}: reads {config.n_bands} bands ({', '.join(loaded.bands)}); the app's candidates "
+            f"have {len(BANDS)} ({', '.join(BANDS)})"
+        )
+    if config.stamp_size != STAMP_SIZE:
+        raise UserInputError(
+            f"{source}: reads {config.stamp_size} x {config.stamp_size} px stamps; the app cuts "
+            f"{STAMP_SIZE} x {STAMP_SIZE}"
+        )
+    if config.n_classes != 4:
+        raise UserInputError(
+            f"{source}: gives {config.n_classes} classes; the app stores scores for the 4 LEGUS classes"
+        )
 
 
 def _score_all(session: Session, version_id: int, reason: str, by: str | None) -> int:

@@ -41,14 +41,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from db import jobs, registry
 from db.engine import data_dir
 from db.jobs import JobInfo
+from db.models import ModelVersion
 from db.predictions import active_model_version
 from db.snapshot import LabelSnapshot, label_snapshot
 from starcnet_core.errors import UserInputError
+from webapp.services.crowd import weighted_consensus
 from webapp.services.held_out import (
     HELD_OUT_MINIMUM,
     grow_held_out_set,
@@ -60,6 +63,7 @@ from webapp.services.held_out import (
 from webapp.services.scoring import StampLoader, feature_cache, load_version_model, mosaic_stamps
 
 __all__ = [
+    "CONSENSUS_RULES",
     "MODES",
     "SCRATCH_PRESETS",
     "FEW_LABELS",
@@ -85,6 +89,9 @@ _EPOCH_KEYS = ("epoch", "train_loss", "val_loss", "val_accuracy", "seconds")
 # roles whose labels are experts' own (the "catalog" role holds imported catalog classes)
 _EXPERT_ROLES = ("expert", "admin")
 
+#: How a candidate's training class is read off its votes (see :class:`RetrainRequest`).
+CONSENSUS_RULES: tuple[str, ...] = ("mode", "dawid-skene")
+
 # how many finished retrain jobs the estimate looks back through for measurements
 _MEASURED_JOBS = 50
 
@@ -106,6 +113,10 @@ class RetrainRequest:
         See the module docstring.
     include_catalog : bool
         Also use the classes imported with the catalogs (pseudo-expert role ``catalog``).
+    consensus : {"mode", "dawid-skene"}
+        The class each candidate trains with: the mode of the votes, or the
+        expert-weighted Dawid-Skene consensus (:mod:`webapp.services.crowd`) of
+        the same votes. The candidates are the same either way.
     min_votes : int
         Minimum votes behind a consensus class for a candidate to be used.
     epochs : int, optional
@@ -123,6 +134,7 @@ class RetrainRequest:
 
     mode: str = "quick"
     include_catalog: bool = False
+    consensus: str = "mode"
     min_votes: int = 1
     epochs: int | None = None
     auto_promote: bool = False
@@ -134,7 +146,13 @@ class RetrainRequest:
         if self.mode not in MODES:
             raise UserInputError(f"unknown retrain mode {self.mode!r}; choose one of {', '.join(MODES)}")
         if self.min_votes < 1:
-            raise UserInputError("min_votes must be at least 1")
+            raise UserInputError(f"min_votes {self.min_votes}: must be at least 1")
+        if self.epochs is not None and self.epochs < 1:
+            raise UserInputError(f"epochs {self.epochs}: must be at least 1 (or none for the mode's default)")
+        if self.consensus not in CONSENSUS_RULES:
+            raise UserInputError(
+                f"unknown consensus {self.consensus!r}; choose one of {', '.join(CONSENSUS_RULES)}"
+            )
         if self.preset is not None and self.preset not in SCRATCH_PRESETS:
             raise UserInputError(
                 f"unknown network preset {self.preset!r}; choose one of {', '.join(SCRATCH_PRESETS)}"
@@ -163,6 +181,12 @@ def training_labels(session: Session, request: RetrainRequest) -> LabelSnapshot:
     """
     roles = None if request.include_catalog else _EXPERT_ROLES
     snapshot = label_snapshot(session, held_out=False, roles=roles, min_votes=request.min_votes)
+    if request.consensus == "dawid-skene" and len(snapshot):
+        # the held-out votes stay out: they are the truth new versions are measured against
+        fit = weighted_consensus(session, roles=roles, exclude=registry.held_out_ids(session))
+        snapshot = dataclasses.replace(
+            snapshot, classes=fit.consensus[np.searchsorted(fit.items, snapshot.candidate_ids)]
+        )
     return usable_labels(snapshot, session)
 
 
@@ -265,6 +289,30 @@ def estimate_seconds(session: Session, request: RetrainRequest) -> dict[str, Any
 
 def _model_dir() -> Path:
     return data_dir() / "models"
+
+
+def discard_job_checkpoints(session: Session, job_id: int) -> list[Path]:
+    """Delete what a dead or failed retrain job left in the models folder; return the paths removed.
+
+    A job's checkpoint is ``<mode>-job<id>-<time>.pt``, first written as a
+    hidden temporary file beside it (:func:`starcnet_core.nn.checkpoint.save_checkpoint`).
+    A worker killed during the write leaves the temporary file; one killed
+    between the write and the registration leaves a checkpoint that no model
+    version points to. Both are removed; a registered checkpoint never is.
+    """
+    folder = _model_dir()
+    registered = {
+        Path(p).resolve()
+        for p in session.scalars(select(ModelVersion.checkpoint_path).where(ModelVersion.job_id == job_id))
+        if p
+    }
+    left = [*folder.glob(f".*-job{job_id}-*.pt.*"), *folder.glob(f"*-job{job_id}-*.pt")]
+    removed = []
+    for path in left:
+        if path.resolve() not in registered:
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
 
 
 def request_retrain(session: Session, request: RetrainRequest) -> JobInfo:
