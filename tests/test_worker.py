@@ -12,10 +12,11 @@ import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 
 from db import jobs
 from db.engine import make_engine, session_factory
-from db.models import Base
+from db.models import Base, Job
 from webapp.worker import Worker
 
 REPO = Path(__file__).resolve().parents[1]
@@ -174,6 +175,9 @@ def test_recovery_removes_what_the_dead_job_left_and_the_job_can_be_rerun(
     with sessions() as session:
         job = jobs.enqueue(session, "score", {"model_version_id": 3, "galaxy_id": None})
         jobs.claim_next(session, "doomed")
+        # its last allowed claim: a lost scoring job is otherwise queued again, not failed
+        session.execute(update(Job).where(Job.id == job.id).values(attempts=jobs.MAX_ATTEMPTS))
+        session.commit()
     models = tmp_path / "data" / "models"
     models.mkdir(parents=True)
     # what a worker killed during save_checkpoint, or before registering, leaves

@@ -8,7 +8,7 @@ ranking every label; a partial covering index holds the counts of the
 labelled candidates.
 
 Revision ID: 0002_h14
-Revises: 0002_h13
+Revises: 0002_h15
 Create Date: 2026-12-01 23:00:00
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0002_h14"
-down_revision = "0002_h13"
+down_revision = "0002_h15"
 branch_labels = None
 depends_on = None
 
