@@ -249,8 +249,10 @@ class Vote(Base):
     )
 
     candidate_id: Mapped[int] = mapped_column(ForeignKey("candidate.id"), primary_key=True)
-    expert_id: Mapped[int] = mapped_column(ForeignKey("expert.id"), primary_key=True)
-    label_id: Mapped[int] = mapped_column(ForeignKey("label.id"))
+    # expert and label without foreign keys: a cache must not stand in the way of the label
+    # table's own guard (its triggers refuse TRUNCATE label / expert with the append-only message)
+    expert_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    label_id: Mapped[int] = mapped_column(Integer)
     label_class: Mapped[int] = mapped_column(SmallInteger)
 
 

@@ -65,8 +65,6 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["candidate_id"], ["candidate.id"], name=op.f("fk_vote_candidate_id_candidate")
         ),
-        sa.ForeignKeyConstraint(["expert_id"], ["expert.id"], name=op.f("fk_vote_expert_id_expert")),
-        sa.ForeignKeyConstraint(["label_id"], ["label.id"], name=op.f("fk_vote_label_id_label")),
         sa.PrimaryKeyConstraint("candidate_id", "expert_id", name=op.f("pk_vote")),
     )
     op.create_index("ix_vote_expert_candidate", "vote", ["expert_id", "candidate_id"], unique=False)
