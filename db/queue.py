@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, aliased
 from db.models import Candidate, Label, Prediction
 from db.predictions import active_model_version
 
-__all__ = ["QUEUE_ORDERS", "QueueItem", "QueuePage", "review_queue"]
+__all__ = ["QUEUE_ORDERS", "SCORELESS_ORDERS", "QueueItem", "QueuePage", "review_queue"]
 
 QUEUE_ORDERS: tuple[str, ...] = (
     "smallest_margin",
@@ -34,6 +34,8 @@ QUEUE_ORDERS: tuple[str, ...] = (
     "fewest_votes",
     "random",
 )
+#: The orders that need no model scores.
+SCORELESS_ORDERS: tuple[str, ...] = ("fewest_votes", "random")
 
 
 @dataclass(frozen=True)
@@ -79,15 +81,28 @@ def _order_keys(order: str):
     return keys[order]
 
 
-def _labelled_by(expert_id: int):
-    """Whether ``expert_id`` holds an answer on the candidate that has not been retracted."""
+def _labelled_by(expert_id: int, *, flagged: bool = False):
+    """Whether ``expert_id`` holds an answer on the candidate that has not been retracted (and is flagged)."""
     retraction = aliased(Label)
-    return exists().where(
+    conditions = [
         Label.candidate_id == Candidate.id,
         Label.expert_id == expert_id,
         Label.label_class.is_not(None),  # an answer, not a retraction (see db.consensus)
         ~exists().where(retraction.retracts_id == Label.id),
-    )
+    ]
+    if flagged:
+        # the flag of the expert's latest answer counts: a later answer without it clears it
+        later = aliased(Label)
+        conditions += [
+            Label.flagged.is_(True),
+            ~exists().where(
+                later.candidate_id == Label.candidate_id,
+                later.expert_id == expert_id,
+                later.label_class.is_not(None),
+                later.id > Label.id,
+            ),
+        ]
+    return exists().where(*conditions)
 
 
 def review_queue(
@@ -99,6 +114,7 @@ def review_queue(
     mag_v_range: tuple[float | None, float | None] | None = None,
     expert_id: int | None = None,
     labelled_by_expert: bool | None = None,
+    flagged_by: int | None = None,
     usable_only: bool = True,
     model_version_id: int | None = None,
     limit: int = 50,
@@ -120,6 +136,8 @@ def review_queue(
     expert_id, labelled_by_expert : optional
         With ``labelled_by_expert=False``, only candidates ``expert_id`` has not
         labelled yet ("not labelled by me"); with True, only those they have.
+    flagged_by : int, optional
+        Only candidates whose latest answer by this expert carries their flag.
     usable_only : bool
         Leave out candidates without a full stamp (edge, no mosaics).
     model_version_id : int, optional
@@ -152,6 +170,8 @@ def review_queue(
             raise ValueError("labelled_by_expert needs expert_id")
         mine = _labelled_by(expert_id)
         query = query.where(mine if labelled_by_expert else ~mine)
+    if flagged_by is not None:
+        query = query.where(_labelled_by(flagged_by, flagged=True))
     if usable_only:
         query = query.where(Candidate.usable.is_(True))
     if order == "disagreement":

@@ -24,7 +24,6 @@ from collections.abc import Mapping, Sequence
 import astropy.units as u
 import numpy as np
 from astropy.nddata import block_reduce
-from astropy.wcs import WCS
 from astropy.visualization import (
     AsinhStretch,
     AsymmetricPercentileInterval,
@@ -35,6 +34,7 @@ from astropy.visualization import (
     PercentileInterval,
     ZScaleInterval,
 )
+from astropy.wcs import WCS
 
 from starcnet_core.io.bands import ACS_DISPLAY_SCALE, BANDS, RGB_WEIGHTS
 

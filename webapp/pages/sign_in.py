@@ -6,7 +6,7 @@ import streamlit as st
 
 from starcnet_core.errors import UserInputError
 from webapp.components.database import get_database
-from webapp.components.session import current_expert
+from webapp.components.session import current_expert, forget_sign_in, remember_sign_in
 from webapp.services.auth import shared_password, sign_in
 from webapp.services.labels import list_experts
 
@@ -16,7 +16,7 @@ signed = current_expert()
 if signed is not None:
     st.success(f"Signed in as **{signed.name}**.")
     if st.button("Sign out"):
-        del st.session_state["expert"]
+        forget_sign_in()
         st.rerun()
 
 with database.read_sessions() as session:
@@ -34,10 +34,8 @@ if submitted:
     else:
         try:
             with database.sessions() as session:
-                st.session_state["expert"] = sign_in(
-                    session, name, password=password, create=bool(new_name.strip())
-                )
+                signed_in = sign_in(session, name, password=password, create=bool(new_name.strip()))
         except UserInputError as error:
             st.error(str(error))
         else:
-            st.switch_page("pages/review.py")
+            st.switch_page(remember_sign_in(signed_in))

@@ -133,6 +133,7 @@ def record_label(
     shown_model_version_id: int | None = None,
     shown_scores: Sequence[float] | None = None,
     display_settings: dict[str, Any] | None = None,
+    flagged: bool = False,
 ) -> int:
     """Record one answer of one expert; return the new label's id.
 
@@ -151,6 +152,8 @@ def record_label(
         None when the scores were hidden.
     display_settings : dict, optional
         Stretch, bands, zoom... of the review page (JSON-serialisable).
+    flagged : bool
+        The expert marked the candidate to come back to.
     """
     cls = normalise_class(label_class)
     if seconds_spent is not None and seconds_spent < 0:
@@ -171,6 +174,7 @@ def record_label(
             shown_model_version_id=shown_model_version_id,
             shown_scores=None if shown_scores is None else [float(s) for s in shown_scores],
             display_settings=dict(display_settings or {}),
+            flagged=bool(flagged),
         )
         session.add(label)
         session.flush()
