@@ -75,7 +75,7 @@ function build(root) {
   parts.scores = el("div", "cv-scores");
   parts.lines = el("div", "cv-lines");
   parts.info.append(parts.scores, parts.lines);
-  top.append(parts.mainBox, parts.contourBox, parts.surfaceBox, side, parts.info);
+  top.append(parts.mainBox, parts.contourBox, parts.surfaceBox, side);
   parts.strip = el("div", "cv-strip");
   parts.toast = el("div", "cv-toast");
   parts.zoom = el("div", "cv-zoom");
@@ -90,7 +90,7 @@ function build(root) {
     table.append(row);
   }
   parts.help.append(el("div", "cv-help-title", "Keyboard (works whatever had focus; Esc closes)"), table);
-  root.append(parts.head, parts.note, top, parts.strip, parts.toast, parts.zoom, parts.help);
+  root.append(parts.head, parts.note, parts.info, top, parts.strip, parts.toast, parts.zoom, parts.help);
   return parts;
 }
 

@@ -63,13 +63,16 @@ def field_map_payload(image: np.ndarray, factor: int, x: float, y: float, side: 
         Side of the box, mosaic pixels.
     """
     height, width = image.shape[:2]
-    w = side / factor
+    half = side / factor / 2
+    # SVG y grows downwards, the field image is drawn y up; the box stops at the field's edges
+    cx, cy = (x - 0.5) / factor, height - (y - 0.5) / factor
+    left, right = max(0.0, cx - half), min(float(width), cx + half)
+    top, bottom = max(0.0, cy - half), min(float(height), cy + half)
     return {
         "src": png_data_uri(image),
         "width": width,
         "height": height,
-        # SVG y grows downwards, the field image is drawn y up
-        "box": {"x": (x - 0.5) / factor - w / 2, "y": height - (y - 0.5) / factor - w / 2, "w": w, "h": w},
+        "box": {"x": left, "y": top, "w": right - left, "h": bottom - top},
     }
 
 

@@ -15,6 +15,7 @@ import json
 import numpy as np
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
+from streamlit.runtime.pages_manager import PagesManager
 
 from db.models import Galaxy
 from starcnet_core.display import display_scales, field_image
@@ -33,6 +34,7 @@ __all__ = [
     "current_expert",
     "require_expert",
     "run_signed_in",
+    "page_for",
     "remember_sign_in",
     "forget_sign_in",
     "write_session_cookie",
@@ -42,7 +44,13 @@ __all__ = [
     "galaxy_field_image",
 ]
 
+# Streamlit runs an app that has a pages/ folder the old way (each file a page of a raw menu,
+# run without the app's navigation, layout and sign-in) until st.navigation has run once in
+# the server; the first visit, often a bookmark, would get that. The app always navigates itself.
+PagesManager.uses_pages_directory = False
+
 _SIGN_IN_PAGE = "pages/sign_in.py"
+_DEFAULT_PAGE = "pages/review.py"
 
 
 def current_expert() -> SignedIn | None:
@@ -58,34 +66,69 @@ def current_expert() -> SignedIn | None:
 
 def require_expert() -> SignedIn:
     """The signed-in expert; otherwise the sign-in form (the app remembers the page asked for)."""
+    if "app_pages" not in st.session_state:
+        st.rerun()  # a page run outside the app's navigation (the old way, see above): run the app
     expert = current_expert()
     if expert is None:
-        st.switch_page(_SIGN_IN_PAGE)
+        st.switch_page(page_for(_SIGN_IN_PAGE))
     return expert
 
 
-def run_signed_in(page: StreamlitPage, sign_in_page: StreamlitPage) -> None:
-    """Run ``page`` for a signed-in expert; otherwise remember it and open the sign-in form instead.
+def page_for(script: str) -> StreamlitPage | str:
+    """The app's page of a script (``"pages/review.py"``), for ``st.switch_page`` and ``st.page_link``.
 
-    The app calls this with the page its navigation chose (a menu click, an
-    address typed or bookmarked), so every address opens inside the app's
-    navigation and layout, and the sign-in comes back to where it was asked.
+    Always switch with these objects: a script path given as text is taken
+    for the raw ``pages/`` folder, whose page then runs outside the app
+    (without its navigation, layout and sign-in). The path itself comes back
+    only when the app never ran in this session (a page script run alone, as
+    in tests).
     """
+    return st.session_state.get("app_pages", {}).get(script, script)
+
+
+def run_signed_in(sections: dict[str, dict[str, StreamlitPage]]) -> None:
+    """The app's navigation: the menu, then the page asked for, or the sign-in form first.
+
+    Parameters
+    ----------
+    sections : dict
+        Menu section -> {script path: page}; the first page of the first
+        section with ``default=True`` opens at the app's address.
+
+    The menu is drawn here with ``st.page_link`` (the configuration hides
+    Streamlit's own, which would list the raw files of ``pages/`` while a
+    session starts). Without a sign-in the page asked for is remembered and
+    the sign-in form returns to it.
+    """
+    state = st.session_state
+    state["app_pages"] = {script: page for members in sections.values() for script, page in members.items()}
+    page = st.navigation(
+        {name: list(members.values()) for name, members in sections.items()}, position="hidden"
+    )
     write_session_cookie()
+    with st.sidebar:
+        for name, members in sections.items():
+            st.caption(name)
+            for member in members.values():
+                st.page_link(member)
+        st.divider()
+    sign_in_page = page_for(_SIGN_IN_PAGE)
     if page.url_path == sign_in_page.url_path or current_expert() is not None:
         page.run()
         return
-    st.session_state["after_sign_in"] = page
+    state["after_sign_in"] = next(
+        script for script, p in state["app_pages"].items() if p.url_path == page.url_path
+    )
     st.switch_page(sign_in_page)
 
 
-def remember_sign_in(signed: SignedIn) -> StreamlitPage | str:
+def remember_sign_in(signed: SignedIn) -> StreamlitPage:
     """Keep ``signed`` in this session and in the browser's cookie; return the page to go to next."""
     state = st.session_state
     state["expert"] = signed
     state.pop("signed_out", None)
     state["session_cookie"] = issue_session_token(signed)
-    return state.pop("after_sign_in", "pages/review.py")
+    return page_for(state.pop("after_sign_in", _DEFAULT_PAGE))
 
 
 def forget_sign_in() -> None:

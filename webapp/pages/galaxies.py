@@ -10,7 +10,7 @@ from starcnet_core.io.bands import CLASS_NAMES
 from starcnet_core.io.catalogs import FRAMES
 from webapp.components.database import get_database
 from webapp.components.field_figure import field_figure, selected_source_id
-from webapp.components.session import galaxy_field_image, require_expert
+from webapp.components.session import galaxy_field_image, page_for, require_expert
 from webapp.services.galaxies import list_galaxies
 from webapp.services.review import candidate_for_source, field_candidates, predicted_counts
 from webapp.services.uploads import Upload, import_directory, import_uploads
@@ -161,4 +161,4 @@ if source is not None:
     else:
         st.session_state["open_candidate"] = candidate_id
         st.session_state["review_galaxy"] = galaxy.name
-        st.switch_page("pages/review.py")
+        st.switch_page(page_for("pages/review.py"))
