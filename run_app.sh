@@ -23,7 +23,9 @@ python -m webapp init-db
 # First run only: simulated galaxy + lite model + scores, with progress lines.
 python -m webapp bootstrap-demo --if-missing
 
-python -m webapp worker >"$STARCNET_DATA_DIR/worker.log" 2>&1 &
+# appended, not overwritten: a worker's failure stays readable after the next start
+echo "[app] worker started $(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$STARCNET_DATA_DIR/worker.log"
+python -m webapp worker >>"$STARCNET_DATA_DIR/worker.log" 2>&1 &
 worker=$!
 trap 'kill "$worker" 2>/dev/null || true' EXIT INT TERM
 echo "[app] worker running (pid $worker, log $STARCNET_DATA_DIR/worker.log)"

@@ -82,6 +82,8 @@ with st.expander("Import a galaxy", expanded=not galaxies):
         files = st.file_uploader(
             "Five mosaics (.fits) and the catalog (.tab + .readme)", accept_multiple_files=True
         )
+        for uploaded in files or []:
+            st.text(uploaded.name)  # in full: the uploader's list cuts LEGUS names to "hlsp_l...drc.fits"
         go_upload = st.button("Import uploads", key="import_upload_go")
     if go_dir or go_upload:
         options = {

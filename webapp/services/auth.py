@@ -18,7 +18,7 @@ from __future__ import annotations
 import hmac
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
@@ -52,7 +52,7 @@ class SignedIn:
     expert_id: int
     name: str
     #: identifies one sign-in (what a reload restores, e.g. skipped candidates, belongs to it)
-    session_id: str = ""
+    session_id: str = field(default="", compare=False)
     role: str = "expert"
 
 

@@ -12,6 +12,7 @@ at them).
 
 from __future__ import annotations
 
+import os
 import shutil
 import uuid
 from collections.abc import Sequence
@@ -180,6 +181,11 @@ def import_uploads(
         return import_directory(
             session, folder, name=name, distance_mpc=distance_mpc, catalog=catalog, frame=frame
         )
+    except UserInputError as error:
+        shutil.rmtree(folder, ignore_errors=True)
+        # the expert knows the files they uploaded, not the server's folder they were written to
+        message = str(error).replace(f"{folder}{os.sep}", "").replace(str(folder), "the uploaded files")
+        raise UserInputError(message) from None
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
