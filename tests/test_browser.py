@@ -166,7 +166,7 @@ def _showing(page, source_id: int, timeout: float = 60_000) -> None:  # noqa: AN
 def _settled(page) -> None:  # noqa: ANN001
     """Wait until the server has answered the last key (the panel takes keys again)."""
     page.wait_for_function(
-        f"(() => {{ const r = ({CANDIDATE_ROOT})(); return r && !r.dataset.pending; }})()", timeout=60_000
+        f"(() => {{ const r = ({CANDIDATE_ROOT})(); return r && !r.dataset.pending; }})()", timeout=180_000
     )
 
 

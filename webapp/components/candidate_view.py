@@ -120,7 +120,7 @@ def candidate_payload(
     if view.arcsec_per_px:
         arcsec = scale_bar_arcsec(side, view.arcsec_per_px)
         scale_bar = {"px": arcsec / view.arcsec_per_px, "label": f'{arcsec:g}"'}
-    photometry = [f"{k} {v:.2f}" for k, v in view.photometry.items() if v is not None and v < 90]
+    photometry = [f"{k} {v:.2f}" for k, v in view.photometry.items() if v is not None]
     lines = ["Photometry (Vega mag): " + (" · ".join(photometry) or "none")]
     units = {"age": "yr", "mass": "Msun", "ebv": "mag E(B-V)"}
     extra = [

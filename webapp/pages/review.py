@@ -282,6 +282,11 @@ def _label(label_class: str) -> None:
 def _skip() -> None:
     view = state["view"]
     state["skipped"].add(view.candidate_id)
+    # kept with the expert at once (a key reruns only the candidate's part): a reload brings none back
+    kept = dataclasses.replace(state["saved_preferences"], skipped=tuple(sorted(state["skipped"])))
+    with database.sessions() as session:
+        save_preferences(session, expert.expert_id, kept)
+    state["saved_preferences"] = kept
     _advance(view.candidate_id)
 
 
