@@ -34,7 +34,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from starcnet_core.evaluation.baseline import BaggedTreeBaseline  # noqa: E402
-from starcnet_core.evaluation.evaluate import GROUPINGS, evaluate_stampset  # noqa: E402
+from starcnet_core.evaluation.evaluate import evaluate_stampset  # noqa: E402
+from starcnet_core.groupings import GROUPINGS  # noqa: E402
 from starcnet_core.io.stampset import StampSet  # noqa: E402
 from starcnet_core.nn.checkpoint import LoadedModel  # noqa: E402
 from starcnet_core.nn.model import PRESETS  # noqa: E402

@@ -24,13 +24,14 @@ from sqlalchemy import insert, select
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from db.agreement import expert_agreement, model_agreement  # noqa: E402
 from db.consensus import consensus, refresh_consensus_cache  # noqa: E402
 from db.engine import make_engine, session_factory  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
 from db.models import Candidate, Expert, Galaxy, Label, ModelVersion  # noqa: E402
 from db.predictions import store_predictions  # noqa: E402
 from db.queue import QUEUE_ORDERS, review_queue  # noqa: E402
+from starcnet_core.scores import score_summaries  # noqa: E402
+from webapp.services.agreement import expert_agreement, model_agreement  # noqa: E402
 from webapp.services.labels import record_label  # noqa: E402
 
 N_GALAXIES = 5
@@ -67,7 +68,7 @@ def populate(engine, n_candidates: int, n_labels: int, seed: int = 0) -> dict:
         session.execute(insert(Candidate), rows)
         candidate_ids = np.array(session.scalars(select(Candidate.id).order_by(Candidate.id)).all())
         scores = rng.dirichlet(np.ones(4) * 0.7, size=len(candidate_ids))
-        store_predictions(session, model.id, candidate_ids.tolist(), scores)
+        store_predictions(session, model.id, candidate_ids.tolist(), scores, score_summaries(scores))
         labelled = rng.choice(candidate_ids, size=n_labels)
         expert_ids = rng.choice([e.id for e in experts], size=n_labels)
         classes = rng.choice(["1", "2", "3", "4", "unsure"], p=[0.2, 0.2, 0.2, 0.35, 0.05], size=n_labels)

@@ -1,19 +1,17 @@
-"""Agreement between experts, with the consensus, and between the model and the consensus.
+"""The votes that agreement is computed from: expert classes per candidate, and model-consensus pairs.
 
-As the paper's Fig. 3: each pair of experts compared on the candidates both
-classified (left panels), each expert compared with the consensus mode (right
-panels), over the four classes and the binary split cluster (classes 1, 2)
-vs non-cluster (3, 4). Agreement is the fraction of common candidates given
-the same class; ``balanced`` weights each class equally (mean per-class
-recall), as the paper's "weighted by the number of sources in each class".
-Confusion matrices have the reference (first named / consensus) in rows and
-the compared classifier in columns, classes 1-4 in order.
+The paper's Fig. 3 compares experts with each other, with the consensus and
+with the model. The comparisons themselves are
+``starcnet_core.evaluation.agreement`` (one implementation for the database
+and for stamp sets; this layer does not import the science core); the
+functions here read what they need from the stored labels and predictions.
+"Unsure" answers count as no class answer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import combinations
+from dataclasses import dataclass
 
 import numpy as np
 from sqlalchemy import func, select
@@ -23,87 +21,38 @@ from db.consensus import effective_labels, tally
 from db.models import Candidate, Expert, Prediction
 from db.predictions import active_model_version
 
-__all__ = ["compare", "expert_agreement", "model_agreement"]
+__all__ = ["ExpertVotes", "expert_votes", "model_consensus_pairs"]
 
 
-def _confusion(reference: np.ndarray, other: np.ndarray) -> np.ndarray:
-    """4x4 counts, reference class in rows, other in columns (classes 1-4)."""
-    return np.bincount(4 * (reference - 1) + (other - 1), minlength=16).reshape(4, 4)
+@dataclass(frozen=True)
+class ExpertVotes:
+    """Candidates x experts class votes, with the consensus of each candidate.
 
-
-def _accuracies(confusion: np.ndarray) -> tuple[float, float]:
-    """Fraction on the diagonal, and the mean per-class recall over the rows that have sources."""
-    rows = confusion.sum(axis=1)
-    recall = np.diag(confusion)[rows > 0] / rows[rows > 0]
-    return float(np.trace(confusion) / confusion.sum()), float(recall.mean())
-
-
-def compare(reference: np.ndarray, other: np.ndarray) -> dict:
-    """Agreement of two class arrays (1-4) on the same candidates: JSON-ready.
-
-    Everything is derived from one confusion matrix (counted with numpy: this
-    runs once per expert pair, where scikit-learn's input validation would
-    dominate); ``balanced`` equals ``sklearn.metrics.balanced_accuracy_score``.
-
-    Returns
-    -------
-    dict
-        ``n``, ``agreement`` and ``balanced`` (4-class), ``binary_agreement``
-        and ``binary_balanced`` (classes 1+2 vs 3+4), ``confusion`` (4x4
-        counts, reference in rows).
+    Attributes
+    ----------
+    candidate_ids : numpy.ndarray
+        ``(N,)`` sorted, every candidate with a label of one of the experts.
+    expert_ids : numpy.ndarray
+        ``(K,)`` sorted.
+    expert_names : list of str
+        Names in the order of ``expert_ids``.
+    votes : numpy.ndarray
+        ``(N, K)`` class 1-4 of each expert (0: no class answer).
+    consensus : numpy.ndarray
+        ``(N,)`` consensus mode 1-4 of these experts (0: undecided).
     """
-    reference = np.asarray(reference, dtype=np.int64)
-    other = np.asarray(other, dtype=np.int64)
-    confusion = _confusion(reference, other)
-    if len(reference) == 0:
-        return {
-            "n": 0,
-            "agreement": None,
-            "balanced": None,
-            "binary_agreement": None,
-            "binary_balanced": None,
-            "confusion": confusion.tolist(),
-        }
-    # The paper's binary split: clusters (classes 1, 2) against non-clusters (3, 4).
-    binary = confusion.reshape(2, 2, 2, 2).sum(axis=(1, 3))
-    agreement, balanced = _accuracies(confusion)
-    binary_agreement, binary_balanced = _accuracies(binary)
-    return {
-        "n": int(len(reference)),
-        "agreement": agreement,
-        "balanced": balanced,
-        "binary_agreement": binary_agreement,
-        "binary_balanced": binary_balanced,
-        "confusion": confusion.tolist(),
-    }
+
+    candidate_ids: np.ndarray
+    expert_ids: np.ndarray
+    expert_names: list[str]
+    votes: np.ndarray
+    consensus: np.ndarray
 
 
-def _mean(results: list[dict], key: str) -> float | None:
-    values = [r[key] for r in results if r["n"] > 0]
-    return float(np.mean(values)) if values else None
-
-
-def _summary(results: list[dict]) -> dict:
-    """Means over comparisons with data, and the row-normalised mean confusion matrix (Fig. 3)."""
-    matrices = []
-    for r in results:
-        counts = np.asarray(r["confusion"], dtype=float)
-        rows = counts.sum(axis=1, keepdims=True)
-        if r["n"] > 0:
-            matrices.append(np.divide(counts, rows, out=np.zeros_like(counts), where=rows > 0))
-    return {
-        "mean_agreement": _mean(results, "agreement"),
-        "mean_balanced": _mean(results, "balanced"),
-        "mean_binary_agreement": _mean(results, "binary_agreement"),
-        "mean_binary_balanced": _mean(results, "binary_balanced"),
-        "mean_confusion": np.mean(matrices, axis=0).tolist() if matrices else None,
-    }
-
-
-def expert_agreement(
+def expert_votes(
     session: Session, *, galaxy_id: int | None = None, roles: Sequence[str] | None = None
-) -> dict:
-    """Pairwise expert-expert and expert-consensus agreement (the paper's Fig. 3).
+) -> ExpertVotes:
+    """The class votes of the experts, and their consensus, on the candidates they labelled.
 
     Parameters
     ----------
@@ -112,14 +61,6 @@ def expert_agreement(
         Only this galaxy's candidates.
     roles : sequence of str, optional
         Only experts with these roles (e.g. ``["expert"]`` without catalog pseudo-experts).
-
-    Returns
-    -------
-    dict
-        ``experts`` (id -> name), ``pairwise`` (list of {expert_a, expert_b, ...
-        :func:`compare` fields}), ``pairwise_summary``, ``vs_consensus`` (one
-        per expert, on candidates with a decided consensus), ``vs_consensus_summary``.
-        "Unsure" answers and undecided consensus are left out of comparisons.
     """
     labels = effective_labels(session, galaxy_id=galaxy_id, roles=roles)
     result = tally(labels)
@@ -127,48 +68,28 @@ def expert_agreement(
     names = dict(
         session.execute(select(Expert.id, Expert.name).where(Expert.id.in_(expert_ids.tolist()))).all()
     )
-    # Candidates x experts matrix of classes (0: no class answer).
     row = np.searchsorted(result.candidate_id, labels.candidate_id)
     col = np.searchsorted(expert_ids, labels.expert_id)
-    grid = np.zeros((len(result.candidate_id), len(expert_ids)), dtype=int)
+    grid = np.zeros((len(result.candidate_id), len(expert_ids)), dtype=np.int64)
     grid[row, col] = labels.label_class
-
-    pairwise = []
-    for a, b in combinations(range(len(expert_ids)), 2):
-        both = (grid[:, a] > 0) & (grid[:, b] > 0)
-        if both.any():
-            pairwise.append(
-                {
-                    "expert_a": names[int(expert_ids[a])],
-                    "expert_b": names[int(expert_ids[b])],
-                    **compare(grid[both, a], grid[both, b]),
-                }
-            )
-    vs_consensus = []
-    for a in range(len(expert_ids)):
-        both = (grid[:, a] > 0) & (result.mode > 0)
-        vs_consensus.append(
-            {"expert": names[int(expert_ids[a])], **compare(result.mode[both], grid[both, a])}
-        )
-    return {
-        "experts": {int(i): names[int(i)] for i in expert_ids},
-        "n_candidates": int(len(result.candidate_id)),
-        "pairwise": pairwise,
-        "pairwise_summary": _summary(pairwise),
-        "vs_consensus": vs_consensus,
-        "vs_consensus_summary": _summary(vs_consensus),
-    }
+    return ExpertVotes(
+        candidate_ids=result.candidate_id,
+        expert_ids=expert_ids,
+        expert_names=[names[int(i)] for i in expert_ids],
+        votes=grid,
+        consensus=np.asarray(result.mode, dtype=np.int64),
+    )
 
 
-def model_agreement(
+def model_consensus_pairs(
     session: Session,
     *,
     model_version_id: int | None = None,
     galaxy_id: int | None = None,
     roles: Sequence[str] | None = None,
     expert_ids: Sequence[int] | None = None,
-) -> dict:
-    """The model's classes against the consensus (rows) on candidates with a decided consensus.
+) -> tuple[int, np.ndarray, np.ndarray]:
+    """(model version id, consensus classes, model classes) on candidates with a decided consensus.
 
     Parameters
     ----------
@@ -178,11 +99,6 @@ def model_agreement(
         Restrict the candidates and the experts forming the consensus. Without
         ``roles`` and ``expert_ids`` the consensus of all experts is read from
         the per-candidate cache and counted in SQL (fast on large tables).
-
-    Returns
-    -------
-    dict
-        ``model_version_id`` and the fields of :func:`compare`.
     """
     if model_version_id is None:
         active = active_model_version(session)
@@ -206,7 +122,7 @@ def model_agreement(
         if len(predicted):
             keep &= predicted[where, 0] == result.candidate_id
         reference, model_classes = result.mode[keep], predicted[where[keep], 1]
-    return {"model_version_id": model_version_id, **compare(reference, model_classes)}
+    return model_version_id, reference, model_classes
 
 
 def _pairs_from_cache(

@@ -66,8 +66,9 @@ UNSURE = "unsure"
 LABEL_CLASSES: tuple[str, ...] = ("1", "2", "3", "4", UNSURE)
 #: ``catalog`` marks a pseudo-expert holding labels imported with a catalog (e.g. "LEGUS mode").
 EXPERT_ROLES: tuple[str, ...] = ("expert", "admin", "catalog")
-#: Life cycle of a model version: candidate -> active (at most one) -> archived.
-MODEL_STATUSES: tuple[str, ...] = ("candidate", "active", "archived")
+#: Life cycle of a model version: proposed (trained or imported, not in use) -> active (at most
+#: one) -> archived. ("candidate" means only a star-cluster candidate.)
+MODEL_STATUSES: tuple[str, ...] = ("proposed", "active", "archived")
 #: Life cycle of a job: queued -> running -> one of the three final states.
 JOB_STATUSES: tuple[str, ...] = ("queued", "running", "succeeded", "failed", "cancelled")
 
@@ -246,7 +247,7 @@ class ModelVersion(Base):
     metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
     baseline_metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
     history: Mapped[list[Any]] = mapped_column(default=list)
-    status: Mapped[str] = mapped_column(String(16), default="candidate")
+    status: Mapped[str] = mapped_column(String(16), default="proposed")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     promoted_at: Mapped[dt.datetime | None] = mapped_column()
     job_id: Mapped[int | None] = mapped_column(ForeignKey("job.id"))

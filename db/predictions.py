@@ -1,13 +1,16 @@
 """Storing model predictions, and finding the active model version.
 
 Each prediction keeps the four softmax scores with the summaries the review
-queue orders by: the top score ("confidence"), the gap between the two top
-scores ("margin") and the Shannon entropy of the scores (nats).
+queue orders by: the predicted class, the top score ("confidence"), the gap
+between the two top scores ("margin") and the Shannon entropy of the scores
+(nats). The summaries are computed by the caller with
+``starcnet_core.scores.score_summaries`` (the one definition; this layer does
+not import the science core) and stored as given.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from sqlalchemy import insert, select
@@ -15,21 +18,9 @@ from sqlalchemy.orm import Session
 
 from db.models import ModelVersion, Prediction
 
-__all__ = ["score_summaries", "store_predictions", "active_model_version"]
+__all__ = ["store_predictions", "active_model_version"]
 
-
-def score_summaries(scores: np.ndarray) -> dict[str, np.ndarray]:
-    """Predicted class (1-4), confidence, margin and entropy (nats) of (N, 4) softmax scores."""
-    scores = np.asarray(scores, dtype=np.float64).reshape(-1, 4)
-    ordered = np.sort(scores, axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        entropy = -np.nansum(np.where(scores > 0, scores * np.log(scores), 0.0), axis=1)
-    return {
-        "predicted_class": scores.argmax(axis=1) + 1,
-        "confidence": ordered[:, -1],
-        "margin": ordered[:, -1] - ordered[:, -2],
-        "entropy": entropy,
-    }
+_SUMMARIES = ("predicted_class", "confidence", "margin", "entropy")
 
 
 def store_predictions(
@@ -37,7 +28,7 @@ def store_predictions(
     model_version_id: int,
     candidate_ids: Sequence[int],
     scores: np.ndarray,
-    classes: Sequence[int] | None = None,
+    summaries: Mapping[str, np.ndarray],
 ) -> int:
     """Insert the predictions of one model version; return how many rows were written.
 
@@ -51,16 +42,18 @@ def store_predictions(
         Database ids of the candidates, in the order of ``scores``.
     scores : (N, 4) array
         Softmax scores of classes 1-4.
-    classes : sequence of int, optional
-        Predicted classes 1-4 when given by the source (a published file whose
-        two-decimal scores can tie); default the argmax of ``scores``.
+    summaries : mapping of str to array
+        ``predicted_class``, ``confidence``, ``margin`` and ``entropy`` per
+        row, as ``starcnet_core.scores.score_summaries(scores)`` returns them
+        (a published file whose two-decimal scores can tie may give its own
+        ``predicted_class``).
     """
     scores = np.asarray(scores, dtype=np.float64).reshape(-1, 4)
     if len(candidate_ids) != len(scores):
         raise ValueError(f"{len(candidate_ids)} candidates but {len(scores)} score rows")
-    summary = score_summaries(scores)
-    if classes is not None:
-        summary["predicted_class"] = np.asarray(classes, dtype=np.int64).reshape(-1)
+    summary = {name: np.asarray(summaries[name]).reshape(-1) for name in _SUMMARIES}
+    if any(len(values) != len(scores) for values in summary.values()):
+        raise ValueError(f"summaries must have one value per score row ({len(scores)})")
     rows = [
         {
             "candidate_id": int(cid),

@@ -131,7 +131,7 @@ def register_version(
         baseline_metrics=baseline_metrics or {},
         history=history or [],
         config=config or {},
-        status="candidate",
+        status="proposed",
         job_id=job_id,
     )
     session.add(row)

@@ -1,16 +1,17 @@
-"""A deterministic snapshot of the training labels: candidate -> consensus class, with a fingerprint.
+"""A deterministic snapshot of the training labels: candidate -> consensus class.
 
-Retraining reads the labels through this snapshot and stores its
+Retraining reads the labels through this snapshot and stores their
 fingerprint with the model version, so that one can tell later whether two
-versions were trained on the same labels. The fingerprint is the sha256 of
-the sorted ``"candidate_id:class"`` lines, so it depends only on which
-candidates carry which consensus class, not on when or in what order the
-labels were given.
+versions were trained on the same labels. The snapshot carries each
+candidate's galaxy name and catalog source id so that the caller can compute
+the project's one fingerprint, ``starcnet_core.io.stampset.label_fingerprint``
+(this layer does not import the science core): it depends only on which
+sources carry which consensus class, not on when or in what order the labels
+were given, nor on database ids.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -19,29 +20,22 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.consensus import consensus
-from db.models import Candidate, HeldOutCandidate
+from db.models import Candidate, Galaxy, HeldOutCandidate
 
-__all__ = ["LabelSnapshot", "label_fingerprint", "label_snapshot"]
-
-
-def label_fingerprint(candidate_ids: np.ndarray, classes: np.ndarray) -> str:
-    """sha256 (hex) of the sorted ``candidate_id:class`` pairs."""
-    candidate_ids = np.asarray(candidate_ids, dtype=np.int64)
-    order = np.argsort(candidate_ids, kind="stable")
-    lines = (f"{i}:{c}" for i, c in zip(candidate_ids[order], np.asarray(classes)[order], strict=True))
-    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+__all__ = ["LabelSnapshot", "label_snapshot"]
 
 
 @dataclass(frozen=True)
 class LabelSnapshot:
-    """Labelled candidates sorted by id: class 1-4, vote mean and count, galaxy; and the fingerprint."""
+    """Labelled candidates sorted by id: class 1-4, vote mean and count, galaxy, name and source id."""
 
     candidate_ids: np.ndarray
     classes: np.ndarray
     means: np.ndarray
     n_votes: np.ndarray
     galaxy_ids: np.ndarray
-    fingerprint: str
+    galaxy_names: np.ndarray
+    source_ids: np.ndarray
 
     def __len__(self) -> int:
         return len(self.candidate_ids)
@@ -78,15 +72,21 @@ def label_snapshot(
         in_set = np.isin(votes.candidate_id, reserved)
         keep &= in_set if held_out else ~in_set
     ids = votes.candidate_id[keep]
-    galaxy = dict(
-        session.execute(select(Candidate.id, Candidate.galaxy_id).where(Candidate.id.in_(ids.tolist()))).all()
-    )
-    classes = votes.mode[keep]
+    where = {
+        cid: (galaxy_id, name, source_id)
+        for cid, galaxy_id, name, source_id in session.execute(
+            select(Candidate.id, Candidate.galaxy_id, Galaxy.name, Candidate.source_id)
+            .join(Galaxy, Galaxy.id == Candidate.galaxy_id)
+            .where(Candidate.id.in_(ids.tolist()))
+        )
+    }
+    rows = [where[int(i)] for i in ids]
     return LabelSnapshot(
         candidate_ids=ids,
-        classes=classes,
+        classes=votes.mode[keep],
         means=votes.mean[keep],
         n_votes=votes.n_votes[keep],
-        galaxy_ids=np.array([galaxy[int(i)] for i in ids], dtype=np.int64),
-        fingerprint=label_fingerprint(ids, classes),
+        galaxy_ids=np.array([r[0] for r in rows], dtype=np.int64),
+        galaxy_names=np.array([r[1] for r in rows], dtype=str),
+        source_ids=np.array([r[2] for r in rows], dtype=np.int64),
     )

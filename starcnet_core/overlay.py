@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +21,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from starcnet_core.atomic_write import atomic_path
 from starcnet_core.display import display_scales, mix_rgb
 from starcnet_core.io.bands import BANDS, CLASS_NAMES
 from starcnet_core.io.mosaics import MosaicSet
@@ -124,12 +124,6 @@ def write_overlay(
     ]
     axes.legend(handles=handles, loc="upper right", framealpha=0.7, fontsize=max(6, min(nx, ny) // 60))
     target = Path(path)
-    handle, staging = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".png", dir=target.parent)
-    os.close(handle)
-    try:
+    with atomic_path(target) as staging:
         figure.savefig(staging, dpi=dpi, format="png")
-        os.replace(staging, target)
-    except BaseException:
-        Path(staging).unlink(missing_ok=True)
-        raise
     return target

@@ -18,6 +18,7 @@ from db.engine import make_engine
 from db.migrate import upgrade
 from db.models import Candidate, Expert, Galaxy, ModelVersion
 from db.predictions import store_predictions
+from starcnet_core.scores import score_summaries
 
 
 def migrated_engine(tmp_path: Path, name: str = "test.sqlite") -> Engine:
@@ -63,7 +64,8 @@ def add_model(
     model = ModelVersion(name=name, status=status)
     session.add(model)
     session.flush()
-    store_predictions(session, model.id, list(scores), np.array(list(scores.values())))
+    table = np.array(list(scores.values()))
+    store_predictions(session, model.id, list(scores), table, score_summaries(table))
     return model
 
 

@@ -115,3 +115,42 @@ def test_random_labelling_needs_no_scores_but_uncertainty_does() -> None:
     assert labelling_curve(accuracy_only, oracle, strategy="random", **common) == scored
     with pytest.raises(ValueError, match="needs the pool's scores"):
         labelling_curve(accuracy_only, oracle, strategy="margin", **common)
+
+
+def test_bald_is_high_where_passes_disagree_not_where_they_agree_on_an_ambiguous_answer():
+    from starcnet_core.training.active_learning import select_batch, uncertainty
+
+    agree_ambiguous = np.tile([0.25, 0.25, 0.25, 0.25], (4, 1))
+    disagree = np.array([[0.97, 0.01, 0.01, 0.01], [0.01, 0.97, 0.01, 0.01]] * 2)
+    samples = np.stack([agree_ambiguous, disagree], axis=1)  # (S=4, N=2, K=4)
+    bald = uncertainty(samples, "bald")
+    assert bald[0] == pytest.approx(0.0, abs=1e-9)
+    assert bald[1] > 0.6
+    # entropy of the mean cannot tell the two apart as well: both are near-uniform on average
+    assert uncertainty(samples, "entropy")[0] >= uncertainty(samples, "entropy")[1]
+    assert select_batch(samples, np.array([10, 11]), 1, strategy="bald").tolist() == [11]
+    with pytest.raises(ValueError, match="bald"):
+        uncertainty(agree_ambiguous, "bald")
+
+
+def test_mc_dropout_passes_vary_with_dropout_and_leave_the_model_in_eval_mode():
+    import torch
+
+    from starcnet_core.nn.model import PRESETS, StarcNet
+    from starcnet_core.training.finetune import conv_features, head_mc_probabilities, head_probabilities
+
+    torch.manual_seed(0)
+    model = StarcNet(PRESETS["lite"]).eval()
+    stamps = np.random.default_rng(0).normal(size=(6, 5, 32, 32)).astype(np.float32)
+    features = conv_features(model, stamps, np.zeros(5, np.float32))
+    passes = head_mc_probabilities(model, features, n_samples=8, seed=1)
+    assert passes.shape == (8, 6, 4)
+    np.testing.assert_allclose(passes.sum(-1), 1.0)
+    assert passes.std(axis=0).max() > 1e-3
+    assert not model.training
+    np.testing.assert_array_equal(passes, head_mc_probabilities(model, features, n_samples=8, seed=1))
+    # without dropout every pass is the deterministic score
+    for path in model.pathways:
+        path.dropout.p = 0.0
+    still = head_mc_probabilities(model, features, n_samples=3)
+    np.testing.assert_allclose(still[0], head_probabilities(model, features), atol=1e-6)

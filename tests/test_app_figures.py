@@ -43,6 +43,7 @@ def test_enlarge_repeats_pixels() -> None:
 def test_contours_start_above_the_sky_noise() -> None:
     _, levels = contour_levels(_source())
     # sky 5 +- 1 e-/s: the lowest contour is 2 sigma above the sky, the highest below the 100 e-/s peak
+    assert len(levels) == 8  # the default levels
     assert 1.5 < 10 ** levels[0] < 3.0
     assert 40 < 10 ** levels[-1] < 100
     svg = contour_svg(_source())

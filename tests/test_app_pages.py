@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import streamlit as st
 from sqlalchemy import delete, select
@@ -376,3 +377,47 @@ def test_a_session_token_signs_in_again_until_it_expires(
         monkeypatch.setattr("webapp.services.auth.SESSION_HOURS", -1.0)  # expired at once
         assert read_session_token(session, token) is None
     database.engine.dispose()
+
+
+def _ngc45_like(directory: Path) -> Path:
+    """A galaxy whose catalog, without a readme, has two class columns as NGC 45's."""
+    directory = write_galaxy(
+        directory, [40.5, 50.5], [40.5, 50.5], [1, 2], field=directory.name, shape=(90, 90)
+    )
+    tab = next(directory.glob("*.tab"))
+    tab.with_suffix(".readme").unlink()
+    rows = catalog_rows([40.5, 50.5], [40.5, 50.5], [1, 2])[:, :33]
+    # As NGC 45: a 0/1 flag, a class column, a 0-2 column, another class column.
+    np.savetxt(tab, np.column_stack([rows, [0, 1], [3, 4], [0, 2], [4, 1]]), fmt="%.5f")
+    return directory
+
+
+def test_galaxies_page_lists_ambiguous_class_columns_and_imports_the_one_chosen(
+    database_url: str, tmp_path: Path
+) -> None:
+    app = _signed_in()
+    app.switch_page("pages/galaxies.py").run()
+    directory = _ngc45_like(tmp_path / "ngc45")
+    app.text_input(key="import_dir").input(str(directory)).run()
+    assert "several class columns" in app.warning[0].value
+    choice = app.selectbox(key=f"import_dir_label:{directory}")
+    assert choice.options == ["none", "column 35 (3: 1, 4: 1)", "column 37 (1: 1, 4: 1)"]
+    choice.set_value(37)
+    app.button(key="import_dir_go").click().run()
+    assert not app.exception and not app.error and not app.text
+    engine = make_engine(database_url)
+    with engine.connect() as connection:
+        labels = connection.execute(
+            select(Candidate.source_id, Label.label_class)
+            .join(Candidate)
+            .join(Expert, Expert.id == Label.expert_id)
+            .where(Expert.name == "catalog column 37")
+            .order_by(Candidate.source_id)
+        ).all()
+    engine.dispose()
+    assert [tuple(r) for r in labels] == [(1, "4"), (2, "1")]
+    # Imported with none chosen: the page says how to add one later.
+    app.text_input(key="import_dir").input(str(_ngc45_like(tmp_path / "ngc46"))).run()
+    app.button(key="import_dir_go").click().run()
+    assert "Imported ngc46" in app.success[0].value
+    assert "catalog-labels ngc46 --label-column N" in app.text[0].value

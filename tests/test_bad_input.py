@@ -65,9 +65,9 @@ def _break_missing_columns(d: Path) -> str:
 
 def _break_extra_columns(d: Path) -> str:
     rows = catalog_rows([40.0], [30.0], [1])
-    write_tab(_catalog(d), np.hstack([rows, rows[:, :1]]), readme=False)
+    write_tab(_catalog(d), rows[:, :20], readme=False)
     _catalog(d).with_suffix(".readme").unlink()
-    return "has 36 columns and no readme"
+    return "20 columns without a readme, not recognised as a LEGUS catalog"
 
 
 def _break_non_numeric(d: Path) -> str:
@@ -94,8 +94,8 @@ def _break_duplicate_ids(d: Path) -> str:
 
 
 def _break_outside(d: Path) -> str:
-    write_tab(_catalog(d), catalog_rows([40.0, 500.0], [30.0, 32.0], [1, 2]))
-    return "1 candidate(s) outside the 80x64-pixel image, e.g. id 2"
+    write_tab(_catalog(d), catalog_rows([40.0, 500.0, 600.0], [30.0, 32.0, 33.0], [1, 2, 3]))
+    return "2 of 3 candidates lie outside the 80x64-pixel mosaics (e.g. id 2"
 
 
 def _break_empty(d: Path) -> str:

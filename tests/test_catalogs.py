@@ -80,7 +80,7 @@ def test_tab_with_readme_sentinels_and_labels(tmp_path):
 def test_35_columns_without_readme(tmp_path):
     path = write_tab(tmp_path / "cat.tab", catalog_rows([5.0], [6.0], [2]), readme=False)
     catalog = read_catalog(path)
-    assert catalog.layout == "legus35"
+    assert catalog.layout == "legus-35: mode in 34, mean in 35"
     assert catalog.labels["LEGUS mode"].tolist() == [2]
 
 
@@ -139,7 +139,7 @@ def test_real_ngc1566_hybrid_counts(shared_data):
     path = shared_data / "legus/ngc1566/hlsp_legus_hst_wfc3_ngc1566_multiband_v1_padagb-mwext-avgapcor.tab"
     catalog = read_catalog(path)
     assert len(catalog) == 2752
-    assert catalog.layout == "ngc1566_39"
+    assert catalog.layout.startswith("legus-39: NGC 1566 layout")
     assert np.bincount(catalog.labels["LEGUS hybrid"], minlength=5)[1:].tolist() == [477, 404, 692, 878]
     assert np.count_nonzero(catalog.labels["LEGUS 3-human mode"]) == 1061
     assert np.isnan(catalog.table["mag_NUV"][0])

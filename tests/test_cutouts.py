@@ -38,16 +38,20 @@ def test_every_row_returned_with_reasons():
     images = _images()
     images[1][70:80, 10:40] = np.nan
     images[4][5:30, 85:115] = 0.0  # no coverage in I
-    x = np.array([60.0, 5.0, 110.0, 25.0, 100.0, np.nan, 60.0])
-    y = np.array([50.0, 50.0, 50.0, 75.0, 17.0, 50.0, 84.0])
+    x = np.array([60.0, 5.0, 110.0, 25.0, 100.0, np.nan, 60.0, 121.0, 60.0])
+    y = np.array([50.0, 50.0, 50.0, 75.0, 17.0, 50.0, 84.0, 50.0, 0.4])
     result = extract_stamps(images, x, y, size=32)
-    assert result.stamps.shape == (7, 5, 32, 32)
+    assert result.stamps.shape == (9, 5, 32, 32)
     assert result.stamps.dtype == np.float32
-    assert result.reason.tolist() == ["", "edge", "edge", "nan", "zero_coverage", "edge", ""]
-    assert result.usable.tolist() == [True, False, False, False, False, False, True]
+    reasons = ["", "edge", "edge", "nan", "zero_coverage", "outside", "", "outside", "outside"]
+    assert result.reason.tolist() == reasons
+    assert result.usable.tolist() == [r == "" for r in reasons]
     assert np.isnan(result.stamps[~result.usable]).all()
     assert np.isfinite(result.stamps[result.usable]).all()
-    assert result.excluded_counts() == {"edge": 3, "nan": 1, "zero_coverage": 1}
+    assert result.excluded_counts() == {"outside": 3, "edge": 2, "nan": 1, "zero_coverage": 1}
+    # The last pixel centre (1-based 120) and its outer half are on the image.
+    last = extract_stamps(images, [120.5, 120.6], [50.0, 50.0], size=32)
+    assert last.reason.tolist() == ["edge", "outside"]
 
 
 def test_stamp_touching_the_last_row_is_usable_and_one_past_is_edge():

@@ -1,4 +1,7 @@
-"""Agreement: expert pairs, experts vs consensus, model vs consensus (the paper's Fig. 3)."""
+"""Agreement: expert pairs, experts vs consensus, model vs consensus (the paper's Fig. 3).
+
+The comparisons are ``starcnet_core.evaluation.agreement``; the votes come from ``db.agreement``.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +11,12 @@ from db_testing import add_experts, add_galaxy, add_model, migrated_engine
 from sklearn.metrics import balanced_accuracy_score, confusion_matrix
 from sqlalchemy import select
 
-from db.agreement import compare, expert_agreement, model_agreement
+from db.agreement import expert_votes
 from db.engine import session_factory
 from db.models import Candidate
+from starcnet_core.evaluation.agreement import compare
+from starcnet_core.groupings import group_labels
+from webapp.services.agreement import expert_agreement, model_agreement
 from webapp.services.labels import record_label
 
 # Rows: candidates; columns: experts ana, ben, cy (0: no answer).
@@ -34,9 +40,11 @@ def test_compare_matches_scikit_learn():
     result = compare(reference, other)
     assert result["confusion"] == confusion_matrix(reference, other, labels=[1, 2, 3, 4]).tolist()
     assert result["balanced"] == pytest.approx(balanced_accuracy_score(reference, other))
-    binary = lambda c: np.where(c <= 2, 1, 2)  # noqa: E731
     assert result["binary_balanced"] == pytest.approx(
-        balanced_accuracy_score(binary(reference), binary(other))
+        balanced_accuracy_score(group_labels(reference), group_labels(other))
+    )
+    assert (
+        result["binary_confusion"] == confusion_matrix(group_labels(reference), group_labels(other)).tolist()
     )
 
 
@@ -54,6 +62,14 @@ def labelled(tmp_path):
                 record_label(session, candidate_id=cid, expert_id=expert.id, label_class=int(cls))
     yield session, ids
     session.close()
+
+
+def test_db_returns_the_votes(labelled):
+    session, ids = labelled
+    votes = expert_votes(session)
+    assert votes.expert_names == ["ana", "ben", "cy"] and votes.candidate_ids.tolist() == list(ids)
+    assert votes.votes.tolist() == ANSWERS.tolist()
+    assert votes.consensus.tolist() == [1, 2, 3, 4, 0, 3]
 
 
 def test_pairwise_and_vs_consensus(labelled):

@@ -95,7 +95,7 @@ def test_foreign_keys_are_enforced(session):
 
 
 def test_at_most_one_active_model(session):
-    session.add_all([ModelVersion(name="a", status="active"), ModelVersion(name="b", status="candidate")])
+    session.add_all([ModelVersion(name="a", status="active"), ModelVersion(name="b", status="proposed")])
     session.flush()
     assert session.scalars(select(ModelVersion.name).where(ModelVersion.is_active)).all() == ["a"]
     session.add(ModelVersion(name="c", status="active"))
@@ -107,11 +107,56 @@ def test_read_only_sessions_do_not_take_the_write_lock(tmp_path):
     engine = migrated_engine(tmp_path)
     reader = session_factory(engine, read_only=True)()
     writer = session_factory(engine)()
-    reader.execute(text("SELECT count(*) FROM candidate")).scalar()
-    add_galaxy(writer)  # would wait for the reader if both held the write lock
+    assert reader.execute(text("SELECT count(*) FROM galaxy")).scalar() == 0
+    # fail at once, rather than after the busy timeout, if the reader held the write lock
+    writer.connection().exec_driver_sql("PRAGMA busy_timeout = 0")
+    add_galaxy(writer)
     writer.commit()
+    assert reader.in_transaction()  # the read was still open while the writer committed
+    assert reader.execute(text("SELECT count(*) FROM galaxy")).scalar() == 0  # its own snapshot
     reader.close()
     writer.close()
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM galaxy")).scalar() == 1
+
+
+def _model_statuses_after_upgrade(engine) -> list[tuple[str, str]]:
+    """Versions written by the initial schema with the old status names, then upgraded to head."""
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+        for name, status in (("old", "candidate"), ("live", "active"), ("gone", "archived")):
+            connection.execute(
+                text(
+                    "INSERT INTO model_version (name, config, mode, n_train_labels, metrics, baseline_metrics,"
+                    " history, status, created_at) VALUES (:name, '{}', 'import', 0, '{}', '{}', '[]', :status,"
+                    " '2026-01-01 00:00:00')"
+                ),
+                {"name": name, "status": status},
+            )
+    assert upgrade(engine) == head_revision()
+    with session_factory(engine)() as session:
+        statuses = session.execute(
+            select(ModelVersion.name, ModelVersion.status).order_by(ModelVersion.id)
+        ).all()
+        session.add(ModelVersion(name="second", status="active"))
+        with pytest.raises(IntegrityError):  # the one-active index survived the migration
+            session.flush()
+        session.rollback()
+        session.add(ModelVersion(name="bad", status="candidate"))
+        with pytest.raises(IntegrityError):  # "candidate" is no longer a model status
+            session.flush()
+    return [tuple(row) for row in statuses]
+
+
+def test_model_status_candidate_is_migrated_to_proposed(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.sqlite'}")
+    assert _model_statuses_after_upgrade(engine) == [
+        ("old", "proposed"),
+        ("live", "active"),
+        ("gone", "archived"),
+    ]
 
 
 @pytest.mark.postgres
@@ -134,3 +179,12 @@ def test_postgres_migration_matches_models_and_keeps_labels_append_only():
             with pytest.raises(IntegrityError):
                 session.flush()
         engine.dispose()
+
+
+@pytest.mark.postgres
+def test_postgres_model_status_candidate_is_migrated_to_proposed():
+    with postgres_database() as url:
+        engine = make_engine(url)
+        statuses = _model_statuses_after_upgrade(engine)
+        engine.dispose()
+    assert statuses == [("old", "proposed"), ("live", "active"), ("gone", "archived")]

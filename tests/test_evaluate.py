@@ -98,6 +98,7 @@ def test_figures_are_written(tmp_path):
         "confusion.png",
         "precision_recall.png",
         "score_distributions.png",
+        "reliability.png",
         "accuracy_vs_distance.png",
     }
     assert all(p.read_bytes()[:4] == b"\x89PNG" for p in paths)

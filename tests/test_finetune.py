@@ -5,12 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from sklearn.utils.class_weight import compute_class_weight
 
 from starcnet_core.errors import UserInputError
 from starcnet_core.nn.model import StarcNet, StarcNetConfig
 from starcnet_core.training.finetune import (
     FeatureCache,
     QuickFinetuneConfig,
+    _class_weights,
     conv_features,
     finetune_head,
     head_probabilities,
@@ -150,3 +152,13 @@ def test_a_retrain_that_only_hurts_keeps_the_starting_weights(tiny_model: StarcN
     result = finetune_head(good, features, labels, config=config)
     assert result.best_epoch == 0
     assert all(torch.equal(a, b) for a, b in zip(result.model.parameters(), good.parameters(), strict=True))
+
+
+def test_class_weights_are_scikit_learns_balanced_weights_and_zero_for_absent_classes():
+    labels = np.array([0, 0, 0, 1, 3, 3])
+    weights = _class_weights(labels, 4).numpy()
+    expected = compute_class_weight("balanced", classes=np.array([0, 1, 3]), y=labels)
+    np.testing.assert_allclose(weights[[0, 1, 3]], expected, rtol=1e-6)
+    assert weights[2] == 0.0
+    # balanced: every present class carries the same total weight
+    np.testing.assert_allclose(np.bincount(labels, weights=weights[labels], minlength=4)[[0, 1, 3]], 2.0)

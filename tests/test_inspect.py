@@ -30,8 +30,8 @@ def test_inspect_json(tmp_path, capsys):
     assert summary["bands"]["NUV"]["instrument"] == "WFC3"
     assert summary["candidates"] == 5
     assert summary["usable"] == 4
-    assert summary["excluded"] == {"edge": 1, "nan": 0, "zero_coverage": 0}
-    assert summary["catalog_layout"] == "readme"
+    assert summary["excluded"] == {"outside": 0, "edge": 1, "nan": 0, "zero_coverage": 0}
+    assert summary["layout"] == "readme"
     assert summary["labels"] == {"LEGUS mode": {"0": 1, "1": 1, "2": 1, "3": 0, "4": 2}}
 
 
@@ -50,7 +50,7 @@ def test_inspect_text_with_catalog_and_mosaics_options(tmp_path, capsys):
     ]
     assert main(args) == 0
     out = capsys.readouterr().out
-    assert "1 candidates, 1 usable" in out
+    assert "1 candidates" in out and "1 usable for 32-pixel stamps" in out
     assert "me: class 0: 0, class 1: 0, class 2: 0, class 3: 1" in out
 
 

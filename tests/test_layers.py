@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,16 +16,55 @@ FORBIDDEN = {
     "webapp/services": {"streamlit"},
 }
 
+#: The parts of the science core, and the parts each may not import: readers and the network
+#: below training and evaluation, the command lines above everything.
+CORE_FORBIDDEN = {
+    "starcnet_core/io": {"starcnet_core.training", "starcnet_core.evaluation", "starcnet_core.sim"},
+    "starcnet_core/nn": {"starcnet_core.training", "starcnet_core.evaluation", "starcnet_core.sim"},
+    "starcnet_core/evaluation": {"starcnet_core.training", "starcnet_core.nn", "starcnet_core.sim"},
+    "starcnet_core/sim": {"starcnet_core.nn", "starcnet_core.training", "starcnet_core.evaluation"},
+    "starcnet_core/training": {"starcnet_core.evaluation", "starcnet_core.sim"},
+}
 
-def _imported_roots(path: Path) -> set[str]:
+#: Definitions every layer builds on (one implementation each): standard library and numpy only.
+LEAF_MODULES = (
+    "starcnet_core/errors.py",
+    "starcnet_core/atomic_write.py",
+    "starcnet_core/scores.py",
+    "starcnet_core/groupings.py",
+)
+
+
+def _imported_modules(path: Path) -> set[str]:
     tree = ast.parse(path.read_text(), filename=str(path))
-    roots: set[str] = set()
+    modules: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            roots.update(alias.name.split(".")[0] for alias in node.names)
+            modules.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            roots.add(node.module.split(".")[0])
-    return roots
+            modules.add(node.module)
+    return modules
+
+
+def _imported_roots(path: Path) -> set[str]:
+    return {module.split(".")[0] for module in _imported_modules(path)}
+
+
+def _forbidden_in(path: Path, forbidden: set[str]) -> set[str]:
+    """The modules ``path`` imports that are in, or inside, one of the ``forbidden`` packages."""
+    return {
+        module
+        for module in _imported_modules(path)
+        if any(module == f or module.startswith(f"{f}.") for f in forbidden)
+    }
+
+
+def _offences(files: list[Path], forbidden: set[str]) -> list[str]:
+    return [
+        f"{path.relative_to(ROOT)} imports {sorted(bad)}"
+        for path in files
+        if (bad := _forbidden_in(path, forbidden))
+    ]
 
 
 @pytest.mark.parametrize("package", sorted(FORBIDDEN))
@@ -39,7 +79,37 @@ def test_layer_imports(package: str) -> None:
     assert not offences, "\n".join(offences)
 
 
+@pytest.mark.parametrize("package", sorted(CORE_FORBIDDEN))
+def test_core_part_imports(package: str) -> None:
+    files = sorted((ROOT / package).rglob("*.py"))
+    assert files, f"{package} has no modules"
+    offences = _offences(files, CORE_FORBIDDEN[package])
+    assert not offences, "\n".join(offences)
+
+
+def test_nothing_in_the_core_imports_its_command_lines() -> None:
+    core = ROOT / "starcnet_core"
+    files = [
+        p
+        for p in sorted(core.rglob("*.py"))
+        if "cli" not in p.relative_to(core).parts and p.name != "__main__.py"
+    ]
+    offences = _offences(files, {"starcnet_core.cli"})
+    assert not offences, "\n".join(offences)
+
+
+@pytest.mark.parametrize("module", LEAF_MODULES)
+def test_shared_definitions_need_only_numpy(module: str) -> None:
+    allowed = set(sys.stdlib_module_names) | {"numpy"}
+    bad = _imported_roots(ROOT / module) - allowed
+    assert not bad, f"{module} imports {sorted(bad)}"
+
+
 def test_forbidden_import_is_detected(tmp_path: Path) -> None:
     module = tmp_path / "m.py"
-    module.write_text("import streamlit as st\nfrom db.models import Label\n")
+    module.write_text(
+        "import streamlit as st\nfrom db.models import Label\nfrom starcnet_core.training.train import x\n"
+    )
     assert _imported_roots(module) >= {"streamlit", "db"}
+    assert _forbidden_in(module, {"starcnet_core.training"}) == {"starcnet_core.training.train"}
+    assert _forbidden_in(module, {"starcnet_core.train"}) == set()  # a package, not a name prefix

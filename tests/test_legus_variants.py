@@ -70,21 +70,22 @@ def test_mosaic_field_sci_files_with_weight_maps_beside_them(tmp_path):
     assert galaxy.catalog.labels["LEGUS mode"].tolist() == CLASSES
 
 
-def test_gzipped_mosaics_name_the_files_to_gunzip(tmp_path):
-    paths = _mosaics(tmp_path, _legus_names("ngc4395"))
-    _catalog(tmp_path, "ngc4395")
+def test_one_gzipped_mosaic_among_plain_ones_and_beside_its_gunzipped_copy(tmp_path, monkeypatch):
+    monkeypatch.setenv("STARCNET_DATA_DIR", str(tmp_path / "data"))
+    paths = _mosaics(tmp_path / "g", _legus_names("ngc4395"))
+    _catalog(tmp_path / "g", "ngc4395")
     compressed = paths[3].with_name(paths[3].name + ".gz")
     compressed.write_bytes(gzip.compress(paths[3].read_bytes()))
+    # Both the .fits and the .fits.gz of one band: the same mosaic, the plain file is used.
+    assert read_galaxy(tmp_path / "g").mosaics.bands["V"].path == paths[3]
+    expected = fits.getdata(paths[3])
     paths[3].unlink()
-    # One band compressed, the others not: the message names that file and says what to do.
-    with pytest.raises(UserInputError, match=r"_f555w_v1_drc\.fits\.gz.*gunzip") as error:
-        read_galaxy(tmp_path)
-    assert "memory-mapped" in str(error.value)
-    with pytest.raises(UserInputError, match="gunzip"):
-        read_galaxy(next(tmp_path.glob("*.tab")), mosaics=[*paths[:3], compressed, paths[4]])
-    with gzip.open(compressed) as handle:
-        paths[3].write_bytes(handle.read())
-    assert read_galaxy(tmp_path).mosaics.bands["V"].path == paths[3]
+    galaxy = read_galaxy(tmp_path / "g")
+    assert galaxy.mosaics.bands["V"].path == compressed
+    np.testing.assert_array_equal(galaxy.mosaics.bands["V"].data, expected)
+    assert galaxy.cutouts().usable.all()
+    explicit = read_galaxy(next((tmp_path / "g").glob("*.tab")), mosaics=[*paths[:3], compressed, paths[4]])
+    assert explicit.mosaics.bands["V"].path == compressed
 
 
 def test_mosaics_and_catalog_in_sub_folders(tmp_path):

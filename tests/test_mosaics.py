@@ -103,12 +103,57 @@ def test_field_from_legus_names():
     assert field_from_filename("image.fits") is None
 
 
-def test_gzipped_mosaics_are_refused_with_a_hint(tmp_path):
-    for path in write_mosaics(tmp_path, (8, 8)).values():
-        (tmp_path / (path.name + ".gz")).write_bytes(gzip.compress(path.read_bytes()))
+def _gzip_all(directory):
+    directory.mkdir(exist_ok=True)
+    plain = write_mosaics(directory, (16, 24), seed=4)
+    arrays = {band: np.array(fits.getdata(path)) for band, path in plain.items()}
+    for path in plain.values():
+        (directory / (path.name + ".gz")).write_bytes(gzip.compress(path.read_bytes()))
         path.unlink()
-    with pytest.raises(UserInputError, match="gunzip"):
+    return arrays
+
+
+def test_small_gzipped_mosaics_are_read_into_memory(tmp_path, monkeypatch):
+    monkeypatch.setenv("STARCNET_DATA_DIR", str(tmp_path / "data"))
+    arrays = _gzip_all(tmp_path / "g")
+    mosaics = open_mosaics(tmp_path / "g")
+    assert all(image.path.name.endswith(".fits.gz") for image in mosaics.bands.values())
+    for band, image in mosaics.bands.items():
+        np.testing.assert_array_equal(image.data, arrays[band])
+        assert not _is_memory_mapped(image.data)
+    assert not (tmp_path / "data").exists()  # nothing cached for small files
+
+
+def test_large_gzipped_mosaics_are_decompressed_once_into_the_cache(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("STARCNET_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setattr("starcnet_core.io.mosaics.IN_MEMORY_BYTES", 0)
+    arrays = _gzip_all(tmp_path / "g")
+    mosaics = open_mosaics(tmp_path / "g")
+    assert "decompressing" in capsys.readouterr().err  # the progress bar
+    cached = sorted((tmp_path / "data" / "cache" / "mosaics").iterdir())
+    assert len(cached) == 5 and all(p.name.endswith("_drc.fits") for p in cached)
+    for band, image in mosaics.bands.items():
+        assert image.path.name.endswith(".fits.gz")
+        np.testing.assert_array_equal(image.data, arrays[band])
+        assert _is_memory_mapped(image.data)
+    stamps = [p.stat().st_mtime_ns for p in cached]
+    again = open_mosaics(sorted((tmp_path / "g").glob("*.gz")))
+    assert "decompressing" not in capsys.readouterr().err  # reused
+    assert [p.stat().st_mtime_ns for p in cached] == stamps
+    np.testing.assert_array_equal(again.bands["V"].data, arrays["V"])
+
+
+def test_corrupt_gzip_is_named(tmp_path, monkeypatch):
+    monkeypatch.setenv("STARCNET_DATA_DIR", str(tmp_path / "data"))
+    _gzip_all(tmp_path)
+    broken = next(tmp_path.glob("*f555w*.gz"))
+    broken.write_bytes(broken.read_bytes()[:-40] + bytes(40))
+    with pytest.raises(UserInputError, match=r"_f555w_v1_drc\.fits\.gz: not a readable gzip file"):
         open_mosaics(tmp_path)
+    monkeypatch.setattr("starcnet_core.io.mosaics.IN_MEMORY_BYTES", 0)
+    with pytest.raises(UserInputError, match=r"_f555w_v1_drc\.fits\.gz: not a readable gzip file"):
+        open_mosaics(tmp_path)
+    assert [p.name for p in (tmp_path / "data/cache/mosaics").iterdir() if "f555w" in p.name] == []
 
 
 def test_fits_table_beside_the_mosaics_is_ignored_but_refused_as_a_mosaic(tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from regions import Regions
 
 from starcnet_core.errors import UserInputError
 from starcnet_core.io.published import (
@@ -59,9 +60,12 @@ def test_ds9_regions(tmp_path):
     path = tmp_path / "g.reg"
     write_ds9_regions(path, [10.0, 20.0], [5.0, 6.5], [1, 4], labels=["1", "2"], radius=6)
     lines = path.read_text().splitlines()
-    assert lines[2] == "image"
-    assert lines[3] == "circle(10.000,5.000,6) # color=green text={1}"
-    assert lines[4].endswith("color=red text={2}")
+    assert lines[0].startswith("# Region file format: DS9") and lines[1] == "image"
+    assert lines[2].startswith("circle(10.0") and "color=green" in lines[2] and "text={1}" in lines[2]
+    shapes = Regions.read(path, format="ds9")  # 0-based pixel regions again
+    assert [(r.center.x, r.center.y, r.radius) for r in shapes] == [(9.0, 4.0, 6.0), (19.0, 5.5, 6.0)]
+    assert [r.visual["edgecolor"] for r in shapes] == ["green", "red"]
+    assert [str(r.meta["text"]) for r in shapes] == ["1", "2"]
 
 
 @pytest.mark.shared_data

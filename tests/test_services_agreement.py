@@ -42,3 +42,43 @@ def test_report(tmp_path):
             agreement_report(session, galaxy="nope")
         with pytest.raises(UserInputError, match="unknown model"):
             agreement_report(session, model="nope")
+
+
+def test_weighted_consensus_follows_the_reliable_experts(tmp_path):
+    from webapp.services.crowd import weighted_consensus, weighted_consensus_report
+
+    engine = migrated_engine(tmp_path)
+    rng = np.random.default_rng(0)
+    with session_factory(engine)() as session:
+        galaxy = add_galaxy(session, "g1", n=120)
+        careful = add_experts(session, "c1", "c2")
+        hasty = add_experts(session, "h1", "h2", "h3")
+        ids = session.scalars(select(Candidate.id).where(Candidate.galaxy_id == galaxy.id)).all()
+        truth = {cid: int(rng.integers(1, 5)) for cid in ids}
+        session.commit()
+        assert weighted_consensus_report(session)["experts"] == []
+        for cid in ids:
+            for expert in careful:
+                right = rng.random() < 0.95
+                record_label(
+                    session, candidate_id=cid, expert_id=expert.id, label_class=truth[cid] if right else 4
+                )
+            for expert in hasty:
+                # the hasty experts agree with each other on a wrong class most of the time
+                wrong = truth[cid] % 4 + 1
+                record_label(
+                    session,
+                    candidate_id=cid,
+                    expert_id=expert.id,
+                    label_class=wrong if rng.random() < 0.8 else truth[cid],
+                )
+        fit = weighted_consensus(session)
+        right = np.mean([c == truth[int(i)] for i, c in zip(fit.items, fit.consensus, strict=True)])
+        report = weighted_consensus_report(session)
+        json.dumps(report)
+        by_name = {row["expert"]: row for row in report["experts"]}
+        assert right > 0.9
+        assert np.mean(by_name["c1"]["accuracy"]) > 0.8 and np.mean(by_name["h1"]["accuracy"]) < 0.4
+        assert by_name["c1"]["n_labels"] == 120
+        # the mode follows the three hasty experts; the weighted consensus does not
+        assert report["agreement_with_mode"] < 0.5

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 from astropy.table import Table
-from db_testing import add_model, migrated_engine
+from db_testing import add_galaxy, add_model, migrated_engine
 from sqlalchemy import func, select
 
 from db.engine import session_factory
@@ -22,7 +22,7 @@ from starcnet_core.errors import UserInputError
 from webapp.cli import main
 from webapp.services.agreement import agreement_report
 from webapp.services.export import export_galaxy, galaxy_table
-from webapp.services.galaxies import NO_MOSAICS, import_galaxy, list_galaxies
+from webapp.services.galaxies import NO_MOSAICS, get_galaxy, import_galaxy, list_galaxies
 from webapp.services.metrics import scored_candidates
 from webapp.services.predictions import import_predictions
 
@@ -212,3 +212,79 @@ def test_cli_import_score_export(tmp_path, monkeypatch, capsys):
         == 0
     )
     assert (tmp_path / "t.tab").read_text().startswith("1\t")
+
+
+def test_gzipped_uploads_import_and_score_from_the_cache(session, tmp_path, monkeypatch):
+    import gzip
+
+    from starcnet_core.io.mosaics import open_mosaics
+    from webapp.services.uploads import Upload, import_uploads
+
+    monkeypatch.setenv("STARCNET_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setattr("starcnet_core.io.mosaics.IN_MEMORY_BYTES", 0)  # every mosaic through the cache
+    catalog = write_galaxy(tmp_path / "tiny")
+    uploads = [Upload(catalog.name, catalog.read_bytes())]
+    for path in sorted(catalog.parent.glob("*.fits")):
+        uploads.append(Upload(path.name + ".gz", gzip.compress(path.read_bytes())))
+    with pytest.raises(UserInputError, match="not a gzip-compressed file"):
+        import_uploads(
+            session, [*uploads[:-1], Upload(uploads[-1].name, b"plain bytes")], root=tmp_path / "u"
+        )
+    summary = import_uploads(session, uploads, root=tmp_path / "u")
+    assert summary.has_mosaics and summary.n_usable == 3
+    galaxy = session.scalars(select(Galaxy)).one()
+    assert all(path.endswith(".fits.gz") for path in galaxy.mosaic_paths.values())
+    # What the app and scoring open: the stored .fits.gz, read from the cache.
+    reopened = open_mosaics(list(galaxy.mosaic_paths.values()))
+    original = fits.getdata(sorted(catalog.parent.glob("*f555w*.fits"))[0])
+    np.testing.assert_array_equal(reopened.bands["V"].data, original)
+    assert len(list((tmp_path / "data" / "cache" / "mosaics").glob("*.fits"))) == 5
+
+
+def test_directory_without_mosaics_and_labels_chosen_later(session, tmp_path):
+    from webapp.services.galaxies import import_catalog_labels
+    from webapp.services.uploads import (
+        Upload,
+        directory_label_choices,
+        import_directory,
+        upload_label_choices,
+    )
+
+    catalog = write_galaxy(tmp_path / "tiny")
+    for path in catalog.parent.glob("*.fits"):
+        path.unlink()
+    rows = _catalog_rows()[:, :33]
+    # Two class columns, nothing saying which is the human mode.
+    np.savetxt(catalog, np.column_stack([rows, [1, 2, 3, 4, 0], [4, 4, 3, 0, 1]]), fmt="%.5f")
+    choices = directory_label_choices(catalog.parent)
+    assert [(c.column, c.counts) for c in choices] == [
+        (34, {"0": 1, "1": 1, "2": 1, "3": 1, "4": 1}),
+        (35, {"0": 1, "1": 1, "3": 1, "4": 2}),
+    ]
+    assert (
+        upload_label_choices([Upload(catalog.name, catalog.read_bytes()), Upload("a.fits", b"")]) == choices
+    )
+    summary = import_directory(session, catalog.parent)
+    assert (summary.n_candidates, summary.n_usable, summary.n_labelled) == (5, 0, 0)
+    assert summary.label_choices == choices
+    assert set(session.scalars(select(Candidate.unusable_reason))) == {NO_MOSAICS}
+    assert import_catalog_labels(session, "tiny", "35") == ("catalog column 35", 4)
+    assert get_galaxy(session, "tiny").n_labelled == 4
+    with pytest.raises(UserInputError, match="already has labels from 'catalog column 35'"):
+        import_catalog_labels(session, "tiny", "35")
+    with pytest.raises(UserInputError, match="no label column '99'"):
+        import_catalog_labels(session, "tiny", "99", label_source="x")
+    with pytest.raises(UserInputError, match="unknown galaxy"):
+        import_catalog_labels(session, "nope", "34")
+    assert session.scalar(select(func.count()).select_from(Label)) == 4
+
+
+def test_scored_candidates_keep_far_galaxies_and_give_nan_for_missing_photometry(session):
+    galaxy = add_galaxy(session, "far", n=2)
+    galaxy.distance_mpc = 120.0  # beyond any magnitude sentinel: a distance, not "not detected"
+    candidates = session.scalars(select(Candidate).where(Candidate.galaxy_id == galaxy.id)).all()
+    candidates[0].mag_u, candidates[1].mag_u = None, 21.0  # LEGUS sentinels are stored as None at import
+    add_model(session, "m", {c.id: [0.7, 0.1, 0.1, 0.1] for c in candidates})
+    data = scored_candidates(session)
+    assert data["distance_mpc"].tolist() == [120.0, 120.0]
+    assert np.isnan(data["mag_u"]).tolist() == [True, False]

@@ -40,3 +40,26 @@ def test_mode_ties_broken_by_further_votes():
 def test_rejects_bad_classes():
     with pytest.raises(ValueError):
         simulate_votes(np.array([0, 1]), np.random.default_rng(0))
+
+
+def test_pool_votes_come_from_distinct_experts_of_different_skill_with_tie_breakers_only_on_ties():
+    from starcnet_core.sim.annotators import POOL_SKILL_RANGE, simulate_pool_votes
+
+    rng = np.random.default_rng(3)
+    truth = rng.integers(1, 5, 6000)
+    votes, experts, skill = simulate_pool_votes(truth, rng, pool_size=10)
+    assert votes.shape == experts.shape == (6000, 5)
+    assert ((skill >= POOL_SKILL_RANGE[0]) & (skill <= POOL_SKILL_RANGE[1])).all()
+    first = experts[:, :3]
+    assert (np.sort(first, axis=1)[:, 1:] != np.sort(first, axis=1)[:, :-1]).all()  # three distinct experts
+    # a tie-breaker votes exactly when the votes before it are tied
+    counts = np.stack([(votes[:, :3] == c).sum(1) for c in (1, 2, 3, 4)], 1)
+    tied = (counts == counts.max(1, keepdims=True)).sum(1) > 1
+    np.testing.assert_array_equal(votes[:, 3] > 0, tied)
+    assert ((votes[:, 3:] == 0) == (experts[:, 3:] == -1)).all()
+    # the most skilled expert is right more often than the least skilled one
+    right = [
+        (votes[experts == e] == np.broadcast_to(truth[:, None], votes.shape)[experts == e]).mean()
+        for e in range(10)
+    ]
+    assert right[int(np.argmax(skill))] > right[int(np.argmin(skill))] + 0.1

@@ -17,7 +17,6 @@ from starcnet_core.nn.checkpoint import load_model
 from starcnet_core.training.train import (
     TrainConfig,
     TrainingCancelled,
-    label_fingerprint,
     resolve_device,
     train_model,
     training_labels,
@@ -88,6 +87,9 @@ def test_learns_an_easy_problem():
 def test_binary_epsilon_and_init_state():
     stamps = tiny_stampset(24)
     assert training_labels(np.array([0, 1, 2, 3, 4]), binary=True).tolist() == [-1, 0, 0, 1, 1]
+    assert training_labels(np.array([0, 1, 2, 3, 4]), True, "binary_123_4").tolist() == [-1, 0, 0, 0, 1]
+    with pytest.raises(UserInputError, match="binary grouping"):
+        TrainConfig(binary=True, grouping="three_12_3_4")
     binary = train_model(stamps, dataclasses.replace(FAST, epochs=1, binary=True), TINY)
     assert binary.model.head.out_features == 2
     # label_mean differs from the label on a third of the rows: the filter changes the training set
@@ -142,6 +144,7 @@ def test_train_evaluate_baseline_command_lines(tmp_path, capsys):
     assert "test split" in capsys.readouterr().out
     assert (tmp_path / "eval" / "report.json").is_file()
     assert (tmp_path / "eval" / "confusion.png").stat().st_size > 1000
+    assert (tmp_path / "eval" / "reliability.png").stat().st_size > 1000
     out = tmp_path / "base"
     assert (
         main(["baseline", *args, "--model", str(ckpt), "--out", str(out), "--trees", "5", "--n-boot", "20"])
@@ -171,13 +174,35 @@ def test_binary_model_and_other_labels_command_lines(tmp_path, capsys):
     report = json.loads((out / "report.json").read_text())
     # not the labels it was trained on: every labelled stamp is evaluated, on the binary problem only
     assert report["subset"] == "all labelled stamps" and report["n"] == 40
-    assert set(report) == {"n", "binary_12_34", "subset"}
+    assert set(report) == {"n", "binary_12_34", "grouping", "subset"}
+    # the paper's other binary problem, 1+2+3 against the non-clusters
+    other = tmp_path / "b1234.pt"
+    assert (
+        main(
+            [
+                "train",
+                *args,
+                "--out",
+                str(other),
+                "--preset",
+                "lite",
+                "--epochs",
+                "1",
+                "--binary",
+                "binary_123_4",
+            ]
+        )
+        == 0
+    )
+    assert load_model(other).class_names == ("1+2+3", "non-cluster (4)")
+    assert main(["evaluate", *args, "--model", str(other), "--out", str(tmp_path / "e2")]) == 0
+    assert json.loads((tmp_path / "e2" / "report.json").read_text())["grouping"] == "binary_123_4"
 
 
 def test_label_fingerprint_ignores_row_order():
     stamps = tiny_stampset(20)
     shuffled = stamps.subset(np.random.default_rng(0).permutation(20))
-    assert label_fingerprint(shuffled) == label_fingerprint(stamps)
+    assert shuffled.label_fingerprint == stamps.label_fingerprint
     changed = stamps.subset(np.arange(20))
     changed.table["label"][0] = 4 if changed.table["label"][0] != 4 else 1
-    assert label_fingerprint(changed) != label_fingerprint(stamps)
+    assert changed.label_fingerprint != stamps.label_fingerprint

@@ -15,18 +15,13 @@ from pathlib import Path
 import numpy as np
 
 from starcnet_core.errors import UserInputError
-from starcnet_core.evaluation.evaluate import (
-    GROUPINGS,
-    accuracy_block,
-    evaluate_stampset,
-    group_labels,
-    summary,
-)
+from starcnet_core.evaluation.evaluate import accuracy_block, evaluate_stampset, summary
 from starcnet_core.evaluation.figures import write_figures
+from starcnet_core.groupings import BINARY, group_labels
 from starcnet_core.io.stampset import StampSet
 from starcnet_core.nn.checkpoint import LoadedModel, load_model
 from starcnet_core.nn.predict import predict_stamps
-from starcnet_core.training.train import TrainConfig, label_fingerprint, split_for
+from starcnet_core.training.train import TrainConfig, split_for
 
 __all__ = ["register", "run_evaluate", "evaluation_rows", "model_report"]
 
@@ -47,7 +42,7 @@ def evaluation_rows(loaded: LoadedModel, stamps: StampSet, subset: str) -> tuple
     """Rows to evaluate and what they are: the model's test split when it applies, else all labelled rows."""
     labelled = np.flatnonzero(stamps.labels > 0)
     extra = loaded.meta.get("extra", {})
-    same_labels = loaded.meta.get("label_fingerprint") == label_fingerprint(stamps)
+    same_labels = loaded.meta.get("label_fingerprint") == stamps.label_fingerprint
     if subset == "test" and same_labels and "train_config" in extra:
         return split_for(stamps, TrainConfig(**extra["train_config"])).test, "test split"
     if subset == "test":
@@ -56,17 +51,18 @@ def evaluation_rows(loaded: LoadedModel, stamps: StampSet, subset: str) -> tuple
 
 
 def model_report(loaded: LoadedModel, stamps: StampSet, rows: np.ndarray, n_boot: int = 1000) -> dict:
-    """Scores of ``loaded`` on stamps ``rows`` evaluated; binary models get the 1+2 vs 3+4 block only."""
+    """Scores of ``loaded`` on stamps ``rows`` evaluated; binary models get their grouping's block only."""
     if len(rows) == 0:
         raise UserInputError("no stamps to evaluate")
     scores = predict_stamps(loaded, np.asarray(stamps.stamps[np.sort(rows)])).scores
     rows = np.sort(rows)
     if scores.shape[1] == 2:
-        labels = stamps.labels[rows]
-        truth = group_labels(labels, GROUPINGS["binary_12_34"])
+        grouping = loaded.meta.get("extra", {}).get("train_config", {}).get("grouping", BINARY)
+        truth = group_labels(stamps.labels[rows], grouping)
         return {
             "n": int(len(rows)),
-            "binary_12_34": accuracy_block(truth, scores.argmax(1) + 1, [1, 2], n_boot, 0),
+            "grouping": grouping,
+            grouping: accuracy_block(truth, scores.argmax(1) + 1, [1, 2], n_boot, 0),
         }
     return evaluate_stampset(stamps, scores, rows, n_boot=n_boot)
 
@@ -84,6 +80,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         write_figures(report, out)
         print(json.dumps(summary(report)))
     else:
-        print(json.dumps({"n": report["n"], "binary_12_34_accuracy": report["binary_12_34"]["accuracy"]}))
+        grouping = report["grouping"]
+        print(json.dumps({"n": report["n"], f"{grouping}_accuracy": report[grouping]["accuracy"]}))
     print(f"{what}: wrote {out / 'report.json'} and figures")
     return 0

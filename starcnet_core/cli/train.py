@@ -13,12 +13,13 @@ import os
 import torch
 import torch.distributed as dist
 
+from starcnet_core.groupings import BINARY, GROUP_NAMES, GROUPING_TITLES, GROUPINGS
 from starcnet_core.io.bands import CLASS_NAMES
 from starcnet_core.io.stampset import StampSet
 from starcnet_core.nn.checkpoint import save_checkpoint
 from starcnet_core.nn.model import PRESETS
 from starcnet_core.training.splits import SPLIT_METHODS
-from starcnet_core.training.train import TrainConfig, label_fingerprint, train_model
+from starcnet_core.training.train import TrainConfig, train_model
 
 __all__ = ["register", "run_train"]
 
@@ -39,7 +40,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--split", choices=SPLIT_METHODS, default=defaults.split)
     parser.add_argument("--holdout-galaxy", help="test galaxy of --split loo")
-    parser.add_argument("--binary", action="store_true", help="train on 1+2 vs 3+4")
+    parser.add_argument(
+        "--binary",
+        nargs="?",
+        const=BINARY,
+        choices=[name for name, groups in GROUPINGS.items() if len(set(groups.values())) == 2],
+        help=f"train on two classes: {GROUPING_TITLES[BINARY]} (default), or binary_123_4 for "
+        f"{GROUPING_TITLES['binary_123_4']}",
+    )
     parser.add_argument("--epsilon", type=float, help="train only on |label_mean - label| <= EPSILON")
     parser.add_argument("--no-balance", action="store_true", help="no balancing / rotation augmentation")
     parser.add_argument("--device", default=defaults.device, help="auto, cpu, cuda, cuda:N")
@@ -66,7 +74,8 @@ def run_train(args: argparse.Namespace) -> int:
         seed=args.seed,
         split=args.split,
         holdout_galaxy=args.holdout_galaxy,
-        binary=args.binary,
+        binary=args.binary is not None,
+        grouping=args.binary or BINARY,
         epsilon=args.epsilon,
         balance=not args.no_balance,
         device=args.device,
@@ -87,20 +96,22 @@ def run_train(args: argparse.Namespace) -> int:
 
         result = train_model(stamps, config, PRESETS[args.preset], progress=report)
         if rank == 0:
-            classes = ("cluster (1+2)", "non-cluster (3+4)") if config.binary else tuple(CLASS_NAMES.values())
+            classes = GROUP_NAMES[config.grouping] if config.binary else tuple(CLASS_NAMES.values())
             save_checkpoint(
                 args.out,
                 result.model,
                 band_mean=result.band_mean,
                 bands=stamps.bands,
                 class_names=classes,
-                label_fingerprint=label_fingerprint(stamps),
+                label_fingerprint=stamps.label_fingerprint,
                 metrics=result.test_metrics,
+                temperature=result.temperature,
                 extra={
                     "train_config": config.to_dict(),
                     "preset": args.preset,
                     "history": result.history,
                     "best_epoch": result.best_epoch,
+                    "calibration": result.calibration,
                 },
             )
             print(f"best epoch {result.best_epoch}; test {json.dumps(result.test_metrics)}; wrote {args.out}")

@@ -5,9 +5,11 @@ one JSON-ready report: 4-class accuracy; the binary accuracies of the three
 groupings of section 5.2; row-normalised confusion matrices with counts;
 per-class precision, recall and precision-recall curves (one class against
 the rest); bootstrap confidence intervals; accuracy per galaxy against
-distance with Spearman's rho (Fig. 6); the distribution of the winning score
+distance with Spearman's rho and the accuracies pooled in the paper's
+distance bins (limits 5, 7, 9, 11 Mpc; Fig. 6); the distribution of the winning score
 per predicted class (Fig. 5); agreement with the human labels (Cohen's kappa)
-and, on simulated data, with the true class. The figures of
+and, on simulated data, with the true class; calibration (expected
+calibration error and the reliability curve). The figures of
 :mod:`starcnet_core.evaluation.figures` draw from this report alone.
 """
 
@@ -26,36 +28,29 @@ from sklearn.metrics import (
     precision_recall_fscore_support,
 )
 
+from starcnet_core.calibration import expected_calibration_error, reliability_curve
 from starcnet_core.errors import UserInputError
+from starcnet_core.evaluation.agreement import compare, expert_agreement, summarise
+from starcnet_core.groupings import GROUPINGS, group_labels
 from starcnet_core.io.stampset import StampSet
 
 __all__ = [
-    "GROUPINGS",
     "CLASSES",
+    "DISTANCE_BIN_LIMITS",
     "evaluate",
     "evaluate_stampset",
     "accuracy_block",
-    "group_labels",
     "bootstrap_accuracy",
     "summary",
 ]
 
 CLASSES: tuple[int, ...] = (1, 2, 3, 4)
 
-#: The groupings of section 5.2: name -> {class: group}. The first is the paper's default binary.
-GROUPINGS: dict[str, dict[int, int]] = {
-    "binary_12_34": {1: 1, 2: 1, 3: 2, 4: 2},
-    "binary_123_4": {1: 1, 2: 1, 3: 1, 4: 2},
-    "three_12_3_4": {1: 1, 2: 1, 3: 2, 4: 3},
-}
+#: Limits (Mpc) of the paper's five distance bins of Fig. 6.
+DISTANCE_BIN_LIMITS: tuple[float, ...] = (5.0, 7.0, 9.0, 11.0)
 
 _PR_POINTS = 101
 _HIST_BINS = 20
-
-
-def group_labels(classes: np.ndarray, grouping: Mapping[int, int]) -> np.ndarray:
-    """Classes 1-4 mapped to the groups of ``grouping`` (see :data:`GROUPINGS`)."""
-    return np.array([grouping[int(c)] for c in classes], dtype=np.int64)
 
 
 def bootstrap_accuracy(
@@ -82,6 +77,7 @@ def accuracy_block(y_true: np.ndarray, y_pred: np.ndarray, labels: list[int], n_
     return {
         "accuracy": float(accuracy_score(y_true, y_pred)),
         "accuracy_ci95": list(bootstrap_accuracy(correct, n_boot, seed)),
+        "ci95_method": f"percentile bootstrap of these predictions ({n_boot} resamples; one network)",
         "labels": labels,
         "confusion_counts": counts.tolist(),
         "confusion_normalised": normalised.round(4).tolist(),
@@ -128,15 +124,12 @@ def _per_galaxy(y_true, y_pred, galaxy, distance_mpc) -> dict:
                 "n": int(here.sum()),
                 "distance_mpc": float(np.nanmean(distance_mpc[here])) if distance_mpc is not None else None,
                 "accuracy": float((y_true[here] == y_pred[here]).mean()),
-                "binary_accuracy": float(
-                    (
-                        group_labels(y_true[here], GROUPINGS["binary_12_34"])
-                        == group_labels(y_pred[here], GROUPINGS["binary_12_34"])
-                    ).mean()
-                ),
+                "binary_accuracy": float((group_labels(y_true[here]) == group_labels(y_pred[here])).mean()),
             }
         )
-    result: dict = {"galaxies": rows, "spearman": None}
+    result: dict = {"galaxies": rows, "spearman": None, "distance_bins": None}
+    if distance_mpc is not None:
+        result["distance_bins"] = _distance_bins(y_true, y_pred, distance_mpc)
     if distance_mpc is not None and len(rows) >= 3:
         distances = [r["distance_mpc"] for r in rows]
         spearman = {}
@@ -150,6 +143,28 @@ def _per_galaxy(y_true, y_pred, galaxy, distance_mpc) -> dict:
             spearman[key] = {"rho": float(rho), "p_value": float(p_value)}
         result["spearman"] = spearman
     return result
+
+
+def _distance_bins(y_true: np.ndarray, y_pred: np.ndarray, distance_mpc: np.ndarray) -> list[dict]:
+    """Accuracy of all candidates pooled per distance bin: each galaxy weighs by its candidates."""
+    edges = (-np.inf, *DISTANCE_BIN_LIMITS, np.inf)
+    out = []
+    for low, high in zip(edges[:-1], edges[1:], strict=True):
+        here = (distance_mpc >= low) & (distance_mpc < high)
+        n = int(here.sum())
+        out.append(
+            {
+                "low_mpc": None if np.isinf(low) else float(low),
+                "high_mpc": None if np.isinf(high) else float(high),
+                "n": n,
+                "mean_distance_mpc": float(distance_mpc[here].mean()) if n else None,
+                "accuracy": float((y_true[here] == y_pred[here]).mean()) if n else None,
+                "binary_accuracy": (
+                    float((group_labels(y_true[here]) == group_labels(y_pred[here])).mean()) if n else None
+                ),
+            }
+        )
+    return out
 
 
 def _score_distributions(scores: np.ndarray) -> dict:
@@ -170,39 +185,27 @@ def _score_distributions(scores: np.ndarray) -> dict:
 
 
 def _agreement(reference: np.ndarray, y_pred: np.ndarray) -> dict:
-    binary = GROUPINGS["binary_12_34"]
     return {
         "n": int(len(reference)),
         "accuracy": float((reference == y_pred).mean()),
         "cohen_kappa": float(cohen_kappa_score(reference, y_pred, labels=list(CLASSES))),
-        "binary_accuracy": float((group_labels(reference, binary) == group_labels(y_pred, binary)).mean()),
+        "binary_accuracy": float((group_labels(reference) == group_labels(y_pred)).mean()),
     }
 
 
 def _expert_agreement(votes: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray) -> dict:
     """Agreement of each expert with the mode, with the model and with each other (the paper's Fig. 3)."""
-
-    def rate(a: np.ndarray, b: np.ndarray) -> float | None:
-        both = (a > 0) & (b > 0)
-        return float((a[both] == b[both]).mean()) if both.any() else None
-
+    among = expert_agreement(votes, y_true, [str(k + 1) for k in range(votes.shape[1])])
+    vs_model = [compare(y_pred[votes[:, k] > 0], votes[votes[:, k] > 0, k]) for k in range(votes.shape[1])]
     experts = [
-        {"expert": k + 1, "vs_mode": rate(votes[:, k], y_true), "vs_model": rate(votes[:, k], y_pred)}
-        for k in range(votes.shape[1])
+        {"expert": k + 1, "vs_mode": mode["agreement"], "vs_model": model["agreement"]}
+        for k, (mode, model) in enumerate(zip(among["vs_consensus"], vs_model, strict=True))
     ]
-    pairs = [
-        rate(votes[:, i], votes[:, j]) for i in range(votes.shape[1]) for j in range(i + 1, votes.shape[1])
-    ]
-
-    def mean(values: list[float | None]) -> float | None:
-        known = [v for v in values if v is not None]
-        return float(np.mean(known)) if known else None
-
     return {
         "experts": experts,
-        "expert_vs_mode": mean([e["vs_mode"] for e in experts]),
-        "expert_vs_expert": mean(pairs),
-        "model_vs_expert": mean([e["vs_model"] for e in experts]),
+        "expert_vs_mode": among["vs_consensus_summary"]["mean_agreement"],
+        "expert_vs_expert": among["pairwise_summary"]["mean_agreement"],
+        "model_vs_expert": summarise(vs_model)["mean_agreement"],
     }
 
 
@@ -240,8 +243,10 @@ def evaluate(
     Returns
     -------
     dict
-        JSON-ready: ``n``, ``four_class``, one entry per :data:`GROUPINGS`,
-        ``per_class``, ``per_galaxy`` (when ``galaxy`` is given), ``score_distributions``,
+        JSON-ready: ``n``, ``four_class``, one entry per
+        :data:`starcnet_core.groupings.GROUPINGS`,
+        ``per_class``, ``per_galaxy`` (when ``galaxy`` is given; with ``distance_mpc``, its
+        ``distance_bins``), ``score_distributions``, ``calibration`` (``ece``, ``reliability``),
         ``agreement`` (``human``; with ``truth``, ``truth`` and ``human_vs_truth``; with
         ``votes``, ``experts``).
     """
@@ -271,6 +276,10 @@ def evaluate(
         distances = None if distance_mpc is None else np.asarray(distance_mpc, dtype=float)[keep]
         report["per_galaxy"] = _per_galaxy(y_true, y_pred, np.asarray(galaxy).astype(str)[keep], distances)
     report["score_distributions"] = _score_distributions(scores)
+    report["calibration"] = {
+        "ece": expected_calibration_error(scores, y_true - 1),
+        "reliability": reliability_curve(scores, y_true - 1),
+    }
     report["agreement"] = {"human": _agreement(y_true, y_pred)}
     if votes is not None:
         report["agreement"]["experts"] = _expert_agreement(
@@ -318,6 +327,8 @@ def summary(report: Mapping) -> dict[str, float]:
         out["expert_vs_expert"] = experts["expert_vs_expert"]
     for name in GROUPINGS:
         out[f"{name}_accuracy"] = report[name]["accuracy"]
+    if "calibration" in report:
+        out["ece"] = report["calibration"]["ece"]
     if "truth" in report.get("agreement", {}):
         out["truth_accuracy"] = report["agreement"]["truth"]["accuracy"]
     return out

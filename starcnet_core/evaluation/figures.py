@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from starcnet_core.evaluation.evaluate import GROUPINGS
+from starcnet_core.evaluation.evaluate import DISTANCE_BIN_LIMITS
+from starcnet_core.groupings import BINARY, GROUPING_TITLES, GROUPINGS
 
 __all__ = [
     "plot_confusion",
@@ -22,15 +23,9 @@ __all__ = [
     "plot_score_distributions",
     "plot_accuracy_vs_distance",
     "plot_comparison",
+    "plot_reliability",
     "write_figures",
 ]
-
-_TITLES = {
-    "four_class": "4 classes",
-    "binary_12_34": "1+2 vs 3+4",
-    "binary_123_4": "1+2+3 vs 4",
-    "three_12_3_4": "1+2 / 3 / 4",
-}
 
 
 def plot_confusion(report: Mapping) -> Figure:
@@ -56,7 +51,7 @@ def plot_confusion(report: Mapping) -> Figure:
         ax.set_yticks(ticks, block["labels"])
         ax.set_xlabel("predicted")
         ax.set_ylabel("human label")
-        ax.set_title(f"{_TITLES[name]}: {block['accuracy']:.1%}")
+        ax.set_title(f"{GROUPING_TITLES[name]}: {block['accuracy']:.1%}")
     return fig
 
 
@@ -107,13 +102,60 @@ def plot_accuracy_vs_distance(report: Mapping) -> Figure:
     for ax, key in zip(fig.subplots(1, 2), ("accuracy", "binary_accuracy"), strict=True):
         distance = [r["distance_mpc"] for r in rows]
         ax.scatter(distance, [r[key] for r in rows], s=[10 + r["n"] / 2 for r in rows], alpha=0.7)
-        title = "4 classes" if key == "accuracy" else "1+2 vs 3+4"
+        title = GROUPING_TITLES["four_class" if key == "accuracy" else BINARY]
         if spearman.get(key):
             title += f": Spearman rho {spearman[key]['rho']:.2f} (p {spearman[key]['p_value']:.2f})"
+        bins = [b for b in report["per_galaxy"].get("distance_bins") or [] if b["n"]]
+        if bins:
+            ax.scatter(
+                [b["mean_distance_mpc"] for b in bins],
+                [b[key] for b in bins],
+                marker="*",
+                s=160,
+                color="tab:orange",
+                label="weighted, per distance bin",
+                zorder=3,
+            )
+            for limit in DISTANCE_BIN_LIMITS:
+                ax.axvline(limit, color="0.5", linestyle=":", linewidth=0.8)
+            ax.legend(fontsize=8, loc="lower left")
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("distance (Mpc)")
         ax.set_ylabel("accuracy")
         ax.set_ylim(0, 1.05)
+    return fig
+
+
+def plot_reliability(report: Mapping) -> Figure:
+    """Reliability diagram: accuracy against mean top-class score per bin, with the ECE."""
+    calibration = report["calibration"]
+    curve = calibration["reliability"]
+    edges = np.asarray(curve["edges"])
+    centres = (edges[:-1] + edges[1:]) / 2
+    filled = [i for i, n in enumerate(curve["count"]) if n]
+    fig = Figure(figsize=(4.5, 4.5), layout="constrained")
+    ax = fig.subplots()
+    ax.plot([0, 1], [0, 1], color="0.5", linestyle="--", linewidth=1, label="perfectly calibrated")
+    ax.bar(
+        centres[filled],
+        [curve["accuracy"][i] for i in filled],
+        width=np.diff(edges)[filled] * 0.9,
+        alpha=0.6,
+        label="accuracy in bin",
+    )
+    ax.plot(
+        [curve["confidence"][i] for i in filled],
+        [curve["accuracy"][i] for i in filled],
+        marker="o",
+        color="tab:red",
+        label="(mean score, accuracy)",
+    )
+    ax.set_xlabel("top-class score")
+    ax.set_ylabel("fraction correct")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_title(f"ECE {100 * calibration['ece']:.1f}% over {sum(curve['count'])} candidates", fontsize=9)
+    ax.legend(fontsize=8, loc="upper left")
     return fig
 
 
@@ -128,7 +170,7 @@ def plot_comparison(reports: Mapping[str, Mapping]) -> Figure:
         ci = np.array([report[n]["accuracy_ci95"] for n in names])
         x = np.arange(len(names)) + k * width
         ax.bar(x, acc, width, label=label, yerr=[acc - ci[:, 0], ci[:, 1] - acc], capsize=3)
-    ax.set_xticks(np.arange(len(names)) + width * (len(reports) - 1) / 2, [_TITLES[n] for n in names])
+    ax.set_xticks(np.arange(len(names)) + width * (len(reports) - 1) / 2, [GROUPING_TITLES[n] for n in names])
     ax.set_ylabel("accuracy")
     ax.set_ylim(0, 1)
     ax.legend()
@@ -144,6 +186,8 @@ def write_figures(report: Mapping, directory: str | os.PathLike, prefix: str = "
         "precision_recall": plot_precision_recall(report),
         "score_distributions": plot_score_distributions(report),
     }
+    if "calibration" in report:
+        figures["reliability"] = plot_reliability(report)
     if "per_galaxy" in report:
         figures["accuracy_vs_distance"] = plot_accuracy_vs_distance(report)
     paths = []

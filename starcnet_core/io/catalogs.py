@@ -9,8 +9,11 @@ sources ("LEGUS mode", "LEGUS hybrid" ...). It reads
 * LEGUS ``.tab`` (or headerless CSV) files whose columns are named by a
   ``.readme`` ("N. description" lines, also when the line breaks were lost:
   "1. source id2. x coordinates ..."), matched by their descriptions;
-* without a readme, the classic 35-column layout, the 39-column NGC 1566
-  layout, or a plain ``id x y`` table (what the published StarcNet reads);
+* without a readme, every LEGUS layout (34 to 39 columns), recognised from the
+  number of columns and their values by
+  :func:`~starcnet_core.io.legus_columns.infer_layout`, or a plain ``id x y``
+  table (what the published StarcNet reads); a header row above the numbers is
+  skipped when a readme names the columns;
 * CSV, ECSV and FITS tables with a header naming ``id`` and ``x``, ``y``
   (1-based as LEGUS, or 0-based with ``zero_based=True``) or RA/Dec, which are
   turned into pixels through a mosaic WCS.
@@ -43,8 +46,9 @@ from starcnet_core.io.legus_columns import (
     MAG_APCORR_UNDEFINED,
     MAG_NOT_DETECTED,
     MAG_OUTSIDE_FIELD,
-    NGC1566_39,
-    STANDARD_35,
+    InferredLayout,
+    LabelChoice,
+    infer_layout,
 )
 
 __all__ = [
@@ -100,8 +104,20 @@ class Catalog:
         catalog gives one (LEGUS ``class_mean`` goes with "LEGUS mode").
     path : pathlib.Path
     layout : str
-        How the columns were found: ``"readme"``, ``"legus35"``,
-        ``"ngc1566_39"``, ``"id_x_y"`` or ``"table"`` (named header).
+        How the columns were found: ``"readme"``, ``"id_x_y"``, ``"table"``
+        (named header), or for a LEGUS catalog without a readme what its values
+        showed, e.g. ``"legus-34: classes in 34, no mean"``.
+    layout_evidence : list of str
+        Why: the observations the layout rests on.
+    class_columns : tuple of LabelChoice
+        Class-like columns found from their values (catalogs without a readme),
+        with their value counts.
+    label_choices : tuple of LabelChoice
+        Class-like columns of which none became a label because nothing says
+        which is the human mode: the user names one (``label_column``). Empty
+        when the label was decided or named.
+    chosen_source : str or None
+        The label source of the ``label_column`` asked for, None when none was.
     frame : str or None
         For catalogs with positions on the pointing and on the mosaic frame,
         the pair in ``x``, ``y``: ``"pointing"`` (the mosaic-frame pair stays in
@@ -115,6 +131,10 @@ class Catalog:
     path: Path | None = None
     layout: str = "table"
     frame: str | None = None
+    layout_evidence: list[str] = field(default_factory=list)
+    class_columns: tuple[LabelChoice, ...] = ()
+    label_choices: tuple[LabelChoice, ...] = ()
+    chosen_source: str | None = None
 
     def __len__(self) -> int:
         return len(self.table)
@@ -309,31 +329,31 @@ def _first_data_line(text: str) -> str:
     return ""
 
 
-def _positional_names(path: Path, ncols: int, readme: Path | None) -> tuple[list[str], str]:
-    """Standard names for the columns of a headerless table, and the layout used."""
+def _positional_names(path: Path, values: np.ndarray, readme: Path | None) -> InferredLayout:
+    """Standard names for the columns of a headerless table: from its readme, else from the values."""
+    ncols = values.shape[1]
     if readme is not None:
-        try:
-            descriptions = parse_readme(Path(readme).read_text(errors="replace"))
-        except OSError as error:
-            raise UserInputError(f"{readme}: cannot read the readme ({error})") from None
-        if not descriptions:
-            raise UserInputError(f"{readme}: no 'N. description' column list found")
+        descriptions = _readme_descriptions(readme)
         if len(descriptions) != ncols:
             raise UserInputError(
                 f"{path}: has {ncols} columns but its readme {Path(readme).name} describes {len(descriptions)}"
             )
         names = [standard_name(d, i) for i, d in enumerate(descriptions, start=1)]
-        return _dedupe(names), "readme"
-    if ncols == len(STANDARD_35):
-        return [name for name, _ in STANDARD_35], "legus35"
-    if ncols == len(NGC1566_39):
-        return [name for name, _ in NGC1566_39], "ngc1566_39"
+        return InferredLayout(_dedupe(names), "readme", [f"columns named by {Path(readme).name}"])
     if ncols == 3:
-        return ["id", "x", "y"], "id_x_y"
-    raise UserInputError(
-        f"{path}: has {ncols} columns and no readme; expected 35 (LEGUS), 39 (NGC 1566 LEGUS), "
-        "3 (id x y), a .readme naming the columns, or a table with a header"
-    )
+        return InferredLayout(["id", "x", "y"], "id_x_y", ["3 columns: id, x, y"])
+    return infer_layout(values, str(path))
+
+
+def _readme_descriptions(readme: Path) -> list[str]:
+    """The column descriptions of a readme; UserInputError when it cannot be read or lists none."""
+    try:
+        descriptions = parse_readme(Path(readme).read_text(errors="replace"))
+    except OSError as error:
+        raise UserInputError(f"{readme}: cannot read the readme ({error})") from None
+    if not descriptions:
+        raise UserInputError(f"{readme}: no 'N. description' column list found")
+    return descriptions
 
 
 def _dedupe(names: list[str]) -> list[str]:
@@ -431,7 +451,10 @@ def read_catalog(
     readme : str or Path, optional
         Readme naming the columns of a headerless table; by default
         ``<stem>.readme`` or the only readme/description file beside the
-        catalog is used when present.
+        catalog is used when present. Without one, a LEGUS layout is
+        recognised from the values (:func:`~starcnet_core.io.legus_columns.infer_layout`);
+        where several class columns leave the label open, none is taken and
+        ``Catalog.label_choices`` lists them.
     label_column : str, optional
         A further class column to keep as labels: a header name, a standard
         name, or a 1-based column number of a headerless table.
@@ -466,7 +489,8 @@ def read_catalog(
     name = path.name.lower()
     fmt = next((f for suffix, f in _HEADED_SUFFIXES.items() if name.endswith(suffix)), None)
     if fmt is not None:
-        table, layout = _read_headed(path, None, fmt), "table"
+        table = _read_headed(path, None, fmt)
+        found = InferredLayout(table.colnames, "table")
     else:
         try:
             text = path.read_text(errors="strict")
@@ -480,26 +504,54 @@ def read_catalog(
         header = _commented_header(text, len([f for f in fields if f.strip()]), delimiter)
         if readme is None and header is not None:
             values = _numeric_rows(path, text, delimiter)
-            table, layout = _standard_names(Table(list(values.T), names=header)), "table"
-        elif all(_is_number(f) for f in fields if f.strip()):
-            values = _numeric_rows(path, text, delimiter)
+            table = _standard_names(Table(list(values.T), names=header))
+            found = InferredLayout(header, "table")
+        else:
+            header_row = not all(_is_number(f) for f in fields if f.strip())
             if readme is None:
                 readme = find_readme(path)
-            names, layout = _positional_names(path, values.shape[1], readme)
-            table = Table(list(values.T), names=names)
-        else:
-            table = _read_headed(path, text, "ascii.csv" if delimiter else "ascii.basic")
-            layout = "table"
+            if header_row and not _readme_names_columns(readme, text, delimiter, first):
+                table = _read_headed(path, text, "ascii.csv" if delimiter else "ascii.basic")
+                found = InferredLayout(table.colnames, "table")
+            else:
+                # A header row above the numbers says less than the readme: it is skipped.
+                body = text.replace(first, "", 1) if header_row else text
+                values = _numeric_rows(path, body, delimiter)
+                found = _positional_names(path, values, readme)
+                table = Table(list(values.T), names=found.names)
+                if header_row:
+                    found.evidence.append(f"header row {first[:60]!r} skipped: the readme names the columns")
     if len(table) == 0:
         raise UserInputError(f"{path}: the catalog has no candidates")
 
     label_name = _resolve_column(path, table, label_column) if label_column is not None else None
     chosen = _choose_frame(path, table, frame, wcs, mosaic_field)
     table = _standardise(path, table, zero_based=zero_based, wcs=wcs)
-    labels, label_means = _labels(path, table, label_name, label_source)
+    labels, label_means, chosen_source = _labels(path, table, label_name, label_source)
     return Catalog(
-        table=table, labels=labels, label_means=label_means, path=path, layout=layout, frame=chosen
+        table=table,
+        labels=labels,
+        label_means=label_means,
+        path=path,
+        layout=found.description,
+        frame=chosen,
+        layout_evidence=found.evidence,
+        class_columns=found.class_columns,
+        label_choices=found.class_columns if found.ambiguous and label_name is None else (),
+        chosen_source=chosen_source,
     )
+
+
+def _readme_names_columns(readme: Path | None, text: str, delimiter: str | None, header: str) -> bool:
+    """Whether a readme lists as many columns as the data rows below a header row have."""
+    if readme is None:
+        return False
+    rows = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    if len(rows) < 2:
+        return False
+    second = rows[1].strip()
+    fields = [f for f in (second.split(delimiter) if delimiter else second.split()) if f.strip()]
+    return all(_is_number(f) for f in fields) and len(_readme_descriptions(readme)) == len(fields)
 
 
 def _choose_frame(path: Path, table: Table, frame: str, wcs: WCS | None, mosaic_field: bool) -> str | None:
@@ -594,8 +646,8 @@ def _standardise(path: Path, table: Table, *, zero_based: bool, wcs: WCS | None)
 
 def _labels(
     path: Path, table: Table, label_column: str | None, label_source: str | None
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Class columns as labels (ints, 0 = not classified) by source, and class means."""
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], str | None]:
+    """Class columns as labels (ints, 0 = not classified) by source, class means, the source of ``label_column``."""
     labels: dict[str, np.ndarray] = {}
     means: dict[str, np.ndarray] = {}
     for name in table.colnames:
@@ -616,9 +668,15 @@ def _labels(
         if label_source is not None:
             # The column is kept once, under the name the user gave it.
             labels.pop(LABEL_SOURCES.get(label_column, label_column), None)
-        source = label_source or LABEL_SOURCES.get(label_column, label_column)
+        # A column whose meaning the reader could not tell is named by its number.
+        number = re.fullmatch(r"col_(\d+)", label_column)
+        default = (
+            f"catalog column {number.group(1)}" if number else LABEL_SOURCES.get(label_column, label_column)
+        )
+        source = label_source or default
         labels[source] = _as_classes(_column_as_float(path, table, label_column))
-    return labels, means
+        return labels, means, source
+    return labels, means, None
 
 
 def _resolve_column(path: Path, table: Table, label_column: str) -> str:

@@ -6,8 +6,8 @@ the catalog's 1-based x, y taken as given, exactly as the published StarcNet
 code does: rows ``int(y) - size//2 : int(y) + size//2`` and columns
 ``int(x) - size//2 : int(x) + size//2`` of the array. Every row of the
 catalog gets a stamp; those that cannot be used are NaN-filled and carry a
-reason (``"edge"``, ``"nan"`` or ``"zero_coverage"``) so that nothing is
-dropped silently.
+reason (``"outside"``, ``"edge"``, ``"nan"`` or ``"zero_coverage"``) so that
+nothing is dropped silently.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from starcnet_core.errors import UserInputError
 
-__all__ = ["CutoutResult", "extract_stamps", "stamp_origins", "REASONS", "ZERO_COVERAGE_FRACTION"]
+__all__ = ["CutoutResult", "extract_stamps", "stamp_origins", "on_image", "REASONS", "ZERO_COVERAGE_FRACTION"]
 
 #: Reasons a candidate cannot be cut, in the order they are tested.
-REASONS: tuple[str, ...] = ("edge", "nan", "zero_coverage")
+REASONS: tuple[str, ...] = ("outside", "edge", "nan", "zero_coverage")
 
 #: A stamp is "zero_coverage" when, in some band, at least this fraction of its
 #: pixels is exactly 0: drizzled mosaics write 0 where no exposure covered the
@@ -81,6 +81,17 @@ def stamp_origins(x: np.ndarray, y: np.ndarray, size: int = 32) -> tuple[np.ndar
     return row0, col0
 
 
+def on_image(x, y, shape: tuple[int, int]) -> np.ndarray:  # noqa: ANN001 - array-likes
+    """Whether 1-based positions lie on an image of ``shape`` ``(ny, nx)`` (pixel 1 covers 0.5-1.5).
+
+    Non-finite positions are not on the image. Candidates that are not have
+    the reason ``"outside"`` in :func:`extract_stamps`.
+    """
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    ny, nx = shape
+    return np.isfinite(x) & np.isfinite(y) & (x >= 0.5) & (y >= 0.5) & (x <= nx + 0.5) & (y <= ny + 0.5)
+
+
 def extract_stamps(images: Sequence[np.ndarray], x, y, size: int = 32) -> CutoutResult:
     """Cut ``size`` x ``size`` stamps in every band around each position.
 
@@ -99,7 +110,9 @@ def extract_stamps(images: Sequence[np.ndarray], x, y, size: int = 32) -> Cutout
     -------
     CutoutResult
         Stamps for all N rows; unusable rows are NaN-filled with a reason:
-        ``"edge"`` (the stamp leaves the image or the position is not finite),
+        ``"outside"`` (the position is not on the image: a catalog spanning
+        more than these mosaics, or not finite), ``"edge"`` (on the image, but
+        the stamp leaves it),
         ``"nan"`` (a NaN or infinite pixel), ``"zero_coverage"`` (see
         :data:`ZERO_COVERAGE_FRACTION`).
     """
@@ -116,6 +129,7 @@ def extract_stamps(images: Sequence[np.ndarray], x, y, size: int = 32) -> Cutout
     if x.shape != y.shape:
         raise UserInputError(f"x and y differ in length ({x.size} and {y.size})")
     finite = np.isfinite(x) & np.isfinite(y)
+    on = on_image(x, y, shape)
     row0, col0 = stamp_origins(np.where(finite, x, 0.0), np.where(finite, y, 0.0), size)
     inside = finite & (row0 >= 0) & (col0 >= 0) & (row0 + size <= shape[0]) & (col0 + size <= shape[1])
     # Stamps off the image are cut at a clipped origin and blanked afterwards, so
@@ -127,9 +141,8 @@ def extract_stamps(images: Sequence[np.ndarray], x, y, size: int = 32) -> Cutout
     if shape[0] < size or shape[1] < size:
         # No stamp fits on so small an image: every candidate is at an edge.
         stamps = np.full((n, len(images), size, size), np.nan, dtype=np.float32)
-        return CutoutResult(
-            stamps=stamps, usable=np.zeros(n, dtype=bool), reason=np.full(n, "edge", dtype="<U13")
-        )
+        reason = np.where(on, "edge", "outside").astype("<U13")
+        return CutoutResult(stamps=stamps, usable=np.zeros(n, dtype=bool), reason=reason)
     stamps = np.empty((n, len(images), size, size), dtype=np.float32)
     windows = [sliding_window_view(image, (size, size)) for image in images]
     bad_value = np.zeros(n, dtype=bool)
@@ -151,6 +164,7 @@ def extract_stamps(images: Sequence[np.ndarray], x, y, size: int = 32) -> Cutout
     reason[zero & inside] = "zero_coverage"
     reason[bad_value & inside] = "nan"
     reason[~inside] = "edge"
+    reason[~on] = "outside"
     usable = reason == ""
     stamps[~usable] = np.nan
     return CutoutResult(stamps=stamps, usable=usable, reason=reason)

@@ -3,8 +3,11 @@
 :func:`read_galaxy` opens a galaxy directory as downloaded from MAST (five
 mosaics and a catalog, with its readme when there is one, also in sub-folders
 as unpacked archives leave them), or a catalog file with the mosaics given
-explicitly, and checks that the two fit: every candidate must lie on the
-image. :func:`find_catalog` says which file of a directory is the catalog. :meth:`LegusGalaxy.cutouts` then cuts the
+explicitly, and checks that the two fit: most candidates must lie on the
+image (those outside, as in a catalog spanning two pointings, are cut with the
+reason ``"outside"``; a catalog mostly off the image is an error naming the
+likely cause). With no mosaics at all, :func:`read_galaxy_catalog` reads the
+catalog alone. :func:`find_catalog` says which file of a directory is the catalog. :meth:`LegusGalaxy.cutouts` then cuts the
 StarcNet stamps of all candidates from the memory-mapped mosaics.
 """
 
@@ -22,20 +25,32 @@ from astropy.utils.exceptions import AstropyWarning
 
 from starcnet_core.errors import UserInputError
 from starcnet_core.io.catalogs import Catalog, read_catalog
-from starcnet_core.io.cutouts import CutoutResult, extract_stamps
+from starcnet_core.io.cutouts import CutoutResult, extract_stamps, on_image
 from starcnet_core.io.mosaics import (
+    GZIP_SUFFIXES,
     MOSAIC_SUFFIXES,
     MosaicSet,
     field_from_filename,
     galaxy_files,
+    has_mosaic_files,
     is_mosaic_field,
     open_mosaics,
 )
 
-__all__ = ["LegusGalaxy", "read_galaxy", "find_catalog"]
+__all__ = [
+    "LegusGalaxy",
+    "read_galaxy",
+    "read_galaxy_catalog",
+    "has_mosaics",
+    "find_catalog",
+    "MOSTLY_OUTSIDE",
+]
+
+#: Fraction of candidates off the mosaics above which the catalog and mosaics do not belong together.
+MOSTLY_OUTSIDE = 0.5
 
 _TEXT_SUFFIXES = (".tab", ".csv", ".ecsv", ".txt", ".dat", ".cat")
-_FITS_SUFFIXES = (*MOSAIC_SUFFIXES, ".fits.gz")
+_FITS_SUFFIXES = (*MOSAIC_SUFFIXES, *GZIP_SUFFIXES)
 # Tiers of catalog files, most specific first: within the first tier that has any, one must be chosen.
 _TIERS = (
     ("LEGUS multiband avgapcor .tab", r"multiband.*avgapcor.*\.tab$"),
@@ -161,7 +176,7 @@ def read_galaxy(
     Raises
     ------
     UserInputError
-        Any problem with the mosaics or catalog, or candidates off the image.
+        Any problem with the mosaics or catalog, or most candidates off the image.
     """
     path = Path(path)
     if not path.exists():
@@ -170,7 +185,7 @@ def read_galaxy(
         catalog_path = Path(catalog) if catalog is not None else find_catalog(path)
         mosaic_source = mosaics if mosaics is not None else path
     else:
-        if path.suffix.lower() in MOSAIC_SUFFIXES and catalog is None:
+        if path.name.lower().endswith((*MOSAIC_SUFFIXES, *GZIP_SUFFIXES)) and catalog is None:
             raise UserInputError(f"{path}: a mosaic, not a catalog; give the galaxy directory or the catalog")
         catalog_path = path
         mosaic_source = mosaics if mosaics is not None else path.parent
@@ -185,20 +200,106 @@ def read_galaxy(
         frame=frame,
         mosaic_field=is_mosaic_field(mosaic_set),
     )
-    _check_on_image(table, mosaic_set)
+    _check_coverage(table, mosaic_set)
     field = field_from_filename(catalog_path.name) or mosaic_set.field
     return LegusGalaxy(field=field, mosaics=mosaic_set, catalog=table)
 
 
-def _check_on_image(catalog: Catalog, mosaics: MosaicSet) -> None:
-    """Raise UserInputError when candidates lie outside the image (1-based pixel centres)."""
+def has_mosaics(path: str | Path) -> bool:
+    """Whether a galaxy directory, or the directory of a catalog file, holds any mosaic file."""
+    path = Path(path)
+    return has_mosaic_files(path if path.is_dir() else path.parent)
+
+
+def read_galaxy_catalog(
+    path: str | Path,
+    *,
+    catalog: str | Path | None = None,
+    readme: str | Path | None = None,
+    label_column: str | None = None,
+    label_source: str | None = None,
+    zero_based: bool = False,
+    frame: str = "auto",
+) -> Catalog:
+    """Read the catalog of a galaxy directory, or a catalog file, without mosaics.
+
+    For checking a catalog before its mosaics are downloaded: positions stay
+    as the catalog gives them (``frame="auto"`` takes the pointing's where
+    two pairs are listed), and candidates given only by RA/Dec cannot be
+    placed. Parameters as :func:`read_galaxy`.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise UserInputError(f"{path}: no such file or directory")
+    catalog_path = (Path(catalog) if catalog is not None else find_catalog(path)) if path.is_dir() else path
+    return read_catalog(
+        catalog_path,
+        readme,
+        label_column=label_column,
+        label_source=label_source,
+        zero_based=zero_based,
+        frame=frame,
+    )
+
+
+def _check_coverage(catalog: Catalog, mosaics: MosaicSet) -> None:
+    """Raise UserInputError, naming the likely cause, when most candidates lie off the image.
+
+    A few candidates off the image (a catalog spanning two pointings, a field
+    edge) are fine: their stamps are cut with reason ``"outside"``.
+    """
+    table = catalog.table
+    x, y = np.asarray(table["x"], dtype=float), np.asarray(table["y"], dtype=float)
+    on = on_image(x, y, mosaics.shape)
+    if np.count_nonzero(~on) <= MOSTLY_OUTSIDE * len(on):
+        return
     ny, nx = mosaics.shape
-    x, y = np.asarray(catalog.table["x"]), np.asarray(catalog.table["y"])
-    outside = (x < 0.5) | (y < 0.5) | (x > nx + 0.5) | (y > ny + 0.5)
-    if np.any(outside):
-        first = int(np.flatnonzero(outside)[0])
-        raise UserInputError(
-            f"{catalog.path}: {int(outside.sum())} candidate(s) outside the {nx}x{ny}-pixel image, "
-            f"e.g. id {catalog.table['id'][first]} at x={x[first]:.1f}, y={y[first]:.1f} "
-            "(wrong mosaics, or 0-based positions: see zero_based)"
+    first = int(np.flatnonzero(~on)[0])
+    message = (
+        f"{catalog.path}: {int(np.count_nonzero(~on))} of {len(on)} candidates lie outside the "
+        f"{nx}x{ny}-pixel mosaics (e.g. id {table['id'][first]} at x={x[first]:.1f}, y={y[first]:.1f}): "
+    )
+    raise UserInputError(message + _likely_cause(catalog, mosaics))
+
+
+def _likely_cause(catalog: Catalog, mosaics: MosaicSet) -> str:
+    """Why a catalog's positions miss the mosaics, from what the other positions and the WCS say."""
+    table, names = catalog.table, catalog.table.colnames
+    other = {
+        "pointing": ("x_mosaic", "y_mosaic", "mosaic"),
+        "mosaic": ("x_pointing", "y_pointing", "pointing"),
+    }
+    if catalog.frame in other:
+        xname, yname, frame = other[catalog.frame]
+        on = on_image(
+            np.asarray(table[xname], dtype=float), np.asarray(table[yname], dtype=float), mosaics.shape
         )
+        if np.mean(on) > 1 - MOSTLY_OUTSIDE:
+            return (
+                f"these are positions on the {catalog.frame} frame, and the catalog's {frame}-frame "
+                f"positions fit these mosaics: use --frame {frame}"
+            )
+    catalog_field = field_from_filename(Path(catalog.path).name)
+    fields = (
+        f" (the catalog is of {catalog_field}, the mosaics of {mosaics.field})"
+        if catalog_field and catalog_field != mosaics.field.lower()
+        else ""
+    )
+    if mosaics.wcs is not None and {"ra", "dec"} <= set(names):
+        ra, dec = np.asarray(table["ra"], dtype=float), np.asarray(table["dec"], dtype=float)
+        px, py = mosaics.wcs.world_to_pixel_values(ra, dec)
+        if np.mean(on_image(np.asarray(px) + 1.0, np.asarray(py) + 1.0, mosaics.shape)) > 1 - MOSTLY_OUTSIDE:
+            return (
+                "their RA/Dec are on these mosaics but their x, y are not: the x, y are on another pixel "
+                "frame (a pointing's rather than the mosaic's, see --frame), or offset or flipped"
+            )
+        centre = mosaics.wcs.pixel_to_world_values((mosaics.shape[1] - 1) / 2, (mosaics.shape[0] - 1) / 2)
+        return (
+            f"their RA/Dec (around {np.nanmedian(ra):.4f}, {np.nanmedian(dec):.4f} deg) are not on these mosaics "
+            f"either (centred on {float(centre[0]):.4f}, {float(centre[1]):.4f}): the mosaics are of another "
+            f"field{fields}"
+        )
+    return (
+        f"wrong mosaics for this catalog{fields}, positions on another frame (pointing vs mosaic, "
+        "see --frame), or 0-based or swapped x, y"
+    )

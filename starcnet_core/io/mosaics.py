@@ -7,6 +7,10 @@ and context maps beside them are skipped) or five explicit paths, and returns a 
 one :class:`BandImage` per StarcNet band (NUV, U, B, V, I), each a
 memory-mapped 2-D array in e-/s with its header, WCS and instrument. Nothing
 reads the pixels here; stamps are cut later by :mod:`starcnet_core.io.cutouts`.
+Gzip-compressed mosaics (``.fits.gz``) are read too: a small one into memory,
+a large one decompressed once into the cache of the data directory (see
+:func:`mosaic_cache_dir`), with a progress bar, and memory-mapped from there
+on every later opening.
 Any problem with the files (missing band, two files for one band, different
 shapes or WCS, truncated or non-FITS files) raises
 :class:`~starcnet_core.errors.UserInputError` naming the file.
@@ -14,8 +18,14 @@ shapes or WCS, truncated or non-FITS files) raises
 
 from __future__ import annotations
 
+import gzip
+import hashlib
+import io
+import os
 import re
+import tempfile
 import warnings
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +35,7 @@ from astropy.io import fits
 from astropy.utils.exceptions import AstropyWarning
 from astropy.wcs import WCS
 from astropy.wcs.utils import proj_plane_pixel_scales
+from tqdm import tqdm
 
 from starcnet_core.errors import UserInputError
 from starcnet_core.io.bands import (
@@ -43,6 +54,11 @@ __all__ = [
     "galaxy_files",
     "is_mosaic_field",
     "MOSAIC_SUFFIXES",
+    "GZIP_SUFFIXES",
+    "IN_MEMORY_BYTES",
+    "mosaic_cache_dir",
+    "decompressed_mosaic",
+    "has_mosaic_files",
 ]
 
 #: File name endings recognised as mosaics when a directory is given.
@@ -60,7 +76,14 @@ _FILTER_KEYWORDS = ("FILTER", "FILTER1", "FILTER2")
 _NOT_SCIENCE = re.compile(
     r"[_.-](wht|weight|ctx|context|con|err|rms|exp|expmap)\.f(its|it|ts)(\.gz)?$", re.IGNORECASE
 )
-_GZIP_SUFFIXES = (".fits.gz", ".fit.gz", ".fts.gz")
+#: File name endings of gzip-compressed mosaics.
+GZIP_SUFFIXES: tuple[str, ...] = (".fits.gz", ".fit.gz", ".fts.gz")
+
+#: Largest decompressed size (bytes) of a ``.fits.gz`` mosaic read into memory; larger ones
+#: are decompressed into the cache once and memory-mapped (a 4k x 4k float32 band is 64 MiB).
+IN_MEMORY_BYTES = 32 * 2**20
+
+_COPY_CHUNK = 4 * 2**20
 
 
 @dataclass
@@ -77,7 +100,8 @@ class BandImage:
         ``"WFC3"`` or ``"ACS"`` (from INSTRUME/DETECTOR, else the file name).
     path : pathlib.Path
     data : numpy.ndarray
-        2-D image, e-/s, memory-mapped from the file.
+        2-D image, e-/s, memory-mapped from the file (from its decompressed copy in
+        the cache for a large ``.fits.gz``, in memory for a small one).
     header : astropy.io.fits.Header
     wcs : astropy.wcs.WCS or None
         Celestial WCS, None when the header has none.
@@ -143,11 +167,22 @@ def is_mosaic_field(mosaics: MosaicSet) -> bool:
     """Whether the images are a LEGUS mosaic field (``..._sci.fits`` or a ``-mosaic`` field name)."""
     return (
         any(
-            re.search(r"_sci\.f(its|it|ts)$", image.path.name, re.IGNORECASE)
+            re.search(r"_sci\.f(its|it|ts)(\.gz)?$", image.path.name, re.IGNORECASE)
             for image in mosaics.bands.values()
         )
         or "mosaic" in mosaics.field.lower()
     )
+
+
+def _is_mosaic_name(name: str) -> bool:
+    """A FITS image name (plain or gzip-compressed) that is not a weight, context or error map."""
+    lower = name.lower()
+    return lower.endswith((*MOSAIC_SUFFIXES, *GZIP_SUFFIXES)) and not _NOT_SCIENCE.search(name)
+
+
+def has_mosaic_files(directory: str | Path) -> bool:
+    """Whether a directory (or its sub-folders, as :func:`galaxy_files` searches) holds any FITS image file."""
+    return any(_is_mosaic_name(path.name) for path in galaxy_files(Path(directory)))
 
 
 def field_from_filename(name: str) -> str | None:
@@ -156,7 +191,7 @@ def field_from_filename(name: str) -> str | None:
     return match.group("field").lower() if match else None
 
 
-def _image_data(hdul: fits.HDUList, path: Path) -> tuple[fits.Header, np.ndarray] | None:
+def _image_data(hdul: fits.HDUList, path: Path, size: int) -> tuple[fits.Header, np.ndarray] | None:
     """Header and 2-D data of the primary HDU when it holds an image, else of the first image extension.
 
     None when the file holds no image (a FITS table, for instance).
@@ -173,7 +208,6 @@ def _image_data(hdul: fits.HDUList, path: Path) -> tuple[fits.Header, np.ndarray
         raise UserInputError(f"{path}: image is {len(naxes)}-D with shape {naxes[::-1]}, expected 2-D")
     # The data block must be complete: a truncated download has a header but short data.
     expected = hdu.fileinfo()["datLoc"] + abs(header["BITPIX"]) // 8 * int(np.prod(naxes))
-    size = path.stat().st_size
     if size < expected:
         raise UserInputError(f"{path}: truncated FITS file ({size} bytes, the header announces {expected})")
     data = hdu.data
@@ -187,13 +221,14 @@ def _read_band_image(path: Path, *, required: bool = True) -> BandImage | None:
     cannot be told, gives None (a FITS file in a galaxy directory that is not
     one of the five mosaics).
     """
+    source, size = _fits_source(path)
     # The file is closed on return; the memory map stays alive with the array.
     with warnings.catch_warnings():
         # A truncated file makes astropy warn; we report it as an error instead.
         warnings.simplefilter("ignore", AstropyWarning)
         try:
-            with fits.open(path, memmap=True, mode="readonly") as hdul:
-                found = _image_data(hdul, path)
+            with fits.open(source, memmap=not isinstance(source, io.BytesIO), mode="readonly") as hdul:
+                found = _image_data(hdul, path, size)
         except UserInputError:
             raise
         except (OSError, ValueError, TypeError, IndexError) as error:
@@ -242,6 +277,93 @@ def _read_band_image(path: Path, *, required: bool = True) -> BandImage | None:
         header=header,
         wcs=wcs if wcs.has_celestial else None,
     )
+
+
+def mosaic_cache_dir() -> Path:
+    """Where decompressed ``.fits.gz`` mosaics are kept: ``$STARCNET_DATA_DIR/cache/mosaics``.
+
+    The data directory is the app's (default ``./data``), so that the copies
+    made for ``inspect``, the import, the app and scoring are one set.
+    """
+    return Path(os.environ.get("STARCNET_DATA_DIR", "data")) / "cache" / "mosaics"
+
+
+def _gzip_size(path: Path) -> int:
+    """Decompressed size of a gzip file from its trailer (modulo 4 GiB, ample for one mosaic)."""
+    with open(path, "rb") as handle:
+        if handle.read(2) != b"\x1f\x8b":
+            raise UserInputError(f"{path}: named .gz but not a gzip file")
+        handle.seek(-4, os.SEEK_END)
+        return int.from_bytes(handle.read(4), "little")
+
+
+def decompressed_mosaic(path: str | Path, cache_dir: Path | None = None) -> Path:
+    """The decompressed copy of a ``.fits.gz`` mosaic in the cache, made once and then reused.
+
+    The copy is keyed by the file's absolute path, size and modification
+    time, so a changed download is decompressed again; it is written to a
+    temporary file and renamed, so an interrupted decompression leaves none.
+
+    Parameters
+    ----------
+    path : str or Path
+        The compressed mosaic.
+    cache_dir : Path, optional
+        Default :func:`mosaic_cache_dir`.
+
+    Returns
+    -------
+    Path
+        The decompressed FITS file.
+    """
+    path = Path(path)
+    stat = path.stat()
+    key = hashlib.sha1(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:16]
+    cache = Path(cache_dir) if cache_dir is not None else mosaic_cache_dir()
+    target = cache / f"{key}_{path.name[: -len('.gz')]}"
+    if target.is_file():
+        return target
+    total = _gzip_size(path)
+    cache.mkdir(parents=True, exist_ok=True)
+    fd, staging = tempfile.mkstemp(dir=cache, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with (
+            gzip.open(path, "rb") as source,
+            os.fdopen(fd, "wb") as sink,
+            tqdm(total=total, unit="B", unit_scale=True, desc=f"decompressing {path.name}") as bar,
+        ):
+            while chunk := source.read(_COPY_CHUNK):
+                sink.write(chunk)
+                bar.update(len(chunk))
+        os.replace(staging, target)
+    except (gzip.BadGzipFile, EOFError, zlib.error) as error:
+        Path(staging).unlink(missing_ok=True)
+        raise UserInputError(f"{path}: not a readable gzip file ({error})") from None
+    except OSError as error:
+        Path(staging).unlink(missing_ok=True)
+        raise UserInputError(f"{cache}: cannot write the decompressed mosaic ({error})") from None
+    except BaseException:
+        Path(staging).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def _fits_source(path: Path) -> tuple[Path | io.BytesIO, int]:
+    """What ``fits.open`` reads for ``path`` and its (decompressed) size in bytes.
+
+    A plain file is read as it is; a small ``.fits.gz`` is decompressed into memory,
+    a large one into the cache (see :func:`decompressed_mosaic`).
+    """
+    if not path.name.lower().endswith(GZIP_SUFFIXES):
+        return path, path.stat().st_size
+    if _gzip_size(path) > IN_MEMORY_BYTES:
+        copy = decompressed_mosaic(path)
+        return copy, copy.stat().st_size
+    try:
+        data = gzip.decompress(path.read_bytes())
+    except (gzip.BadGzipFile, EOFError, zlib.error) as error:
+        raise UserInputError(f"{path}: not a readable gzip file ({error})") from None
+    return io.BytesIO(data), len(data)
 
 
 def _instrument_from_name(name: str, filter_name: str) -> str | None:
@@ -300,15 +422,6 @@ def _slot_bands(paths: list[Path], *, required: bool) -> dict[str, BandImage]:
     return by_band
 
 
-def _gunzip_hint(paths: list[Path]) -> str:
-    """The message for gzip-compressed mosaics, which astropy cannot memory-map."""
-    names = " ".join(str(p) for p in paths)
-    return (
-        f"{names}: gzip-compressed FITS (.fits.gz) cannot be memory-mapped, and five mosaics are "
-        f"too large to read into memory; gunzip them first: gunzip {names}"
-    )
-
-
 def open_mosaics(source: str | Path | Sequence[str | Path]) -> MosaicSet:
     """Open a field's five band mosaics, memory-mapped.
 
@@ -320,8 +433,8 @@ def open_mosaics(source: str | Path | Sequence[str | Path]) -> MosaicSet:
         whose FILTER/FILTER1/FILTER2 header or name gives a StarcNet filter;
         other FITS files, such as tables, and weight or context maps named
         ``..._wht.fits``/``..._ctx.fits`` are ignored), or five FITS paths in
-        any order. Gzip-compressed mosaics are refused with a hint to gunzip
-        them: they cannot be memory-mapped.
+        any order. Gzip-compressed mosaics (``.fits.gz``) are read too (see
+        :func:`decompressed_mosaic`); beside their decompressed ``.fits`` they are left out.
 
     Returns
     -------
@@ -341,18 +454,14 @@ def open_mosaics(source: str | Path | Sequence[str | Path]) -> MosaicSet:
         top = [p for p in files if p.parent == directory]
         # The directory's own files first; its sub-folders when they do not hold all five bands.
         for group in [top, files] if len(top) < len(files) else [files]:
-            paths = [
-                p for p in group if p.suffix.lower() in MOSAIC_SUFFIXES and not _NOT_SCIENCE.search(p.name)
-            ]
-            gzipped = [
-                p
-                for p in group
-                if p.name.lower().endswith(_GZIP_SUFFIXES) and not _NOT_SCIENCE.search(p.name)
-            ]
+            paths = [p for p in group if _is_mosaic_name(p.name)]
+            # A download gunzipped beside its .gz: the .fits is the same mosaic.
+            plain = {p for p in paths if not p.name.lower().endswith(GZIP_SUFFIXES)}
+            paths = [p for p in paths if not (p not in plain and p.with_name(p.name[: -len(".gz")]) in plain)]
             by_band = _slot_bands(paths, required=False)
             if len(by_band) == len(BANDS):
                 break
-        if not paths and not gzipped:
+        if not paths:
             raise UserInputError(
                 f"{directory}: no mosaics found (FITS files named with F275W, F336W, F435W/F438W, "
                 "F555W/F606W and F814W)"
@@ -360,21 +469,13 @@ def open_mosaics(source: str | Path | Sequence[str | Path]) -> MosaicSet:
         default_field = directory.resolve().name
     else:
         paths = [Path(p) for p in source]
-        gzipped = []
         for path in paths:
             if not path.is_file():
                 raise UserInputError(f"{path}: no such mosaic file")
-            if path.name.lower().endswith(_GZIP_SUFFIXES):
-                raise UserInputError(_gunzip_hint([path]))
         default_field = paths[0].resolve().parent.name if paths else ""
         by_band = _slot_bands(paths, required=True)
 
     missing = [band for band in BANDS if band not in by_band]
-    compressed = [p for p in gzipped if band_for_filter(filter_number(p.name) or "") in missing]
-    if missing and not paths:
-        compressed = gzipped
-    if compressed:
-        raise UserInputError(_gunzip_hint(compressed))
     if missing:
         where = source if isinstance(source, str | Path) else ", ".join(str(p) for p in paths)
         raise UserInputError(f"{where}: missing band(s) {', '.join(missing)}")

@@ -2,7 +2,9 @@
 
 :func:`write_ds9_regions` writes one circle per candidate in image
 coordinates (1-based, as LEGUS and DS9 count pixels), coloured by class, with
-an optional text label (e.g. the candidate id or "pred 1 / human 2").
+an optional text label (e.g. the candidate id or "pred 1 / human 2"). The
+file is serialised by astropy's ``regions`` package (whose pixel regions are
+0-based, so the positions are shifted by one on the way in).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from regions import CirclePixelRegion, PixCoord, RegionMeta, Regions, RegionVisual
 
 from starcnet_core.atomic_write import write_text_atomic
 
@@ -50,8 +53,15 @@ def write_ds9_regions(
     texts = [None] * len(x) if labels is None else [str(t) for t in labels]
     if not (len(x) == len(y) == len(classes) == len(texts)):
         raise ValueError("x, y, classes and labels must have one entry per candidate")
-    lines = ["# Region file format: DS9 version 4.1", 'global font="helvetica 10 normal" width=1', "image"]
-    for xx, yy, cls, text in zip(x, y, classes, texts, strict=True):
-        extra = f" text={{{text}}}" if text else ""
-        lines.append(f"circle({xx:.3f},{yy:.3f},{radius:g}) # color={palette.get(int(cls), 'white')}{extra}")
-    write_text_atomic(Path(path), "\n".join(lines) + "\n")
+    shapes = Regions(
+        [
+            CirclePixelRegion(
+                PixCoord(xx - 1.0, yy - 1.0),
+                radius,
+                meta=RegionMeta({"text": text}) if text else RegionMeta(),
+                visual=RegionVisual({"color": palette.get(int(cls), "white")}),
+            )
+            for xx, yy, cls, text in zip(x, y, classes, texts, strict=True)
+        ]
+    )
+    write_text_atomic(Path(path), shapes.serialize(format="ds9"))

@@ -11,14 +11,20 @@ Table columns (always): ``galaxy`` (str), ``id`` (int), ``distance_mpc``,
 ``label_mean`` (float), ``true_class`` (int, simulated data only, 0 unknown),
 ``vote_1``..``vote_K`` (each simulated expert's class, 0 = no vote), the
 standard photometry columns of :mod:`starcnet_core.io.legus_columns`.
+
+:func:`label_fingerprint` is the project's one fingerprint of a set of labels
+(stored with checkpoints and model versions, whether the labels came from a
+stamp set or from the database).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,9 +34,38 @@ from astropy.table import Table
 from starcnet_core.errors import UserInputError
 from starcnet_core.io.bands import BANDS
 
-__all__ = ["StampSet"]
+__all__ = ["StampSet", "label_fingerprint"]
 
 _REQUIRED = ("galaxy", "id", "distance_mpc", "label")
+
+
+def label_fingerprint(galaxies: Sequence[str], ids: Sequence[int], classes: Sequence[int]) -> str:
+    """SHA-256 (hex) of which source carries which class, independent of order.
+
+    What is hashed: one line ``"{galaxy}\t{id}\t{class}"`` per source with a
+    class 1-4 (unlabelled rows, class 0, are left out), the lines sorted and
+    joined by newlines, UTF-8. ``galaxy`` is the galaxy's name and ``id`` the
+    catalog's source id, so the same labels give the same fingerprint in a
+    stamp set and in any database they were imported into.
+
+    Parameters
+    ----------
+    galaxies : sequence of str
+        Galaxy name of each source.
+    ids : sequence of int
+        Catalog source id of each source.
+    classes : sequence of int
+        Class 1-4 of each source, 0 for none.
+    """
+    classes = np.asarray(classes, dtype=np.int64)
+    if not len(galaxies) == len(ids) == len(classes):
+        raise ValueError(f"{len(galaxies)} galaxies, {len(ids)} ids and {len(classes)} classes")
+    lines = sorted(
+        f"{galaxy}\t{int(source)}\t{int(cls)}"
+        for galaxy, source, cls in zip(np.asarray(galaxies).astype(str), ids, classes, strict=True)
+        if 1 <= cls <= 4
+    )
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
 @dataclass
@@ -75,6 +110,11 @@ class StampSet:
     @property
     def labels(self) -> np.ndarray:
         return np.asarray(self.table["label"], dtype=np.int64)
+
+    @property
+    def label_fingerprint(self) -> str:
+        """:func:`label_fingerprint` of the ``galaxy``, ``id`` and ``label`` columns."""
+        return label_fingerprint(self.table["galaxy"], self.table["id"], self.labels)
 
     def subset(self, index: np.ndarray) -> StampSet:
         """Rows ``index`` (an integer or boolean array) as a new in-memory set."""

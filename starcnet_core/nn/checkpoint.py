@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from starcnet_core.atomic_write import atomic_path
 from starcnet_core.errors import UserInputError
 from starcnet_core.io.bands import BANDS, CLASS_NAMES
 from starcnet_core.nn.model import StarcNet, StarcNetConfig
@@ -126,6 +126,9 @@ class LoadedModel:
     class_names : tuple of str
     meta : dict
         Provenance stored with the checkpoint (label fingerprint, metrics, extra).
+    temperature : float
+        Logits are divided by it before the softmax (temperature scaling fitted on
+        the validation set when the network was trained; 1.0: uncalibrated).
     """
 
     model: StarcNet
@@ -134,11 +137,19 @@ class LoadedModel:
     bands: tuple[str, ...] = BANDS
     class_names: tuple[str, ...] = tuple(CLASS_NAMES.values())
     meta: dict[str, Any] = field(default_factory=dict)
+    temperature: float = 1.0
 
     @classmethod
-    def from_model(cls, model: StarcNet, band_mean: np.ndarray, bands: Sequence[str] = BANDS) -> LoadedModel:
+    def from_model(
+        cls,
+        model: StarcNet,
+        band_mean: np.ndarray,
+        bands: Sequence[str] = BANDS,
+        temperature: float = 1.0,
+    ) -> LoadedModel:
         """Wrap a network already in memory (e.g. just trained)."""
-        return cls(model.eval(), model.config, np.asarray(band_mean, dtype=np.float32), tuple(bands))
+        mean = np.asarray(band_mean, dtype=np.float32)
+        return cls(model.eval(), model.config, mean, tuple(bands), temperature=float(temperature))
 
 
 def save_checkpoint(
@@ -151,8 +162,14 @@ def save_checkpoint(
     label_fingerprint: str | None = None,
     metrics: dict[str, Any] | None = None,
     extra: dict[str, Any] | None = None,
+    temperature: float = 1.0,
 ) -> Path:
-    """Write ``model`` and its input description to ``path`` atomically; returns the path."""
+    """Write ``model``, its input description and its calibration temperature to ``path`` atomically.
+
+    Returns the path.
+    """
+    if not np.isfinite(temperature) or temperature <= 0:
+        raise UserInputError(f"temperature must be a positive number, not {temperature!r}")
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     payload = {
@@ -162,18 +179,11 @@ def save_checkpoint(
         "band_mean": np.asarray(band_mean, dtype=np.float32).tolist(),
         "bands": list(bands),
         "class_names": list(class_names),
+        "temperature": float(temperature),
         "meta": {"label_fingerprint": label_fingerprint, "metrics": metrics or {}, "extra": extra or {}},
     }
-    handle, staging = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            torch.save(payload, stream)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(staging, target)
-    except BaseException:
-        Path(staging).unlink(missing_ok=True)
-        raise
+    with atomic_path(target) as staging:
+        torch.save(payload, staging)
     return target
 
 
@@ -253,4 +263,6 @@ def load_model(path: str | os.PathLike, *, band_mean: np.ndarray | None = None) 
         tuple(payload["bands"]),
         tuple(payload["class_names"]),
         dict(payload.get("meta", {})),
+        # checkpoints written before calibration existed are uncalibrated
+        float(payload.get("temperature", 1.0)),
     )

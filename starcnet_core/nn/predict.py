@@ -31,6 +31,7 @@ from torch import nn
 from starcnet_core.errors import UserInputError
 from starcnet_core.nn.checkpoint import LoadedModel
 from starcnet_core.nn.model import StarcNet
+from starcnet_core.scores import score_summaries
 
 __all__ = ["Predictions", "predict_stamps", "PRECISIONS", "bf16_is_fast", "dihedral_views"]
 
@@ -58,28 +59,34 @@ class Predictions:
     scores: np.ndarray
 
     @property
+    def summaries(self) -> dict[str, np.ndarray]:
+        """:func:`starcnet_core.scores.score_summaries` of the scores."""
+        return score_summaries(self.scores)
+
+    @property
     def classes(self) -> np.ndarray:
-        return self.scores.argmax(axis=1) + 1
+        return self.summaries["predicted_class"]
 
     @property
     def confidence(self) -> np.ndarray:
-        return self.scores.max(axis=1)
+        return self.summaries["confidence"]
 
     @property
     def margin(self) -> np.ndarray:
-        top = np.sort(self.scores, axis=1)
-        return top[:, -1] - top[:, -2]
+        return self.summaries["margin"]
 
     @property
     def entropy(self) -> np.ndarray:
-        return -np.sum(self.scores * np.log(np.clip(self.scores, 1e-12, None)), axis=1)
+        return self.summaries["entropy"]
 
     def to_table(self) -> Table:
         """One row per stamp: ``pred_class``, ``p1``..``pK``, ``confidence``, ``margin``, ``entropy``."""
-        table = Table({"pred_class": self.classes})
+        summaries = self.summaries
+        table = Table({"pred_class": summaries["predicted_class"]})
         for k in range(self.scores.shape[1]):
             table[f"p{k + 1}"] = self.scores[:, k]
-        table["confidence"], table["margin"], table["entropy"] = self.confidence, self.margin, self.entropy
+        for name in ("confidence", "margin", "entropy"):
+            table[name] = summaries[name]
         return table
 
 
@@ -198,7 +205,7 @@ def predict_stamps(
             batch = torch.from_numpy(np.array(stamps[start : start + batch_size])).to(device) - mean
             views = dihedral_views(batch) if tta else [batch]
             logits = [_bf16_logits(model, stacks, v) if bf16 else model(v) for v in views]
-            scores = torch.stack([torch.softmax(x.float(), dim=1) for x in logits])
+            scores = torch.stack([torch.softmax(x.float() / loaded.temperature, dim=1) for x in logits])
             out.append(scores.mean(dim=0).cpu().numpy())
             if progress is not None:
                 progress(min(start + batch_size, len(stamps)), len(stamps))

@@ -15,7 +15,12 @@ import numpy as np
 
 from starcnet_core.sim.calibration import EXPERT_CONFUSION
 
-__all__ = ["simulate_votes", "vote_mode"]
+__all__ = ["simulate_pool_votes", "simulate_votes", "vote_mode"]
+
+#: Spread of individual skill in a pool of experts: each expert's probability of
+#: voting what they see is the pool's times a factor drawn uniformly in this range
+#: (LEGUS had more than ten classifiers with "personal biases", paper section 2.1).
+POOL_SKILL_RANGE: tuple[float, float] = (0.6, 1.5)
 
 # Probability that the image shows the true class, for an easy (0) and a
 # hopeless (1) candidate.
@@ -97,3 +102,50 @@ def simulate_votes(
     tie_votes = _confuse(np.repeat(shown[:, None], 8, axis=1), own[:, None], rng)
     mode = vote_mode(votes, tie_votes)
     return votes, mode, votes.mean(axis=1)
+
+
+def simulate_pool_votes(
+    true_class: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    pool_size: int = 12,
+    n_experts: int = 3,
+    n_tie_breakers: int = 2,
+    difficulty: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Votes of experts drawn from a pool of individuals of different skill, with tie-breakers.
+
+    Each candidate is classified by ``n_experts`` distinct pool members; when
+    their votes tie, up to ``n_tie_breakers`` further members vote, one at a
+    time, until the tie is broken (as LEGUS did). Expert e votes what the image
+    shows with probability ``sqrt(diag(Fig. 3)) * skill_e`` (see
+    :data:`POOL_SKILL_RANGE`), so some experts are markedly more reliable than
+    others, as in a real team.
+
+    Returns
+    -------
+    votes : int array (N, n_experts + n_tie_breakers)
+        Class 1-4 of each vote cast; 0 where a tie-breaker was not needed.
+    experts : int array (N, n_experts + n_tie_breakers)
+        Pool index of the expert behind each vote; -1 where no vote was cast.
+    skill : float array (pool_size,)
+        Each pool member's skill factor.
+    """
+    true_class = np.asarray(true_class, dtype=int)
+    n, width = len(true_class), n_experts + n_tie_breakers
+    if pool_size < width:
+        raise ValueError("the pool must hold at least n_experts + n_tie_breakers experts")
+    skill = rng.uniform(*POOL_SKILL_RANGE, pool_size)
+    d = np.full(n, 0.5) if difficulty is None else np.clip(np.asarray(difficulty, float), 0, 1)
+    shown = _confuse(true_class, _SHOWN_EASY + (_SHOWN_HARD - _SHOWN_EASY) * d, rng)
+    experts = np.argsort(rng.random((n, pool_size)), axis=1)[:, :width]
+    own = np.clip(_OWN[shown - 1][:, None] * skill[experts] * (1.08 - 0.16 * d)[:, None], 0.0, 1.0)
+    votes = _confuse(np.repeat(shown[:, None], width, axis=1), own, rng)
+    counts = np.stack([(votes[:, :n_experts] == c).sum(axis=1) for c in (1, 2, 3, 4)], axis=1)
+    for k in range(n_experts, width):
+        top = counts.max(axis=1, keepdims=True)
+        tied = (counts == top).sum(axis=1) > 1
+        votes[~tied, k] = 0
+        experts[~tied, k] = -1
+        counts[np.flatnonzero(tied), votes[tied, k] - 1] += 1
+    return votes, experts, skill

@@ -2,7 +2,12 @@
 
 The model's class scores say where it is unsure. :func:`uncertainty` turns
 scores into one number per candidate (entropy, 1 - margin between the two
-best classes, or 1 - top score); :func:`select_batch` picks the next batch to
+best classes, or 1 - top score) or, from several stochastic forward passes
+(MC dropout, :func:`~starcnet_core.training.finetune.head_mc_probabilities`),
+the BALD mutual information between the class and the network's weights,
+which is high only where the passes disagree (the model does not know) and
+not where they agree on an ambiguous answer (the image does not tell);
+:func:`select_batch` picks the next batch to
 label, either the most uncertain or at random. :func:`labelling_curve`
 simulates a labelling campaign (label a batch, retrain, re-score, repeat) so
 that strategies can be compared by the accuracy each reaches per label;
@@ -25,6 +30,8 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
+from starcnet_core.scores import score_summaries
+
 __all__ = [
     "UNCERTAINTY_MEASURES",
     "uncertainty",
@@ -36,35 +43,51 @@ __all__ = [
 ]
 
 #: Names accepted by :func:`uncertainty`.
-UNCERTAINTY_MEASURES: tuple[str, ...] = ("entropy", "margin", "least_confident")
+UNCERTAINTY_MEASURES: tuple[str, ...] = ("entropy", "margin", "least_confident", "bald")
+
+
+def _entropy(scores: np.ndarray) -> np.ndarray:
+    """Entropy of each score vector of an ``(..., K)`` array, as :func:`score_summaries` defines it."""
+    return score_summaries(scores.reshape(-1, scores.shape[-1]))["entropy"].reshape(scores.shape[:-1])
 
 
 def uncertainty(scores: np.ndarray, measure: str = "margin") -> np.ndarray:
     """How unsure the model is about each candidate; larger is more uncertain.
 
+    Read off :func:`starcnet_core.scores.score_summaries`, the numbers the
+    review queue stores and orders by.
+
     Parameters
     ----------
     scores : numpy.ndarray
-        ``(N, K)`` softmax class scores.
-    measure : {"entropy", "margin", "least_confident"}
+        ``(N, K)`` softmax class scores, or ``(S, N, K)`` from S stochastic passes
+        (needed by ``bald``; the other measures use their mean).
+    measure : {"entropy", "margin", "least_confident", "bald"}
         ``entropy``: Shannon entropy of the scores (nats); ``margin``: 1 minus
         the difference between the two highest scores; ``least_confident``: 1
-        minus the highest score.
+        minus the highest score; ``bald``: entropy of the mean scores minus the
+        mean entropy of the passes (nats; Houlsby et al. 2011).
 
     Returns
     -------
     numpy.ndarray
         ``(N,)`` float64.
     """
+    if measure not in UNCERTAINTY_MEASURES:
+        raise ValueError(f"unknown uncertainty measure {measure!r}; choose from {UNCERTAINTY_MEASURES}")
     scores = np.asarray(scores, dtype=np.float64)
+    if measure == "bald":
+        if scores.ndim != 3 or len(scores) < 2:
+            raise ValueError("bald needs (S, N, K) scores of at least two stochastic passes")
+        return _entropy(scores.mean(axis=0)) - _entropy(scores).mean(axis=0)
+    if scores.ndim == 3:
+        scores = scores.mean(axis=0)
+    summaries = score_summaries(scores)
     if measure == "entropy":
-        return -np.sum(scores * np.log(np.clip(scores, 1e-12, None)), axis=1)
-    top_two = np.sort(scores, axis=1)[:, -2:]
+        return summaries["entropy"]
     if measure == "margin":
-        return 1.0 - (top_two[:, 1] - top_two[:, 0])
-    if measure == "least_confident":
-        return 1.0 - top_two[:, 1]
-    raise ValueError(f"unknown uncertainty measure {measure!r}; choose from {UNCERTAINTY_MEASURES}")
+        return 1.0 - summaries["margin"]
+    return 1.0 - summaries["confidence"]
 
 
 def select_batch(
@@ -80,8 +103,9 @@ def select_batch(
     Parameters
     ----------
     scores : numpy.ndarray or None
-        ``(len(candidates), K)`` class scores of the candidates (ignored, and
-        may be None, for ``strategy="random"``).
+        ``(len(candidates), K)`` class scores of the candidates, or
+        ``(S, len(candidates), K)`` from S stochastic passes (needed by ``bald``);
+        ignored, and may be None, for ``strategy="random"``.
     candidates : numpy.ndarray
         Indices (or ids) of the unlabelled candidates.
     n : int
@@ -103,7 +127,7 @@ def select_batch(
         return rng.choice(candidates, size=n, replace=False)
     # a random permutation first so that ties are broken at random, then a stable sort
     order = rng.permutation(len(candidates))
-    values = uncertainty(np.asarray(scores)[order], strategy)
+    values = uncertainty(np.take(np.asarray(scores), order, axis=-2), strategy)
     chosen = order[np.argsort(-values, kind="stable")[:n]]
     return candidates[chosen]
 
@@ -125,7 +149,8 @@ def labelling_curve(
     fit_predict : callable
         ``fit_predict(labelled_index, labels) -> (scores, accuracy)``: train on
         pool rows ``labelled_index`` with ``labels``; return ``(pool size, K)``
-        class scores for the whole pool (may be None for ``strategy="random"``,
+        class scores for the whole pool (``(S, pool size, K)`` for ``bald``;
+        may be None for ``strategy="random"``,
         which does not read them) and the new model's accuracy on a fixed test
         set, either a float or a dict of measurements that holds
         ``"accuracy"`` (every entry is recorded).
@@ -162,7 +187,7 @@ def labelling_curve(
         step = min(batch_size, budget - len(labelled))
         if scores is None and strategy != "random":
             raise ValueError(f"strategy {strategy!r} needs the pool's scores, but fit_predict returned None")
-        pool_scores = None if scores is None else np.asarray(scores)[remaining]
+        pool_scores = None if scores is None else np.take(np.asarray(scores), remaining, axis=-2)
         chosen = select_batch(pool_scores, remaining, step, strategy=strategy, rng=rng)
         labelled = np.concatenate([labelled, chosen])
 

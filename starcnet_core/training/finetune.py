@@ -16,7 +16,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import os
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,11 +24,14 @@ from pathlib import Path
 import numpy as np
 import torch
 from sklearn.model_selection import train_test_split
+from sklearn.utils.class_weight import compute_class_weight
 from torch import nn
 
+from starcnet_core.atomic_write import atomic_path
+from starcnet_core.calibration import apply_temperature
 from starcnet_core.errors import UserInputError
 from starcnet_core.nn.model import StarcNet
-from starcnet_core.training.train import TrainingCancelled
+from starcnet_core.training.train import TrainingCancelled, calibrate
 
 __all__ = [
     "QuickFinetuneConfig",
@@ -38,6 +40,8 @@ __all__ = [
     "normalise_stamps",
     "conv_features",
     "finetune_head",
+    "head_logits",
+    "head_mc_probabilities",
     "head_probabilities",
     "quick_costs",
     "model_fingerprint",
@@ -98,12 +102,18 @@ class FinetuneResult:
         validation loss of the starting weights, which are then returned unchanged.
     val_index : numpy.ndarray
         Rows of the input used for validation (empty without a split).
+    temperature : float
+        Temperature scaling fitted on the validation rows (1.0 without them).
+    calibration : dict
+        ``temperature`` and the validation ECE before and after scaling.
     """
 
     model: StarcNet
     history: list[dict] = field(default_factory=list)
     best_epoch: int = 0
     val_index: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    temperature: float = 1.0
+    calibration: dict[str, float] = field(default_factory=dict)
 
 
 def normalise_stamps(stamps: np.ndarray, band_mean: np.ndarray) -> torch.Tensor:
@@ -187,17 +197,58 @@ class _Head(nn.Module):
         return self.head(torch.cat(fc_out, dim=1))
 
 
-def head_probabilities(model: StarcNet, features: np.ndarray, *, batch_size: int = 512) -> np.ndarray:
-    """Softmax class scores ``(N, n_classes)`` of ``model`` from cached conv features."""
+def head_logits(model: StarcNet, features: np.ndarray, *, batch_size: int = 512) -> np.ndarray:
+    """Logits ``(N, n_classes)`` of ``model`` from cached conv features."""
     head = _Head(model).eval()
     out = []
     with torch.no_grad():
         for start in range(0, len(features), batch_size):
-            logits = head(torch.from_numpy(np.asarray(features[start : start + batch_size], np.float32)))
-            out.append(torch.softmax(logits, dim=1).numpy())
+            out.append(
+                head(torch.from_numpy(np.asarray(features[start : start + batch_size], np.float32))).numpy()
+            )
     if not out:
         return np.zeros((0, model.config.n_classes), np.float32)
     return np.concatenate(out)
+
+
+def head_probabilities(
+    model: StarcNet, features: np.ndarray, *, temperature: float = 1.0, batch_size: int = 512
+) -> np.ndarray:
+    """Class scores ``(N, n_classes)`` of ``model`` from cached conv features, logits / ``temperature``."""
+    return apply_temperature(head_logits(model, features, batch_size=batch_size), temperature)
+
+
+def head_mc_probabilities(
+    model: StarcNet,
+    features: np.ndarray,
+    *,
+    n_samples: int = 20,
+    temperature: float = 1.0,
+    seed: int = 0,
+    batch_size: int = 512,
+) -> np.ndarray:
+    """Class scores ``(n_samples, N, n_classes)`` of passes with the dropout layers active (MC dropout).
+
+    The pathways' dropout (p = 0.5 in the paper's network) is the only random
+    layer: GroupNorm behaves the same in training and evaluation. A network
+    without dropout gives ``n_samples`` identical passes.
+    """
+    if n_samples < 1:
+        raise UserInputError("MC dropout needs at least one pass")
+    was_training = model.training
+    # the head shares the model's modules: training mode switches their dropout on
+    head = _Head(model).train()
+    out = np.empty((n_samples, len(features), model.config.n_classes), np.float64)
+    try:
+        with torch.random.fork_rng(), torch.no_grad():
+            torch.manual_seed(seed)
+            for start in range(0, len(features), batch_size):
+                batch = torch.from_numpy(np.asarray(features[start : start + batch_size], np.float32))
+                for s in range(n_samples):
+                    out[s, start : start + len(batch)] = apply_temperature(head(batch).numpy(), temperature)
+    finally:
+        model.train(was_training)
+    return out
 
 
 def _split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -214,8 +265,10 @@ def _split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, 
 
 
 def _class_weights(labels: np.ndarray, n_classes: int) -> torch.Tensor:
-    counts = np.bincount(labels, minlength=n_classes).astype(np.float64)
-    weights = np.where(counts > 0, counts.sum() / np.maximum(counts, 1) / n_classes, 0.0)
+    """scikit-learn's "balanced" weights of the classes present; 0 for a class with no sample."""
+    present = np.unique(labels)
+    weights = np.zeros(n_classes)
+    weights[present] = compute_class_weight("balanced", classes=present, y=labels)
     return torch.tensor(weights, dtype=torch.float32)
 
 
@@ -332,6 +385,10 @@ def finetune_head(
     for parameter in tuned.parameters():
         parameter.requires_grad_(True)
     tuned.eval()
+    if len(val_idx):
+        result.temperature, result.calibration = calibrate(
+            head_logits(tuned, features[val_idx]), target[val_idx]
+        )
     return result
 
 
@@ -497,11 +554,5 @@ class FeatureCache:
 
     def _write(self, key: str, ids: np.ndarray, features: np.ndarray) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
-        handle, staging = tempfile.mkstemp(prefix=".conv_", suffix=".npz", dir=self.directory)
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                np.savez(stream, ids=ids, features=features)
-            os.replace(staging, self._path(key))
-        except BaseException:
-            Path(staging).unlink(missing_ok=True)
-            raise
+        with atomic_path(self._path(key)) as staging:
+            np.savez(staging, ids=ids, features=features)

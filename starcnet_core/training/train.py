@@ -2,7 +2,7 @@
 
 Pérez et al. (2021, sections 4 and 5): a stratified random 72/8/20 split with
 a fixed seed, the training set balanced by reflections and augmented by 90 and
-270 degree rotations and a 1.07x zoom with probability 0.5, Adam with learning
+270 degree rotations and a 1.07x scaled copy of every sample (x6), Adam with learning
 rate 1e-4, batches of 128, 15 epochs keeping the epoch with the best
 validation accuracy, cross-entropy. Stamps are normalised by subtracting the
 per-band mean of the training stamps (:attr:`TrainResult.band_mean`).
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import hashlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -32,27 +31,29 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from starcnet_core.calibration import (
+    apply_temperature,
+    expected_calibration_error,
+    fit_temperature,
+)
 from starcnet_core.errors import UserInputError
+from starcnet_core.groupings import BINARY, GROUPINGS, group_labels
 from starcnet_core.io.stampset import StampSet
 from starcnet_core.nn.model import StarcNet, StarcNetConfig
 from starcnet_core.training.augment import AugmentationPlan, apply_plan, balanced_plan, identity_plan
 from starcnet_core.training.splits import SPLIT_METHODS, Split, make_split
 
 __all__ = [
-    "BINARY_CLASSES",
     "TrainConfig",
     "TrainResult",
     "TrainingCancelled",
+    "calibrate",
     "train_model",
     "training_labels",
     "split_for",
     "training_band_mean",
-    "label_fingerprint",
     "resolve_device",
 ]
-
-#: Binary training as in the paper's section 5.2: classes 1+2 are clusters (1), 3+4 not (2).
-BINARY_CLASSES: dict[int, int] = {1: 1, 2: 1, 3: 2, 4: 2}
 
 ProgressCallback = Callable[[dict[str, Any]], None]
 
@@ -80,7 +81,10 @@ class TrainConfig:
     holdout_galaxy : str, optional
         The test galaxy of ``split="loo"``.
     binary : bool
-        Train on two classes (1+2 vs 3+4) instead of four.
+        Train on two classes instead of four, grouped by ``grouping``.
+    grouping : {"binary_12_34", "binary_123_4"}
+        The binary problem of section 5.2: clusters 1+2 against 3+4 (default), or
+        1+2+3 against the non-clusters 4.
     epsilon : float, optional
         Train only on stamps with ``|label_mean - label| <= epsilon`` (section 5.3);
         validation and test sets keep every stamp.
@@ -99,6 +103,7 @@ class TrainConfig:
     split: str = "random"
     holdout_galaxy: str | None = None
     binary: bool = False
+    grouping: str = BINARY
     epsilon: float | None = None
     balance: bool = True
     device: str = "auto"
@@ -109,6 +114,9 @@ class TrainConfig:
             raise UserInputError(f"unknown split '{self.split}' (choose from {', '.join(SPLIT_METHODS)})")
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
             raise UserInputError("epochs and batch size must be positive, the learning rate > 0")
+        if len(set(GROUPINGS.get(self.grouping, {}).values())) != 2:
+            binaries = ", ".join(name for name, groups in GROUPINGS.items() if len(set(groups.values())) == 2)
+            raise UserInputError(f"unknown binary grouping '{self.grouping}' (choose from {binaries})")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -131,7 +139,13 @@ class TrainResult:
     split : Split
         Row indices of the train, validation and test sets.
     test_metrics : dict
-        ``n``, ``accuracy`` and ``loss`` on the test set (empty when it is empty).
+        ``n``, ``accuracy``, ``loss`` and ``ece`` of the calibrated scores on the
+        test set (empty when it is empty).
+    temperature : float
+        Temperature fitted on the validation set (1.0 without one); store it with
+        the checkpoint so that every prediction is calibrated.
+    calibration : dict
+        ``temperature`` and the validation ECE before and after scaling.
     """
 
     model: StarcNet
@@ -140,14 +154,15 @@ class TrainResult:
     best_epoch: int = 0
     split: Split | None = None
     test_metrics: dict[str, float] = field(default_factory=dict)
+    temperature: float = 1.0
+    calibration: dict[str, float] = field(default_factory=dict)
 
 
-def training_labels(labels: np.ndarray, binary: bool = False) -> np.ndarray:
-    """Classes 1..4 as 0-based training targets (binary: 0 cluster, 1 non-cluster); -1 unlabelled."""
+def training_labels(labels: np.ndarray, binary: bool = False, grouping: str = BINARY) -> np.ndarray:
+    """Classes 1..4 as 0-based training targets (binary: the two groups of ``grouping``); -1 unlabelled."""
     labels = np.asarray(labels, dtype=np.int64)
     if binary:
-        mapped = np.array([BINARY_CLASSES.get(int(v), 0) for v in range(5)])
-        labels = mapped[np.clip(labels, 0, 4)]
+        labels = group_labels(labels, grouping)
     return labels - 1
 
 
@@ -186,15 +201,6 @@ def _require_finite(stamps: np.ndarray, rows: np.ndarray, chunk: int = 4096) -> 
             )
 
 
-def label_fingerprint(stamps: StampSet) -> str:
-    """SHA-256 of the (galaxy, id, label) rows, independent of row order."""
-    rows = sorted(
-        f"{g}\t{i}\t{label}"
-        for g, i, label in zip(stamps.table["galaxy"], stamps.table["id"], stamps.labels, strict=True)
-    )
-    return hashlib.sha256("\n".join(rows).encode()).hexdigest()
-
-
 def resolve_device(name: str) -> torch.device:
     """``"auto"`` is the process's CUDA device when there is one (its local rank under DDP), else the CPU."""
     if name == "auto":
@@ -211,18 +217,17 @@ def resolve_device(name: str) -> torch.device:
 
 
 class _PlanBatches(Dataset):
-    """Batch ``i`` of one epoch's shard; its zoom coin flips depend only on (seed, epoch, rank, i)."""
+    """Batch ``i`` of one epoch's shard of an augmentation plan."""
 
-    def __init__(self, stamps: np.ndarray, plan: AugmentationPlan, batch_size: int, key: tuple[int, ...]):
-        self.stamps, self.plan, self.batch_size, self.key = stamps, plan, batch_size, key
+    def __init__(self, stamps: np.ndarray, plan: AugmentationPlan, batch_size: int):
+        self.stamps, self.plan, self.batch_size = stamps, plan, batch_size
 
     def __len__(self) -> int:
         return -(-len(self.plan) // self.batch_size)
 
     def __getitem__(self, i: int) -> torch.Tensor:
         rows = np.arange(i * self.batch_size, min((i + 1) * self.batch_size, len(self.plan)))
-        seed = int(np.random.SeedSequence([*self.key, i]).generate_state(1)[0])
-        return apply_plan(self.stamps, self.plan.take(rows), torch.Generator().manual_seed(seed))
+        return apply_plan(self.stamps, self.plan.take(rows))
 
 
 def _world() -> tuple[int, int]:
@@ -273,9 +278,7 @@ class _Trainer:
         return plan.take(order[self.rank * share : (self.rank + 1) * share])
 
     def batches(self, plan: AugmentationPlan, epoch: int) -> DataLoader:
-        dataset = _PlanBatches(
-            self.stamps.stamps, plan, self.batch_size, (self.config.seed, epoch, self.rank)
-        )
+        dataset = _PlanBatches(self.stamps.stamps, plan, self.batch_size)
         return DataLoader(dataset, batch_size=None, shuffle=False, num_workers=self.config.num_workers)
 
     def step(self, batch: torch.Tensor, targets: torch.Tensor) -> float:
@@ -315,16 +318,34 @@ class _Trainer:
         return losses
 
     @torch.no_grad()
-    def scores(self, indices: np.ndarray, batch_size: int = 512) -> np.ndarray:
-        """Softmax scores of stamps ``indices`` under the current weights (no augmentation)."""
+    def logits(self, indices: np.ndarray, batch_size: int = 512) -> np.ndarray:
+        """Logits of stamps ``indices`` under the current weights (no augmentation)."""
         self.model.eval()
         plan = identity_plan(indices)
         out = [
-            torch.softmax(self._logits(self.model, apply_plan(self.stamps.stamps, plan.take(rows))), 1).cpu()
+            self._logits(self.model, apply_plan(self.stamps.stamps, plan.take(rows))).cpu()
             for rows in np.array_split(np.arange(len(plan)), max(1, -(-len(plan) // batch_size)))
             if len(rows)
         ]
         return torch.cat(out).numpy() if out else np.zeros((0, 1), dtype=np.float32)
+
+    def scores(self, indices: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+        """Softmax scores of stamps ``indices``, logits divided by ``temperature``."""
+        return apply_temperature(self.logits(indices), temperature)
+
+
+def calibrate(logits: np.ndarray, targets: np.ndarray) -> tuple[float, dict[str, float]]:
+    """Temperature scaling fitted on validation ``logits``: the temperature and the ECE before/after."""
+    temperature = fit_temperature(logits, targets)
+    before = (
+        expected_calibration_error(apply_temperature(logits, 1.0), targets) if len(targets) else float("nan")
+    )
+    after = (
+        expected_calibration_error(apply_temperature(logits, temperature), targets)
+        if len(targets)
+        else float("nan")
+    )
+    return temperature, {"temperature": temperature, "val_ece_before": before, "val_ece_after": after}
 
 
 def _metrics(scores: np.ndarray, targets: np.ndarray) -> dict[str, float]:
@@ -335,6 +356,7 @@ def _metrics(scores: np.ndarray, targets: np.ndarray) -> dict[str, float]:
         "n": int(len(targets)),
         "loss": float(-np.log(picked).mean()),
         "accuracy": float((scores.argmax(1) == targets).mean()),
+        "ece": expected_calibration_error(scores, targets),
     }
 
 
@@ -346,6 +368,7 @@ def train_model(
     progress: ProgressCallback | None = None,
     should_stop: Callable[[], bool] | None = None,
     init_state: Mapping[str, torch.Tensor] | None = None,
+    split: Split | None = None,
 ) -> TrainResult:
     """Train StarcNet on the labelled stamps of ``stamps`` with ``config``'s recipe.
 
@@ -365,6 +388,9 @@ def train_model(
         Polled before every step; when it returns true training stops.
     init_state : mapping, optional
         State dict loaded into the network before training (continued training).
+    split : Split, optional
+        Rows to train, validate and test on instead of ``config``'s split (e.g. a
+        bootstrap resample, which may repeat rows, or the app's own held-out set).
 
     Returns
     -------
@@ -378,8 +404,8 @@ def train_model(
         Too few labelled stamps, an impossible split, an epsilon filter without ``label_mean``,
         stamps with NaN pixels.
     """
-    split = split_for(stamps, config)
-    targets = training_labels(stamps.labels, config.binary)
+    split = split_for(stamps, config) if split is None else split
+    targets = training_labels(stamps.labels, config.binary, config.grouping)
     train_rows = split.train
     if config.epsilon is not None:
         if "label_mean" not in stamps.table.colnames:
@@ -425,6 +451,7 @@ def train_model(
             best_state = copy.deepcopy(trainer.model.state_dict())
         report({**record, "step": step, "loss": record["train_loss"]})
     trainer.model.load_state_dict(best_state)
-    test = _metrics(trainer.scores(split.test), targets[split.test])
+    temperature, calibration = calibrate(trainer.logits(split.val), targets[split.val])
+    test = _metrics(trainer.scores(split.test, temperature), targets[split.test])
     model = trainer.model.cpu().to(memory_format=torch.contiguous_format).eval()
-    return TrainResult(model, band_mean, history, best_epoch, split, test)
+    return TrainResult(model, band_mean, history, best_epoch, split, test, temperature, calibration)

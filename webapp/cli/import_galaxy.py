@@ -23,7 +23,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--mosaics", nargs=5, metavar="FITS", help="the five mosaics, with a catalog file")
     parser.add_argument("--catalog", help="the catalog file, when the galaxy directory holds several tables")
     parser.add_argument("--readme", help="the catalog's LEGUS .readme")
-    parser.add_argument("--label-column", help="catalog column holding classes 1-4 (1-based number or name)")
+    parser.add_argument(
+        "--label-column",
+        help="catalog column holding classes 1-4 (1-based number or name), e.g. one of those listed when "
+        "a catalog without a readme has several class columns",
+    )
     parser.add_argument(
         "--label-source", help="pseudo-expert name of those labels, e.g. 'LEGUS 3-human mode'"
     )
@@ -53,4 +57,11 @@ def _run(args: argparse.Namespace) -> int:
         f"galaxy {summary.name!r}: {summary.n_candidates} candidates, {summary.n_usable} usable for cutouts, "
         f"{summary.n_labelled} with catalog labels"
     )
+    if summary.label_choices:
+        print(
+            "no catalog labels imported: the catalog has several class columns and no readme says which is "
+            f"the human mode; import one with: python -m webapp catalog-labels {summary.name!r} --label-column N"
+        )
+        for choice in summary.label_choices:
+            print(f"  {choice.describe()}")
     return 0

@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 from sklearn.metrics import precision_recall_curve
 
+from starcnet_core.groupings import BINARY, GROUPING_TITLES, group_labels
 from starcnet_core.io.bands import CLASS_NAMES
 from webapp.components.candidate_figures import CLASS_COLOURS
 
@@ -24,6 +25,7 @@ __all__ = [
     "accuracy_distance_figure",
     "colour_colour_figure",
     "class_distribution_figure",
+    "expert_accuracy_rows",
 ]
 
 _CLASSES = [1, 2, 3, 4]
@@ -148,7 +150,7 @@ def accuracy_distance_figure(
         names.append(str(name))
         x.append(float(np.nanmean(distance_mpc[here])) if np.isfinite(distance_mpc[here]).any() else np.nan)
         y.append(float(np.mean(consensus[here] == predicted[here])))
-        binary.append(float(np.mean((consensus[here] <= 2) == (predicted[here] <= 2))))
+        binary.append(float(np.mean(group_labels(consensus[here]) == group_labels(predicted[here]))))
         n.append(int(here.sum()))
     figure = go.Figure(
         [
@@ -162,7 +164,7 @@ def accuracy_distance_figure(
                 customdata=n,
                 hovertemplate="%{text}: %{y:.0%} of %{customdata}<extra></extra>",
             ),
-            go.Scatter(x=x, y=binary, mode="markers", name="cluster / non-cluster", marker_symbol="diamond"),
+            go.Scatter(x=x, y=binary, mode="markers", name=GROUPING_TITLES[BINARY], marker_symbol="diamond"),
         ]
     )
     figure.update_layout(
@@ -233,3 +235,17 @@ def class_distribution_figure(
         figure.update_yaxes(type="log", exponentformat="power")
     figure.update_layout(height=340, margin={"t": 40})
     return figure
+
+
+def expert_accuracy_rows(experts: list[dict]) -> list[dict[str, object]]:
+    """Table rows of a Dawid-Skene report: each expert's accuracy per class as "92% (n=35)"."""
+    rows = []
+    for row in experts:
+        cells = {
+            f"class {k}": f"{accuracy:.0%} (n={count:.0f})"
+            for k, (accuracy, count) in enumerate(
+                zip(row["accuracy"], row["labels_per_class"], strict=True), 1
+            )
+        }
+        rows.append({"expert": row["expert"], "labels": row["n_labels"], **cells})
+    return rows

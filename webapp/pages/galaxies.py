@@ -13,7 +13,14 @@ from webapp.components.field_figure import field_figure, selected_source_id
 from webapp.components.session import galaxy_field_image, page_for, require_expert
 from webapp.services.galaxies import list_galaxies
 from webapp.services.review import candidate_for_source, field_candidates, predicted_counts
-from webapp.services.uploads import Upload, import_directory, import_uploads
+from webapp.services.uploads import (
+    Upload,
+    directory_label_choices,
+    import_directory,
+    import_uploads,
+    is_catalog_file,
+    upload_label_choices,
+)
 
 database = get_database()
 require_expert()
@@ -58,6 +65,29 @@ else:
         },
     )
 
+
+def _label_column(read_choices, key: str) -> str | None:  # noqa: ANN001 - a callable giving LabelChoice
+    """Where the catalog has several class columns and no readme, ask which one to import as labels."""
+    try:
+        choices = read_choices()
+    except UserInputError:
+        choices = ()  # the import itself reports what is wrong with the files
+    if not choices:
+        return None
+    st.warning(
+        "The catalog has several class columns and no readme says which is the human mode; "
+        "none is imported unless you choose one."
+    )
+    described = {choice.column: choice.describe() for choice in choices}
+    column = st.selectbox(
+        "Class column to import as labels",
+        [None, *described],
+        format_func=lambda c: "none" if c is None else described[c],
+        key=key,
+    )
+    return None if column is None else str(column)
+
+
 with st.expander("Import a galaxy", expanded=not galaxies):
     name = st.text_input("Name (default: the field in the file names)", key="import_name")
     distance = st.number_input("Distance (Mpc, 0 = unknown)", 0.0, 100.0, 0.0, key="import_distance")
@@ -77,10 +107,27 @@ with st.expander("Import a galaxy", expanded=not galaxies):
     from_dir, from_upload = st.tabs(["From a directory on the server", "Upload files"])
     with from_dir:
         directory = st.text_input("Directory with five LEGUS mosaics and the catalog", key="import_dir")
+        dir_label = _label_column(
+            lambda: (
+                directory_label_choices(directory.strip(), catalog=catalog.strip() or None)
+                if directory.strip()
+                else ()
+            ),
+            # One choice per directory: another directory's choice does not carry over.
+            f"import_dir_label:{directory.strip()}",
+        )
         go_dir = st.button("Import directory", key="import_dir_go")
     with from_upload:
         files = st.file_uploader(
-            "Five mosaics (.fits) and the catalog (.tab + .readme)", accept_multiple_files=True
+            "Five mosaics (.fits or .fits.gz) and the catalog (.tab + .readme)", accept_multiple_files=True
+        )
+        upload_label = _label_column(
+            # Only the catalog and readme are read: the mosaics' bytes are not copied on every rerun.
+            lambda: upload_label_choices(
+                [Upload(f.name, f.getvalue()) for f in files or [] if is_catalog_file(f.name)],
+                catalog=catalog.strip() or None,
+            ),
+            f"import_upload_label:{'/'.join(sorted(f.name for f in files or []))}",
         )
         for uploaded in files or []:
             st.text(uploaded.name)  # in full: the uploader's list cuts LEGUS names to "hlsp_l...drc.fits"
@@ -95,10 +142,10 @@ with st.expander("Import a galaxy", expanded=not galaxies):
         try:
             with st.spinner("Reading mosaics and cutting stamps…"), database.sessions() as session:
                 if go_dir:
-                    summary = import_directory(session, directory.strip(), **options)
+                    summary = import_directory(session, directory.strip(), label_column=dir_label, **options)
                 else:
                     uploads = [Upload(f.name, f.getvalue()) for f in files or []]
-                    summary = import_uploads(session, uploads, **options)
+                    summary = import_uploads(session, uploads, label_column=upload_label, **options)
         except UserInputError as error:
             st.error(f"Not imported: {error}")
         else:
@@ -106,6 +153,11 @@ with st.expander("Import a galaxy", expanded=not galaxies):
                 f"Imported {summary.name}: {summary.n_candidates} candidates, {summary.n_usable} usable."
             )
             st.info("Score it with the active model: `python -m webapp score` (or the Models page).")
+            if summary.label_choices:
+                st.text(
+                    "No catalog labels imported (no class column chosen). To add one later: "
+                    f"python -m webapp catalog-labels {summary.name} --label-column N"
+                )
 
 with_mosaics = [g for g in galaxies if g.has_mosaics]
 if not with_mosaics:

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from starcnet_core.groupings import BINARY, GROUP_NAMES, GROUPING_TITLES
 from starcnet_core.io.bands import CLASS_NAMES
 from webapp.components.database import get_database
 from webapp.components.metrics_figures import (
@@ -13,12 +14,14 @@ from webapp.components.metrics_figures import (
     class_distribution_figure,
     colour_colour_figure,
     confusion_heatmap,
+    expert_accuracy_rows,
     expert_agreement_figure,
     precision_recall_figure,
     score_distribution_figure,
 )
 from webapp.components.session import require_expert
 from webapp.services.agreement import agreement_report
+from webapp.services.crowd import weighted_consensus_report
 from webapp.services.galaxies import list_galaxies
 from webapp.services.metrics import PROPERTY_KEYS, scored_candidates
 
@@ -34,6 +37,7 @@ with database.read_sessions() as session:
     roles = ["expert", "admin"] if experts_only else None
     report = agreement_report(session, galaxy=galaxy.name if galaxy else None, roles=roles)
     data = scored_candidates(session, galaxy.galaxy_id if galaxy else None)
+    crowd = weighted_consensus_report(session, galaxy_id=galaxy.galaxy_id if galaxy else None, roles=roles)
 
 model = report["model"]
 decided = data["consensus"] > 0
@@ -53,10 +57,13 @@ with model_tab:
         d.metric("compared", model["n"])
         left, right = st.columns(2)
         confusion = np.asarray(model["confusion"])
-        left.plotly_chart(confusion_heatmap(confusion, [f"{k}" for k in range(1, 5)], "4 classes"))
-        binary = confusion.reshape(2, 2, 2, 2).sum(axis=(1, 3))
+        left.plotly_chart(
+            confusion_heatmap(confusion, [f"{k}" for k in range(1, 5)], GROUPING_TITLES["four_class"])
+        )
         right.plotly_chart(
-            confusion_heatmap(binary, ["cluster (1+2)", "non-cluster (3+4)"], "cluster vs non-cluster")
+            confusion_heatmap(
+                np.asarray(model["binary_confusion"]), list(GROUP_NAMES[BINARY]), GROUPING_TITLES[BINARY]
+            )
         )
         left, right = st.columns(2)
         left.plotly_chart(precision_recall_figure(data["consensus"][decided], data["scores"][decided]))
@@ -95,6 +102,19 @@ with experts_tab:
             "binary agreement": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1),
         },
     )
+    st.subheader("Expert-weighted consensus (Dawid-Skene)")
+    if not crowd["experts"]:
+        st.info("No class votes yet.")
+    else:
+        st.caption(
+            "Each expert gets a confusion matrix fitted to all votes; the consensus weighs them by it. "
+            f"It agrees with the mode on {crowd['agreement_with_mode'] or 0:.1%} of "
+            f"{crowd['n_decided']} candidates with a decided mode ({crowd['changed_from_mode']} differ) "
+            f"and decides {crowd['resolved_ties']} tied ones. The votes themselves are unchanged. "
+            "Cells: the expert's estimated probability of giving the right class to a candidate of "
+            "that class, with the number of their labels behind it."
+        )
+        st.dataframe(pd.DataFrame(expert_accuracy_rows(crowd["experts"])), hide_index=True)
 with science_tab:
     has_colours = np.isfinite(data["mag_u"] - data["mag_b"] + data["mag_v"] - data["mag_i"]).any()
     if not has_colours:

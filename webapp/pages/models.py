@@ -1,4 +1,4 @@
-"""Models: versions with held-out metrics, the science diff of a candidate version, promote, roll back."""
+"""Models: versions with held-out metrics, the science diff of a proposed version, promote, roll back."""
 
 from __future__ import annotations
 

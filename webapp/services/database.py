@@ -9,7 +9,6 @@ single transaction: everything it wrote is committed together, or nothing.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from db.engine import database_url, make_engine, session_factory
 from db.migrate import current_revision, head_revision, upgrade
+from starcnet_core.atomic_write import atomic_path
 from starcnet_core.errors import UserInputError
 
 __all__ = ["Database", "backup_database", "init_database", "open_database", "transaction"]
@@ -97,13 +97,11 @@ def backup_database(database: Database, out: str | Path) -> Path:
         raise UserInputError(f"{out} exists: choose a new file name for the backup")
     if not out.parent.is_dir():
         raise UserInputError(f"{out.parent} is not a directory")
-    partial = out.with_name(f".{out.name}.partial")
-    with database.engine.connect() as connection:
+    with atomic_path(out) as partial, database.engine.connect() as connection:
         source = connection.connection.driver_connection
         target = sqlite3.connect(partial)
         try:
             source.backup(target)
         finally:
             target.close()
-    os.replace(partial, out)
     return out

@@ -116,7 +116,7 @@ def build_demo(
     from starcnet_core.nn.checkpoint import save_checkpoint
     from starcnet_core.nn.model import PRESETS
     from starcnet_core.sim import simulate_galaxy, simulate_survey
-    from starcnet_core.training.train import TrainConfig, label_fingerprint, train_model
+    from starcnet_core.training.train import TrainConfig, train_model
 
     directory = Path(directory or data_dir() / "demo")
     directory.mkdir(parents=True, exist_ok=True)
@@ -160,7 +160,7 @@ def build_demo(
                 f"training lite StarcNet on {len(survey.table)} stamps ({settings.epochs} epochs)",
             )
             result = train_model(survey, config, PRESETS["lite"], progress=on_step)
-            fingerprint = label_fingerprint(survey)
+            fingerprint = survey.label_fingerprint
             path = save_checkpoint(
                 directory / f"{DEMO_MODEL}.pt",
                 result.model,
@@ -169,6 +169,7 @@ def build_demo(
                 class_names=tuple(CLASS_NAMES.values()),
                 label_fingerprint=fingerprint,
                 metrics=result.test_metrics,
+                temperature=result.temperature,
             )
             with transaction(session):
                 version = register_version(

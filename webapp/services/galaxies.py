@@ -1,10 +1,11 @@
 """Importing a LEGUS galaxy (mosaics + candidate catalog) into the database, and listing galaxies.
 
 The files are read by the core's LEGUS readers (:func:`starcnet_core.io.galaxy.read_galaxy`
-for a galaxy directory or a catalog with its mosaics, :func:`starcnet_core.io.catalogs.read_catalog`
+for a galaxy directory or a catalog with its mosaics, :func:`starcnet_core.io.galaxy.read_galaxy_catalog`
 for a catalog alone). With mosaics, each candidate's ``usable`` flag and reason
 come from the core's cutouts (a full 32x32 stamp in all five bands, or
-``edge`` / ``nan`` / ``zero_coverage``). A catalog imported without mosaics (as
+``outside`` / ``edge`` / ``nan`` / ``zero_coverage``). A catalog imported
+without mosaics (a catalog file, or a directory holding no mosaics, as
 NGC 1566, whose mosaics are not at hand) gives candidates with
 ``usable=False`` and reason ``"no mosaics"``: they can be labelled from other
 sources, carry predictions and take part in agreement, but are not shown in
@@ -12,7 +13,10 @@ the image review queue.
 
 Class columns of the catalog (e.g. LEGUS's class mode) become labels of a
 pseudo-expert named by the label source (role ``catalog``), so that they take
-part in consensus and agreement like any expert.
+part in consensus and agreement like any expert. Where a catalog without a
+readme has several class-like columns and nothing says which is the human
+mode, none is imported; the summary lists them (``label_choices``) for the
+user to name one (``label_column``).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import math
 import re
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +39,18 @@ from starcnet_core.errors import UserInputError
 from starcnet_core.io.bands import BANDS
 from starcnet_core.io.catalogs import Catalog, read_catalog
 from starcnet_core.io.cutouts import extract_stamps
-from starcnet_core.io.galaxy import read_galaxy
+from starcnet_core.io.galaxy import has_mosaics, read_galaxy, read_galaxy_catalog
+from starcnet_core.io.legus_columns import LabelChoice
 from webapp.services.database import transaction
 
-__all__ = ["NO_MOSAICS", "GalaxySummary", "import_galaxy", "list_galaxies", "get_galaxy"]
+__all__ = [
+    "NO_MOSAICS",
+    "GalaxySummary",
+    "import_galaxy",
+    "import_catalog_labels",
+    "list_galaxies",
+    "get_galaxy",
+]
 
 #: Side of the stamps StarcNet reads (pixels): a candidate is usable when one can be cut.
 STAMP_SIZE = 32
@@ -53,7 +65,12 @@ _FIELD_IN_NAME = re.compile(r"hlsp_legus_hst_[a-z0-9-]+_(?P<field>[a-z0-9-]+?)_(
 
 @dataclass(frozen=True)
 class GalaxySummary:
-    """A galaxy in the database: how many candidates, how many usable, labels per expert/source."""
+    """A galaxy in the database: how many candidates, how many usable, labels per expert/source.
+
+    ``label_choices`` is set by :func:`import_galaxy` only: the catalog's
+    class-like columns of which none was imported because nothing says which
+    is the human mode (name one with ``label_column``).
+    """
 
     galaxy_id: int
     name: str
@@ -62,6 +79,7 @@ class GalaxySummary:
     n_usable: int
     n_labelled: int
     has_mosaics: bool
+    label_choices: tuple[LabelChoice, ...] = ()
 
 
 def _number(value: Any) -> float | int | None:
@@ -184,7 +202,8 @@ def import_galaxy(
     path : path
         A galaxy directory (five mosaics and a catalog), or a catalog file
         (``.tab``/``.csv``); with a catalog file, ``mosaics`` names the five
-        mosaics, or the candidates are imported as not usable ("no mosaics").
+        mosaics, or the candidates are imported as not usable ("no mosaics"),
+        as they are from a directory that holds no mosaics.
     name : str, optional
         Galaxy name; default the field name of the files.
     distance_mpc : float, optional
@@ -219,17 +238,17 @@ def import_galaxy(
         "zero_based": zero_based,
         "frame": frame,
     }
-    if path.is_dir() or mosaics is not None:
+    if mosaics is not None or (path.is_dir() and has_mosaics(path)):
         legus = read_galaxy(path, mosaics=mosaics, catalog=catalog, **options)
         catalog, mosaic_set = legus.catalog, legus.mosaics
         usable, reason = _cutout_usability(mosaic_set.arrays(), catalog.table["x"], catalog.table["y"])
         field = legus.field
     else:
-        catalog = read_catalog(path, **options)
+        catalog = read_galaxy_catalog(path, catalog=catalog, **options)
         mosaic_set = None
         usable = np.zeros(len(catalog.table), dtype=bool)
         reason = np.full(len(catalog.table), NO_MOSAICS)
-        field = _field_name(path)
+        field = _field_name(Path(catalog.path))
     name = (name or field).strip()
     sources = [label_source] if label_source else sorted(catalog.labels)
     missing = [s for s in sources if s not in catalog.labels]
@@ -263,7 +282,63 @@ def import_galaxy(
         )
         _catalog_labels(session, catalog, sources, by_source_id)
         refresh_consensus_cache(session, galaxy.id)
-        return get_galaxy(session, name)
+        return replace(get_galaxy(session, name), label_choices=catalog.label_choices)
+
+
+def import_catalog_labels(
+    session: Session,
+    name: str,
+    label_column: str,
+    *,
+    label_source: str | None = None,
+    readme: str | Path | None = None,
+) -> tuple[str, int]:
+    """Add the labels of one class column of an imported galaxy's catalog, as a pseudo-expert.
+
+    For a catalog imported without labels because it has several class
+    columns and no readme says which is the human mode (``label_choices``).
+
+    Parameters
+    ----------
+    session : Session
+    name : str
+        The galaxy.
+    label_column : str
+        1-based column number or name in its catalog.
+    label_source : str, optional
+        Name of the pseudo-expert (default: from the column, e.g. ``"catalog column 36"``).
+    readme : path, optional
+        The catalog's readme, when it was given at import.
+
+    Returns
+    -------
+    (str, int)
+        The label source and how many labels (classes 1-4) were added.
+    """
+    with transaction(session):
+        galaxy = session.scalars(select(Galaxy).where(Galaxy.name == name)).one_or_none()
+        if galaxy is None:
+            raise UserInputError(f"unknown galaxy {name!r}")
+        catalog = read_catalog(
+            galaxy.catalog_path, readme, label_column=str(label_column), label_source=label_source
+        )
+        source = catalog.chosen_source
+        already = session.scalar(
+            select(func.count(Label.id))
+            .join(Expert, Expert.id == Label.expert_id)
+            .join(Candidate, Candidate.id == Label.candidate_id)
+            .where(Expert.name == source, Candidate.galaxy_id == galaxy.id)
+        )
+        if already:
+            raise UserInputError(f"galaxy {name!r} already has labels from {source!r}")
+        by_source_id = dict(
+            session.execute(
+                select(Candidate.source_id, Candidate.id).where(Candidate.galaxy_id == galaxy.id)
+            ).all()
+        )
+        count = _catalog_labels(session, catalog, [source], by_source_id)[source]
+        refresh_consensus_cache(session, galaxy.id)
+        return source, count
 
 
 def _summaries(session: Session, name: str | None = None) -> list[GalaxySummary]:

@@ -72,8 +72,8 @@ def scored_candidates(session: Session, galaxy_id: int | None = None) -> dict[st
     columns = list(zip(*rows, strict=True)) or [()] * 13
 
     def numbers(values) -> np.ndarray:  # noqa: ANN001
-        array = np.array([np.nan if v is None else v for v in values], dtype=float)
-        return np.where(array > 90, np.nan, array)  # LEGUS writes 99.999 for "not detected"
+        # LEGUS sentinels (99.999 not detected, ...) were stored as None at import
+        return np.array([np.nan if v is None else v for v in values], dtype=float)
 
     result = {
         "consensus": np.array([c or 0 for c in columns[0]], dtype=np.int64),

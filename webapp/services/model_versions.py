@@ -22,6 +22,7 @@ from db.models import Candidate, Galaxy, Job, ModelVersion, Prediction
 from db.predictions import active_model_version
 from db.registry import VersionInfo
 from starcnet_core.errors import UserInputError
+from starcnet_core.groupings import BINARY, GROUPINGS
 
 __all__ = [
     "list_versions",
@@ -189,7 +190,7 @@ def science_diff(
         ]
         u_b, v_i = _colour(mag_u, mag_b), _colour(mag_v, mag_i)
         for key, cls in (("old", old_class), ("new", new_class)):
-            if cls <= 2 and u_b is not None and v_i is not None:
+            if GROUPINGS[BINARY][cls] == 1 and u_b is not None and v_i is not None:
                 colours[key]["u_b"].append(u_b)
                 colours[key]["v_i"].append(v_i)
         if old_class != new_class:

@@ -22,6 +22,7 @@ from db.models import Candidate, Galaxy, ModelVersion, Prediction
 from db.predictions import active_model_version, store_predictions
 from starcnet_core.errors import UserInputError
 from starcnet_core.io.published import read_starcnet_tab
+from starcnet_core.scores import score_summaries
 from webapp.services.database import transaction
 
 __all__ = ["PredictionImport", "get_or_create_model_version", "import_predictions"]
@@ -43,7 +44,7 @@ def get_or_create_model_version(session: Session, name: str, **fields) -> tuple[
     model = session.scalars(select(ModelVersion).where(ModelVersion.name == name)).one_or_none()
     if model is not None:
         return model, False
-    status = "candidate" if active_model_version(session) is not None else "active"
+    status = "proposed" if active_model_version(session) is not None else "active"
     model = ModelVersion(name=name, status=status, **fields)
     session.add(model)
     session.flush()
@@ -97,5 +98,8 @@ def import_predictions(session: Session, path: str | Path, *, galaxy: str, model
         )
         if already:
             raise UserInputError(f"model {model!r} already has predictions for {already} of these candidates")
-        n = store_predictions(session, version.id, candidate_ids, scores, classes)
+        summaries = score_summaries(scores)
+        if classes is not None:
+            summaries["predicted_class"] = np.asarray(classes, dtype=np.int64)
+        n = store_predictions(session, version.id, candidate_ids, scores, summaries)
         return PredictionImport(version.id, version.name, created, version.status, n)

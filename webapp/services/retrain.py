@@ -37,8 +37,9 @@ from db.engine import data_dir
 from db.jobs import JobInfo
 from db.models import Candidate
 from db.predictions import active_model_version
-from db.snapshot import LabelSnapshot, label_fingerprint, label_snapshot
+from db.snapshot import LabelSnapshot, label_snapshot
 from starcnet_core.errors import UserInputError
+from starcnet_core.io.stampset import label_fingerprint
 from webapp.services.scoring import StampLoader, feature_cache, load_version_model, mosaic_stamps
 
 __all__ = [
@@ -118,14 +119,14 @@ def _usable(session: Session, snapshot: LabelSnapshot) -> LabelSnapshot:
         )
     )
     keep = np.array([int(i) in usable for i in snapshot.candidate_ids], dtype=bool)
-    ids, classes = snapshot.candidate_ids[keep], snapshot.classes[keep]
     return LabelSnapshot(
-        candidate_ids=ids,
-        classes=classes,
+        candidate_ids=snapshot.candidate_ids[keep],
+        classes=snapshot.classes[keep],
         means=snapshot.means[keep],
         n_votes=snapshot.n_votes[keep],
         galaxy_ids=snapshot.galaxy_ids[keep],
-        fingerprint=label_fingerprint(ids, classes),
+        galaxy_names=snapshot.galaxy_names[keep],
+        source_ids=snapshot.source_ids[keep],
     )
 
 
@@ -203,6 +204,8 @@ def heldout_metrics(classes: np.ndarray, scores: np.ndarray, *, n_boot: int = 20
         "binary_accuracy_ci95": binary["accuracy_ci95"],
         "confusion": four["confusion_counts"],
         "recall": [float(report["per_class"][str(k)]["recall"]) for k in (1, 2, 3, 4)],
+        "ece": report["calibration"]["ece"],
+        "reliability": report["calibration"]["reliability"],
     }
 
 
@@ -297,7 +300,7 @@ def _train(
     request: RetrainRequest,
     context: Any,
 ):
-    """Run the chosen training; returns (model, band_mean, history)."""
+    """Run the chosen training; returns (model, band_mean, history, calibration temperature)."""
     if request.mode == "quick":
         from starcnet_core.training.finetune import QuickFinetuneConfig, finetune_head
 
@@ -323,7 +326,7 @@ def _train(
             progress=on_step,
             should_stop=context.should_stop,
         )
-        return result.model, loaded.band_mean, result.history
+        return result.model, loaded.band_mean, result.history, result.temperature
     from astropy.table import Table
 
     from starcnet_core.io.stampset import StampSet
@@ -358,7 +361,7 @@ def _train(
         should_stop=context.should_stop,
         init_state=loaded.model.state_dict() if full else None,
     )
-    return result.model, result.band_mean, result.history
+    return result.model, result.band_mean, result.history, result.temperature
 
 
 def retrain_job_handler(stamps: StampLoader = mosaic_stamps) -> Callable[[sessionmaker[Session], Any], dict]:
@@ -388,9 +391,9 @@ def retrain_job_handler(stamps: StampLoader = mosaic_stamps) -> Callable[[sessio
                 session.commit()
             return cut
 
-        model, band_mean, history = _train(loaded, train, load, request, context)
+        model, band_mean, history, temperature = _train(loaded, train, load, request, context)
         context.progress(0.92, "evaluating on the held-out set")
-        new_loaded = LoadedModel.from_model(model, band_mean, bands=BANDS)
+        new_loaded = LoadedModel.from_model(model, band_mean, bands=BANDS, temperature=temperature)
         metrics = baseline = {"n": 0}
         if len(held):
             held_stamps = load(held.candidate_ids)
@@ -400,14 +403,16 @@ def retrain_job_handler(stamps: StampLoader = mosaic_stamps) -> Callable[[sessio
         name = f"{request.mode}-job{context.job.id}-{time.strftime('%Y%m%d-%H%M%S')}"
         path = _model_dir() / f"{name}.pt"
         context.progress(0.96, "writing the checkpoint")
+        fingerprint = label_fingerprint(train.galaxy_names, train.source_ids, train.classes)
         save_checkpoint(
             path,
             model,
             band_mean=band_mean,
             bands=BANDS,
             class_names=tuple(CLASS_NAMES.values()),
-            label_fingerprint=train.fingerprint,
+            label_fingerprint=fingerprint,
             metrics=metrics,
+            temperature=temperature,
         )
         with sessions() as session:
             version = registry.register_version(
@@ -417,7 +422,7 @@ def retrain_job_handler(stamps: StampLoader = mosaic_stamps) -> Callable[[sessio
                 checkpoint_sha256=registry.file_sha256(path),
                 mode=request.mode,
                 parent_id=active_id if request.mode != "scratch" else None,
-                label_fingerprint=train.fingerprint,
+                label_fingerprint=fingerprint,
                 n_train_labels=len(train),
                 metrics=metrics,
                 baseline_metrics=baseline,

@@ -35,6 +35,7 @@ from db.models import Candidate, Galaxy, ModelVersion, Prediction
 from db.predictions import active_model_version, store_predictions
 from starcnet_core.errors import UserInputError
 from starcnet_core.io.bands import BANDS
+from starcnet_core.scores import score_summaries
 
 if TYPE_CHECKING:  # torch is imported only when scoring really runs
     from starcnet_core.training.finetune import FeatureCache
@@ -175,8 +176,10 @@ def score_candidates(
         session.commit()
         usable = ~np.isnan(batch_stamps).any(axis=(1, 2, 3))
         if usable.any():
-            scores = predict_stamps(loaded, batch_stamps[usable]).scores
-            stored += store_predictions(session, version_id, batch[usable].tolist(), scores)
+            predicted = predict_stamps(loaded, batch_stamps[usable])
+            stored += store_predictions(
+                session, version_id, batch[usable].tolist(), predicted.scores, predicted.summaries
+            )
         session.commit()
         if progress is not None:
             progress((start + len(batch)) / len(ids), f"scored {start + len(batch)} of {len(ids)} candidates")
@@ -192,9 +195,8 @@ def _score_cached(
     found, cached = features.lookup(loaded.model, ids, loaded.band_mean)
     if not found.any():
         return 0, ids
-    stored = store_predictions(
-        session, version_id, ids[found].tolist(), head_probabilities(loaded.model, cached)
-    )
+    scores = head_probabilities(loaded.model, cached, temperature=loaded.temperature)
+    stored = store_predictions(session, version_id, ids[found].tolist(), scores, score_summaries(scores))
     session.commit()
     return stored, ids[~found]
 

@@ -12,9 +12,13 @@ at them).
 
 from __future__ import annotations
 
+import gzip
+import io
 import os
 import shutil
+import tempfile
 import uuid
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -25,10 +29,21 @@ from sqlalchemy.orm import Session
 
 from db.engine import data_dir
 from starcnet_core.errors import UserInputError
-from starcnet_core.io.galaxy import read_galaxy
+from starcnet_core.io.galaxy import has_mosaics, read_galaxy, read_galaxy_catalog
+from starcnet_core.io.legus_columns import LabelChoice
+from starcnet_core.io.mosaics import GZIP_SUFFIXES
 from webapp.services.galaxies import GalaxySummary, import_galaxy
 
-__all__ = ["MAX_UPLOAD_BYTES", "Upload", "check_galaxy_directory", "import_directory", "import_uploads"]
+__all__ = [
+    "MAX_UPLOAD_BYTES",
+    "Upload",
+    "check_galaxy_directory",
+    "import_directory",
+    "import_uploads",
+    "directory_label_choices",
+    "upload_label_choices",
+    "is_catalog_file",
+]
 
 #: Largest single uploaded file (bytes): a LEGUS drizzled mosaic is about 250 MB.
 MAX_UPLOAD_BYTES = 1_000_000_000
@@ -58,12 +73,20 @@ def _check_upload(upload: Upload, max_bytes: int) -> None:
             f"{name} is {len(upload.data) / 1e6:.0f} MB, over the {max_bytes / 1e6:.0f} MB limit"
         )
     suffix = Path(name).suffix.lower()
-    if suffix in _FITS_SUFFIXES:
+    if name.lower().endswith(GZIP_SUFFIXES):
+        try:
+            start = gzip.GzipFile(fileobj=io.BytesIO(upload.data)).read(9)
+        except (OSError, EOFError, zlib.error):
+            raise UserInputError(f"{name} is not a gzip-compressed file") from None
+        if start != b"SIMPLE  =":
+            raise UserInputError(f"{name} is not a compressed FITS file (no SIMPLE card at its start)")
+    elif suffix in _FITS_SUFFIXES:
         if not upload.data.startswith(b"SIMPLE  ="):
             raise UserInputError(f"{name} is not a FITS file (no SIMPLE card at its start)")
     elif suffix not in _CATALOG_SUFFIXES:
         raise UserInputError(
-            f"{name}: expected FITS mosaics ({', '.join(_FITS_SUFFIXES)}) and a catalog ({', '.join(_CATALOG_SUFFIXES)})"
+            f"{name}: expected FITS mosaics ({', '.join(_FITS_SUFFIXES + GZIP_SUFFIXES)}) "
+            f"and a catalog ({', '.join(_CATALOG_SUFFIXES)})"
         )
 
 
@@ -82,6 +105,8 @@ def check_galaxy_directory(directory: str | Path, *, catalog: str | None = None,
 
     Mosaics of different shapes, a missing band or catalog, and a catalog
     without any candidate that has a full 32 x 32 stamp are :class:`UserInputError`.
+    A directory holding a catalog and no mosaics at all is imported without
+    them (0 usable candidates, reason "no mosaics"); only its catalog is checked.
     ``catalog`` names the catalog file when the directory holds several;
     ``frame`` chooses NGC 1313-style positions (see :func:`starcnet_core.io.galaxy.read_galaxy`).
     """
@@ -93,6 +118,9 @@ def check_galaxy_directory(directory: str | Path, *, catalog: str | None = None,
             with open(path, "rb") as handle:
                 if not handle.read(9) == b"SIMPLE  =":
                     raise UserInputError(f"{path.name} is not a FITS file (no SIMPLE card at its start)")
+    if not has_mosaics(directory):
+        read_galaxy_catalog(directory, catalog=_catalog_in(directory, catalog), frame=frame)
+        return 0
     shapes = {}
     for path in directory.iterdir():
         if path.suffix.lower() in _FITS_SUFFIXES:
@@ -118,12 +146,15 @@ def import_directory(
     distance_mpc: float | None = None,
     catalog: str | None = None,
     frame: str = "auto",
+    label_column: str | None = None,
 ) -> GalaxySummary:
     """Check, then import a galaxy directory (five mosaics and a LEGUS catalog).
 
     ``catalog`` is the catalog's file name when the directory holds several
     tables; ``frame`` (``"auto"``, ``"pointing"``, ``"mosaic"``) which
-    positions to use from a catalog that lists both (NGC 1313).
+    positions to use from a catalog that lists both (NGC 1313);
+    ``label_column`` the catalog column to import as labels, e.g. one of
+    :func:`directory_label_choices`.
     """
     check_galaxy_directory(directory, catalog=catalog, frame=frame)
     return import_galaxy(
@@ -133,7 +164,35 @@ def import_directory(
         distance_mpc=distance_mpc,
         catalog=_catalog_in(Path(directory), catalog),
         frame=frame,
+        label_column=label_column,
     )
+
+
+def directory_label_choices(directory: str | Path, *, catalog: str | None = None) -> tuple[LabelChoice, ...]:
+    """The class-like columns of a directory's catalog of which the user must name one (empty when decided).
+
+    Only the catalog is read, so the import form can ask before the mosaics are.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise UserInputError(f"{directory}: not a directory")
+    return read_galaxy_catalog(directory, catalog=_catalog_in(directory, catalog)).label_choices
+
+
+def is_catalog_file(name: str) -> bool:
+    """Whether an uploaded file's name is that of a catalog or readme (not a mosaic)."""
+    return Path(name).suffix.lower() in _CATALOG_SUFFIXES
+
+
+def upload_label_choices(uploads: Sequence[Upload], *, catalog: str | None = None) -> tuple[LabelChoice, ...]:
+    """As :func:`directory_label_choices`, for uploaded files (only the catalog and its readme are read)."""
+    tables = [u for u in uploads if is_catalog_file(_safe_name(u.name))]
+    if not tables:
+        return ()
+    with tempfile.TemporaryDirectory() as folder:
+        for upload in tables:
+            (Path(folder) / upload.name).write_bytes(upload.data)
+        return directory_label_choices(folder, catalog=catalog)
 
 
 def import_uploads(
@@ -144,6 +203,7 @@ def import_uploads(
     distance_mpc: float | None = None,
     catalog: str | None = None,
     frame: str = "auto",
+    label_column: str | None = None,
     max_bytes: int = MAX_UPLOAD_BYTES,
     root: Path | None = None,
 ) -> GalaxySummary:
@@ -158,9 +218,10 @@ def import_uploads(
         Galaxy name; default the field in the file names.
     distance_mpc : float, optional
         Distance (Mpc).
-    catalog, frame : optional
+    catalog, frame, label_column : optional
         As for :func:`import_directory`: the catalog's file name among the
-        uploads, and which positions of an NGC 1313-style catalog to use.
+        uploads, which positions of an NGC 1313-style catalog to use, and the
+        catalog column to import as labels.
     max_bytes : int
         Size limit of one file (bytes).
     root : Path, optional
@@ -179,7 +240,13 @@ def import_uploads(
         for upload in uploads:
             (folder / upload.name).write_bytes(upload.data)
         return import_directory(
-            session, folder, name=name, distance_mpc=distance_mpc, catalog=catalog, frame=frame
+            session,
+            folder,
+            name=name,
+            distance_mpc=distance_mpc,
+            catalog=catalog,
+            frame=frame,
+            label_column=label_column,
         )
     except UserInputError as error:
         shutil.rmtree(folder, ignore_errors=True)

@@ -1,7 +1,7 @@
 """Review: experts' preferences, flagged labels, and settings an admin imposes (a blind campaign).
 
 Revision ID: 0002_h19
-Revises: 0001
+Revises: 0002_h13
 Create Date: 2026-12-01 23:00:00
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0002_h19"
-down_revision = "0001"
+down_revision = "0002_h13"
 branch_labels = None
 depends_on = None
 

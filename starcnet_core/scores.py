@@ -1,0 +1,43 @@
+"""Summaries of softmax class scores: the numbers the review queue and active learning rank by.
+
+One definition for the whole project: the database stores what
+:func:`score_summaries` returns, inference reports it, and active learning's
+uncertainty measures are read off it, so the queue orders candidates by the
+same numbers the active-learning benchmark measured. Scores are the ``(N, K)``
+softmax outputs, columns classes 1..K; a zero score contributes nothing to the
+entropy (the limit of ``p log p``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["score_summaries"]
+
+
+def score_summaries(scores: np.ndarray) -> dict[str, np.ndarray]:
+    """Predicted class, confidence, margin and entropy of each row of ``scores``.
+
+    Parameters
+    ----------
+    scores : numpy.ndarray
+        ``(N, K)`` class scores (rows sum to 1), columns classes 1..K, K >= 2.
+
+    Returns
+    -------
+    dict of numpy.ndarray
+        ``predicted_class`` (1..K, the first of tied top scores), ``confidence``
+        (the top score), ``margin`` (top minus second score) and ``entropy``
+        (Shannon entropy in nats, ``0 log 0 = 0``); each ``(N,)``.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    if scores.ndim != 2 or scores.shape[1] < 2:
+        raise ValueError(f"scores must be (N, K) with K >= 2 classes, got shape {scores.shape}")
+    ordered = np.sort(scores, axis=1)
+    terms = scores * np.log(np.where(scores > 0, scores, 1.0))
+    return {
+        "predicted_class": scores.argmax(axis=1) + 1,
+        "confidence": ordered[:, -1],
+        "margin": ordered[:, -1] - ordered[:, -2],
+        "entropy": -terms.sum(axis=1),
+    }

@@ -1,0 +1,79 @@
+"""Expert-weighted consensus of the stored labels (Dawid-Skene), beside the mode.
+
+Reads the labels that count (:func:`db.consensus.effective_labels`; "unsure"
+answers carry no class and are left out), fits
+:func:`starcnet_core.evaluation.dawid_skene.dawid_skene` with one confusion
+matrix per expert, and reports each expert's estimated accuracy per class with
+the number of labels behind it. The stored votes and the mode are unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from db.consensus import effective_labels, tally
+from db.models import Expert
+from starcnet_core.evaluation.dawid_skene import DawidSkene, dawid_skene
+
+__all__ = ["weighted_consensus", "weighted_consensus_report"]
+
+
+def weighted_consensus(
+    session: Session, *, galaxy_id: int | None = None, roles: Sequence[str] | None = None
+) -> DawidSkene | None:
+    """The Dawid-Skene fit of the class votes (optionally of one galaxy or some roles); None without votes."""
+    labels = effective_labels(session, galaxy_id=galaxy_id, roles=roles)
+    voted = labels.label_class > 0
+    if not voted.any():
+        return None
+    return dawid_skene(labels.candidate_id[voted], labels.expert_id[voted], labels.label_class[voted])
+
+
+def weighted_consensus_report(
+    session: Session, *, galaxy_id: int | None = None, roles: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """JSON-ready comparison of the Dawid-Skene consensus with the mode.
+
+    Returns
+    -------
+    dict
+        ``n_candidates`` (with a class vote), ``n_decided`` (a decided mode),
+        ``agreement_with_mode`` (fraction of decided candidates where both agree),
+        ``changed_from_mode`` (count), ``resolved_ties`` (undecided mode, now a
+        class), and ``experts``: per expert ``expert``, ``n_labels``,
+        ``accuracy`` (4 values, classes 1-4) and ``labels_per_class`` (the
+        expected number of their labels on candidates of each class).
+    """
+    fit = weighted_consensus(session, galaxy_id=galaxy_id, roles=roles)
+    if fit is None:
+        return {"n_candidates": 0, "experts": []}
+    mode = tally(effective_labels(session, galaxy_id=galaxy_id, roles=roles))
+    # both are sorted by candidate id; the mode also holds candidates with only "unsure" answers
+    mode_class = mode.mode[np.searchsorted(mode.candidate_id, fit.items)]
+    decided = mode_class > 0
+    names = dict(
+        session.execute(select(Expert.id, Expert.name).where(Expert.id.in_(fit.workers.tolist()))).all()
+    )
+    return {
+        "n_candidates": int(len(fit.items)),
+        "n_decided": int(decided.sum()),
+        "agreement_with_mode": (
+            float((fit.consensus[decided] == mode_class[decided]).mean()) if decided.any() else None
+        ),
+        "changed_from_mode": int((fit.consensus[decided] != mode_class[decided]).sum()),
+        "resolved_ties": int((~decided).sum()),
+        "experts": [
+            {
+                "expert": names[int(worker)],
+                "n_labels": int(round(fit.labels_per_class[w].sum())),
+                "accuracy": [float(a) for a in fit.accuracy_per_class[w]],
+                "labels_per_class": [float(n) for n in fit.labels_per_class[w]],
+            }
+            for w, worker in enumerate(fit.workers)
+        ],
+    }
