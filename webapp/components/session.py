@@ -66,8 +66,10 @@ def current_expert() -> SignedIn | None:
 
 def require_expert() -> SignedIn:
     """The signed-in expert; otherwise the sign-in form (the app remembers the page asked for)."""
-    if "app_pages" not in st.session_state:
-        st.rerun()  # a page run outside the app's navigation (the old way, see above): run the app
+    state = st.session_state
+    if "app_pages" not in state and not state.get("app_rerun"):
+        state["app_rerun"] = True  # once: a page run outside the app's navigation (see above) reruns the app
+        st.rerun()
     expert = current_expert()
     if expert is None:
         st.switch_page(page_for(_SIGN_IN_PAGE))
