@@ -1,16 +1,28 @@
-"""Simulator speed: a 4000x4000 galaxy with 1,500 candidates, and the 15,471-stamp survey.
+"""Simulator fidelity against real LEGUS catalogs, and simulator speed.
 
-Goals (issue 2): the galaxy in <= 60 s and the full survey in <= 5 min on
-2 CPU cores. Also prints the simulated experts' agreement on the survey (the
-paper's Fig. 3: 57.3% between two experts; the mode should match the truth
-~75-80%). Prints one markdown section (``benchmarks/run_all.py`` collects it).
+Fidelity (issue 11): a simulated galaxy at 17.9 Mpc against the real NGC 1566
+catalog (hybrid class, column 34) and one at 9.9 Mpc against NGC 628 (class
+mode): per-class medians of M_V, V-I, U-B, NUV-U and the 16/50/84th
+percentiles of CI, side by side, with the goals (0.15 mag for the NGC 1566
+medians, 0.05 for CI medians, 0.1 for its percentiles, 0.2 mag for NGC 628's
+M_V medians). Also: the simulated catalog's magnitudes against magnitudes
+measured again, independently, on the mosaic files it came with (photutils,
+4 px aperture, 7-8 px sky annulus, the APCOR in each header), per source kind;
+the most negative pixel of noiseless renders relative to their peak; and the
+class ordering real catalogs show.
 
-    python benchmarks/bench_simulator.py [--size 4000] [--n-candidates 1500] [--fraction 1.0]
+Speed (issue 2): a 4000x4000 galaxy with 1,500 candidates in <= 60 s and the
+full survey in <= 5 min on 2 cores; the simulated experts' agreement on the
+survey (paper: 57.3% between two experts).
+
+    python benchmarks/bench_simulator.py [--data ../shared/data] [--size 3000] [--n-candidates 2000]
+        [--skip-speed] [--survey-fraction 1.0]
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import sys
 import tempfile
 import time
@@ -18,49 +30,240 @@ from itertools import combinations
 from pathlib import Path
 
 import numpy as np
+from photutils.aperture import ApertureStats, CircularAnnulus, CircularAperture, aperture_photometry
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from starcnet_core.io.bands import BANDS, VEGA_ZEROPOINTS  # noqa: E402
+from starcnet_core.io.catalogs import read_catalog  # noqa: E402
+from starcnet_core.io.galaxy import read_galaxy  # noqa: E402
 from starcnet_core.sim import simulate_galaxy, simulate_survey  # noqa: E402
+from starcnet_core.sim.calibration import CI_CUTS, distance_modulus  # noqa: E402
+from starcnet_core.sim.population import draw_candidates  # noqa: E402
+from starcnet_core.sim.render import render_patches  # noqa: E402
+
+_NGC1566 = "legus/ngc1566/hlsp_legus_hst_wfc3_ngc1566_multiband_v1_padagb-mwext-avgapcor.tab"
+_NGC628 = ("legus/ngc628/ngc628_catalog_wClass0.csv", "legus/ngc628/LEGUS_description.txt")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", type=int, default=4000, help="mosaic side, pixels")
-    parser.add_argument("--n-candidates", type=int, default=1500, help="galaxy candidates")
-    parser.add_argument("--fraction", type=float, default=1.0, help="fraction of the survey")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
+def class_statistics(table, labels: np.ndarray, distance_mpc: float) -> dict[int, dict[str, float]]:
+    """Per class 1-4: medians of M_V, V-I, U-B, NUV-U (detected bands) and CI 16/50/84th percentiles."""
+    mag = {b: np.asarray(table[f"mag_{b}"], float) for b in BANDS}
+    ci = np.asarray(table["ci"], float)
+    out = {}
+    for cls in (1, 2, 3, 4):
+        sel = labels == cls
 
-    with tempfile.TemporaryDirectory() as tmp:
+        def colour(a: str, b: str, sel=sel) -> float:
+            ok = sel & (mag[a] < 90) & (mag[b] < 90)
+            return float(np.median(mag[a][ok] - mag[b][ok]))
+
+        v_ok = sel & (mag["V"] < 90)
+        p16, p50, p84 = np.quantile(ci[sel], [0.16, 0.5, 0.84])
+        out[cls] = {
+            "n": int(sel.sum()),
+            "M_V": float(np.median(mag["V"][v_ok])) - float(distance_modulus(distance_mpc)),
+            "V-I": colour("V", "I"),
+            "U-B": colour("U", "B"),
+            "NUV-U": colour("NUV", "U"),
+            "CI16": float(p16),
+            "CI": float(p50),
+            "CI84": float(p84),
+        }
+    return out
+
+
+_GOALS = {"M_V": 0.15, "V-I": 0.15, "U-B": 0.15, "NUV-U": 0.15, "CI16": 0.1, "CI": 0.05, "CI84": 0.1}
+
+
+def _comparison(real: dict, sim: dict, goals: dict[str, float], title: str) -> tuple[list[str], int, int]:
+    lines = [f"**{title}** (simulated / real, difference; goal in brackets)", ""]
+    lines.append("| class | n sim / real | " + " | ".join(f"{k} [{v}]" for k, v in goals.items()) + " |")
+    lines.append("|---" * (len(goals) + 2) + "|")
+    met = total = 0
+    for cls in (1, 2, 3, 4):
+        cells = []
+        for key, goal in goals.items():
+            diff = sim[cls][key] - real[cls][key]
+            ok = abs(diff) <= goal
+            met, total = met + ok, total + 1
+            cells.append(f"{sim[cls][key]:.2f} / {real[cls][key]:.2f} ({diff:+.2f}{'' if ok else ' MISS'})")
+        lines.append(f"| {cls} | {sim[cls]['n']} / {real[cls]['n']} | " + " | ".join(cells) + " |")
+    return lines, met, total
+
+
+def remeasured_difference(galaxy_dir: Path) -> dict[str, tuple[int, float]]:
+    """Per source kind: rows and median |catalog - remeasured| mag over detected bands."""
+    galaxy = read_galaxy(galaxy_dir)
+    table = galaxy.catalog.table
+    xy = np.column_stack([np.asarray(table["x"], float) - 1, np.asarray(table["y"], float) - 1])
+    diffs = []
+    for band in BANDS:
+        mosaic = galaxy.mosaics.bands[band]
+        image = np.asarray(mosaic.data, float)
+        sky = ApertureStats(image, CircularAnnulus(xy, 7.0, 8.0)).median
+        flux = aperture_photometry(image, CircularAperture(xy, 4.0), method="exact")["aperture_sum"]
+        flux = np.asarray(flux, float) - np.asarray(sky, float) * np.pi * 16.0
+        zp = VEGA_ZEROPOINTS[(mosaic.instrument, mosaic.filter)]
+        catalog = np.asarray(table[f"mag_{band}"], float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            measured = zp - 2.5 * np.log10(flux) + mosaic.header["APCOR"]
+        diffs.append(np.where(catalog < 90, np.abs(catalog - measured), np.nan))
+    with open(next(galaxy_dir.glob("*_truth.csv"))) as handle:
+        kinds = np.array([row["kind"] for row in csv.DictReader(handle)])
+    diffs = np.column_stack(diffs)
+    return {
+        kind: (int(np.sum(kinds == kind)), float(np.nanmedian(diffs[kinds == kind])))
+        for kind in sorted(set(kinds))
+    }
+
+
+def noiseless_minimum(seed: int = 0) -> float:
+    """Most negative pixel of noiseless candidate renders (all classes, 17.9 and 4 Mpc) over their peak."""
+    rng = np.random.default_rng(seed)
+    worst = np.inf
+    for distance in (17.9, 4.0):
+        truth = np.repeat([1, 2, 3, 4], 100)
+        candidates = draw_candidates(truth, distance, rng)
+        comps = candidates.components
+        comps.dx = comps.dx + rng.uniform(0, 1, len(truth))[comps.patch]
+        comps.dy = comps.dy + rng.uniform(0, 1, len(truth))[comps.patch]
+        patches = render_patches(comps, len(truth), 48)
+        peak = patches.max(axis=(2, 3), keepdims=True)
+        ratio = np.where(peak > 0, patches / np.where(peak > 0, peak, 1), 0)
+        worst = min(worst, float(ratio.min()))
+    return worst
+
+
+def fidelity(data: Path, size: int, n_candidates: int, seed: int, tmp: Path) -> list[str]:
+    """The fidelity section's markdown lines."""
+    real1566 = read_catalog(data / _NGC1566)
+    real628 = read_catalog(data / _NGC628[0], data / _NGC628[1])
+    lines = []
+    results = {}
+    for name, distance, real, column in (
+        ("NGC 1566", 17.9, real1566, "class_hybrid"),
+        ("NGC 628", 9.9, real628, "class_mode"),
+    ):
         start = time.perf_counter()
-        simulate_galaxy(Path(tmp) / "g", size=args.size, n_candidates=args.n_candidates, seed=args.seed)
-        galaxy_s = time.perf_counter() - start
-        start = time.perf_counter()
-        survey = simulate_survey(Path(tmp) / "s", seed=args.seed, fraction=args.fraction)
-        survey_s = time.perf_counter() - start
+        directory = simulate_galaxy(
+            tmp / name.replace(" ", ""),
+            size=size,
+            n_candidates=n_candidates,
+            distance_mpc=distance,
+            seed=seed,
+            ci_cut=CI_CUTS[name],
+            field="bench",
+        )
+        seconds = time.perf_counter() - start
+        sim = read_galaxy(directory).catalog
+        sim_labels = np.asarray(sim.labels["LEGUS mode"])
+        results[name] = (
+            class_statistics(sim.table, sim_labels, distance),
+            class_statistics(real.table, np.asarray(real.table[column], int), distance),
+            directory,
+            seconds,
+            np.mean(sim_labels == 0),
+            np.mean(np.asarray(real.table[column], int) == 0),
+        )
+    sim, real, directory, seconds, zero_sim, zero_real = results["NGC 1566"]
+    table, met, total = _comparison(
+        real, sim, _GOALS, f"17.9 Mpc against NGC 1566 ({seconds:.0f} s to simulate)"
+    )
+    lines += table
+    lines += [
+        "",
+        f"Goals met at 17.9 Mpc: {met} of {total}. Class 0 (not inspected): {zero_sim:.1%} simulated, "
+        f"{zero_real:.1%} real.",
+        "",
+    ]
+    sim628, real628_stats, _, seconds628, zero_sim628, zero_real628 = results["NGC 628"]
+    table, met628, total628 = _comparison(
+        real628_stats, sim628, {"M_V": 0.2, "CI": 0.05}, f"9.9 Mpc against NGC 628 ({seconds628:.0f} s)"
+    )
+    lines += table
+    lines += [
+        "",
+        f"Goals met at 9.9 Mpc: {met628} of {total628} (the issue's goal is M_V). Class 0: "
+        f"{zero_sim628:.1%} simulated, {zero_real628:.1%} real.",
+        "",
+    ]
+    order_u_b = min(sim, key=lambda c: sim[c]["U-B"]) == 3
+    order_ci = max(sim, key=lambda c: sim[c]["CI"]) == 3
+    red = sorted(sim, key=lambda c: -sim[c]["V-I"]).index(1) < 2
+    low_ci = sorted(sim, key=lambda c: sim[c]["CI"]).index(1) < 2
+    lines.append(
+        f"Class ordering at 17.9 Mpc: class 3 bluest in U-B {'yes' if order_u_b else 'NO'}, highest CI "
+        f"{'yes' if order_ci else 'NO'}; class 1 among the two reddest in V-I {'yes' if red else 'NO'}, "
+        f"among the two lowest CI {'yes' if low_ci else 'NO'}."
+    )
+    lines.append("")
+    remeasured = remeasured_difference(directory)
+    worst = max(d for _, d in remeasured.values())
+    lines.append(
+        "Catalog minus magnitudes measured again on the mosaic files (median |difference| over detected "
+        "bands, goal <= 0.05 mag): "
+        + ", ".join(f"{kind} {d:.4f} (n={n})" for kind, (n, d) in remeasured.items())
+        + f"; worst {worst:.4f}."
+    )
+    lines.append("")
+    lines.append(
+        f"Noiseless renders: most negative pixel / peak = {noiseless_minimum(seed):.2e} (goal >= -1e-6)."
+    )
+    return lines
+
+
+def speed(size: int, n_candidates: int, fraction: float, seed: int, tmp: Path) -> list[str]:
+    """The speed section's markdown lines."""
+    start = time.perf_counter()
+    simulate_galaxy(tmp / "speed", size=size, n_candidates=n_candidates, seed=seed)
+    galaxy_s = time.perf_counter() - start
+    start = time.perf_counter()
+    survey = simulate_survey(tmp / "s", seed=seed, fraction=fraction)
+    survey_s = time.perf_counter() - start
     table = survey.table
     votes = np.column_stack([table[f"vote_{k}"] for k in (1, 2, 3)])
     pairwise = np.mean([np.mean(votes[:, i] == votes[:, j]) for i, j in combinations(range(3), 2)])
     mode_truth = np.mean(table["label"] == table["true_class"])
     expert_mode = np.mean(votes == np.asarray(table["label"])[:, None])
-    print("## Simulator")
-    print()
-    print("| run | size | seconds | goal |")
-    print("|---|---|---|---|")
-    print(
-        f"| galaxy mode | {args.size}x{args.size} px, {args.n_candidates} candidates, 5 bands "
-        f"(FITS + catalog written) | {galaxy_s:.1f} | <= 60 s |"
-    )
-    goal = "<= 300 s" if args.fraction == 1.0 else "(<= 300 s for the full survey)"
-    print(f"| survey mode | {len(survey)} stamps of 32x32x5 (StampSet written) | {survey_s:.1f} | {goal} |")
-    print()
-    print(
+    goal = "<= 300 s" if fraction == 1.0 else "(<= 300 s for the full survey)"
+    return [
+        "| run | size | seconds | goal |",
+        "|---|---|---|---|",
+        f"| galaxy mode | {size}x{size} px, {n_candidates} candidates, 5 bands (FITS + catalog written) "
+        f"| {galaxy_s:.1f} | <= 60 s |",
+        f"| survey mode | {len(survey)} stamps of 32x32x5 (StampSet written) | {survey_s:.1f} | {goal} |",
+        "",
         f"Simulated experts on the survey: two experts agree on {pairwise:.1%} (paper 57.3%), "
         f"an expert and the mode on {expert_mode:.1%} (paper 75.0%), the mode and the true class on "
-        f"{mode_truth:.1%} (goal ~75-80%)."
+        f"{mode_truth:.1%} (goal ~75-80%).",
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--data", type=Path, default=ROOT.parent / "shared" / "data", help="shared data directory"
     )
+    parser.add_argument("--size", type=int, default=3000, help="fidelity galaxies' mosaic side, pixels")
+    parser.add_argument("--n-candidates", type=int, default=2000, help="fidelity galaxies' candidates")
+    parser.add_argument("--skip-speed", action="store_true", help="only the fidelity comparison")
+    parser.add_argument("--skip-fidelity", action="store_true", help="only the speed runs")
+    parser.add_argument("--survey-fraction", type=float, default=1.0, help="fraction of the survey (speed)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    print("## Simulator")
+    print()
+    with tempfile.TemporaryDirectory() as tmp:
+        if not args.skip_fidelity:
+            if not (args.data / _NGC1566).exists():
+                print(f"error: {args.data / _NGC1566}: real catalog not found (--data)", file=sys.stderr)
+                return 2
+            print("\n".join(fidelity(args.data, args.size, args.n_candidates, args.seed, Path(tmp))))
+            print()
+        if not args.skip_speed:
+            print("\n".join(speed(4000, 1500, args.survey_fraction, args.seed, Path(tmp))))
     return 0
 
 

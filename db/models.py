@@ -209,7 +209,7 @@ class Label(Base):
     #: stretch, bands, zoom... as the review page had them
     display_settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     retracts_id: Mapped[int | None] = mapped_column(ForeignKey("label.id"), unique=True)
-    #: sha256 of the file a bulk import came from (refuses importing the same file twice)
+    #: sha256 of the file a bulk import came from (one expert cannot import the same file twice)
     import_batch: Mapped[str | None] = mapped_column(String(64), index=True)
     #: the expert marked the candidate to come back to (the review queue's "flagged" filter)
     flagged: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -321,7 +321,7 @@ class Job(Base):
 
 
 class HeldOutCandidate(Base):
-    """A candidate in the fixed evaluation set: never trained on, chosen once, grown on request."""
+    """A candidate in the evaluation set: never trained on, grown on request (rows of one growth share ``added_at``)."""
 
     __tablename__ = "held_out_candidate"
 
@@ -336,5 +336,6 @@ class AppSetting(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    changed_by: Mapped[int | None] = mapped_column(ForeignKey("expert.id"))
+    #: the admin's name (text, not a key: settings never hold experts' rows in place)
+    changed_by: Mapped[str | None] = mapped_column(String(128))
     changed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -8,9 +8,10 @@ version is ``active`` (a partial unique index enforces it); promoting archives
 the previous one, and :func:`rollback` re-activates the version that was
 active before.
 
-The held-out set is a fixed list of labelled candidates that retraining never
-sees. It is chosen once, stratified by (class, galaxy), and grows only when
-asked (:func:`grow_held_out`), so every version's metrics are comparable.
+The held-out set is a list of labelled candidates that retraining never
+sees. It only grows, and only when asked (:func:`add_held_out`, stratified
+by class and galaxy); each growth is one batch of rows with one ``added_at``,
+so the time of the last growth names the set a version was measured on.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from db.models import HeldOutCandidate, ModelVersion, utcnow
@@ -34,12 +35,24 @@ __all__ = [
     "register_version",
     "promote",
     "rollback",
+    "rollback_target",
     "list_versions",
     "get_version",
+    "record_metrics",
+    "HeldOutGrowth",
     "held_out_ids",
-    "choose_held_out",
-    "grow_held_out",
+    "held_out_growth",
+    "add_held_out",
 ]
+
+
+@dataclass(frozen=True)
+class HeldOutGrowth:
+    """One choice or growth of the held-out set: when, how many were added, the size after it."""
+
+    added_at: dt.datetime
+    n_added: int
+    size: int
 
 
 @dataclass(frozen=True)
@@ -106,7 +119,7 @@ def register_version(
     config: dict[str, Any] | None = None,
     job_id: int | None = None,
 ) -> VersionInfo:
-    """Add a ``candidate`` model version for a complete checkpoint; flushes, the caller commits.
+    """Add a ``proposed`` model version for a complete checkpoint; flushes, the caller commits.
 
     Raises
     ------
@@ -165,23 +178,31 @@ def promote(session: Session, version_id: int, *, stamp: bool = True) -> int | N
     return previous.id if previous is not None else None
 
 
+def rollback_target(session: Session) -> int | None:
+    """The version :func:`rollback` would re-activate; None when there is nothing to roll back to."""
+    current = session.scalars(select(ModelVersion).where(ModelVersion.status == "active")).one_or_none()
+    query = select(ModelVersion.id).where(
+        ModelVersion.promoted_at.is_not(None), ModelVersion.status != "active"
+    )
+    if current is not None and current.promoted_at is not None:
+        query = query.where(ModelVersion.promoted_at <= current.promoted_at)
+    return session.scalars(query.order_by(ModelVersion.promoted_at.desc(), ModelVersion.id.desc())).first()
+
+
 def rollback(session: Session) -> int:
     """Re-activate the version that was active before the current one; returns its id. Flushes only.
 
     The current version's promotion is withdrawn (``promoted_at`` cleared), so
     repeated roll backs walk back through the promotion history.
     """
-    current = session.scalars(select(ModelVersion).where(ModelVersion.status == "active")).one_or_none()
-    query = select(ModelVersion).where(ModelVersion.promoted_at.is_not(None), ModelVersion.status != "active")
-    if current is not None and current.promoted_at is not None:
-        query = query.where(ModelVersion.promoted_at <= current.promoted_at)
-    earlier = session.scalars(query.order_by(ModelVersion.promoted_at.desc(), ModelVersion.id.desc())).first()
+    earlier = rollback_target(session)
     if earlier is None:
         raise LookupError("no earlier active model version to roll back to")
+    current = session.scalars(select(ModelVersion).where(ModelVersion.status == "active")).one_or_none()
     if current is not None:
         current.promoted_at = None
-    promote(session, earlier.id, stamp=False)
-    return earlier.id
+    promote(session, earlier, stamp=False)
+    return earlier
 
 
 def list_versions(session: Session) -> list[VersionInfo]:
@@ -198,78 +219,90 @@ def get_version(session: Session, version_id: int) -> VersionInfo:
     return VersionInfo.from_row(row)
 
 
+def record_metrics(session: Session, version_id: int, metrics: dict[str, Any]) -> None:
+    """Replace a version's held-out metrics (a re-measurement on the current held-out set). Flushes only."""
+    row = session.get(ModelVersion, version_id)
+    if row is None:
+        raise KeyError(f"no model version {version_id}")
+    row.metrics = dict(metrics)
+    session.flush()
+
+
 def held_out_ids(session: Session) -> np.ndarray:
     """Candidate ids of the held-out set (sorted)."""
     ids = session.scalars(select(HeldOutCandidate.candidate_id).order_by(HeldOutCandidate.candidate_id))
     return np.fromiter(ids, dtype=np.int64)
 
 
-def _stratified_pick(
-    candidate_ids: np.ndarray, strata: np.ndarray, fraction: float, rng: np.random.Generator
-) -> np.ndarray:
-    chosen = []
-    for stratum in np.unique(strata):
-        members = candidate_ids[strata == stratum]
-        # round, but a stratum of two or more always gives one so every class/galaxy is represented
-        n = int(round(fraction * len(members)))
-        if n == 0 and len(members) >= 2:
-            n = 1
-        chosen.append(rng.choice(members, size=min(n, len(members)), replace=False))
-    return np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, dtype=np.int64)
+def held_out_growth(session: Session) -> list[HeldOutGrowth]:
+    """Every choice or growth of the held-out set, oldest first, with the size it left."""
+    rows = session.execute(
+        select(HeldOutCandidate.added_at, func.count())
+        .group_by(HeldOutCandidate.added_at)
+        .order_by(HeldOutCandidate.added_at)
+    ).all()
+    sizes = np.cumsum([n for _, n in rows]).tolist()
+    return [HeldOutGrowth(at, int(n), int(size)) for (at, n), size in zip(rows, sizes, strict=True)]
 
 
-def choose_held_out(
+def _allocate(sizes: np.ndarray, n: int) -> np.ndarray:
+    """``n`` split over strata in proportion to their ``sizes`` (largest remainders), never above a size."""
+    quota = n * sizes / sizes.sum()
+    counts = np.minimum(np.floor(quota).astype(np.int64), sizes)
+    for stratum in np.argsort(-(quota - counts), kind="stable"):
+        if counts.sum() >= n:
+            break
+        if counts[stratum] < sizes[stratum]:
+            counts[stratum] += 1
+    return counts
+
+
+def add_held_out(
     session: Session,
     candidate_ids: Sequence[int],
     classes: Sequence[int],
     galaxy_ids: Sequence[int],
+    n: int,
     *,
-    fraction: float = 0.2,
     seed: int = 0,
 ) -> np.ndarray:
-    """Choose the held-out set once, stratified by (class, galaxy); a no-op when it exists.
+    """Hold out ``n`` more of the given labelled candidates, stratified by (class, galaxy). Flushes only.
+
+    Candidates already held out are skipped. The ``n`` are shared out over the
+    (class, galaxy) strata of the remaining candidates in proportion to their
+    sizes, so the set keeps the make-up of the labels. All rows of one call
+    carry the same ``added_at``: that is the record of this growth
+    (:func:`held_out_growth`).
 
     Parameters
     ----------
     candidate_ids, classes, galaxy_ids : sequence of int
         The labelled candidates, their consensus class (1-4) and galaxy.
-    fraction : float
-        Share of each (class, galaxy) stratum held out.
+    n : int
+        How many to add (fewer when fewer remain).
+    seed : int
+        Seed of the random choice within each stratum.
 
     Returns
     -------
     numpy.ndarray
-        The held-out candidate ids (existing or new). Flushes only.
+        The ids added (sorted).
     """
-    existing = held_out_ids(session)
-    if len(existing):
-        return existing
-    return _add(session, candidate_ids, classes, galaxy_ids, fraction, seed)
-
-
-def grow_held_out(
-    session: Session,
-    candidate_ids: Sequence[int],
-    classes: Sequence[int],
-    galaxy_ids: Sequence[int],
-    *,
-    fraction: float = 0.2,
-    seed: int = 0,
-) -> np.ndarray:
-    """Add a stratified ``fraction`` of the given labelled candidates not yet held out (on request only).
-
-    Returns the ids added. Flushes only.
-    """
-    return _add(session, candidate_ids, classes, galaxy_ids, fraction, seed)
-
-
-def _add(session, candidate_ids, classes, galaxy_ids, fraction, seed) -> np.ndarray:
     ids = np.asarray(candidate_ids, dtype=np.int64)
     fresh = ~np.isin(ids, held_out_ids(session))
-    strata = np.char.add(
-        np.asarray(classes).astype(str)[fresh], np.char.add(":", np.asarray(galaxy_ids).astype(str)[fresh])
+    if n <= 0 or not fresh.any():
+        return np.zeros(0, dtype=np.int64)
+    pairs = np.stack([np.asarray(classes)[fresh], np.asarray(galaxy_ids)[fresh]], axis=1)
+    strata, which = np.unique(pairs, axis=0, return_inverse=True)
+    which = which.ravel()
+    counts = _allocate(np.bincount(which, minlength=len(strata)), min(n, int(fresh.sum())))
+    rng = np.random.default_rng(seed)
+    picked = np.sort(
+        np.concatenate(
+            [rng.choice(ids[fresh][which == s], size=int(k), replace=False) for s, k in enumerate(counts)]
+        )
     )
-    picked = _stratified_pick(ids[fresh], strata, fraction, np.random.default_rng(seed))
-    session.add_all(HeldOutCandidate(candidate_id=int(i)) for i in picked)
+    now = utcnow()
+    session.add_all(HeldOutCandidate(candidate_id=int(i), added_at=now) for i in picked)
     session.flush()
     return picked

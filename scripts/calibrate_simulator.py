@@ -44,27 +44,113 @@ def distance_modulus(distance_mpc: float) -> float:
     return 5.0 * np.log10(distance_mpc * 1e6) - 5.0
 
 
+# The Jacobian from the five band magnitudes (NUV, U, B, V, I) to (V, NUV-V, U-V, B-V, V-I).
+_TO_COLOURS = np.array(
+    [[0, 0, 0, 1, 0], [1, 0, 0, -1, 0], [0, 1, 0, -1, 0], [0, 0, 1, -1, 0], [0, 0, 0, 1, -1]], float
+)
+
+
+def _nearest_positive_definite(cov: np.ndarray, floor: float = 1e-3) -> np.ndarray:
+    values, vectors = np.linalg.eigh(cov)
+    return vectors @ np.diag(np.maximum(values, floor)) @ vectors.T
+
+
 def measure_ngc1566(path: Path) -> None:
-    """Print per-class magnitude/colour means and covariances, and CI statistics."""
+    """Per-class (M_V, colour) means and intrinsic covariances, and CI statistics.
+
+    The simulator measures its own photometry on noisy images, so the scatter
+    the catalog's errors put into the colours is taken out of the measured
+    covariance: the mean of each source's error covariance (through the
+    colour Jacobian, V shared by all colours) is subtracted.
+    """
     catalog = read_catalog(path)
     table = catalog.table
     classes = np.asarray(table["class_hybrid"], dtype=int)
-    mags = np.column_stack([np.asarray(table[f"mag_{b}"], float) for b in ("NUV", "U", "B", "V", "I")])
+    mags = np.column_stack([np.asarray(table[f"mag_{b}"], float) for b in BANDS])
+    errs = np.column_stack([np.asarray(table[f"magerr_{b}"], float) for b in BANDS])
     ci = np.asarray(table["ci"], float)
     good = np.all(np.isfinite(mags) & (mags < 40), axis=1)
     dm = distance_modulus(NGC1566_DISTANCE_MPC)
     print(f"# NGC 1566: {len(table)} rows, {good.sum()} detected in all five bands")
     for cls in (1, 2, 3, 4):
         sel = good & (classes == cls)
-        v = mags[sel, 3] - dm
-        colours = mags[sel][:, [0, 1, 2, 4]] - mags[sel][:, [3]]
-        colours[:, 3] *= -1.0  # V - I, not I - V
-        x = np.column_stack([v, colours])
+        x = mags[sel] @ _TO_COLOURS.T
+        x[:, 0] -= dm
+        noise = np.einsum("ij,nj,kj->ik", _TO_COLOURS, errs[sel] ** 2, _TO_COLOURS) / sel.sum()
+        intrinsic = _nearest_positive_definite(np.cov(x.T) - noise)
         print(f"{cls}: dict(n={sel.sum()}, mean={np.round(x.mean(0), 3).tolist()},")
-        print(f"   cov={np.round(np.cov(x.T), 4).tolist()},")
-        print(f"   ci=({ci[sel].mean():.3f}, {ci[sel].std():.3f})),")
+        print(f"   cov={np.round(intrinsic, 4).tolist()},")
+        print(f"   ci_16_50_84={np.round(np.quantile(ci[sel], [0.16, 0.5, 0.84]), 3).tolist()}),")
     for cls in (0, 1, 2, 3, 4):
         print(f"# class {cls}: {np.sum(classes == cls)} rows")
+
+
+def measure_luminosity_functions(legus: Path) -> None:
+    """Per-class LF slopes above completeness, and the catalogs' detection limit in apparent V.
+
+    Slopes: NGC 1566 (hybrid class) brighter than M_V = -8.3 and NGC 628 (class
+    mode) brighter than -7.0, both about 1.2 mag above where their catalogs
+    thin out, pooled. Detection: the apparent V magnitudes of every row of
+    both catalogs, fitted by maximum likelihood with a power law of the pooled
+    slope times a logistic completeness ``1 / (1 + exp((V - V50) / width))``.
+    """
+    from scipy.optimize import minimize
+
+    ngc1566 = read_catalog(
+        legus / "ngc1566" / "hlsp_legus_hst_wfc3_ngc1566_multiband_v1_padagb-mwext-avgapcor.tab"
+    ).table
+    ngc628 = read_catalog(
+        legus / "ngc628" / "ngc628_catalog_wClass0.csv", legus / "ngc628" / "LEGUS_description.txt"
+    ).table
+    parts = [
+        (ngc1566, "class_hybrid", NGC1566_DISTANCE_MPC, -8.3),
+        (ngc628, "class_mode", NGC628_DISTANCE_MPC, -7.0),
+    ]
+    slopes = {}
+    for cls in (1, 2, 3, 4, (1, 2, 3, 4)):
+        depths = []
+        for table, column, distance, limit in parts:
+            v = np.asarray(table["mag_V"], float)
+            m_v = v[(np.isin(np.asarray(table[column], int), cls)) & (v < 40)] - distance_modulus(distance)
+            depths.append(limit - m_v[m_v < limit])
+        depth = np.concatenate(depths)
+        slopes[cls] = 1.0 + 1.0 / (0.4 * np.log(10.0) * depth.mean())
+        print(f"# LF class {cls}: alpha = {slopes[cls]:.3f} from {len(depth)} candidates")
+    print(f"LF_ALPHA = {{{', '.join(f'{c}: {slopes[c]:.2f}' for c in (1, 2, 3, 4))}}}")
+    v = np.concatenate([np.asarray(t["mag_V"], float) for t, *_ in parts])
+    v = v[v < 40]
+    grid = np.linspace(16.0, 28.0, 2401)
+    b = 0.4 * (slopes[(1, 2, 3, 4)] - 1.0) * np.log(10.0)
+
+    def nll(params: np.ndarray) -> float:
+        v50, width = params[0], abs(params[1]) + 1e-3
+        density = lambda m: np.exp(b * (m - v50)) / (1.0 + np.exp((m - v50) / width))  # noqa: E731
+        norm = np.trapezoid(density(grid), grid)
+        return -np.sum(np.log(density(v) / norm))
+
+    fit = minimize(nll, [24.0, 0.3], method="Nelder-Mead")
+    print(f"DETECTION_V50, DETECTION_WIDTH = {fit.x[0]:.2f}, {abs(fit.x[1]) + 1e-3:.2f}  # n={len(v)}")
+
+
+def measure_ci_cuts(legus: Path) -> None:
+    """Each catalog's CI cut: its smallest CI (LEGUS keeps only candidates above the cut)."""
+    files = sorted((legus / "catalogs").glob("*.tab")) + sorted((legus / "ngc1566").glob("*.tab"))
+    for path in files:
+        field = path.name.split("_")[4]
+        # NGC 1313-W has two more position columns before the photometry.
+        ci = np.loadtxt(path, usecols=17 if field == "ngc1313-w" else 15)
+        print(f"# CI cut {field}: {ci.min():.2f}")
+    ci = np.loadtxt(legus / "ngc628" / "ngc628_catalog_wClass0.csv", delimiter=",", usecols=15)
+    print(f"# CI cut ngc628: {ci.min():.2f}")
+
+
+def measure_detection_limits(path: Path) -> None:
+    """Per band, the NGC 1566 magnitude where the catalog error reaches 0.3 mag (Nflt's threshold)."""
+    table = read_catalog(path).table
+    for band in BANDS:
+        mag, err = np.asarray(table[f"mag_{band}"], float), np.asarray(table[f"magerr_{band}"], float)
+        near = (mag < 40) & (np.abs(err - 0.3) < 0.05)
+        print(f"# NGC 1566 {band}: error 0.3 mag at {np.median(mag[near]):.2f} ({near.sum()} sources)")
 
 
 def measure_ryon(directory: Path) -> None:
@@ -121,7 +207,7 @@ def _photometry_and_sed(catalog, class_column: str, distance_mpc: float):
 
 
 def measure_sed(legus: Path) -> None:
-    """Print the per-class SED regressions, interval widths and the uninspected (class 0) numbers."""
+    """Print the per-class SED regressions and the 68% interval widths."""
     ngc1566 = read_catalog(
         legus / "ngc1566" / "hlsp_legus_hst_wfc3_ngc1566_multiband_v1_padagb-mwext-avgapcor.tab"
     )
@@ -154,14 +240,6 @@ def measure_sed(legus: Path) -> None:
         positive = w[w > 0]
         rows.append((round(float(np.mean(w <= 0)), 3), round(float(np.mean(positive)), 4)))
     print(f"SED_INTERVALS = {rows}  # (fraction without width, mean width) age+/-, mass+/-, E(B-V)+/-")
-    x628, _, classes628, _, _ = parts[1]
-    zero = classes628 == 0
-    m_v = x628[zero, 0]
-    m_v = m_v[np.isfinite(m_v)]
-    print(
-        f"UNINSPECTED_FRACTION = {zero.mean():.3f}  # NGC 628, {zero.sum()} of {len(zero)}; "
-        f"UNINSPECTED_M_V = ({m_v.mean():.3f}, {m_v.std():.3f}), {np.mean(m_v > -6):.2f} fainter than -6"
-    )
 
 
 def main() -> None:
@@ -170,7 +248,11 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=default, help="the shared data directory")
     args = parser.parse_args()
     legus = args.data / "legus"
-    measure_ngc1566(legus / "ngc1566" / "hlsp_legus_hst_wfc3_ngc1566_multiband_v1_padagb-mwext-avgapcor.tab")
+    ngc1566 = legus / "ngc1566" / "hlsp_legus_hst_wfc3_ngc1566_multiband_v1_padagb-mwext-avgapcor.tab"
+    measure_ngc1566(ngc1566)
+    measure_detection_limits(ngc1566)
+    measure_luminosity_functions(legus)
+    measure_ci_cuts(legus)
     measure_ryon(legus / "ryon2017")
     measure_sed(legus)
 

@@ -1,8 +1,13 @@
 """Make ``docs/contact_sheet.png``: simulated candidates of each kind, and a simulated field.
 
 Left: five survey candidates per row, one row per true class and class-4
-sub-type, each as the paper's RGB mix and beside it the V band (asinh
-stretch, 32x32 px), titled with the three simulated experts' votes. Right: a whole simulated galaxy (1000x1000 px).
+sub-type, each as the paper's RGB mix (ACS bands of ACS fields scaled as the
+paper scales them) and beside it the V band (asinh stretch, 32x32 px), titled
+with the three simulated experts' votes and the measured CI. Survey stamps are
+candidates LEGUS would have classified: a detector artifact (light in one
+band) is there only where neighbours give it four detected bands, and a star
+only where blending lifts its CI over the cut. Right: a whole simulated
+galaxy (1000x1000 px).
 
 Usage: ``python scripts/make_contact_sheet.py [--out docs/contact_sheet.png] [--seed 0]``.
 """
@@ -24,8 +29,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from starcnet_core.display import field_image, grey_stamps, rgb_composite  # noqa: E402
+from starcnet_core.io.bands import ACS_DISPLAY_SCALE  # noqa: E402
 from starcnet_core.io.mosaics import open_mosaics  # noqa: E402
 from starcnet_core.sim import simulate_galaxy, simulate_survey  # noqa: E402
+from starcnet_core.sim.population import ACS_FILTERS  # noqa: E402
 
 ROWS = (
     ("class 1: symmetric cluster", 1, None),
@@ -37,6 +44,12 @@ ROWS = (
     ("class 4: artifact", 4, ("hot_pixel", "cosmic_ray")),
 )
 PER_ROW = 5
+
+
+def _acs_scale(band: str) -> float:
+    """The paper's display factor for a band taken with ACS (1 for WFC3-only bands)."""
+    instrument, filter_name = ACS_FILTERS[band]
+    return ACS_DISPLAY_SCALE[filter_name] if instrument == "ACS" else 1.0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,12 +68,20 @@ def main(argv: list[str] | None = None) -> int:
         rows = np.asarray(table["true_class"]) == cls
         if kind is not None:
             rows &= np.isin(np.asarray(table["kind"]), kind)
+        if not rows.any():
+            note = fig.add_subplot(grid[r, : 2 * PER_ROW])
+            note.axis("off")
+            note.text(0.0, 0.5, f"{title}: none passed LEGUS's cuts in this survey", fontsize=7)
+            continue
         chosen = rng.choice(np.flatnonzero(rows), size=min(PER_ROW, rows.sum()), replace=False)
         for c, i in enumerate(chosen):
             votes = "".join(str(table[f"vote_{k}"][i]) for k in (1, 2, 3))
+            stamp = survey.stamps[i]
+            if table["filter_set"][i] == "wfc3+acs":
+                stamp = stamp * np.array([_acs_scale(b) for b in survey.bands], np.float32)[:, None, None]
             rgb = fig.add_subplot(grid[r, 2 * c])
-            rgb.imshow(rgb_composite(survey.stamps[i]), origin="lower")
-            rgb.set_title(f"votes {votes}", fontsize=6)
+            rgb.imshow(rgb_composite(stamp), origin="lower")
+            rgb.set_title(f"votes {votes}, CI {table['ci'][i]:.2f}", fontsize=6)
             v = fig.add_subplot(grid[r, 2 * c + 1])
             v.imshow(grey_stamps(survey.stamps[i])[v_band], origin="lower", cmap="gray")
             v.set_title("V", fontsize=6)

@@ -15,15 +15,23 @@ import importlib
 import pkgutil
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from starcnet_core.errors import UserInputError
 
 __all__ = ["build_parser", "run", "add_frame_argument"]
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse, but a refused argument is one line (``error: PROG: message``) and exit 2, like every user error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {self.prog}: {message} (see --help)\n")
+
+
 def build_parser(prog: str, description: str, package: str) -> argparse.ArgumentParser:
     """A parser with one subcommand for each module in ``package``."""
-    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser = _OneLineParser(prog=prog, description=description)
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     path = importlib.import_module(package).__path__
     for info in sorted(pkgutil.iter_modules(path), key=lambda m: m.name):

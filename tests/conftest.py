@@ -16,3 +16,9 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data is not present")
     return SHARED_DATA
+
+
+@pytest.fixture(autouse=True)
+def _inference_choices(tmp_path_factory, monkeypatch) -> None:
+    """``auto``'s backend choices go to a temporary directory, never to the user's cache."""
+    monkeypatch.setenv("STARCNET_CACHE_DIR", str(tmp_path_factory.mktemp("inference-choices")))

@@ -11,6 +11,7 @@ from db.models import Candidate, Prediction
 from db.predictions import active_model_version
 from webapp.services.database import init_database
 from webapp.services.demo import DEMO_GALAXY, DEMO_MODEL, DemoSettings, build_demo, demo_ready
+from webapp.services.held_out import HELD_OUT_MINIMUM, held_out_summary
 
 TINY = DemoSettings(image_size=300, n_candidates=30, survey_fraction=0.004, epochs=1)
 
@@ -30,6 +31,12 @@ def test_demo_is_built_once_and_scored(tmp_path: Path) -> None:
         usable = session.scalar(select(func.count()).where(Candidate.usable.is_(True)))
         scored = session.scalar(select(func.count(Prediction.id)))
     assert usable > 0 and scored == usable
+    with database.read_sessions() as session:
+        held = held_out_summary(session)
+        metrics = active_model_version(session).metrics
+    # the demo holds out 100 labelled candidates (here at most half of the tiny galaxy's) and measures on them
+    assert held["n"] == min(HELD_OUT_MINIMUM, held["n_labelled"] // 2) > 0
+    assert metrics["held_out_fingerprint"] == held["fingerprint"] and metrics["n"] == held["n"]
     # a second run finds everything done: nothing is simulated or trained again
     again: list[str] = []
     build_demo(

@@ -101,10 +101,18 @@ def test_confusion_is_row_normalised_with_counts() -> None:
 
 def test_agreement_pr_and_distance_figures() -> None:
     report = {
-        "experts": {1: "ann", 2: "bob"},
-        "pairwise": [{"expert_a": "ann", "expert_b": "bob", "agreement": 0.5}],
+        "experts": {1: "ann", 2: "bob", 3: "cy"},
+        "pairwise": [
+            {"expert_a": "ann", "expert_b": "bob", "agreement": 0.5, "n": 20},
+            {"expert_a": "ann", "expert_b": "cy", "agreement": 1.0, "n": 1},
+        ],
     }
-    assert np.asarray(expert_agreement_figure(report).data[0].z)[0, 1] == 0.5
+    agreement = expert_agreement_figure(report).data[0]
+    z = np.asarray(agreement.z, dtype=float)
+    assert z[0, 1] == z[1, 0] == 0.5 and agreement.text[0][1] == "50%<br>n=20"
+    # one shared candidate is no 100% cell: uncoloured, and its count is shown
+    assert np.isnan(z[0, 2]) and agreement.text[0][2] == "n=1<br>(too few)"
+    assert np.isnan(z[0, 0]) and agreement.text[0][0] == ""
     consensus = np.array([1, 1, 2, 3, 4, 4])
     scores = np.eye(4)[consensus - 1]
     curves = precision_recall_figure(consensus, scores).data

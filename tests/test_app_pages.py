@@ -8,14 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import streamlit as st
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from streamlit.testing.v1 import AppTest
 
 from db.engine import make_engine
-from db.models import Candidate, Expert, Label, Prediction
+from db.models import Candidate, Expert, Galaxy, Job, Label, Prediction
 from tests.app_testing import prepared_database
 from tests.db_testing import migrated_engine
 from tests.legus_testing import catalog_rows, write_galaxy, write_tab
+from webapp.services import auth
 from webapp.services.auth import issue_session_token, read_session_token, sign_in
 from webapp.services.database import open_database
 from webapp.services.labels import add_expert
@@ -95,17 +96,57 @@ def test_pages_ask_for_sign_in_then_render(database_url: str) -> None:
 
 def test_new_expert_and_shared_password(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STARCNET_PASSWORD", "orion")
+    monkeypatch.setattr(auth, "SIGN_IN_LIMITER", auth.SignInLimiter())
     app = AppTest.from_file(APP, default_timeout=60)
     app.run()
     app.switch_page("pages/sign_in.py").run()
-    app.text_input[0].input("carla")
-    app.text_input[1].input("wrong")
+    # nobody's name before the password
+    assert not app.selectbox and [t.label for t in app.text_input] == ["Password"]
+    app.text_input[0].input("wrong")
     app.button[0].click().run()
     assert app.error[0].value == "wrong password"
-    assert "expert" not in app.session_state
-    app.text_input[1].input("orion")
+    assert "expert" not in app.session_state and not app.selectbox
+    app.text_input[0].input("orion")
+    app.button[0].click().run()
+    assert app.selectbox[0].options == ["ann", "bob"]
+    app.text_input[0].input("carla")
     app.button[0].click().run()
     assert app.session_state["expert"].name == "carla"
+
+
+def test_wrong_passwords_are_rate_limited(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STARCNET_PASSWORD", "orion")
+    monkeypatch.setattr(auth, "SIGN_IN_LIMITER", auth.SignInLimiter())
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.run()
+    app.switch_page("pages/sign_in.py").run()
+    for _ in range(auth.MAX_FAILURES):
+        app.text_input[0].input("guess")
+        app.button[0].click().run()
+        assert app.error[0].value == "wrong password"
+    app.text_input[0].input("orion")  # right, but too late
+    app.button[0].click().run()
+    assert app.error[0].value.startswith("too many wrong passwords")
+    assert not app.selectbox and "door_password" not in app.session_state
+
+
+def test_markdown_in_an_expert_name_is_shown_as_text(database_url: str) -> None:
+    name = "[x](https://example.org)![p](http://127.0.0.1:9/p.png)"
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.run()
+    app.switch_page("pages/sign_in.py").run()
+    app.text_input[0].input(name)
+    app.button[0].click().run()
+    app.switch_page("pages/review.py").run()
+    app.toggle(key="review_blind").set_value(False).run()
+    app.button(key="label_2").click().run()
+    app = _signed_in("ann")
+    app.switch_page("pages/review.py").run()
+    app.toggle(key="review_blind").set_value(False).run()
+    shown = [element.value for element in [*app.caption, *app.markdown, *app.success]]
+    assert not any(name in text for text in shown), shown  # no markdown element holds it unescaped
+    # the candidate panel sets every text as the DOM's textContent: plain text, the name as typed
+    assert any(line.startswith("Others:") and name in line for line in _panel(app)["current"]["lines"])
 
 
 def test_label_with_display_settings_then_undo(database_url: str) -> None:
@@ -127,6 +168,8 @@ def test_label_with_display_settings_then_undo(database_url: str) -> None:
     app.button(key="undo").click().run()
     assert app.session_state["view"].source_id == 6  # back to the undone candidate
     assert _labels(database_url)[-1][1] is None  # a retraction
+    # the undone label no longer counts as labelled today
+    assert "ann: 0 labelled today · 6 left" in _panel(app)["current"]["progress"]
 
 
 def test_display_range_and_stretch_are_stored_with_the_label(database_url: str) -> None:
@@ -255,7 +298,37 @@ def test_export_every_format(database_url: str) -> None:
         assert not app.exception and not app.error, fmt
 
 
-def test_galaxies_page_refuses_bad_directory(database_url: str, tmp_path: Path) -> None:
+def _make_admin(url: str, name: str = "ann") -> None:
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(update(Expert).where(Expert.name == name).values(role="admin"))
+    engine.dispose()
+
+
+def test_server_directories_are_for_admins_under_the_data_roots(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = _signed_in()
+    app.switch_page("pages/galaxies.py").run()
+    assert not [t for t in app.text_input if t.key == "import_dir"]
+    assert any("for admins" in c.value for c in app.caption)
+    _make_admin(database_url)
+    monkeypatch.setenv("STARCNET_DATA_ROOTS", str(tmp_path / "data"))
+    app = _signed_in()
+    app.switch_page("pages/galaxies.py").run()
+    for outside in ("/etc", "../..", str(tmp_path / "ngc9999")):
+        app.text_input(key="import_dir").input(outside)
+        app.button(key="import_dir_go").click().run()
+        assert not app.exception
+        error = app.error[0].value
+        assert "not under the data roots" in error and "passwd" not in error and "fits" not in error
+
+
+def test_galaxies_page_refuses_bad_directory(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _make_admin(database_url)
+    monkeypatch.setenv("STARCNET_DATA_ROOTS", str(tmp_path))
     app = _signed_in()
     app.switch_page("pages/galaxies.py").run()
     assert app.dataframe[0].value["candidates"].tolist() == [6]
@@ -268,7 +341,11 @@ def test_galaxies_page_refuses_bad_directory(database_url: str, tmp_path: Path) 
     assert "not a FITS file" in app.error[0].value
 
 
-def test_galaxies_page_imports_the_catalog_named_in_the_form(database_url: str, tmp_path: Path) -> None:
+def test_galaxies_page_imports_the_catalog_named_in_the_form(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _make_admin(database_url)
+    monkeypatch.setenv("STARCNET_DATA_ROOTS", str(tmp_path))
     directory = write_galaxy(
         tmp_path / "two", [40.5, 50.5], [40.5, 50.5], [1, 2], field="ngc4246", shape=(90, 90)
     )
@@ -283,6 +360,16 @@ def test_galaxies_page_imports_the_catalog_named_in_the_form(database_url: str, 
     app.button(key="import_dir_go").click().run()
     assert not app.exception and not app.error
     assert "Imported ngc4246: 1 candidates, 1 usable." in app.success[0].value
+    # the import queued scoring of the new galaxy with the active model, shown with its progress
+    engine = make_engine(database_url)
+    with engine.connect() as connection:
+        queued = connection.execute(select(Job.params).where(Job.kind == "score")).scalars().all()
+        galaxy_id = connection.execute(select(Galaxy.id).where(Galaxy.name == "ngc4246")).scalar_one()
+    engine.dispose()
+    assert [params["galaxy_id"] for params in queued] == [galaxy_id]
+    app.run()
+    assert any("Scoring ngc4246" in bar.proto.text for bar in app.get("progress"))
+    assert app.button(key=f"score_now_{galaxy_id}").disabled  # already queued
 
 
 def test_candidate_opened_from_the_galaxies_page(database_url: str) -> None:
@@ -310,7 +397,7 @@ def test_after_labelling_the_others_labels_are_revealed(database_url: str) -> No
     assert app.session_state["view"].labels is None
     app.button(key="label_1").click().run()
     assert not app.exception
-    shown = [caption.value for caption in app.caption]
+    shown = [caption.value.replace("\\", "") for caption in app.caption]  # markdown escapes off
     assert any("Previous #2: you 1" in text and "bob 2" in text for text in shown), shown
 
 
@@ -379,6 +466,33 @@ def test_a_session_token_signs_in_again_until_it_expires(
     database.engine.dispose()
 
 
+def test_a_failed_retrain_is_rerun_from_the_page(database_url: str) -> None:
+    from db import jobs
+    from db.engine import session_factory
+    from webapp.services.retrain import RetrainRequest, request_retrain
+
+    engine = make_engine(database_url)
+    with session_factory(engine)() as session:
+        request = RetrainRequest(mode="scratch", include_catalog=True, epochs=3, requested_by="ann")
+        job = request_retrain(session, request)
+        jobs.claim_next(session, "w1")
+        jobs.finish(session, job.id, "w1", "failed", error="RuntimeError: out of memory")
+        params = jobs.get_job(session, job.id).params
+    app = _signed_in()
+    app.switch_page("pages/retrain.py").run()
+    assert "out of memory" in app.error[0].value
+    app.button(key=f"rerun-{job.id}").click().run()
+    assert not app.exception
+    assert f"Job #{job.id} queued again as #{job.id + 1}." in [s.value for s in app.success], [
+        e.value for e in app.error
+    ]
+    with session_factory(engine)() as session:
+        again = jobs.get_job(session, job.id + 1)
+    engine.dispose()
+    assert (again.kind, again.status) == ("retrain", "queued")
+    assert RetrainRequest.from_params(again.params) == RetrainRequest.from_params(params)
+
+
 def _ngc45_like(directory: Path) -> Path:
     """A galaxy whose catalog, without a readme, has two class columns as NGC 45's."""
     directory = write_galaxy(
@@ -393,8 +507,10 @@ def _ngc45_like(directory: Path) -> Path:
 
 
 def test_galaxies_page_lists_ambiguous_class_columns_and_imports_the_one_chosen(
-    database_url: str, tmp_path: Path
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    _make_admin(database_url)
+    monkeypatch.setenv("STARCNET_DATA_ROOTS", str(tmp_path))
     app = _signed_in()
     app.switch_page("pages/galaxies.py").run()
     directory = _ngc45_like(tmp_path / "ngc45")

@@ -6,10 +6,10 @@ import json
 
 import pytest
 from db_testing import add_galaxy
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from db.engine import make_engine, session_factory
-from db.models import Label
+from db.models import Candidate, Label
 from webapp.cli import main
 
 
@@ -81,3 +81,40 @@ def test_backup_is_a_working_database_and_never_overwrites(database, tmp_path, c
     assert main(["backup", str(out)]) == 2
     assert "exists" in capsys.readouterr().err
     assert not list(tmp_path.glob(".*.partial"))
+
+
+def test_check_finds_and_repairs_a_wrong_stored_consensus(database, tmp_path, capsys):
+    assert main(["init-db"]) == 0
+    with session_factory(make_engine(database))() as session:
+        add_galaxy(session, "ngc1", n=3)
+        session.commit()
+    assert main(["expert", "add", "ana"]) == 0
+    assert main(["label", "--expert", "ana", "--galaxy", "ngc1", "--id", "2", "--class", "3"]) == 0
+    capsys.readouterr()
+    assert main(["check"]) == 0
+    assert "3 candidates checked, 0 mismatches" in capsys.readouterr().out
+    with make_engine(database).begin() as connection:
+        connection.execute(update(Candidate).where(Candidate.source_id == 2).values(n_votes=5))
+        connection.execute(update(Candidate).where(Candidate.source_id == 3).values(consensus_class=1))
+    assert main(["check"]) == 1
+    out = capsys.readouterr().out
+    assert "ngc1 #2 (candidate 2): stored 5 votes / class 3, the labels give 1 votes / class 3" in out
+    assert "ngc1 #3 (candidate 3): stored 0 votes / class 1, the labels give 0 votes / class None" in out
+    assert "3 candidates checked, 2 mismatches" in out
+    assert main(["check", "--repair"]) == 0
+    assert "2 mismatches repaired" in capsys.readouterr().out
+    assert main(["check"]) == 0
+
+
+def test_an_expert_becomes_admin_and_back(database, capsys):
+    assert main(["init-db"]) == 0
+    assert main(["expert", "add", "ana"]) == 0
+    assert main(["expert", "role", "ana", "--role", "admin"]) == 0
+    assert main(["expert", "list"]) == 0
+    assert "ana\tadmin\t0 labels" in capsys.readouterr().out
+    assert main(["expert", "role", "ana"]) == 0
+    assert main(["expert", "role", "zoe", "--role", "admin"]) == 2
+    assert main(["expert", "role"]) == 2
+    assert "`expert role` needs a NAME" in capsys.readouterr().err
+    assert main(["expert", "list"]) == 0
+    assert "ana\texpert\t0 labels" in capsys.readouterr().out

@@ -85,7 +85,34 @@ def test_labels_are_append_only(session):
     with pytest.raises(DBAPIError, match="append-only"):
         session.execute(delete(Label).where(Label.id == label.id))
     session.rollback()
+    columns = "id, candidate_id, expert_id, label_class, comment, created_at, display_settings"
+    for verb in ("INSERT OR REPLACE", "REPLACE"):
+        with pytest.raises(DBAPIError, match="append-only"):
+            session.execute(
+                text(
+                    f"{verb} INTO label ({columns}) SELECT id, candidate_id, expert_id, '4', comment, "
+                    f"created_at, display_settings FROM label WHERE id = {label.id}"
+                )
+            )
+        session.rollback()
     assert session.scalars(select(Label.label_class)).all() == ["2"]
+
+
+def test_a_retraction_cannot_be_replaced(session):
+    answer = _label(session, label_class="2")
+    undo = Label(candidate_id=answer.candidate_id, expert_id=answer.expert_id, retracts_id=answer.id)
+    session.add(undo)
+    session.commit()
+    with pytest.raises(DBAPIError, match="append-only"):
+        session.execute(
+            text(
+                "INSERT OR REPLACE INTO label (candidate_id, expert_id, retracts_id, comment, created_at, "
+                f"display_settings) VALUES ({answer.candidate_id}, {answer.expert_id}, {answer.id}, '', "
+                "'2026-01-01', '{}')"
+            )
+        )
+    session.rollback()
+    assert session.scalars(select(Label.id).order_by(Label.id)).all() == [answer.id, undo.id]
 
 
 def test_foreign_keys_are_enforced(session):
@@ -174,6 +201,11 @@ def test_postgres_migration_matches_models_and_keeps_labels_append_only():
             with pytest.raises(DBAPIError, match="append-only"):
                 session.execute(delete(Label).where(Label.id == label.id))
             session.rollback()
+            for statement in ("TRUNCATE label", "TRUNCATE candidate CASCADE", "TRUNCATE expert, label"):
+                with pytest.raises(DBAPIError, match="append-only"):
+                    session.execute(text(statement))
+                session.rollback()
+            assert session.scalars(select(Label.id)).all() == [label.id]
             session.add(ModelVersion(name="a", status="active"))
             session.add(ModelVersion(name="b", status="active"))
             with pytest.raises(IntegrityError):

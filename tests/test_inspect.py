@@ -71,11 +71,13 @@ def test_simulate_inspect_cutouts_round_trip(tmp_path, capsys):
         "ACS",
         "ACS",
     ]
-    assert summary["candidates"] == 40
-    assert summary["usable"] + sum(summary["excluded"].values()) == 40
-    assert sum(summary["labels"]["LEGUS mode"].values()) == 40
-
+    # The catalog holds the candidates that pass LEGUS's cuts as measured: about the 40 drawn.
     galaxy = read_galaxy(directory)
+    n = len(galaxy.catalog)
+    assert 30 <= n <= 50 and summary["candidates"] == n
+    assert summary["usable"] + sum(summary["excluded"].values()) == n
+    assert sum(summary["labels"]["LEGUS mode"].values()) == n
+
     truth = Table.read(directory / "simtest_truth.csv")
     assert truth["id"].tolist() == galaxy.catalog.table["id"].tolist()
     cut = galaxy.cutouts()

@@ -1,8 +1,10 @@
-"""Inference: TTA, bf16 path, galaxy and stamp-set predictions with every output file, bad input."""
+"""Inference: TTA, the backends and their checks, galaxy and stamp-set predictions, bad input."""
 
 from __future__ import annotations
 
 import json
+import logging
+from collections import OrderedDict
 from dataclasses import replace
 
 import numpy as np
@@ -12,12 +14,19 @@ import torch
 from starcnet_core.cli import main
 from starcnet_core.errors import UserInputError
 from starcnet_core.io.published import read_predictions_csv, read_starcnet_tab
+from starcnet_core.nn import backends
 from starcnet_core.nn.checkpoint import LoadedModel, save_checkpoint
-from starcnet_core.nn.inference_benchmark import markdown_section, synthetic_stamps
+from starcnet_core.nn.inference_benchmark import markdown_section, reference_scores, synthetic_stamps
 from starcnet_core.nn.model import StarcNet
 from starcnet_core.nn.predict import dihedral_views, predict_stamps
 from tests.legus_testing import write_galaxy
 from tests.stamp_testing import TINY, tiny_stampset
+
+
+@pytest.fixture(autouse=True)
+def fresh_backends(monkeypatch) -> None:
+    """Every test starts without backends built by an earlier one."""
+    monkeypatch.setattr(backends, "_BUILT", OrderedDict())
 
 
 @pytest.fixture
@@ -58,9 +67,92 @@ def test_bf16_path_stays_close_to_fp32_and_batches_do_not_matter(loaded) -> None
         predict_stamps(loaded, stamps, precision="fp32").scores, exact.scores, rtol=1e-5
     )
     fast = predict_stamps(loaded, stamps, precision="bf16", batch_size=7)
+    assert fast.precision == "bf16" and exact.precision == "fp32"
     assert np.abs(fast.scores - exact.scores).max() < 0.05
     with pytest.raises(UserInputError, match="precision"):
         predict_stamps(loaded, stamps, precision="fp8")
+
+
+def test_fp32_is_the_published_loop_bit_for_bit(loaded) -> None:
+    stamps = tiny_stampset(64, seed=3).stamps
+    first = predict_stamps(loaded, stamps, precision="fp32", batch_size=64)
+    again = predict_stamps(loaded, stamps, precision="fp32", batch_size=64)
+    published = torch.softmax(
+        torch.from_numpy(reference_scores(loaded.model, stamps, loaded.band_mean)), dim=1
+    )
+    np.testing.assert_array_equal(first.scores, again.scores)
+    np.testing.assert_array_equal(first.scores, published.numpy())
+    table = first.to_table()
+    assert table.colnames[-1] == "precision" and set(table["precision"]) == {"fp32"}
+
+
+def test_int8_is_used_only_after_passing_its_check_against_fp32(loaded, monkeypatch, caplog) -> None:
+    stamps = tiny_stampset(60, seed=4).stamps
+    exact = predict_stamps(loaded, stamps, precision="fp32")
+    monkeypatch.setattr(backends, "AGREEMENT", 0.0)
+    quantised = predict_stamps(loaded, stamps, precision="int8")
+    assert quantised.precision == "int8"
+    assert 0 < np.abs(quantised.scores - exact.scores).max() < 0.3
+    built = backends._BUILT[next(iter(backends._BUILT))]
+    assert built.check["stamps"] == 40 and 0.0 <= built.check["identical_classes"] <= 1.0
+
+    monkeypatch.setattr(backends, "_BUILT", OrderedDict())
+    monkeypatch.setattr(backends, "AGREEMENT", 1.01)  # no backend can pass: the check must refuse int8
+    with caplog.at_level(logging.WARNING, logger="starcnet_core.inference"):
+        refused = predict_stamps(loaded, stamps, precision="int8")
+    assert refused.precision == "fp32"
+    np.testing.assert_array_equal(refused.scores, exact.scores)
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 1 and "int8" in lines[0] and "fp32 used" in lines[0] and "40 held-out" in lines[0]
+
+
+def test_a_backend_that_fails_to_load_falls_back_with_one_line(loaded, monkeypatch, caplog) -> None:
+    def broken(model, calibration):
+        raise RuntimeError("Didn't find engine for operation quantized::conv2d_prepack\nmore detail")
+
+    monkeypatch.setattr(backends, "_int8_backend", broken)
+    stamps = tiny_stampset(12).stamps
+    with caplog.at_level(logging.WARNING, logger="starcnet_core.inference"):
+        predicted = predict_stamps(loaded, stamps, precision="int8")
+    assert predicted.precision == "fp32"
+    assert [r.getMessage() for r in caplog.records] == [
+        "inference: the int8 backend failed to load (Didn't find engine for operation "
+        "quantized::conv2d_prepack); fp32 used"
+    ]
+    assert "CPU only" in backends.int8_is_available("meta")
+
+
+def test_auto_probes_once_records_its_choice_and_reuses_it(loaded, monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("STARCNET_CACHE_DIR", str(tmp_path))
+    stamps = tiny_stampset(60, seed=5).stamps
+    assert predict_stamps(loaded, stamps[:10]).precision == "fp32"  # too few stamps to probe
+    assert not backends.choice_cache_path().exists()
+    monkeypatch.setattr(backends, "AUTO_MIN_STAMPS", 30)
+    first = predict_stamps(loaded, stamps)
+    record = backends.cached_choice(loaded)
+    assert record["choice"] == first.precision and record["network"] == backends.network_fingerprint(loaded)
+    assert {"fp32", "int8"} <= set(record["probe"]) and record["probe"]["fp32"]["objects_per_s"] > 0
+    # once built, the process keeps auto's backend for this network, even for a few stamps
+    assert predict_stamps(loaded, stamps[:3]).precision == first.precision
+
+    # a later process trusts the record, but checks the backend again before using it
+    monkeypatch.setattr(backends, "_BUILT", OrderedDict())
+    choices = json.loads(backends.choice_cache_path().read_text())
+    choices[backends.machine_key()][record["network"]]["choice"] = "int8"
+    backends.choice_cache_path().write_text(json.dumps(choices))
+    monkeypatch.setattr(backends, "AGREEMENT", 0.0)
+    assert predict_stamps(loaded, stamps).precision == "int8"
+    monkeypatch.setattr(backends, "_BUILT", OrderedDict())
+    monkeypatch.setattr(backends, "AGREEMENT", 1.01)
+    assert predict_stamps(loaded, stamps).precision == "fp32"
+
+
+def test_fingerprint_follows_the_weights(loaded) -> None:
+    before = backends.network_fingerprint(loaded)
+    assert backends.network_fingerprint(loaded) == before
+    with torch.no_grad():
+        loaded.model.head.bias.add_(1.0)
+    assert backends.network_fingerprint(loaded) != before
 
 
 @pytest.mark.slow
@@ -95,6 +187,7 @@ def test_predict_stampset(tmp_path, checkpoint) -> None:
     assert main(["predict", "--model", str(checkpoint), "--stamps", str(stamps), "--out", str(out)]) == 0
     lines = (out / "scores.csv").read_text().splitlines()
     assert lines[0].startswith("galaxy,id,label,true_class,pred_class,p1") and len(lines) == 11
+    assert lines[0].endswith(",precision") and all(line.endswith(",fp32") for line in lines[1:])
 
 
 def test_bad_input_is_a_user_error_with_no_outputs(tmp_path, loaded, capsys) -> None:
@@ -131,9 +224,21 @@ def test_benchmark_command_reports_consistent_numbers(capsys) -> None:
     assert result["n"] == 6 and 0.0 <= result["identical_classes"] <= 1.0
     assert result["default_speedup"] == pytest.approx(result["default_obj_s"] / result["reference_obj_s"])
     assert result["lite_speedup"] == pytest.approx(result["lite_obj_s"] / result["reference_obj_s"])
-    assert result["max_score_difference"] < 0.05
+    assert result["fp32_bit_identical_to_reference"] is True
+    assert set(result["backends"]) == {"fp32", "bf16", "int8"}
+    assert result["backends"]["fp32"]["identical_classes"] == 1.0
+    assert result["backends"]["fp32"]["max_score_difference"] == 0.0
+    # 6 stamps are too few for auto's probe: it runs fp32
+    assert result["auto_picks"] == "fp32" and result["max_score_difference"] == 0.0
+    assert result["flops_per_object"] == pytest.approx(3.46e9, rel=0.01)
+    limit = result["matmul_gflop_s"]["fp32"] * 1e9
+    assert result["reference_fraction_of_fp32_limit"] == pytest.approx(
+        result["reference_obj_s"] * result["flops_per_object"] / limit
+    )
+    assert set(result["cpu"]["instruction_sets"]) >= {"avx2", "avx512", "avx512_bf16", "amx", "vnni"}
     section = markdown_section(result)
     assert section.startswith("## Inference") and f"{result['default_obj_s']:.1f}" in section
+    assert "`--precision int8`" in section and "fp32 matrix-multiply limit" in section
 
 
 def test_synthetic_stamps_are_seeded_centred_sources() -> None:

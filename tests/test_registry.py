@@ -60,7 +60,7 @@ def test_promote_and_roll_back(session, tmp_path) -> None:
         registry.rollback(session)
 
 
-def test_held_out_set_is_stratified_chosen_once_and_grown_on_request(session) -> None:
+def test_held_out_set_is_stratified_exact_and_each_growth_recorded(session) -> None:
     galaxies = [Galaxy(name=f"g{i}") for i in range(2)]
     session.add_all(galaxies)
     session.flush()
@@ -70,13 +70,34 @@ def test_held_out_set_is_stratified_chosen_once_and_grown_on_request(session) ->
     ids = np.array([c.id for c in candidates])
     classes = np.arange(80) // 2 % 4 + 1
     galaxy_ids = np.array([c.galaxy_id for c in candidates])
-    chosen = registry.choose_held_out(session, ids, classes, galaxy_ids, fraction=0.2)
+    chosen = registry.add_held_out(session, ids, classes, galaxy_ids, 16)
     assert len(chosen) == 16
     for cls in range(1, 5):
         for galaxy in galaxies:
             assert np.count_nonzero(np.isin(chosen, ids[(classes == cls) & (galaxy_ids == galaxy.id)])) == 2
-    again = registry.choose_held_out(session, ids, classes, galaxy_ids, fraction=0.5, seed=3)
-    np.testing.assert_array_equal(again, chosen)
-    added = registry.grow_held_out(session, ids, classes, galaxy_ids, fraction=0.25)
-    assert len(added) == 16 and not np.isin(added, chosen).any()
-    assert len(registry.held_out_ids(session)) == 32
+    # an uneven number is still exact: the largest remainders take the extra ones
+    added = registry.add_held_out(session, ids, classes, galaxy_ids, 13, seed=1)
+    assert len(added) == 13 and not np.isin(added, chosen).any()
+    assert len(registry.held_out_ids(session)) == 29
+    growth = registry.held_out_growth(session)
+    assert [(g.n_added, g.size) for g in growth] == [(16, 16), (13, 29)]
+    assert growth[0].added_at <= growth[1].added_at
+    # never more than there are candidates left
+    rest = registry.add_held_out(session, ids, classes, galaxy_ids, 1000)
+    assert len(rest) == 80 - 29 and len(registry.held_out_ids(session)) == 80
+
+
+def test_rollback_target_is_none_until_a_second_version_was_active(session, tmp_path) -> None:
+    ids = []
+    for name in ("v1", "v2"):
+        path, digest = _checkpoint(tmp_path, name)
+        ids.append(
+            registry.register_version(
+                session, name=name, checkpoint_path=path, checkpoint_sha256=digest, mode="quick"
+            ).id
+        )
+    assert registry.rollback_target(session) is None
+    registry.promote(session, ids[0])
+    assert registry.rollback_target(session) is None  # one version was ever active
+    registry.promote(session, ids[1])
+    assert registry.rollback_target(session) == ids[0]

@@ -28,11 +28,11 @@ from starcnet_core.nn.model import StarcNet
 from webapp.cli import main as webapp_main
 from webapp.services import model_versions
 from webapp.services.auth import SignedIn
+from webapp.services.held_out import grow_held_out_set, held_out_summary, request_measurement
 from webapp.services.labels import add_expert, record_label
 from webapp.services.retrain import (
     RetrainRequest,
     estimate_seconds,
-    grow_held_out_set,
     not_worse,
     request_retrain,
     training_labels,
@@ -54,7 +54,7 @@ def _queue_ids(session) -> list[int]:
 
 
 @pytest.mark.slow
-def test_labels_to_retrained_promoted_model_and_a_new_queue(app) -> None:
+def test_labels_to_retrained_model_held_out_comparison_and_a_new_queue(app) -> None:
     sessions, worker, tmp_path = app
     with sessions() as session:
         ids = make_galaxy(session)
@@ -64,33 +64,52 @@ def test_labels_to_retrained_promoted_model_and_a_new_queue(app) -> None:
         before = _queue_ids(session)
         assert len(before) == 60
         label_all(session, ids)
+        add_expert(session, "root", role="admin")
         request = RetrainRequest(mode="quick", epochs=60, requested_by="ann")
-        estimate = estimate_seconds(session, request)
-        assert estimate["n_train"] + estimate["n_held_out"] == 60 and estimate["seconds"] > 0
+        first = estimate_seconds(session, request)
+        # nothing measured yet on this installation: no number rather than a guess
+        assert first["seconds"] is None and "no estimate" in first["summary"]
+        assert first["n_train"] == 60 and not len(model_versions.registry.held_out_ids(session))
         job = request_retrain(session, request)
         with pytest.raises(UserInputError, match="already queued"):
             request_retrain(session, request)
+        # the first request chose the held-out set: 10% of the labelled candidates, never trained on
         held = set(model_versions.registry.held_out_ids(session).tolist())
-        assert len(held) == 12 and not held & set(training_labels(session, request).candidate_ids.tolist())
+        assert len(held) == 6 and not held & set(training_labels(session, request).candidate_ids.tolist())
     assert worker.run(idle_exit=True) == 2  # retrain, then scoring with the new version
     with sessions() as session:
         done = jobs.get_job(session, job.id)
         assert done.status == "succeeded", done.error
         assert len(done.result["history"]) == 60
+        # every label outside the held-out set trained or validated; none was set aside unused
+        assert done.result["n_fit"] + done.result["n_validation"] == 54 and done.result["n_validation"] == 5
         new = model_versions.registry.get_version(session, done.result["model_version_id"])
-        assert new.status == "proposed" and new.parent_id == start and new.n_train_labels == 48
-        assert new.metrics["n"] == 12 and new.baseline_metrics["n"] == 12
+        assert new.status == "proposed" and new.parent_id == start and new.n_train_labels == 54
+        assert new.metrics["n"] == 6 and new.baseline_metrics["n"] == 6
         assert new.metrics["accuracy"] > new.baseline_metrics["accuracy"]
-        assert np.array(new.metrics["confusion"]).sum() == 12 and len(new.metrics["recall"]) == 4
+        assert np.array(new.metrics["confusion"]).sum() == 6 and len(new.metrics["recall"]) == 4
+        # the job's measurements make the next estimate
+        timing = done.result["timing"]
+        assert timing["mode"] == "quick" and timing["conv_s_per_stamp"] > 0 and timing["seconds"] > 0
+        again = estimate_seconds(session, RetrainRequest(mode="quick", epochs=60))
+        assert again["measured_by"] == job.id and again["seconds"] > 0
         diff = model_versions.science_diff(session, new.id)
         assert diff["n_compared"] == 60 and np.array(diff["transitions"]).sum() == 60
         assert diff["changed"] and {"x", "y", "old_class", "new_class"} <= set(diff["changed"][0])
         assert diff["class_fractions"][0]["galaxy"] == "simgal"
-        promoted = model_versions.promote_version(session, new.id, by="bob")
-        assert promoted["previous"] == start
+        review = model_versions.promotion_review(session, new.id)
+        assert review["new_current"] and review["active_current"]
+        assert review["n_changed"] == len(diff["changed"]) and review["n_compared"] == 60
+        assert len(review["refusals"]) == 1 and "fewer than the 100" in review["refusals"][0]
+        with pytest.raises(UserInputError, match="6 labelled candidates, fewer than the 100"):
+            model_versions.promote_version(session, new.id, by="bob")
+        with pytest.raises(UserInputError, match="only an admin"):
+            model_versions.promote_version(session, new.id, by="ann", force=True)
+        promoted = model_versions.promote_version(session, new.id, by="root", force=True)
+        assert promoted["previous"] == start and "fewer than the 100" in promoted["forced"][0]
         assert model_versions.who_trained_and_promoted(session)[new.id] == {
             "requested_by": "ann",
-            "promoted_by": "bob",
+            "promoted_by": "root",
         }
     assert worker.run(idle_exit=True) == 1  # the promotion's re-scoring (nothing left to score)
     with sessions() as session:
@@ -101,11 +120,152 @@ def test_labels_to_retrained_promoted_model_and_a_new_queue(app) -> None:
         trained = training_labels(session, request)
         fingerprint = label_fingerprint(trained.galaxy_names, trained.source_ids, trained.classes)
         assert version.label_fingerprint == fingerprint
-        assert grow_held_out_set(session, request, 0.25) == 12
-        assert len(model_versions.registry.held_out_ids(session)) == 24
+        assert grow_held_out_set(session, share=0.25)["added"] == 9
+        assert len(model_versions.registry.held_out_ids(session)) == 15
+        # grown: the stored figures are of the old set until both versions are re-measured
+        stale = model_versions.held_out_comparison(session, start)
+        assert not stale["new_current"] and not stale["active_current"]
+        measuring = request_measurement(session, [start, new.id])
+    assert worker.run(idle_exit=True) == 1
+    with sessions() as session:
+        assert jobs.get_job(session, measuring.id).status == "succeeded"
+        fresh = model_versions.held_out_comparison(session, start)
+        assert fresh["new_current"] and fresh["active_current"] and fresh["new"]["n"] == 15
         assert session.scalar(select(func.count()).where(Prediction.model_version_id == new.id)) == 60
         rolled = model_versions.rollback_version(session)
         assert rolled["active"] == start
+
+
+@pytest.mark.slow
+def test_full_and_scratch_retrains_train_on_every_label_outside_the_held_out_set(app) -> None:
+    sessions, worker, tmp_path = app
+    with sessions() as session:
+        ids = make_galaxy(session, n=40)
+        starting_model(session, tmp_path)
+        label_all(session, ids)
+        assert grow_held_out_set(session, share=0.2)["added"] == 8
+    assert worker.run(idle_exit=True) == 1  # scoring with the starting model
+    results = {}
+    for mode in ("full", "scratch"):
+        with sessions() as session:
+            request = RetrainRequest(mode=mode, epochs=1)
+            job = request_retrain(session, request)
+            expected = training_labels(session, request)
+            assert len(expected) == 32
+        assert worker.run(idle_exit=True) == 2  # the retrain and the new version's scoring
+        with sessions() as session:
+            done = jobs.get_job(session, job.id)
+            assert done.status == "succeeded", done.error
+            results[mode] = (
+                done,
+                model_versions.registry.get_version(session, done.result["model_version_id"]),
+            )
+    for mode, (done, version) in results.items():
+        # 32 labels outside the held-out set: 10% choose the best epoch, the rest train, none is left out
+        assert done.result["n_fit"] + done.result["n_validation"] == 32, mode
+        assert done.result["n_validation"] == 4 and version.n_train_labels == 32  # sklearn rounds up
+        assert version.metrics["n"] == 8
+    # from scratch on this CPU: the lite preset, recorded with the job and the version
+    done, scratch = results["scratch"]
+    with sessions() as session:
+        config = {mode: session.get(ModelVersion, v.id).config["model"] for mode, (_, v) in results.items()}
+    assert done.params["preset"] == "lite" and config["scratch"]["width"] == 32
+    assert (
+        done.result["timing"]["architecture"] == "lite" and done.result["timing"]["fit_s_per_label_epoch"] > 0
+    )
+    assert config["full"]["width"] == 8  # fine-tuned the active (tiny) network
+
+
+def test_reads_never_choose_the_held_out_set_and_the_command_line_grows_it(app, capsys) -> None:
+    sessions, _, tmp_path = app
+    url = str(sessions.kw["bind"].url)
+    with sessions() as session:
+        ids = make_galaxy(session, n=40)
+        starting_model(session, tmp_path)
+        label_all(session, ids)
+        request = RetrainRequest(mode="quick")
+        assert len(training_labels(session, request)) == 40
+        assert estimate_seconds(session, request)["n_held_out"] == 0
+        assert held_out_summary(session)["n"] == 0
+        session.commit()
+        assert not len(model_versions.registry.held_out_ids(session))
+    assert webapp_main(["held-out", "show", "--database-url", url]) == 0
+    assert "held-out set: 0 of 40 labelled candidates (0.0%)" in capsys.readouterr().out
+    assert webapp_main(["held-out", "grow", "--share", "0.2", "--database-url", url]) == 0
+    assert "8 candidates added; held-out set: 8 of 40" in capsys.readouterr().out
+    # at most half of the labels are ever held out
+    assert webapp_main(["held-out", "grow", "--at-least", "100", "--database-url", url]) == 0
+    assert "12 candidates added; held-out set: 20 of 40" in capsys.readouterr().out
+    assert webapp_main(["held-out", "show", "--database-url", url]) == 0
+    shown = capsys.readouterr().out
+    assert (
+        "(below the 100 automatic promotion needs)" in shown and "+8 -> 8" in shown and "+12 -> 20" in shown
+    )
+    assert webapp_main(["held-out", "grow", "--share", "0.9", "--database-url", url]) == 2
+    assert "held-out share must be in (0, 0.5]" in capsys.readouterr().err
+    assert webapp_main(["held-out", "measure", "--database-url", url]) == 2
+    assert webapp_main(["held-out", "measure", "--versions", "99", "--database-url", url]) == 2
+    with sessions() as session:
+        assert len(training_labels(session, request)) == 20
+        assert jobs.list_jobs(session, kind="evaluate") == []
+
+
+def _version(session, tmp_path, name: str, metrics: dict) -> int:
+    checkpoint = tmp_path / f"{name}.pt"
+    checkpoint.write_bytes(name.encode() * 10)
+    version = model_versions.registry.register_version(
+        session,
+        name=name,
+        checkpoint_path=checkpoint,
+        checkpoint_sha256=model_versions.registry.file_sha256(checkpoint),
+        mode="quick",
+        metrics=metrics,
+    ).id
+    session.commit()
+    return version
+
+
+def test_promotion_is_refused_when_clearly_worse_or_measured_on_another_set(app) -> None:
+    sessions, _, tmp_path = app
+    with sessions() as session:
+        ids = make_galaxy(session, n=220)
+        start = starting_model(session, tmp_path)
+        label_all(session, ids)
+        add_expert(session, "root", role="admin")
+        summary = grow_held_out_set(session, at_least=100)
+        assert summary["n"] == 100 and not summary["below_minimum"]
+        current = summary["fingerprint"]
+
+        def metrics(accuracy: float, low: float, high: float, fingerprint: str = current) -> dict:
+            return {
+                "n": 100,
+                "accuracy": accuracy,
+                "accuracy_ci95": [low, high],
+                "binary_accuracy": 0.9,
+                "binary_accuracy_ci95": [0.85, 0.95],
+                "held_out_fingerprint": fingerprint,
+            }
+
+        model_versions.registry.record_metrics(session, start, metrics(0.80, 0.72, 0.88))
+        session.commit()
+        worse = _version(session, tmp_path, "worse", metrics(0.60, 0.50, 0.70))
+        elsewhere = _version(session, tmp_path, "elsewhere", metrics(0.90, 0.80, 0.95, "an older set"))
+        close = _version(session, tmp_path, "close", metrics(0.76, 0.68, 0.84))
+        (refusal,) = model_versions.promotion_review(session, worse)["refusals"]
+        assert "4-class accuracy 60.0% [50%, 70%] is clearly below the active model's 80.0%" in refusal
+        (refusal,) = model_versions.promotion_review(session, elsewhere)["refusals"]
+        assert "not both measured on the current held-out set" in refusal
+        # within the interval is not clearly worse: the expert decides
+        assert model_versions.promotion_review(session, close)["refusals"] == []
+        with pytest.raises(UserInputError, match="clearly below"):
+            model_versions.promote_version(session, worse, by="ann")
+        with pytest.raises(UserInputError, match="only an admin"):
+            model_versions.promote_version(session, worse, by=None, force=True)
+        assert model_versions.promote_version(session, close, by="ann")["forced"] == []
+        assert model_versions.registry.get_version(session, close).status == "active"
+        assert model_versions.can_roll_back(session)
+        forced = model_versions.promote_version(session, worse, by="root", force=True)
+        assert forced["active"] == worse and "clearly below" in forced["forced"][0]
 
 
 def test_who_started_a_retrain_and_who_promoted_or_rolled_back(app) -> None:
@@ -131,7 +291,9 @@ def test_who_started_a_retrain_and_who_promoted_or_rolled_back(app) -> None:
         people = model_versions.who_trained_and_promoted(session)
         assert people[new] == {"requested_by": "ann", "promoted_by": None}
         assert start not in people  # imported from the command line, activated by nobody in particular
-        done = model_versions.promote_version(session, new, by="bob")
+        add_expert(session, "bob", role="admin")
+        # two held-out candidates and no measurement: only an admin's force promotes
+        done = model_versions.promote_version(session, new, by="bob", force=True)
         assert jobs.get_job(session, done["score_job"]).params["requested_by"] == "bob"
         assert model_versions.who_trained_and_promoted(session)[new]["promoted_by"] == "bob"
         model_versions.rollback_version(session, by="carla")
@@ -242,7 +404,9 @@ def test_command_line_models_retrain_and_worker(app, capsys) -> None:
     assert webapp_main(["models", "import", str(tmp_path / "nope.pt"), "--database-url", url]) == 2
     assert start_checkpoint.is_file()
     assert webapp_main(["retrain", "--estimate", "--database-url", url]) == 0
-    assert "quick: 16 labels, about" in capsys.readouterr().out
+    shown = capsys.readouterr()
+    assert "quick (width 8, depth 2 network): 20 labels; no earlier quick retrain" in shown.out
+    assert "warning: only 20 labels to train on" in shown.err
     assert webapp_main(["retrain", "--by", "nobody", "--database-url", url]) == 2
     assert "unknown expert 'nobody'" in capsys.readouterr().err
     assert webapp_main(["expert", "add", "ada", "--database-url", url]) == 0
@@ -298,16 +462,45 @@ def test_retrain_and_models_pages_render_a_finished_retrain(app, monkeypatch) ->
     assert not page.exception
     assert any("succeeded" in header.value for header in page.subheader)
     assert any("quick retrain started by ann" in caption.value for caption in page.caption)
+    # queued before anything was measured: no estimate then, the actual time now
+    assert any(c.value.startswith("Took ") and "no estimate" in c.value for c in page.caption)
+    assert any("trained on 32 labels (4 more chose the best epoch)" in text.value for text in page.markdown)
     page.form[0].form_submit_button[0].click().run()  # "Estimate time"
-    assert not page.exception and "quick: 32 labels" in page.info[0].value
+    assert not page.exception
+    assert "quick (width 8, depth 2 network): 36 labels, about" in page.info[0].value
+    with sessions() as session:
+        (finished,) = jobs.list_jobs(session, kind="retrain")
+    assert f"measured by job #{finished.id}" in page.info[0].value
+    page.form[0].form_submit_button[1].click().run()  # "Start retraining" on 36 labels
+    assert "Only 36 labels to train on" in page.warning[0].value and not page.success
+    with sessions() as session:
+        assert len(jobs.list_jobs(session, kind="retrain")) == 1  # the warning held it back
+
+    def button(page: AppTest, label: str):  # noqa: ANN202 - an AppTest Button
+        return next(b for b in page.button if b.label.startswith(label))
+
     models = page_as("models.py", bob)
     assert not models.exception
-    assert "40 candidates scored by both" in models.caption[0].value
-    models.button[-1].click().run()  # promote the compared version
+    assert any("fewer than 100 labelled candidates" in w.value for w in models.warning)
+    assert button(models, "Roll back").disabled  # only one version was ever active
+    assert any("40 candidates scored by both" in c.value for c in models.caption)
+    button(models, "Promote version").click().run()
+    assert not models.exception
+    assert any("change class" in text.value and "4 candidates" in text.value for text in models.markdown)
+    assert any("fewer than the 100" in e.value for e in models.error)
+    assert button(models, "Confirm promotion").disabled  # bob is no admin
+    with sessions() as session:
+        root = SignedIn(add_expert(session, "root", role="admin"), "root")
+    models = page_as("models.py", root)
+    button(models, "Promote version").click().run()
+    models.checkbox(key="models_force").check().run()
+    button(models, "Confirm promotion").click().run()
     assert not models.exception and "re-scoring job" in models.success[0].value
-    table = models.run().dataframe[0].value.set_index("status")
+    # the comparison refreshed: the promoted version is the active one now, and there is a roll back
+    table = models.dataframe[1].value.set_index("status")
     assert table.loc["active", "retrain started by"] == "ann"
-    assert table.loc["active", "promoted by"] == "bob"
+    assert table.loc["active", "promoted by"] == "root"
+    assert not button(models, "Roll back").disabled
     get_database.clear()
 
 
@@ -331,13 +524,13 @@ def test_promotion_rule_refuses_a_worse_model() -> None:
 
 
 @pytest.mark.slow
-def test_full_fine_tune_with_auto_promotion(app) -> None:
+def test_automatic_promotion_is_refused_below_the_held_out_minimum(app) -> None:
     sessions, worker, tmp_path = app
     with sessions() as session:
         ids = make_galaxy(session, n=44)
         start = _always_class_4_model(session, tmp_path)
         # labels 1 and 2 only: the starting model is wrong on every held-out candidate, in
-        # 4 classes and in 1+2 vs 3+4, so any retrained model is not worse and must be promoted
+        # 4 classes and in 1+2 vs 3+4, so a retrained model is not worse: only the size of the set stops it
         expert_id = add_expert(session, "ann")
         session.commit()
         for cid in ids:
@@ -358,4 +551,29 @@ def test_full_fine_tune_with_auto_promotion(app) -> None:
         assert (
             version.baseline_metrics["accuracy"] == 0.0 and version.baseline_metrics["binary_accuracy"] == 0.0
         )
-        assert done.result["promoted"] is True and version.status == "active"
+        assert not_worse(version.metrics, version.baseline_metrics)
+        assert version.metrics["n"] == 4 and not done.result["promoted"]
+        assert done.result["promotion_note"] == "not promoted: 4 held-out candidates, fewer than 100"
+        assert version.status == "proposed"
+        assert model_versions.registry.get_version(session, start).status == "active"
+
+
+@pytest.mark.slow
+def test_automatic_promotion_of_a_better_version_on_a_large_enough_held_out_set(app) -> None:
+    sessions, worker, tmp_path = app
+    with sessions() as session:
+        ids = make_galaxy(session, n=220)
+        start = starting_model(session, tmp_path)
+        label_all(session, ids)
+        assert grow_held_out_set(session, at_least=100)["n"] == 100
+        job = request_retrain(session, RetrainRequest(mode="quick", epochs=15, auto_promote=True))
+    assert worker.run(idle_exit=True) == 3
+    with sessions() as session:
+        done = jobs.get_job(session, job.id)
+        assert done.status == "succeeded", done.error
+        version = model_versions.registry.get_version(session, done.result["model_version_id"])
+        # the random starting network is near chance; 120 labels of clear synthetic stamps beat it
+        assert version.metrics["n"] == 100 and version.baseline_metrics["model_version_id"] == start
+        assert version.metrics["accuracy"] > version.baseline_metrics["accuracy"] + 0.2
+        assert done.result["promoted"] and done.result["promotion_note"] is None
+        assert version.status == "active"

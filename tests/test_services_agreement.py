@@ -44,34 +44,35 @@ def test_report(tmp_path):
             agreement_report(session, model="nope")
 
 
+def _careful_and_hasty(session) -> dict[int, int]:
+    """Two careful experts (95% right) and three hasty ones who mostly agree on a wrong class; the truth."""
+    rng = np.random.default_rng(0)
+    galaxy = add_galaxy(session, "g1", n=120)
+    careful = add_experts(session, "c1", "c2")
+    hasty = add_experts(session, "h1", "h2", "h3")
+    ids = session.scalars(select(Candidate.id).where(Candidate.galaxy_id == galaxy.id)).all()
+    truth = {cid: int(rng.integers(1, 5)) for cid in ids}
+    session.commit()
+    for cid in ids:
+        for expert in careful:
+            right = rng.random() < 0.95
+            record_label(
+                session, candidate_id=cid, expert_id=expert.id, label_class=truth[cid] if right else 4
+            )
+        for expert in hasty:
+            wrong = truth[cid] % 4 + 1
+            given = wrong if rng.random() < 0.8 else truth[cid]
+            record_label(session, candidate_id=cid, expert_id=expert.id, label_class=given)
+    return truth
+
+
 def test_weighted_consensus_follows_the_reliable_experts(tmp_path):
     from webapp.services.crowd import weighted_consensus, weighted_consensus_report
 
     engine = migrated_engine(tmp_path)
-    rng = np.random.default_rng(0)
     with session_factory(engine)() as session:
-        galaxy = add_galaxy(session, "g1", n=120)
-        careful = add_experts(session, "c1", "c2")
-        hasty = add_experts(session, "h1", "h2", "h3")
-        ids = session.scalars(select(Candidate.id).where(Candidate.galaxy_id == galaxy.id)).all()
-        truth = {cid: int(rng.integers(1, 5)) for cid in ids}
-        session.commit()
         assert weighted_consensus_report(session)["experts"] == []
-        for cid in ids:
-            for expert in careful:
-                right = rng.random() < 0.95
-                record_label(
-                    session, candidate_id=cid, expert_id=expert.id, label_class=truth[cid] if right else 4
-                )
-            for expert in hasty:
-                # the hasty experts agree with each other on a wrong class most of the time
-                wrong = truth[cid] % 4 + 1
-                record_label(
-                    session,
-                    candidate_id=cid,
-                    expert_id=expert.id,
-                    label_class=wrong if rng.random() < 0.8 else truth[cid],
-                )
+        truth = _careful_and_hasty(session)
         fit = weighted_consensus(session)
         right = np.mean([c == truth[int(i)] for i, c in zip(fit.items, fit.consensus, strict=True)])
         report = weighted_consensus_report(session)
@@ -82,3 +83,18 @@ def test_weighted_consensus_follows_the_reliable_experts(tmp_path):
         assert by_name["c1"]["n_labels"] == 120
         # the mode follows the three hasty experts; the weighted consensus does not
         assert report["agreement_with_mode"] < 0.5
+
+
+def test_a_retrain_can_train_on_the_weighted_consensus_of_the_same_candidates(tmp_path):
+    from webapp.services.retrain import RetrainRequest, training_labels
+
+    engine = migrated_engine(tmp_path)
+    with session_factory(engine)() as session:
+        truth = _careful_and_hasty(session)
+        by_mode = training_labels(session, RetrainRequest(consensus="mode"))
+        weighted = training_labels(session, RetrainRequest(consensus="dawid-skene"))
+        np.testing.assert_array_equal(by_mode.candidate_ids, weighted.candidate_ids)
+        expected = np.array([truth[int(c)] for c in weighted.candidate_ids])
+        assert (weighted.classes == expected).mean() > 0.9 > 0.5 > (by_mode.classes == expected).mean()
+        with pytest.raises(UserInputError, match="consensus"):
+            RetrainRequest(consensus="vote")

@@ -136,7 +136,9 @@ def test_bulk_import_is_all_or_nothing_and_once_only(world, tmp_path):
     good.write_text("galaxy,id,class,comment,seconds\ng1,1,1,,2\ng1,2,unsure,hm,\ng1,3,4,,\n")
     assert import_labels(session, good, expert="ana") == 3
     assert _count(session) == 3
-    with pytest.raises(UserInputError, match="already imported"):
+    with pytest.raises(
+        UserInputError, match=r"good.csv: this file was already imported for expert 'ana' on 20\d\d-"
+    ):
         import_labels(session, good, expert="ana")
     bad = tmp_path / "bad.csv"
     bad.write_text("galaxy,id,class\ng1,4,2\ng1,4,7\n")
@@ -150,6 +152,22 @@ def test_bulk_import_is_all_or_nothing_and_once_only(world, tmp_path):
         import_labels(session, bad, expert="nobody")
     assert _count(session) == 3
     assert session.get(Candidate, ids[0]).consensus_class == 1
+
+
+def test_identical_files_of_two_experts_both_count(world, tmp_path):
+    session, ids, _ = world
+    text = "galaxy,id,class\ng1,1,2\ng1,2,3\n"
+    (tmp_path / "ana.csv").write_text(text)
+    (tmp_path / "ben.csv").write_text(text)
+    assert import_labels(session, tmp_path / "ana.csv", expert="ana") == 2
+    assert import_labels(session, tmp_path / "ben.csv", expert="ben") == 2
+    with pytest.raises(UserInputError, match="already imported for expert 'ben'"):
+        import_labels(session, tmp_path / "ana.csv", expert="ben")
+    assert _count(session) == 4
+    result = consensus(session).as_dict()
+    assert (result[ids[0]]["votes"], result[ids[1]]["votes"]) == ([0, 2, 0, 0], [0, 0, 2, 0])
+    session.expire_all()
+    assert [session.get(Candidate, c).n_votes for c in ids[:2]] == [2, 2]
 
 
 def test_refresh_rebuilds_the_cache(world, monkeypatch):

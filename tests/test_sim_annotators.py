@@ -17,7 +17,11 @@ def test_agreement_matches_the_paper():
     pairwise = np.mean([np.mean(votes[:, i] == votes[:, j]) for i, j in combinations(range(3), 2)])
     assert 0.53 < pairwise < 0.61  # paper: 57.3% individual vs individual
     assert 0.74 < np.mean(mode == truth) < 0.82
-    np.testing.assert_allclose(mean, votes.mean(axis=1))
+    # The mean counts every vote cast: where the three experts agree on a majority no
+    # tie-breaker votes and it is their mean; where all three differ tie-breakers vote too.
+    majority = (votes[:, 0] == votes[:, 1]) | (votes[:, 0] == votes[:, 2]) | (votes[:, 1] == votes[:, 2])
+    np.testing.assert_allclose(mean[majority], votes[majority].mean(axis=1))
+    assert np.mean(np.isclose(mean[~majority], votes[~majority].mean(axis=1))) < 0.5
     assert votes.shape == (20000, 3) and set(np.unique(votes)) == {1, 2, 3, 4}
 
 
@@ -35,6 +39,17 @@ def test_mode_ties_broken_by_further_votes():
     # Row 0: three-way tie, further vote 3 settles it; row 1: clear mode;
     # row 2: 4 vs 3, the first further vote (1) does not help, the second does.
     assert vote_mode(votes, tie_votes).tolist() == [3, 2, 3]
+
+
+def test_mean_includes_the_tie_breaking_votes():
+    # All three experts differ on every candidate: at least one tie-breaker votes, and the
+    # mean over 3 + k votes is a multiple of 1 / (3 + k), not the three experts' mean alone.
+    rng = np.random.default_rng(2)
+    votes, mode, mean = simulate_votes(np.full(4000, 2), rng, difficulty=np.ones(4000))
+    split = np.flatnonzero(np.array([len(set(v)) == 3 for v in votes]))
+    assert len(split) > 50
+    fourths = np.isclose(mean[split] * 4, np.round(mean[split] * 4))
+    assert fourths.mean() > 0.5 and not np.allclose(mean[split], votes[split].mean(axis=1))
 
 
 def test_rejects_bad_classes():

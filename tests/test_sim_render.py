@@ -9,6 +9,7 @@ from starcnet_core.io.bands import BANDS
 from starcnet_core.sim.background import GalaxyBackground
 from starcnet_core.sim.calibration import EXPTIME_S, PSF_FWHM_PX, READ_NOISE_E, pc_per_pixel
 from starcnet_core.sim.noise import add_noise
+from starcnet_core.sim.photometry import aperture_fluxes, tile_patches
 from starcnet_core.sim.population import draw_candidates
 from starcnet_core.sim.profiles import eff_core_radius, eff_images
 from starcnet_core.sim.render import Components, render_patches
@@ -32,17 +33,50 @@ def _points(dx, dy, flux, sharp=False):
 def test_point_source_flux_position_and_psf_width():
     flux = np.array([[10.0, 20.0, 30.0, 40.0, 50.0]])
     patch = render_patches(_points([0.3], [-0.2], flux), 1, 48)[0]
-    np.testing.assert_allclose(patch.sum(axis=(1, 2)), flux[0], rtol=0.02)
+    # The Moffat wings beyond the 48 px patch hold 1-2% of the light.
+    np.testing.assert_allclose(patch.sum(axis=(1, 2)), flux[0], rtol=0.025)
+    assert np.all(patch.sum(axis=(1, 2)) < flux[0])
     grid = np.arange(48) - 24
     v = patch[BANDS.index("V")]
     assert abs((v.sum(axis=0) * grid).sum() / v.sum() - 0.3) < 0.05
     assert abs((v.sum(axis=1) * grid).sum() / v.sum() + 0.2) < 0.05
     for b, band in enumerate(BANDS):
-        # Half maximum crossing along the row through the peak (a point at 0 offset).
-        row = render_patches(_points([0.0], [0.0], np.eye(5)[[b]]), 1, 48)[0, b, 24]
-        above = np.flatnonzero(row >= row.max() / 2)
-        width = above[-1] - above[0] + 1
-        assert abs(width - PSF_FWHM_PX[band]) <= 1.0
+        assert 1.8 <= PSF_FWHM_PX[band] <= 2.3
+        # Half-maximum crossings (interpolated) along the row through the peak of a point at 0
+        # offset: integrating over the pixels widens the analytic PSF by about 0.3 px.
+        row = render_patches(_points([0.0], [0.0], np.eye(5)[[b]]), 1, 48)[0, b, 24].astype(float)
+        half = row.max() / 2
+        above = np.flatnonzero(row >= half)
+        left, right = above[0] - 1, above[-1]
+        x_left = left + (half - row[left]) / (row[left + 1] - row[left])
+        x_right = right + (row[right] - half) / (row[right] - row[right + 1])
+        assert PSF_FWHM_PX[band] < x_right - x_left < PSF_FWHM_PX[band] + 0.5
+
+
+def test_renders_have_no_ringing_or_negative_pixels():
+    rng = np.random.default_rng(7)
+    truth = np.repeat([1, 2, 3, 4], 30)
+    for distance in (3.0, 17.9):
+        candidates = draw_candidates(truth, distance, rng)
+        comps = candidates.components
+        comps.dx = comps.dx + rng.uniform(0, 1, len(truth))[comps.patch]
+        comps.dy = comps.dy + rng.uniform(0, 1, len(truth))[comps.patch]
+        patches = render_patches(comps, len(truth), 48)
+        peak = patches.max(axis=(2, 3), keepdims=True)
+        assert np.all(patches >= -1e-6 * peak)
+    # A point source falls off monotonically with radius out to the patch edge: no ripples.
+    v = render_patches(_points([0.37], [0.81], np.eye(5)[[3]]), 1, 48)[0, 3]
+    row = v[25, 24:]
+    assert np.all(np.diff(row[1:]) < 0) and row[-1] > 0
+
+
+def test_extended_source_centred_at_its_sub_pixel_position():
+    comps = _points([0.3, -0.45], [-0.2, 0.25], np.ones((2, 5)))
+    comps.a = np.array([1.5, 0.4])
+    grid = np.arange(48) - 24
+    for patch, (dx, dy) in zip(render_patches(comps, 2, 48)[:, 3], [(0.3, -0.2), (-0.45, 0.25)], strict=True):
+        assert abs((patch.sum(axis=0) * grid).sum() / patch.sum() - dx) < 0.03
+        assert abs((patch.sum(axis=1) * grid).sum() / patch.sum() - dy) < 0.03
 
 
 def test_artifacts_are_not_blurred():
@@ -105,7 +139,11 @@ def test_classes_differ_in_shape_and_colour():
     size, roundness = np.array([_second_moments(p[BANDS.index("V")]) for p in patches[clusters]]).T
     truth_c = truth[clusters]
     assert np.median(roundness[truth_c == 1]) > np.median(roundness[truth_c == 2]) + 0.1
-    assert np.median(size[truth_c == 3]) > 2 * np.median(size[truth_c == 1])
+    # Associations spread their light wider than clusters: a larger concentration index.
+    mosaic, origins = tile_patches(patches[clusters][:, [BANDS.index("V")]])
+    f1, f3 = aperture_fluxes(mosaic[0], origins + 24, (1.0, 3.0)).T
+    ci = 2.5 * np.log10(f3 / f1)
+    assert np.median(ci[truth_c == 3]) > np.median(ci[truth_c == 1]) + 0.1
     nuv_v = candidates.mag[:, 0] - candidates.mag[:, 3]
     assert np.mean(nuv_v[truth == 3]) < np.mean(nuv_v[truth == 1]) - 0.5  # associations are young, blue
     assert set(candidates.kind[truth == 4]) <= {"star", "asterism", "galaxy", "hot_pixel", "cosmic_ray"}

@@ -158,3 +158,43 @@ def test_a_database_hiccup_delays_reports_without_losing_them(db_url, monkeypatc
         state = jobs.get_job(session, job.id)
     assert state.log_tail.splitlines() == ["first line", "second line"]
     assert state.progress == 0.5 and state.message == "half way"
+
+
+def test_recovery_removes_what_the_dead_job_left_and_the_job_can_be_rerun(
+    tmp_path, monkeypatch, capsys
+) -> None:
+    from db_testing import migrated_engine
+
+    from webapp.cli import main
+    from webapp.services.jobs import rerun_job
+
+    db_url = migrated_engine(tmp_path).url.render_as_string(hide_password=False)
+    monkeypatch.setenv("STARCNET_DATA_DIR", str(tmp_path / "data"))
+    sessions = _sessions(db_url)
+    with sessions() as session:
+        job = jobs.enqueue(session, "score", {"model_version_id": 3, "galaxy_id": None})
+        jobs.claim_next(session, "doomed")
+    models = tmp_path / "data" / "models"
+    models.mkdir(parents=True)
+    # what a worker killed during save_checkpoint, or before registering, leaves
+    staging = models / f".quick-job{job.id}-20261201-120000.pt.k3j_x9"
+    unregistered = models / f"quick-job{job.id}-20261201-120000.pt"
+    other_job = models / f"quick-job{job.id}0-20261201-120000.pt"
+    for path in (staging, unregistered, other_job, models / "starting.pt"):
+        path.write_bytes(b"weights")
+    time.sleep(0.3)
+    assert Worker(make_engine(db_url), {}, stale_after_s=0.2).run_once() is None
+    assert sorted(p.name for p in models.iterdir()) == sorted([other_job.name, "starting.pt"])
+    with sessions() as session:
+        assert jobs.get_job(session, job.id).status == "failed"
+        again = rerun_job(session, job.id)
+        assert (again.kind, again.params, again.status) == ("score", job.params, "queued")
+    assert main(["jobs", "rerun", str(again.id), "--database-url", db_url]) == 2
+    assert (
+        capsys.readouterr().err.strip()
+        == f"error: job #{again.id} is queued: only failed or cancelled jobs are re-run"
+    )
+    assert main(["jobs", "rerun", str(job.id), "--database-url", db_url]) == 0
+    assert (
+        f"job #{job.id} queued again as #{again.id + 1} (score, same parameters)" in capsys.readouterr().out
+    )

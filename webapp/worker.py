@@ -131,16 +131,17 @@ JobHandler = Callable[[sessionmaker[Session], JobContext], dict[str, Any]]
 
 
 def default_handlers(**stamp_source: Any) -> dict[str, JobHandler]:
-    """The job kinds of StarcNet Studio: ``retrain`` and ``score``.
+    """The job kinds of StarcNet Studio: ``retrain``, ``score`` and ``evaluate`` (held-out re-measurement).
 
     ``stamps=loader`` replaces where both take candidate stamps from (default:
     the stored mosaics; tests pass a loader of synthetic stamps).
     """
-    from webapp.services import retrain, scoring
+    from webapp.services import held_out, retrain, scoring
 
     return {
         "retrain": retrain.retrain_job_handler(**stamp_source),
         "score": scoring.score_job_handler(**stamp_source),
+        "evaluate": held_out.evaluate_job_handler(**stamp_source),
     }
 
 
@@ -190,6 +191,7 @@ class Worker:
         with self.sessions() as session:
             for job_id in jobs.recover_stale(session, self.stale_after_s):
                 log.warning("job %s: its worker stopped responding; marked failed", job_id)
+                self._discard_files(session, job_id)
             job = jobs.claim_next(session, self.worker_id, frozenset(self.handlers))
         if job is None:
             return None
@@ -227,8 +229,19 @@ class Worker:
         try:
             with self.sessions() as session:
                 jobs.finish(session, job.id, self.worker_id, status, result=result, error=error)
+                if status != "succeeded":
+                    self._discard_files(session, job.id)
         except JobLost:
             log.warning("job %s was taken from this worker; its outcome is discarded", job.id)
+
+    @staticmethod
+    def _discard_files(session: Session, job_id: int) -> None:
+        """Remove the temporary and unregistered files a job that did not succeed left behind."""
+        from webapp.services.retrain import discard_job_checkpoints
+
+        for path in discard_job_checkpoints(session, job_id):
+            log.warning("job %s: removed %s, left by the unfinished job", job_id, path)
+        session.rollback()
 
     def run(self, *, max_jobs: int | None = None, idle_exit: bool = False) -> int:
         """Run jobs until stopped (SIGTERM/SIGINT finish the current job first); returns jobs run.

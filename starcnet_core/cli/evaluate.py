@@ -54,17 +54,20 @@ def model_report(loaded: LoadedModel, stamps: StampSet, rows: np.ndarray, n_boot
     """Scores of ``loaded`` on stamps ``rows`` evaluated; binary models get their grouping's block only."""
     if len(rows) == 0:
         raise UserInputError("no stamps to evaluate")
-    scores = predict_stamps(loaded, np.asarray(stamps.stamps[np.sort(rows)])).scores
+    # fp32: a model's metrics are the same on every machine
+    predicted = predict_stamps(loaded, np.asarray(stamps.stamps[np.sort(rows)]), precision="fp32")
+    scores = predicted.scores
     rows = np.sort(rows)
     if scores.shape[1] == 2:
         grouping = loaded.meta.get("extra", {}).get("train_config", {}).get("grouping", BINARY)
         truth = group_labels(stamps.labels[rows], grouping)
         return {
             "n": int(len(rows)),
+            "precision": predicted.precision,
             "grouping": grouping,
             grouping: accuracy_block(truth, scores.argmax(1) + 1, [1, 2], n_boot, 0),
         }
-    return evaluate_stampset(stamps, scores, rows, n_boot=n_boot)
+    return {**evaluate_stampset(stamps, scores, rows, n_boot=n_boot), "precision": predicted.precision}
 
 
 def run_evaluate(args: argparse.Namespace) -> int:

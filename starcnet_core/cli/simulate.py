@@ -32,10 +32,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     galaxy.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     galaxy.add_argument("--field", default="simgal", help="field name in the file names (default simgal)")
     galaxy.add_argument(
-        "--unclassified-fraction",
+        "--ci-cut",
         type=float,
-        help="fraction of candidates fainter than the LEGUS inspection limit, written with class 0 "
-        "(never classified; default 0.15, as in LEGUS NGC 628)",
+        default=1.35,
+        help="the field's CI cut, mag: candidates below it are not in the catalog (default 1.35)",
     )
     galaxy.set_defaults(func=_galaxy)
     survey = modes.add_parser("survey", help="labelled stamp set of the paper's Table 6 galaxies")
@@ -60,11 +60,7 @@ def _galaxy(args: argparse.Namespace) -> int:
             filter_set=args.filter_set,
             seed=args.seed,
             field=args.field,
-            **(
-                {}
-                if args.unclassified_fraction is None
-                else {"unclassified_fraction": args.unclassified_fraction}
-            ),
+            ci_cut=args.ci_cut,
         )
     except ValueError as exc:
         raise UserInputError(str(exc)) from exc

@@ -252,10 +252,18 @@ def load_model(path: str | os.PathLike, *, band_mean: np.ndarray | None = None) 
         raise UserInputError(f"{source}: not a StarcNet Studio checkpoint")
     try:
         config = StarcNetConfig.from_dict(payload["config"])
+    except (KeyError, TypeError) as error:
+        raise UserInputError(f"{source}: damaged checkpoint (config: {error})") from error
+    try:
         model = StarcNet(config)
+    except (ValueError, TypeError, RuntimeError) as error:
+        raise UserInputError(f"{source}: the network cannot be built from its config ({error})") from error
+    try:
         model.load_state_dict(payload["state_dict"])
     except (KeyError, TypeError, RuntimeError) as error:
-        raise UserInputError(f"{source}: damaged checkpoint ({error})") from error
+        # load_state_dict lists every mismatched tensor on lines of its own: keep the first
+        first = str(error).strip().splitlines()[0].rstrip(":")
+        raise UserInputError(f"{source}: damaged checkpoint ({first})") from error
     return LoadedModel(
         model.eval(),
         config,

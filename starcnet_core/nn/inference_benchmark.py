@@ -1,19 +1,27 @@
-"""Inference speed: the published way of running StarcNet against ours, on the same stamps.
+"""Inference speed: the published way of running StarcNet against every backend, on the same stamps.
 
-:func:`benchmark_inference` times, in one process on one set of stamps:
+:func:`benchmark_inference` measures, in one process on one set of stamps:
 
 * the **reference**: the paper network in float32, eager, batches of 64 under
   ``torch.no_grad``, the per-band mean subtracted beforehand, exactly as the
   published ``test_net.py`` runs it;
-* the **default** model through :func:`~starcnet_core.nn.predict.predict_stamps`
-  (its default precision and batch size);
-* the **lite** preset through the same path;
+* every **backend** of :mod:`starcnet_core.nn.backends` (``fp32``, ``bf16``,
+  ``int8``) through :func:`~starcnet_core.nn.predict.predict_stamps`, each
+  with its classes and scores against ``fp32``;
+* the **default** (``precision="auto"``) and the backend it picks;
+* the **lite** preset through the default path;
 
-and compares the reference's classes with the default path's. The three are
-timed in interleaved rounds of 128 stamps, so that the load of a shared
-machine changing during the run affects them alike. The stamps
-are synthetic e-/s cutouts (sky noise plus one Gaussian source of random
-brightness and width at the centre); speed does not depend on their content.
+timed in interleaved rounds of 128 stamps, so that a change in the load of a
+shared machine weighs on all of them alike. Building the backends (int8
+calibration, every check against fp32, ``auto``'s probe) happens before the
+timing, as it does once per process and network in real use. It also reports
+the CPU's instruction sets, the limits set on PyTorch's libraries (to emulate
+an older CPU), the machine's measured matrix-multiply throughput in fp32,
+bf16 and int8, and the network's FLOPs per object, so that every speed is
+also a fraction of the machine's fp32 limit.
+
+The stamps are synthetic e-/s cutouts (sky noise plus one Gaussian source of
+random brightness and width at the centre) unless a stamp set is given.
 Without a checkpoint the networks have their (seeded) Xavier initialisation,
 whose scores sit closer together than a trained network's, so the agreement
 measured that way is a pessimistic bound.
@@ -26,16 +34,34 @@ import time
 
 import numpy as np
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
+from starcnet_core.io.stampset import StampSet
+from starcnet_core.nn.backends import (
+    ISA_LIMITS,
+    bf16_is_fast,
+    cached_choice,
+    cpu_instruction_sets,
+    int8_is_available,
+    select_backend,
+)
 from starcnet_core.nn.checkpoint import LoadedModel, load_model
 from starcnet_core.nn.model import PRESETS, StarcNet
-from starcnet_core.nn.predict import Predictions, bf16_is_fast, predict_stamps
+from starcnet_core.nn.predict import predict_stamps
 
-__all__ = ["synthetic_stamps", "reference_scores", "benchmark_inference", "markdown_section"]
+__all__ = [
+    "synthetic_stamps",
+    "reference_scores",
+    "flops_per_object",
+    "matmul_throughput",
+    "benchmark_inference",
+    "markdown_section",
+]
 
 REFERENCE_BATCH = 64
 #: Stamps per interleaved timing round.
 ROUND = 128
+BACKENDS = ("fp32", "bf16", "int8")
 
 
 def synthetic_stamps(n: int, size: int = 32, n_bands: int = 5, seed: int = 0) -> np.ndarray:
@@ -59,29 +85,79 @@ def reference_scores(model: StarcNet, stamps: np.ndarray, band_mean: np.ndarray)
     return np.concatenate(outputs)
 
 
+def flops_per_object(model: StarcNet) -> float:
+    """Floating-point operations of one forward pass per stamp (convolutions and linear layers)."""
+    size = model.config.stamp_size
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        model.eval()(torch.zeros(1, model.config.n_bands, size, size))
+    return float(counter.get_total_flops())
+
+
+def matmul_throughput(dtype: torch.dtype, size: int = 1024, seconds: float = 0.5) -> float:
+    """Measured square matrix-multiply rate of this machine in GFLOP/s (int8: giga-operations/s)."""
+    generator = torch.Generator().manual_seed(0)
+    if dtype == torch.int8:
+        a = torch.randint(-64, 64, (size, size), dtype=torch.int8, generator=generator)
+        b = torch.randint(-64, 64, (size, size), dtype=torch.int8, generator=generator)
+
+        def multiply():
+            return torch._int_mm(a, b)
+    else:
+        a = torch.randn(size, size, generator=generator).to(dtype)
+        b = torch.randn(size, size, generator=generator).to(dtype)
+
+        def multiply():
+            return a @ b
+
+    multiply()
+    count, started = 0, time.perf_counter()
+    while (elapsed := time.perf_counter() - started) < seconds or count < 3:
+        multiply()
+        count += 1
+    return 2.0 * size**3 * count / elapsed / 1e9
+
+
+def _load_stamps(n: int, loaded: LoadedModel, stamps_path: str | None, seed: int) -> tuple[np.ndarray, str]:
+    if stamps_path is None:
+        stamps = synthetic_stamps(n, loaded.config.stamp_size, loaded.config.n_bands, seed)
+        return stamps, "synthetic (noise + a central Gaussian)"
+    data = np.asarray(StampSet.load(stamps_path).stamps)
+    rows = np.sort(np.random.default_rng(seed).permutation(len(data))[:n])
+    return np.ascontiguousarray(data[rows], dtype=np.float32), f"stamp set {stamps_path}"
+
+
 def _timed(function, *args, **kwargs):
     started = time.perf_counter()
     result = function(*args, **kwargs)
     return result, time.perf_counter() - started
 
 
-def benchmark_inference(n: int = 512, *, model_path: str | None = None, seed: int = 0) -> dict:
-    """Objects/s of the reference loop, the default path and the lite preset, and class agreement.
+def benchmark_inference(
+    n: int = 512, *, model_path: str | None = None, stamps_path: str | None = None, seed: int = 0
+) -> dict:
+    """Objects/s and agreement of the reference loop, every backend, the default and the lite preset.
 
     Parameters
     ----------
     n : int
-        Number of stamps (all three are timed on the same ones).
+        Number of stamps (all are timed on the same ones).
     model_path : str, optional
-        Checkpoint for the reference and default runs (default: seeded Xavier weights).
+        Checkpoint for the reference and the backends (default: seeded Xavier weights).
+    stamps_path : str, optional
+        A stamp set to draw the ``n`` stamps from (default: synthetic stamps).
     seed : int
 
     Returns
     -------
     dict
-        JSON-ready: ``reference_obj_s``, ``default_obj_s``, ``lite_obj_s``,
-        ``default_speedup``, ``lite_speedup``, ``identical_classes`` (fraction),
-        ``max_score_difference``, and the setting (``n``, threads, bf16, load).
+        JSON-ready: ``reference_obj_s``, ``default_obj_s`` (auto), ``lite_obj_s``,
+        ``default_speedup``, ``lite_speedup``, ``auto_picks``, ``identical_classes``
+        and ``max_score_difference`` (default vs fp32), ``backends`` (per
+        backend: ``precision_used``, ``obj_s``, ``speedup``,
+        ``identical_classes``, ``max_score_difference``), ``cpu``
+        (instruction sets, limits), ``matmul_gflop_s``, ``flops_per_object``,
+        the fractions of the fp32 limit, and the setting (``n``, threads, load).
     """
     torch.manual_seed(seed)
     if model_path:
@@ -89,63 +165,128 @@ def benchmark_inference(n: int = 512, *, model_path: str | None = None, seed: in
     else:
         loaded = LoadedModel.from_model(StarcNet(PRESETS["paper"]), np.zeros(5, dtype=np.float32))
     lite = LoadedModel.from_model(StarcNet(PRESETS["lite"]), loaded.band_mean)
-    stamps = synthetic_stamps(n, loaded.config.stamp_size, loaded.config.n_bands, seed)
-    # One warm-up batch each: oneDNN picks and caches its kernels on the first call.
-    warm = stamps[:REFERENCE_BATCH]
-    reference_scores(loaded.model, warm, loaded.band_mean)
-    predict_stamps(loaded, warm)
-    predict_stamps(lite, warm)
+    stamps, stamps_source = _load_stamps(n, loaded, stamps_path, seed)
+    n = len(stamps)
+    recorded_before = cached_choice(loaded) is not None
+    # Calibration, checks and auto's probe, once, outside the timing (as once per process in use).
+    used = {p: select_backend(loaded, stamps, p) for p in BACKENDS}
+    auto = select_backend(loaded, stamps, "auto")
+    lite_auto = select_backend(lite, stamps, "auto")
 
-    # Interleaved rounds, so that a change in the machine's load while the
-    # benchmark runs weighs on all three paths alike.
-    reference_parts, default_parts = [], []
-    reference_s = default_s = lite_s = 0.0
+    warm = stamps[:REFERENCE_BATCH]
+    reference_warm = reference_scores(loaded.model, warm, loaded.band_mean)
+    fp32_warm = predict_stamps(loaded, warm, precision="fp32", batch_size=REFERENCE_BATCH).scores
+    bit_identical = bool(
+        np.array_equal(torch.softmax(torch.from_numpy(reference_warm), dim=1).numpy(), fp32_warm)
+    )
+    runs = {
+        "reference": lambda chunk: reference_scores(loaded.model, chunk, loaded.band_mean),
+        **{p: (lambda chunk, p=p: predict_stamps(loaded, chunk, precision=p).scores) for p in BACKENDS},
+        "default": lambda chunk: predict_stamps(loaded, chunk, precision="auto").scores,
+        "lite": lambda chunk: predict_stamps(lite, chunk, precision="auto").scores,
+    }
+    for run in runs.values():
+        run(warm)
+    seconds = dict.fromkeys(runs, 0.0)
+    parts: dict[str, list] = {name: [] for name in runs}
     for start in range(0, n, ROUND):
         chunk = stamps[start : start + ROUND]
-        part, seconds = _timed(reference_scores, loaded.model, chunk, loaded.band_mean)
-        reference_parts.append(part)
-        reference_s += seconds
-        part, seconds = _timed(predict_stamps, loaded, chunk)
-        default_parts.append(part.scores)
-        default_s += seconds
-        lite_s += _timed(predict_stamps, lite, chunk)[1]
-    reference = np.concatenate(reference_parts)
-    default = Predictions(np.concatenate(default_parts))
-    reference_probabilities = torch.softmax(torch.from_numpy(reference), dim=1).numpy()
+        for name, run in runs.items():
+            part, elapsed = _timed(run, chunk)
+            parts[name].append(part)
+            seconds[name] += elapsed
+    scores = {name: np.concatenate(chunks) for name, chunks in parts.items()}
+    fp32 = scores["fp32"]
+
+    def against_fp32(values: np.ndarray) -> dict:
+        return {
+            "identical_classes": float(np.mean(values.argmax(axis=1) == fp32.argmax(axis=1))),
+            "max_score_difference": float(np.abs(values - fp32).max()),
+        }
+
+    backends = {
+        p: {
+            "precision_used": used[p].precision,
+            "obj_s": n / seconds[p],
+            "speedup": seconds["reference"] / seconds[p],
+            **against_fp32(scores[p]),
+        }
+        for p in BACKENDS
+    }
+    flops = flops_per_object(loaded.model)
+    matmul = {"fp32": matmul_throughput(torch.float32)}
+    matmul["bf16"] = matmul_throughput(torch.bfloat16)
+    matmul["int8"] = matmul_throughput(torch.int8)
+    reference_obj_s, default_obj_s = n / seconds["reference"], n / seconds["default"]
+    default_vs_fp32 = against_fp32(scores["default"])
     return {
         "n": n,
         "model": model_path or "paper preset, Xavier initialisation",
+        "stamps": stamps_source,
         "threads": torch.get_num_threads(),
-        "bf16_native": bf16_is_fast(),
         "load_average_1min": os.getloadavg()[0],
-        "reference_obj_s": n / reference_s,
-        "default_obj_s": n / default_s,
-        "lite_obj_s": n / lite_s,
-        "default_speedup": reference_s / default_s,
-        "lite_speedup": reference_s / lite_s,
-        "identical_classes": float(np.mean(reference.argmax(axis=1) + 1 == default.classes)),
-        "max_score_difference": float(np.abs(reference_probabilities - default.scores).max()),
+        "cpu": {
+            "instruction_sets": cpu_instruction_sets(),
+            "limits": {name: os.environ[name] for name in ISA_LIMITS if os.environ.get(name)},
+            "aten_capability": torch.backends.cpu.get_cpu_capability(),
+            "quantized_engine": torch.backends.quantized.engine,
+        },
+        "bf16_native": bf16_is_fast(),
+        "int8_available": int8_is_available() is None,
+        "auto_picks": auto.precision,
+        "auto_recorded_before": recorded_before,
+        "lite_auto_picks": lite_auto.precision,
+        "fp32_bit_identical_to_reference": bit_identical,
+        "reference_obj_s": reference_obj_s,
+        "default_obj_s": default_obj_s,
+        "lite_obj_s": n / seconds["lite"],
+        "default_speedup": seconds["reference"] / seconds["default"],
+        "lite_speedup": seconds["reference"] / seconds["lite"],
+        "identical_classes": default_vs_fp32["identical_classes"],
+        "max_score_difference": default_vs_fp32["max_score_difference"],
+        "backends": backends,
+        "flops_per_object": flops,
+        "matmul_gflop_s": matmul,
+        "reference_fraction_of_fp32_limit": reference_obj_s * flops / (matmul["fp32"] * 1e9),
+        "default_fraction_of_fp32_limit": default_obj_s * flops / (matmul["fp32"] * 1e9),
     }
 
 
 def markdown_section(result: dict) -> str:
     """The benchmark as a markdown section for docs/BENCHMARKS.md."""
-    return "\n".join(
-        [
-            "## Inference (CPU)",
-            "",
-            f"{result['n']} synthetic 32x32x5 stamps, model: {result['model']}; {result['threads']} threads, "
-            f"native bf16: {result['bf16_native']}, 1-min load average at the end {result['load_average_1min']:.1f}.",
-            "Goals: default >= 2.5x the reference with >= 99.5% identical classes; lite >= 10x.",
-            "",
-            "| path | objects/s | x reference |",
-            "|---|---:|---:|",
-            f"| reference (paper net, fp32 eager, batch 64) | {result['reference_obj_s']:.1f} | 1.00 |",
-            f"| default (`predict_stamps`) | {result['default_obj_s']:.1f} | {result['default_speedup']:.2f} |",
-            f"| lite preset | {result['lite_obj_s']:.1f} | {result['lite_speedup']:.2f} |",
-            "",
-            f"Identical classes, reference vs default: {100 * result['identical_classes']:.2f}% "
-            f"(largest score difference {result['max_score_difference']:.4f}).",
-            "",
-        ]
-    )
+    sets = ", ".join(name for name, present in result["cpu"]["instruction_sets"].items() if present)
+    limits = ", ".join(f"{k}={v}" for k, v in result["cpu"]["limits"].items()) or "none"
+    matmul = result["matmul_gflop_s"]
+    lines = [
+        "## Inference (CPU)",
+        "",
+        f"{result['n']} stamps ({result['stamps']}), model: {result['model']}; {result['threads']} threads; "
+        f"CPU instruction sets: {sets}; library limits: {limits}; native bf16: {result['bf16_native']}; "
+        f"1-min load average at the end {result['load_average_1min']:.1f}.",
+        f"Measured matrix multiply: fp32 {matmul['fp32']:.0f} GFLOP/s, bf16 {matmul['bf16']:.0f} GFLOP/s, "
+        f"int8 {matmul['int8']:.0f} GOP/s; the network does {result['flops_per_object'] / 1e9:.2f} GFLOP per object.",
+        "Goals: default >= 2.5x the reference with >= 99.5% identical classes (AVX2-only CPU), "
+        ">= 4x with native bf16 or AMX; lite >= 20x.",
+        "",
+        "| path | precision run | objects/s | x reference | identical classes vs fp32 | largest score difference |",
+        "|---|---|---:|---:|---:|---:|",
+        f"| reference (paper net, fp32 eager, batch 64) | fp32 | {result['reference_obj_s']:.1f} | 1.00 | | |",
+    ]
+    for name, entry in result["backends"].items():
+        lines.append(
+            f"| `--precision {name}` | {entry['precision_used']} | {entry['obj_s']:.1f} | {entry['speedup']:.2f} "
+            f"| {100 * entry['identical_classes']:.2f}% | {entry['max_score_difference']:.4f} |"
+        )
+    lines += [
+        f"| default (`auto`) | {result['auto_picks']} | {result['default_obj_s']:.1f} | "
+        f"{result['default_speedup']:.2f} | {100 * result['identical_classes']:.2f}% | "
+        f"{result['max_score_difference']:.4f} |",
+        f"| lite preset (`auto`) | {result['lite_auto_picks']} | {result['lite_obj_s']:.1f} | "
+        f"{result['lite_speedup']:.2f} | | |",
+        "",
+        f"The reference reaches {100 * result['reference_fraction_of_fp32_limit']:.0f}% of the measured fp32 "
+        f"matrix-multiply limit, the default {100 * result['default_fraction_of_fp32_limit']:.0f}%. "
+        f"fp32 bit-identical to the reference: {result['fp32_bit_identical_to_reference']}.",
+        "",
+    ]
+    return "\n".join(lines)

@@ -6,15 +6,13 @@ softmax scores of the four classes and the summaries the review queue orders
 by. Optional test-time augmentation averages the scores over the 8 rotations
 and reflections of each stamp.
 
-Speed on CPUs: with ``precision="auto"`` (the default) the convolution
-stacks, which hold more than 99% of the arithmetic, run in bfloat16 in
-channels-last layout whenever oneDNN has native bf16 kernels (AVX512-BF16 or
-AMX CPUs, and CUDA): weights cast once per call, GroupNorm on the bf16 maps
-with float32 statistics and affine parameters, LeakyReLU in place. The
-32768-input fully connected layers, the normalisation after them and the final
-layer stay in float32, so only the convolution stack is rounded.
-``benchmarks/bench_inference.py`` measures the gain and the agreement of
-classes with the plain float32 network.
+The network runs on the backend :func:`~starcnet_core.nn.backends.select_backend`
+resolves for ``precision``: ``fp32`` (the published network, bit-reproducible),
+``bf16`` or ``int8`` (checked against fp32 on held-out stamps before use), or
+``auto`` (the default: the fastest backend that passed its check on this
+machine, chosen by a timed probe and recorded). :attr:`Predictions.precision`
+says which one produced the scores. ``benchmarks/bench_inference.py``
+measures every backend against the published loop.
 """
 
 from __future__ import annotations
@@ -24,19 +22,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from astropy.table import Table
-from torch import nn
 
 from starcnet_core.errors import UserInputError
+from starcnet_core.nn.backends import PRECISIONS, bf16_is_fast, select_backend
 from starcnet_core.nn.checkpoint import LoadedModel
-from starcnet_core.nn.model import StarcNet
 from starcnet_core.scores import score_summaries
 
 __all__ = ["Predictions", "predict_stamps", "PRECISIONS", "bf16_is_fast", "dihedral_views"]
-
-#: Accepted ``precision`` values of :func:`predict_stamps`.
-PRECISIONS = ("auto", "fp32", "bf16")
 
 
 @dataclass
@@ -54,9 +47,12 @@ class Predictions:
         Highest minus second-highest score.
     entropy : numpy.ndarray
         Shannon entropy of the scores (nats).
+    precision : str
+        The backend that computed the scores: ``fp32``, ``bf16`` or ``int8``.
     """
 
     scores: np.ndarray
+    precision: str = "fp32"
 
     @property
     def summaries(self) -> dict[str, np.ndarray]:
@@ -80,65 +76,21 @@ class Predictions:
         return self.summaries["entropy"]
 
     def to_table(self) -> Table:
-        """One row per stamp: ``pred_class``, ``p1``..``pK``, ``confidence``, ``margin``, ``entropy``."""
+        """One row per stamp: ``pred_class``, ``p1``..``pK``, ``confidence``, ``margin``, ``entropy``, ``precision``."""
         summaries = self.summaries
         table = Table({"pred_class": summaries["predicted_class"]})
         for k in range(self.scores.shape[1]):
             table[f"p{k + 1}"] = self.scores[:, k]
         for name in ("confidence", "margin", "entropy"):
             table[name] = summaries[name]
+        table["precision"] = np.full(len(self.scores), self.precision)
         return table
-
-
-def bf16_is_fast(device: torch.device | str = "cpu") -> bool:
-    """Whether ``device`` has native bfloat16 matrix kernels (else bf16 would be emulated, slower)."""
-    device = torch.device(device)
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    return torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
 
 
 def dihedral_views(batch: torch.Tensor) -> list[torch.Tensor]:
     """The 8 rotations (0, 90, 180, 270 degrees) of ``batch`` and of its left-right mirror."""
     mirrored = torch.flip(batch, dims=(-1,))
     return [torch.rot90(view, k, dims=(-2, -1)) for view in (batch, mirrored) for k in range(4)]
-
-
-def _bf16_stacks(model: StarcNet) -> list[list[tuple | nn.Module]]:
-    """Each pathway's layers with convolution weights cast once to bf16, channels-last.
-
-    Casting here, once per call, rather than under autocast (which casts every
-    weight again for every batch) and running GroupNorm on the bf16 maps with
-    its float32 affine parameters removes the layout and dtype copies that
-    otherwise cost a third of the time next to the convolutions.
-    """
-    stacks = []
-    for path in model.pathways:
-        layers: list[tuple | nn.Module] = []
-        for layer in path.features:
-            if not isinstance(layer, nn.Sequential):
-                layers.append(layer)
-                continue
-            conv, norm, act = layer
-            weight = conv.weight.to(torch.bfloat16).contiguous(memory_format=torch.channels_last)
-            layers.append((weight, conv.bias.to(torch.bfloat16), conv.padding, norm, act.negative_slope))
-        stacks.append(layers)
-    return stacks
-
-
-def _bf16_logits(model: StarcNet, stacks: list, batch: torch.Tensor) -> torch.Tensor:
-    features = []
-    for path, layers, view in zip(model.pathways, stacks, model.pathway_inputs(batch), strict=True):
-        maps = view.to(torch.bfloat16).contiguous(memory_format=torch.channels_last)
-        for layer in layers:
-            if isinstance(layer, nn.Module):
-                maps = layer(maps)
-                continue
-            weight, bias, padding, norm, slope = layer
-            maps = F.conv2d(maps, weight, bias, padding=padding)
-            maps = F.leaky_relu_(F.group_norm(maps, norm.num_groups, norm.weight, norm.bias, norm.eps), slope)
-        features.append(path.embed(maps.float()))
-    return model.head(torch.cat(features, dim=1))
 
 
 def _check_stamps(loaded: LoadedModel, stamps: np.ndarray) -> np.ndarray:
@@ -179,8 +131,9 @@ def predict_stamps(
         two CPU threads' share of a batch in cache (measured faster than 256).
     tta : bool
         Average the softmax scores over the 8 rotations/reflections (8x the work).
-    precision : {"auto", "fp32", "bf16"}
-        ``auto`` uses bf16 convolutions where the device runs them natively.
+    precision : {"auto", "fp32", "bf16", "int8"}
+        See :func:`~starcnet_core.nn.backends.select_backend`; ``fp32`` is
+        the published network, bit-reproducible for the same batches.
     progress : callable, optional
         Called as ``progress(done, total)`` after each batch.
 
@@ -195,18 +148,17 @@ def predict_stamps(
     stamps = _check_stamps(loaded, stamps)
     model = loaded.model.eval()
     device = next(model.parameters()).device
-    bf16 = precision == "bf16" or (precision == "auto" and bf16_is_fast(device))
+    backend = select_backend(loaded, stamps, precision, device=device)
     mean = torch.as_tensor(np.asarray(loaded.band_mean, dtype=np.float32).reshape(1, -1, 1, 1), device=device)
     out = []
     with torch.inference_mode():
-        stacks = _bf16_stacks(model) if bf16 else None
         for start in range(0, len(stamps), batch_size):
             # A copy: the stamps may be a read-only memory map.
             batch = torch.from_numpy(np.array(stamps[start : start + batch_size])).to(device) - mean
             views = dihedral_views(batch) if tta else [batch]
-            logits = [_bf16_logits(model, stacks, v) if bf16 else model(v) for v in views]
-            scores = torch.stack([torch.softmax(x.float() / loaded.temperature, dim=1) for x in logits])
+            logits = [backend.logits(v).float() for v in views]
+            scores = torch.stack([torch.softmax(x / loaded.temperature, dim=1) for x in logits])
             out.append(scores.mean(dim=0).cpu().numpy())
             if progress is not None:
                 progress(min(start + batch_size, len(stamps)), len(stamps))
-    return Predictions(np.concatenate(out).astype(np.float64))
+    return Predictions(np.concatenate(out).astype(np.float64), precision=backend.precision)

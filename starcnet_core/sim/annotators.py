@@ -1,4 +1,4 @@
-"""Simulated human classifiers: votes, their mode (ties broken by a further vote) and mean.
+"""Simulated human classifiers: votes, their mode (ties broken by further votes) and mean.
 
 Experts looking at one candidate share what the image shows: with a
 probability that falls as the source gets harder (fainter, more crowded) they
@@ -40,6 +40,23 @@ def _confuse(classes: np.ndarray, keep: np.ndarray, rng: np.random.Generator) ->
     return np.where(rng.random(classes.shape) < keep, classes, np.minimum(other, 4))
 
 
+def _mode_and_tie_votes(votes: np.ndarray, tie_votes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mode per row and how many of the further votes were cast to settle it."""
+    counts = np.stack([(votes == c).sum(axis=1) for c in (1, 2, 3, 4)], axis=1).astype(float)
+    used = np.zeros(len(votes), dtype=np.int64)
+    for extra in tie_votes.T:
+        top = counts.max(axis=1, keepdims=True)
+        tied = (counts == top).sum(axis=1) > 1
+        if not tied.any():
+            break
+        add = np.zeros_like(counts)
+        add[np.flatnonzero(tied), extra[tied] - 1] = 1.0
+        counts += add
+        used += tied
+    # Any tie the further votes did not settle goes to the lower class, as argmax does.
+    return 1 + np.argmax(counts, axis=1), used
+
+
 def vote_mode(votes: np.ndarray, tie_votes: np.ndarray) -> np.ndarray:
     """Most frequent class per row of ``votes`` (N, K); ties broken by the further votes.
 
@@ -50,17 +67,7 @@ def vote_mode(votes: np.ndarray, tie_votes: np.ndarray) -> np.ndarray:
     tie_votes : int array (N, T)
         Further votes, used one at a time while the top classes are tied.
     """
-    counts = np.stack([(votes == c).sum(axis=1) for c in (1, 2, 3, 4)], axis=1).astype(float)
-    for extra in tie_votes.T:
-        top = counts.max(axis=1, keepdims=True)
-        tied = (counts == top).sum(axis=1) > 1
-        if not tied.any():
-            break
-        add = np.zeros_like(counts)
-        add[np.flatnonzero(tied), extra[tied] - 1] = 1.0
-        counts += add
-    # Any tie the further votes did not settle goes to the lower class, as argmax does.
-    return 1 + np.argmax(counts, axis=1)
+    return _mode_and_tie_votes(votes, tie_votes)[0]
 
 
 def simulate_votes(
@@ -88,7 +95,8 @@ def simulate_votes(
     mode : int array (N,)
         The class mode, ties broken by further votes.
     mean : float array (N,)
-        The mean of the votes.
+        The mean of every vote cast: the experts' and the tie-breakers' (LEGUS
+        averages all its classifiers, the extra ones included).
     """
     true_class = np.asarray(true_class, dtype=int)
     if n_experts < 1:
@@ -100,8 +108,10 @@ def simulate_votes(
     own = np.clip(_OWN[shown - 1] * (1.08 - 0.16 * d), 0.0, 1.0)
     votes = _confuse(np.repeat(shown[:, None], n_experts, axis=1), own[:, None], rng)
     tie_votes = _confuse(np.repeat(shown[:, None], 8, axis=1), own[:, None], rng)
-    mode = vote_mode(votes, tie_votes)
-    return votes, mode, votes.mean(axis=1)
+    mode, used = _mode_and_tie_votes(votes, tie_votes)
+    cast = np.arange(tie_votes.shape[1])[None, :] < used[:, None]
+    mean = (votes.sum(axis=1) + np.sum(tie_votes * cast, axis=1)) / (n_experts + used)
+    return votes, mode, mean
 
 
 def simulate_pool_votes(

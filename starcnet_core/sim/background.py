@@ -18,7 +18,7 @@ import numpy as np
 from starcnet_core.io.bands import BANDS
 from starcnet_core.sim.calibration import SKY_E_S
 
-__all__ = ["GalaxyBackground"]
+__all__ = ["GalaxyBackground", "interpolate_coarse"]
 
 
 # Relative disk and arm light per band (e-/s, V = 1), and extinction per unit
@@ -149,3 +149,24 @@ class GalaxyBackground:
             keep = rng.random(len(xy)) < weight / 1.15
             found = np.concatenate([found, xy[keep]])
         return found[:n]
+
+
+def interpolate_coarse(coarse: np.ndarray, size: int, step: int) -> np.ndarray:
+    """Bilinear interpolation of ``(B, n, n)`` samples at pixels 0, step, 2 step ... to ``(B, size, size)`` float32.
+
+    Pixel p lies at p / step on the coarse grid, where the background was evaluated.
+    """
+    n = coarse.shape[-1]
+    weight = (np.arange(step) / step).astype(np.float32)[None, :, None]
+    out = np.empty((len(coarse), size, size), np.float32)
+    rows_needed = -(-size // step)  # coarse intervals spanned by the image rows
+    x = np.arange(size) / step
+    i0 = np.minimum(np.floor(x).astype(np.int64), n - 2)
+    w = (x - i0).astype(np.float32)
+    for b, grid in enumerate(coarse.astype(np.float32)):
+        # Along x: every coarse row at every pixel column.
+        across = grid[:, i0] * (1 - w) + grid[:, i0 + 1] * w
+        # Along y: the step rows between two coarse rows share their two neighbours.
+        lower, upper = across[:rows_needed, None, :], across[1 : rows_needed + 1, None, :]
+        out[b] = (lower * (1 - weight) + upper * weight).reshape(-1, size)[:size]
+    return out

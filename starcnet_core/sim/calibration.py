@@ -3,15 +3,21 @@
 Magnitudes and colours: per hybrid class (column 34) of the LEGUS NGC 1566
 catalog, sources detected in all five bands, absolute V magnitude at 17.9 Mpc
 (Sabbi et al. 2018) and the colours NUV-V, U-V, B-V, V-I — mean vector and
-covariance, measured by ``scripts/calibrate_simulator.py``. Sizes: log10
+intrinsic covariance (the catalog's own error covariance taken out, since the
+simulator measures its photometry with noise again), measured by
+``scripts/calibrate_simulator.py``; colours are drawn conditional on M_V.
+Luminosity functions: per class, the slope of dN/dL ~ L^-alpha above
+completeness (NGC 1566 brighter than M_V = -8.3, NGC 628 brighter than -7.0)
+and the catalogs' detection limit in apparent V (logistic completeness fitted
+to every row of both), same script. CI cuts: the smallest CI of each real
+catalog, same script. Sizes: log10
 effective radius (pc) and EFF slope of the clusters with reliable GALFIT fits
 (eta > 1.3) in Ryon et al. (2017), NGC 628 and NGC 1313, same script.
 SED-fit columns (age, mass, E(B-V), LEGUS columns 17-25): per class, a linear
 relation to M_V and the four colours with Gaussian residuals, pooled over the
 NGC 1566 catalog (hybrid class, column 34) and the NGC 628 catalog
 (``ngc628_catalog_wClass0.csv``, class mode, column 34, 9.9 Mpc), sources with
-an SED fit detected in all five bands; the uninspected (class 0) candidates of
-NGC 628. Same script. Survey counts and distances: the paper's Table 6. Human
+an SED fit detected in all five bands. Same script. Survey counts and distances: the paper's Table 6. Human
 confusion: the paper's Fig. 3 (individual classifier against individual
 classifier, 4 classes). Nothing here is read from disk at run time.
 """
@@ -25,6 +31,7 @@ __all__ = [
     "LOG_REFF_PC",
     "EFF_ETA",
     "PSF_FWHM_PX",
+    "MOFFAT_BETA",
     "EXPTIME_S",
     "READ_NOISE_E",
     "SKY_E_S",
@@ -33,26 +40,31 @@ __all__ = [
     "SED_INTERVALS",
     "AGE_RANGE_YR",
     "EBV_RANGE",
-    "UNINSPECTED_M_V",
-    "UNINSPECTED_FRACTION",
+    "LF_ALPHA",
+    "M_V_BRIGHTEST",
+    "DETECTION_V50",
+    "DETECTION_WIDTH",
+    "CI_CUTS",
+    "DEFAULT_CI_CUT",
+    "ACS_GALAXIES",
     "SURVEY_GALAXIES",
     "EXPERT_CONFUSION",
     "pc_per_pixel",
     "distance_modulus",
 ]
 
-#: Per true class: mean and covariance of (M_V, NUV-V, U-V, B-V, V-I), mag;
+#: Per true class: mean and intrinsic covariance of (M_V, NUV-V, U-V, B-V, V-I), mag;
 #: NGC 1566 hybrid classes (n = 472, 403, 692, 869 sources).
 CLASS_PHOTOMETRY: dict[int, dict[str, np.ndarray]] = {
     1: dict(
         mean=np.array([-8.257, -0.047, -0.188, 0.213, 0.67]),
         cov=np.array(
             [
-                [0.7855, 0.1974, 0.1357, 0.0423, 0.044],
-                [0.1974, 0.9444, 0.4919, 0.121, 0.1475],
-                [0.1357, 0.4919, 0.4088, 0.0834, 0.1007],
-                [0.0423, 0.121, 0.0834, 0.0617, 0.0392],
-                [0.044, 0.1475, 0.1007, 0.0392, 0.0912],
+                [0.7868, 0.0303, 0.1495, 0.0477, 0.0446],
+                [0.0303, 0.0042, 0.0331, 0.0085, 0.0108],
+                [0.1495, 0.0331, 0.3999, 0.0878, 0.1125],
+                [0.0477, 0.0085, 0.0878, 0.053, 0.0441],
+                [0.0446, 0.0108, 0.1125, 0.0441, 0.0857],
             ]
         ),
     ),
@@ -60,11 +72,11 @@ CLASS_PHOTOMETRY: dict[int, dict[str, np.ndarray]] = {
         mean=np.array([-8.329, -0.909, -0.824, 0.134, 0.537]),
         cov=np.array(
             [
-                [0.848, 0.3051, 0.2285, 0.0523, 0.1278],
-                [0.3051, 0.8849, 0.4946, 0.135, 0.1968],
-                [0.2285, 0.4946, 0.4168, 0.0837, 0.1447],
-                [0.0523, 0.135, 0.0837, 0.0507, 0.0554],
-                [0.1278, 0.1968, 0.1447, 0.0554, 0.1554],
+                [0.8443, 0.3088, 0.2321, 0.056, 0.1242],
+                [0.3088, 0.7628, 0.491, 0.1314, 0.2005],
+                [0.2321, 0.491, 0.3916, 0.08, 0.1483],
+                [0.056, 0.1314, 0.08, 0.0388, 0.0591],
+                [0.1242, 0.2005, 0.1483, 0.0591, 0.1444],
             ]
         ),
     ),
@@ -72,11 +84,11 @@ CLASS_PHOTOMETRY: dict[int, dict[str, np.ndarray]] = {
         mean=np.array([-8.179, -1.329, -1.102, 0.077, 0.438]),
         cov=np.array(
             [
-                [0.6589, 0.14, 0.1078, 0.0248, 0.1025],
-                [0.14, 0.5166, 0.3283, 0.0987, 0.1515],
-                [0.1078, 0.3283, 0.2578, 0.073, 0.1132],
-                [0.0248, 0.0987, 0.073, 0.0511, 0.0458],
-                [0.1025, 0.1515, 0.1132, 0.0458, 0.1756],
+                [0.6537, 0.1449, 0.1133, 0.03, 0.0973],
+                [0.1449, 0.356, 0.3012, 0.0893, 0.1548],
+                [0.1133, 0.3012, 0.2583, 0.0723, 0.1205],
+                [0.03, 0.0893, 0.0723, 0.0366, 0.0514],
+                [0.0973, 0.1548, 0.1205, 0.0514, 0.1597],
             ]
         ),
     ),
@@ -84,15 +96,50 @@ CLASS_PHOTOMETRY: dict[int, dict[str, np.ndarray]] = {
         mean=np.array([-7.799, -1.007, -0.852, 0.136, 0.656]),
         cov=np.array(
             [
-                [0.6581, -0.0468, -0.0031, -0.0076, 0.0958],
-                [-0.0468, 0.7545, 0.4423, 0.1322, 0.1304],
-                [-0.0031, 0.4423, 0.4443, 0.0965, 0.0743],
-                [-0.0076, 0.1322, 0.0965, 0.0849, 0.0378],
-                [0.0958, 0.1304, 0.0743, 0.0378, 0.3056],
+                [0.6497, -0.0375, 0.0039, 0.0011, 0.0872],
+                [-0.0375, 0.7048, 0.4135, 0.1274, 0.1385],
+                [0.0039, 0.4135, 0.2461, 0.0815, 0.0836],
+                [0.0011, 0.1274, 0.0815, 0.0616, 0.0461],
+                [0.0872, 0.1385, 0.0836, 0.0461, 0.2827],
             ]
         ),
     ),
 }
+
+#: Per true class: slope alpha of the luminosity function dN/dL ~ L^-alpha (maximum
+#: likelihood above completeness; NGC 1566 and NGC 628 pooled, n = 403, 343, 383, 299).
+LF_ALPHA: dict[int, float] = {1: 2.27, 2: 2.32, 3: 2.55, 4: 2.48}
+
+#: Brightest candidate drawn, absolute V mag (the brightest LEGUS clusters are near -13).
+M_V_BRIGHTEST = -13.0
+
+#: Detection limit of LEGUS catalogs in apparent V (set by the exposures, the same for
+#: every field): completeness ``1 / (1 + exp((V - V50) / width))``; maximum likelihood on
+#: the 5,023 rows of NGC 1566 and NGC 628 with the pooled slope alpha = 2.39.
+DETECTION_V50 = 23.78
+DETECTION_WIDTH = 0.26
+
+#: CI cut of each field (mag): the smallest CI in its real catalog; other fields 1.35.
+CI_CUTS: dict[str, float] = {
+    "NGC 1566": 1.35,
+    "NGC 628": 1.30,
+    "NGC 3344": 1.35,
+    "NGC 1313": 1.40,
+    "IC 559": 1.20,
+    "NGC 45": 1.20,
+    "NGC 3351": 1.28,
+    "NGC 4449": 1.24,
+    "NGC 5253": 1.30,
+    "UGC 695": 1.25,
+}
+DEFAULT_CI_CUT = 1.35
+
+#: Table 6 fields whose B, V, I are ACS/WFC (F435W, F555W, F814W): those whose LEGUS catalog
+#: is ``acs-wfc3`` in ``legus/catalogs`` (NGC 3351, NGC 4449, NGC 5253, UGC 695), NGC 628
+#: (WFC3 UV/U + ACS B/V/I) and NGC 5194+5195 (ACS mosaics, Messa et al. 2018).
+ACS_GALAXIES: frozenset[str] = frozenset(
+    {"NGC 628", "NGC 3351", "NGC 4449", "NGC 5253", "UGC 695", "NGC 5194+5195"}
+)
 
 #: log10 effective radius in pc: (mean, standard deviation); Ryon et al. 2017, n = 190.
 LOG_REFF_PC: tuple[float, float] = (0.407, 0.259)
@@ -100,8 +147,15 @@ LOG_REFF_PC: tuple[float, float] = (0.407, 0.259)
 #: EFF power-law slope eta: (median, 16th, 84th percentile); same clusters.
 EFF_ETA: tuple[float, float, float] = (1.780, 1.442, 2.928)
 
-#: PSF full width at half maximum per band, pixels (WFC3/UVIS on the 0.0396" grid).
-PSF_FWHM_PX: dict[str, float] = {"NUV": 2.3, "U": 2.1, "B": 1.9, "V": 1.8, "I": 2.1}
+#: PSF full width at half maximum per band, pixels (WFC3/UVIS on the 0.0396" grid; the
+#: analytic Moffat, before integration over the pixels widens it by ~0.3 px). With
+#: MOFFAT_BETA they give a point source CI = 1.22 mag in V, below every LEGUS CI cut as
+#: stars are, and Ryon et al. (2017) cluster sizes at 17.9 Mpc the CI percentiles of NGC
+#: 1566 (``benchmarks/bench_simulator.py``).
+PSF_FWHM_PX: dict[str, float] = {"NUV": 2.3, "U": 2.1, "B": 1.9, "V": 2.0, "I": 2.1}
+
+#: Moffat power index of the PSF wings (2: 1.5% of a star's light beyond 12 px).
+MOFFAT_BETA = 2.0
 
 #: Typical LEGUS exposure times per band, s.
 EXPTIME_S: dict[str, float] = {"NUV": 2400.0, "U": 1100.0, "B": 950.0, "V": 1130.0, "I": 950.0}
@@ -112,7 +166,8 @@ READ_NOISE_E = 3.1
 #: Sky level per band, e-/s per pixel.
 SKY_E_S: dict[str, float] = {"NUV": 0.0005, "U": 0.001, "B": 0.004, "V": 0.012, "I": 0.010}
 
-#: LEGUS visual-inspection cut: candidates brighter than M_V = -6 mag are inspected.
+#: LEGUS visual-inspection cut (Adamo et al. 2017): candidates with a measured M_V at or
+#: brighter than -6 mag (and Nflt >= 4) are classified by eye.
 M_V_LIMIT = -6.0
 
 #: Per true class: SED-fit (log10 age / yr, log10 mass / Msun, E(B-V) / mag) =
@@ -198,14 +253,6 @@ SED_INTERVALS: dict[str, tuple[tuple[float, float], tuple[float, float]]] = {
 #: (the extremes of both catalogs).
 AGE_RANGE_YR: tuple[float, float] = (1.0e6, 1.4e10)
 EBV_RANGE: tuple[float, float] = (0.0, 1.5)
-
-#: Absolute V magnitude of candidates never visually inspected (class 0): (mean, standard
-#: deviation); NGC 628, 381 sources, 97% fainter than the M_V = -6 inspection limit.
-UNINSPECTED_M_V: tuple[float, float] = (-5.458, 0.390)
-
-#: Fraction of catalog candidates never visually inspected: 381 of 2,271 (16.8%) in NGC 628,
-#: 301 of 2,752 (10.9%) in NGC 1566.
-UNINSPECTED_FRACTION = 0.15
 
 #: The paper's Table 6: galaxy -> (distance in Mpc, candidates of class 1, 2, 3, 4).
 SURVEY_GALAXIES: dict[str, tuple[float, tuple[int, int, int, int]]] = {

@@ -1,14 +1,20 @@
 """Galaxy mode: five HST-like mosaics and a LEGUS catalog of one simulated galaxy.
 
 Writes, in the LEGUS release's names, five ``_drc.fits`` mosaics (e-/s, TAN
-WCS on the 0.0396"/px grid, PHOTFLAM/PHOTPLAM/FILTER/INSTRUME/EXPTIME), the
-35-column ``.tab`` catalog with its ``.readme`` (photometry, SED-fit age, mass
-and E(B-V), class mode and mean of the simulated experts) and
-``<field>_truth.csv`` (true class, what was drawn, each expert's vote).
-Candidates sit where clusters form, among resolved field stars, on a disk with
-spiral arms, dust lanes and star-forming clumps. As in real LEGUS catalogs, a
-fraction of the candidates is fainter than the visual-inspection limit and was
-never classified: class mode and mean 0, no votes.
+WCS on the 0.0396"/px grid, PHOTFLAM/PHOTPLAM/FILTER/INSTRUME/EXPTIME and the
+aperture correction APCOR), the 35-column ``.tab`` catalog with its
+``.readme`` (photometry, SED-fit age, mass and E(B-V), class mode and mean of
+the simulated experts) and ``<field>_truth.csv`` (true class, what was drawn,
+each expert's vote). Candidates sit where clusters form, among resolved field
+stars, on a disk with spiral arms, dust lanes and star-forming clumps.
+
+The catalog is measured on the final noisy mosaics as LEGUS measures it
+(:mod:`starcnet_core.sim.photometry`), and holds what LEGUS's catalog holds:
+candidates with CI at or above the field's cut, detected in V and in B or I.
+As in LEGUS, only those detected in at least four bands (``Nflt >= 4``) and
+brighter than M_V = -6 were classified by the simulated experts; the others
+have class mode and mean 0 and no votes, so the share of class 0 follows the
+distance (most candidates of a nearby galaxy are fainter than -6).
 """
 
 from __future__ import annotations
@@ -26,9 +32,10 @@ from starcnet_core.atomic_write import write_text_atomic
 from starcnet_core.io.bands import BANDS, PIXEL_SCALE_ARCSEC
 from starcnet_core.io.legus_columns import STANDARD_35, readme_text
 from starcnet_core.sim.annotators import simulate_votes
-from starcnet_core.sim.background import GalaxyBackground
-from starcnet_core.sim.calibration import EXPTIME_S, SURVEY_GALAXIES, UNINSPECTED_FRACTION
+from starcnet_core.sim.background import GalaxyBackground, interpolate_coarse
+from starcnet_core.sim.calibration import DEFAULT_CI_CUT, EXPTIME_S, SURVEY_GALAXIES, distance_modulus
 from starcnet_core.sim.noise import add_noise
+from starcnet_core.sim.photometry import APERTURE_PX, aperture_fluxes, measure_photometry, tile_patches
 from starcnet_core.sim.population import (
     ACS_FILTERS,
     WFC3_FILTERS,
@@ -37,7 +44,13 @@ from starcnet_core.sim.population import (
     field_stars,
 )
 from starcnet_core.sim.render import render_patches
-from starcnet_core.sim.scene import concentration_index, difficulty, filters_detected, observed_magnitudes
+from starcnet_core.sim.scene import (
+    difficulty,
+    in_legus_catalog,
+    inspected_by_legus,
+    sed_magnitudes,
+    typical_aperture_correction,
+)
 from starcnet_core.sim.sed import MIN_FILTERS_FOR_SED, SedFit, draw_sed
 
 __all__ = ["simulate_galaxy", "mosaic_filename", "catalog_filename"]
@@ -81,7 +94,7 @@ def _wcs(size: int, rng: np.random.Generator) -> WCS:
     return wcs
 
 
-def _header(wcs: WCS, instrument_filter: tuple[str, str], band: str, field: str) -> fits.Header:
+def _header(wcs: WCS, instrument_filter: tuple[str, str], band: str, field: str, apcor: float) -> fits.Header:
     """A mosaic's header: WCS, units, instrument, filter, exposure time, photometric keywords."""
     instrument, filter_name = instrument_filter
     header = wcs.to_header()
@@ -97,29 +110,9 @@ def _header(wcs: WCS, instrument_filter: tuple[str, str], band: str, field: str)
         TELESCOP="HST",
         OBJECT=field,
     )
+    header["APCOR"] = (round(apcor, 4), "aperture correction, 4 px to total, mag")
     header["COMMENT"] = "Simulated by starcnet_core.sim.galaxy (StarcNet Studio)"
     return header
-
-
-def _interpolate(coarse: np.ndarray, size: int, step: int) -> np.ndarray:
-    """Bilinear interpolation of ``(B, n, n)`` samples at pixels 0, step, 2 step ... to ``(B, size, size)`` float32.
-
-    Pixel p lies at p / step on the coarse grid, where the background was evaluated.
-    """
-    n = coarse.shape[-1]
-    weight = (np.arange(step) / step).astype(np.float32)[None, :, None]
-    out = np.empty((len(coarse), size, size), np.float32)
-    rows_needed = -(-size // step)  # coarse intervals spanned by the image rows
-    x = np.arange(size) / step
-    i0 = np.minimum(np.floor(x).astype(np.int64), n - 2)
-    w = (x - i0).astype(np.float32)
-    for b, grid in enumerate(coarse.astype(np.float32)):
-        # Along x: every coarse row at every pixel column.
-        across = grid[:, i0] * (1 - w) + grid[:, i0 + 1] * w
-        # Along y: the step rows between two coarse rows share their two neighbours.
-        lower, upper = across[:rows_needed, None, :], across[1 : rows_needed + 1, None, :]
-        out[b] = (lower * (1 - weight) + upper * weight).reshape(-1, size)[:size]
-    return out
 
 
 def _paste(images: np.ndarray, patches: np.ndarray, base: np.ndarray) -> None:
@@ -134,6 +127,58 @@ def _paste(images: np.ndarray, patches: np.ndarray, base: np.ndarray) -> None:
             images[:, ys:ye, xs:xe] += patch[:, ys - y0 : ye - y0, xs - x0 : xe - x0]
 
 
+def _draw_pool(
+    n_candidates: int,
+    distance_mpc: float,
+    filters: dict[str, tuple[str, str]],
+    ci_cut: float,
+    host: GalaxyBackground,
+    size: int,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Candidates drawn until ``n_candidates`` of them have a noiseless CI at or above the cut.
+
+    Candidates below the cut (mostly stars) are kept: they are in the image
+    as in a real one, and the measurement decides what the catalog holds.
+    Returns true classes, apparent magnitudes (N, 5), kinds, positions (N, 2)
+    and noiseless patches (N, 5, P, P) of all drawn candidates.
+    """
+    parts, passed = [], 0
+    v = BANDS.index("V")
+    while passed < n_candidates:
+        batch = max(16, int(1.3 * (n_candidates - passed)))
+        true_class = rng.choice([1, 2, 3, 4], size=batch, p=_CLASS_FRACTIONS / _CLASS_FRACTIONS.sum())
+        positions = host.sample_positions(batch, size, rng, margin=min(16, size // 8))
+        candidates = draw_candidates(true_class, distance_mpc, rng, filters)
+        frac = positions - np.floor(positions)
+        comps = candidates.components
+        comps.dx = comps.dx + frac[comps.patch, 0]
+        comps.dy = comps.dy + frac[comps.patch, 1]
+        source = render_patches(comps, batch, _PATCH)
+        mosaic, origins = tile_patches(source[:, [v]])
+        sums = aperture_fluxes(mosaic[0], origins + _PATCH // 2 + frac, (1.0, 3.0))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ci = 2.5 * np.log10(sums[:, 1] / sums[:, 0])
+        good = np.cumsum(np.nan_to_num(ci, nan=0.0) >= ci_cut)
+        # The last batch stops at the candidate that completes the count.
+        keep = (
+            batch
+            if passed + good[-1] <= n_candidates
+            else int(np.searchsorted(good, n_candidates - passed)) + 1
+        )
+        parts.append(
+            (
+                true_class[:keep],
+                candidates.mag[:keep],
+                candidates.kind[:keep],
+                positions[:keep],
+                source[:keep],
+            )
+        )
+        passed += int(good[keep - 1])
+    return tuple(np.concatenate(column) for column in zip(*parts, strict=True))
+
+
 def simulate_galaxy(
     out_dir: str | os.PathLike,
     *,
@@ -143,7 +188,7 @@ def simulate_galaxy(
     filter_set: str = "wfc3",
     seed: int = 0,
     field: str = "simgal",
-    unclassified_fraction: float = UNINSPECTED_FRACTION,
+    ci_cut: float = DEFAULT_CI_CUT,
 ) -> Path:
     """Write a simulated galaxy (mosaics, catalog, readme, truth) into ``out_dir``.
 
@@ -154,7 +199,9 @@ def simulate_galaxy(
     size : int
         Mosaic side, pixels.
     n_candidates : int
-        Cluster candidates in the catalog.
+        Candidates drawn with a noiseless CI at or above the cut; the catalog
+        holds those that pass LEGUS's cuts as measured on the noisy mosaics,
+        which is about as many.
     distance_mpc : float
         Distance, Mpc (apparent magnitudes, pixel sizes of clusters).
     filter_set : {"wfc3", "wfc3+acs"}
@@ -162,10 +209,8 @@ def simulate_galaxy(
     seed : int
     field : str
         Field name used in the file names.
-    unclassified_fraction : float
-        Fraction of the candidates fainter than the LEGUS visual-inspection
-        limit (M_V > -6), never classified: class mode and mean 0 in the
-        catalog, no votes in the truth file (default 0.15; NGC 628 has 16.8%).
+    ci_cut : float
+        The field's CI cut, mag (LEGUS: 1.2-1.4).
 
     Returns
     -------
@@ -176,8 +221,8 @@ def simulate_galaxy(
         raise ValueError("filter_set must be 'wfc3' or 'wfc3+acs'")
     if size < 64 or n_candidates < 1 or distance_mpc <= 0:
         raise ValueError("size must be >= 64 pixels, n_candidates >= 1, distance_mpc > 0")
-    if not 0.0 <= unclassified_fraction < 1.0:
-        raise ValueError("unclassified_fraction must be in [0, 1)")
+    if not 0.5 <= ci_cut <= 3.0:
+        raise ValueError("ci_cut must be between 0.5 and 3 mag")
     filters = WFC3_FILTERS if filter_set == "wfc3" else ACS_FILTERS
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -188,20 +233,12 @@ def simulate_galaxy(
     coarse = np.arange(0, size + _COARSE, _COARSE, dtype=float)
     cx, cy = np.meshgrid(coarse, coarse)
     light = host.evaluate(cx, cy)
-    images = _interpolate(light, size, _COARSE)
+    images = interpolate_coarse(light, size, _COARSE)
 
-    true_class = rng.choice([1, 2, 3, 4], size=n_candidates, p=_CLASS_FRACTIONS / _CLASS_FRACTIONS.sum())
-    inspected = np.ones(n_candidates, dtype=bool)
-    inspected[rng.permutation(n_candidates)[: int(round(unclassified_fraction * n_candidates))]] = False
-    positions = host.sample_positions(n_candidates, size, rng, margin=min(16, size // 8))
-    candidates = draw_candidates(true_class, distance_mpc, rng, filters, inspected)
-    base = np.floor(positions).astype(np.int64)
-    frac = positions - base
-    comps = candidates.components
-    comps.dx = comps.dx + frac[comps.patch, 0]
-    comps.dy = comps.dy + frac[comps.patch, 1]
-    source = render_patches(comps, n_candidates, _PATCH)
-    _paste(images, source, base)
+    true_class, mag_true, kind, positions, source = _draw_pool(
+        n_candidates, distance_mpc, filters, ci_cut, host, size, rng
+    )
+    _paste(images, source, np.floor(positions).astype(np.int64))
 
     # Field stars over the whole mosaic, as many as the local density gives:
     # uniform draws at the peak density, thinned by density / peak.
@@ -225,13 +262,16 @@ def simulate_galaxy(
         chunk.patch = chunk.patch - start
         _paste(images, render_patches(chunk, len(part), _PATCH), star_base[part])
 
+    zp = band_zeropoints(filters)
+    exptime = np.array([EXPTIME_S[b] for b in BANDS])
+    apcor = typical_aperture_correction(distance_mpc)
     wcs = _wcs(size, rng)
-    headers = [_header(wcs, filters[band], band, field) for band in BANDS]
+    headers = [_header(wcs, filters[band], band, field, apcor[b]) for b, band in enumerate(BANDS)]
     # Each band's noise from its own stream: the same files whatever the number of threads.
     streams = rng.spawn(len(BANDS))
 
     def write_band(b: int) -> None:
-        # Noise in place: the noiseless image is not needed afterwards.
+        # Noise in place, once: the catalog is measured on these very pixels.
         add_noise(images[b], BANDS[b], streams[b], out=images[b])
         instrument, filter_name = filters[BANDS[b]]
         fits.PrimaryHDU(images[b], header=headers[b]).writeto(
@@ -242,49 +282,59 @@ def simulate_galaxy(
     with ThreadPoolExecutor(max_workers=min(len(BANDS), os.cpu_count() or 1)) as pool:
         list(pool.map(write_band, range(len(BANDS))))
 
-    zp = band_zeropoints(filters)
+    phot = measure_photometry(images, positions, zp, exptime, apcor)
+    rows = np.flatnonzero(in_legus_catalog(phot, ci_cut))
+    phot = phot.take(rows)
+    true_class, mag_true, kind, positions = true_class[rows], mag_true[rows], kind[rows], positions[rows]
+    n = len(rows)
+    v = BANDS.index("V")
     local_bg = light[
         :,
         np.clip(np.round(positions[:, 1] / _COARSE).astype(int), 0, len(coarse) - 1),
         np.clip(np.round(positions[:, 0] / _COARSE).astype(int), 0, len(coarse) - 1),
     ].T
-    mag_obs, mag_err = observed_magnitudes(candidates.mag, zp, local_bg, rng)
-    v = BANDS.index("V")
-    ci = concentration_index(source[:, v], _PATCH // 2 + frac[:, 0], _PATCH // 2 + frac[:, 1])
-    flux_v = 10.0 ** (-0.4 * (candidates.mag[:, v] - zp[v]))
-    hard = difficulty(candidates.mag[:, v], distance_mpc, flux_v, local_bg[:, v])
-    # Only inspected candidates are classified; the others keep mode and mean 0, as LEGUS writes.
-    votes = np.zeros((n_candidates, 3), dtype=np.int64)
-    mode, mean = np.zeros(n_candidates, dtype=np.int64), np.zeros(n_candidates)
+    m_v = phot.mag[:, v] - distance_modulus(distance_mpc)
+    inspected = inspected_by_legus(phot, m_v)
+    flux_v = 10.0 ** (-0.4 * (phot.mag[:, v] - zp[v]))
+    hard = difficulty(phot.mag[:, v], distance_mpc, flux_v, local_bg[:, v])
+    votes = np.zeros((n, 3), dtype=np.int64)
+    mode, mean = np.zeros(n, dtype=np.int64), np.zeros(n)
     if inspected.any():
         votes[inspected], mode[inspected], mean[inspected] = simulate_votes(
             true_class[inspected], rng, 3, hard[inspected]
         )
-    nflt = filters_detected(mag_err)
-    sed = draw_sed(true_class, candidates.mag, distance_mpc, rng, fitted=nflt >= MIN_FILTERS_FOR_SED)
+    sed = draw_sed(
+        true_class, sed_magnitudes(phot, mag_true), distance_mpc, rng, fitted=phot.nflt >= MIN_FILTERS_FOR_SED
+    )
     ra, dec = wcs.all_pix2world(positions[:, 0], positions[:, 1], 0)
     columns = {
-        "id": np.arange(1, n_candidates + 1),
+        "id": np.arange(1, n + 1),
         "x": positions[:, 0] + 1.0,
         "y": positions[:, 1] + 1.0,
         "ra": ra,
         "dec": dec,
-        "ci": ci,
-        "nflt": nflt,
+        "ci": phot.ci,
+        "nflt": phot.nflt,
         "class_mode": mode,
         "class_mean": mean,
         **sed.columns(),
     }
     for b, band in enumerate(BANDS):
-        columns[f"mag_{band}"] = mag_obs[:, b]
-        columns[f"magerr_{band}"] = mag_err[:, b]
-    _write_catalog(out, field, filter_set, columns, distance_mpc)
-    _write_truth(out / f"{field}_truth.csv", true_class, candidates.kind, votes)
+        columns[f"mag_{band}"] = phot.mag[:, b]
+        columns[f"magerr_{band}"] = phot.mag_err[:, b]
+    _write_catalog(out, field, filter_set, columns, distance_mpc, apcor, ci_cut)
+    _write_truth(out / f"{field}_truth.csv", true_class, kind, votes)
     return out
 
 
 def _write_catalog(
-    out: Path, field: str, filter_set: str, columns: dict[str, np.ndarray], distance_mpc: float
+    out: Path,
+    field: str,
+    filter_set: str,
+    columns: dict[str, np.ndarray],
+    distance_mpc: float,
+    apcor: np.ndarray,
+    ci_cut: float,
 ):
     """The 35-column LEGUS ``.tab`` and its ``.readme``; columns not given (chi2 of the fit) are 0."""
     n = len(columns["id"])
@@ -312,7 +362,12 @@ def _write_catalog(
     write_text_atomic(out / name, "\n".join(lines) + "\n")
     header = (
         f"Simulated LEGUS cluster catalog of {field} at {distance_mpc} Mpc (StarcNet Studio simulator).\n"
-        "Classes: mode and mean of three simulated experts; true classes in the truth file."
+        f"Photometry measured on the mosaics: {APERTURE_PX:g} px aperture, sky annulus 7-8 px, average "
+        "aperture corrections (mag) "
+        + ", ".join(f"{band} {c:.3f}" for band, c in zip(BANDS, apcor, strict=True))
+        + f"; candidates with CI >= {ci_cut:.2f}, detected in V and in B or I.\n"
+        "Classified (mode and mean of simulated experts, ties broken by further votes) where Nflt >= 4 "
+        "and M_V <= -6, class 0 elsewhere; true classes in the truth file."
     )
     write_text_atomic(out / name.replace(".tab", ".readme"), readme_text(STANDARD_35, header))
 

@@ -11,13 +11,14 @@ Per true class (LEGUS morphology, the paper's section 2):
    diffuse light, a background galaxy, or a detector artifact (hot pixel or
    cosmic ray, in one band only).
 
-Absolute magnitudes and colours come from the class's measured distribution
-(:data:`~starcnet_core.sim.calibration.CLASS_PHOTOMETRY`) of visually inspected
-candidates (M_V <= -6); candidates never inspected are fainter (M_V from
-:data:`~starcnet_core.sim.calibration.UNINSPECTED_M_V`, colours from their
-class's distribution at that M_V). Sizes from Ryon
-et al. (2017) scaled to pixels by the distance; magnitudes become e-/s with
-the LEGUS Vega zeropoints.
+Apparent V magnitudes follow the class's luminosity function dN/dL ~ L^-alpha
+(:data:`~starcnet_core.sim.calibration.LF_ALPHA`) times the catalogs'
+completeness in apparent V (the exposures' detection limit), so that the
+candidates of a distant galaxy are brighter in absolute terms, as in real
+catalogs; colours are drawn from the class's measured Gaussian
+(:data:`~starcnet_core.sim.calibration.CLASS_PHOTOMETRY`) conditional on that
+M_V. Sizes from Ryon et al. (2017) scaled to pixels by the distance;
+magnitudes become e-/s with the LEGUS Vega zeropoints of each band's instrument.
 """
 
 from __future__ import annotations
@@ -29,10 +30,12 @@ import numpy as np
 from starcnet_core.io.bands import BANDS, VEGA_ZEROPOINTS
 from starcnet_core.sim.calibration import (
     CLASS_PHOTOMETRY,
+    DETECTION_V50,
+    DETECTION_WIDTH,
     EFF_ETA,
+    LF_ALPHA,
     LOG_REFF_PC,
-    M_V_LIMIT,
-    UNINSPECTED_M_V,
+    M_V_BRIGHTEST,
     distance_modulus,
     pc_per_pixel,
 )
@@ -59,6 +62,9 @@ ACS_FILTERS: dict[str, tuple[str, str]] = {
 # Sub-types of class 4 and how often each is drawn.
 _NONCLUSTER_KINDS = ("star", "asterism", "galaxy", "hot_pixel", "cosmic_ray")
 _NONCLUSTER_P = (0.42, 0.28, 0.14, 0.08, 0.08)
+# Association half-light radius in cluster radii, and the knots' spread in association radii.
+_ASSOCIATION_SCALE = 1.35
+_KNOT_SPREAD = 0.45
 
 
 @dataclass
@@ -90,49 +96,42 @@ def band_zeropoints(filters: dict[str, tuple[str, str]]) -> np.ndarray:
     return np.array([VEGA_ZEROPOINTS[filters[b]] for b in BANDS])
 
 
-def _uninspected(calib: dict[str, np.ndarray], n: int, rng: np.random.Generator) -> np.ndarray:
-    """(M_V, colours) rows of n candidates fainter than the inspection cut.
+def _apparent_v(
+    alpha: float, n: int, distance_mpc: float, rng: np.random.Generator, faintest_m_v: float | None
+) -> np.ndarray:
+    """Apparent V of n candidates: the power-law LF times the detection completeness.
 
-    M_V from the measured distribution of uninspected candidates, redrawn
-    while brighter than the cut; colours from the class's Gaussian conditioned
-    on that M_V.
+    Inverse-CDF sampling on a 0.005 mag grid from M_V = -13 to 6 widths past
+    the 50% limit (or to ``faintest_m_v`` when that is brighter).
     """
-    m_v = np.empty(0)
-    while len(m_v) < n:
-        batch = rng.normal(*UNINSPECTED_M_V, size=2 * n + 8)
-        m_v = np.concatenate([m_v, batch[batch > M_V_LIMIT]])
-    m_v = m_v[:n]
-    mean, cov = calib["mean"], calib["cov"]
-    slope = cov[1:, 0] / cov[0, 0]
-    conditional = cov[1:, 1:] - np.outer(cov[1:, 0], cov[0, 1:]) / cov[0, 0]
-    colours = mean[1:] + (m_v - mean[0])[:, None] * slope
-    colours += rng.multivariate_normal(np.zeros(len(slope)), conditional, size=n)
-    return np.column_stack([m_v, colours])
+    dm = distance_modulus(distance_mpc)
+    faint = DETECTION_V50 + 6.0 * DETECTION_WIDTH
+    if faintest_m_v is not None:
+        faint = min(faint, faintest_m_v + dm)
+    grid = np.arange(M_V_BRIGHTEST + dm, faint, 0.005)
+    density = 10.0 ** (0.4 * (alpha - 1.0) * (grid - faint))
+    density /= 1.0 + np.exp((grid - DETECTION_V50) / DETECTION_WIDTH)
+    cdf = np.cumsum(density)
+    return np.interp(rng.random(n) * cdf[-1], cdf, grid)
 
 
 def _photometry(
-    true_class: np.ndarray, distance_mpc: float, rng: np.random.Generator, inspected: np.ndarray
+    true_class: np.ndarray, distance_mpc: float, rng: np.random.Generator, faintest_m_v: float | None
 ) -> np.ndarray:
-    """Apparent magnitudes (N, 5) from the class's (M_V, colour) distribution.
-
-    Inspected candidates have M_V <= the LEGUS cut, the others are fainter.
-    """
+    """Apparent magnitudes (N, 5): V from the class's LF, colours from its Gaussian given M_V."""
     mags = np.empty((len(true_class), len(BANDS)))
+    dm = distance_modulus(distance_mpc)
     for cls, calib in CLASS_PHOTOMETRY.items():
-        bright = np.flatnonzero((true_class == cls) & inspected)
-        draws = np.empty((0, 5))
-        # Draw until enough pass the visual-inspection magnitude cut: the
-        # measured distribution is of inspected candidates only.
-        while len(draws) < len(bright):
-            batch = rng.multivariate_normal(calib["mean"], calib["cov"], size=2 * len(bright) + 8)
-            draws = np.concatenate([draws, batch[batch[:, 0] <= M_V_LIMIT]])
-        draws = draws[: len(bright)]
-        faint = np.flatnonzero((true_class == cls) & ~inspected)
-        if len(faint):
-            draws = np.concatenate([draws, _uninspected(calib, len(faint), rng)])
-        rows = np.concatenate([bright, faint])
-        m_v, nuv_v, u_v, b_v, v_i = draws.T
-        v = m_v + distance_modulus(distance_mpc)
+        rows = np.flatnonzero(true_class == cls)
+        if len(rows) == 0:
+            continue
+        v = _apparent_v(LF_ALPHA[cls], len(rows), distance_mpc, rng, faintest_m_v)
+        mean, cov = calib["mean"], calib["cov"]
+        slope = cov[1:, 0] / cov[0, 0]
+        conditional = cov[1:, 1:] - np.outer(cov[1:, 0], cov[0, 1:]) / cov[0, 0]
+        colours = mean[1:] + (v - dm - mean[0])[:, None] * slope
+        colours += rng.multivariate_normal(np.zeros(len(slope)), conditional, size=len(rows))
+        nuv_v, u_v, b_v, v_i = colours.T
         mags[rows] = np.column_stack([v + nuv_v, v + u_v, v + b_v, v, v - v_i])
     return mags
 
@@ -178,7 +177,7 @@ def draw_candidates(
     distance_mpc: float,
     rng: np.random.Generator,
     filters: dict[str, tuple[str, str]] = WFC3_FILTERS,
-    inspected: np.ndarray | None = None,
+    faintest_m_v: float | None = None,
 ) -> Candidates:
     """Draw candidates of the given true classes (1-4) at a distance.
 
@@ -191,9 +190,10 @@ def draw_candidates(
     rng : numpy.random.Generator
     filters : dict
         Band -> (instrument, filter), for the zeropoints.
-    inspected : bool array (N,), optional
-        Candidates bright enough for LEGUS visual inspection (M_V <= -6); the
-        others are drawn fainter than the cut. Default: all inspected.
+    faintest_m_v : float, optional
+        Draw no candidate fainter than this absolute V (survey mode, which
+        keeps only candidates bright enough to be inspected); default: down
+        to the detection limit.
 
     Returns
     -------
@@ -202,8 +202,7 @@ def draw_candidates(
     """
     true_class = np.asarray(true_class, dtype=int)
     n = len(true_class)
-    inspected = np.ones(n, dtype=bool) if inspected is None else np.asarray(inspected, dtype=bool)
-    mag = _photometry(true_class, distance_mpc, rng, inspected)
+    mag = _photometry(true_class, distance_mpc, rng, faintest_m_v)
     total = 10.0 ** (-0.4 * (mag - band_zeropoints(filters)))
     reff, eta = _sizes_px(n, distance_mpc, rng)
     kind = np.where(true_class == 3, "association", "cluster").astype(object)
@@ -225,12 +224,10 @@ def draw_candidates(
     )
 
     two = np.flatnonzero(true_class == 2)
-    knot = rng.uniform(0.15, 0.4, len(two))[:, None]
-    # Slightly larger than class 1 on average: elongation spreads the light.
-    reff[two] *= 1.2
+    knot = rng.uniform(0.1, 0.3, len(two))[:, None]
     a2 = eff_core_radius(reff[two], eta[two])
     out.add(two, 0.0, 0.0, total[two] * (1 - knot), a2, eta[two], rng.uniform(0.4, 0.8, len(two)), theta[two])
-    sep = np.maximum(reff[two], 0.8) * rng.uniform(1.0, 2.5, len(two)) * rng.choice([-1, 1], len(two))
+    sep = np.maximum(reff[two], 0.5) * rng.uniform(0.7, 1.8, len(two)) * rng.choice([-1, 1], len(two))
     out.add(
         two,
         sep * np.cos(theta[two]),
@@ -244,7 +241,9 @@ def draw_candidates(
 
     three = np.flatnonzero(true_class == 3)
     diffuse = rng.uniform(0.35, 0.65, len(three))[:, None]
-    reff[three] = np.maximum(3.0 * reff[three], 2.0) * rng.uniform(1.0, 2.0, len(three))
+    # An association is a few cluster radii across; at 18 Mpc that is still only 1-3 px
+    # (LEGUS class-3 CI is only ~0.1 mag above class 1's in NGC 1566).
+    reff[three] = np.maximum(_ASSOCIATION_SCALE * reff[three], 0.8) * rng.uniform(1.0, 1.5, len(three))
     out.add(
         three,
         rng.normal(0, 0.5, len(three)),
@@ -262,7 +261,7 @@ def draw_candidates(
     share /= np.bincount(np.repeat(np.arange(len(three)), n_knots), weights=share)[
         np.repeat(np.arange(len(three)), n_knots)
     ]
-    spread = np.repeat(reff[three], n_knots)
+    spread = _KNOT_SPREAD * np.repeat(reff[three], n_knots)
     # Knots are young stars and small clusters: bluer than the diffuse light.
     knot_flux = np.repeat(total[three] * (1 - diffuse), n_knots, axis=0) * share[:, None]
     knot_flux *= np.array([1.3, 1.2, 1.0, 1.0, 0.85])
@@ -295,8 +294,8 @@ def draw_candidates(
             colour = 10.0 ** (-0.4 * rng.normal(0.0, 0.4, (len(owner), len(BANDS))))
             out.add(
                 owner,
-                rng.normal(0, 1.8, len(owner)),
-                rng.normal(0, 1.8, len(owner)),
+                rng.normal(0, 0.7, len(owner)),
+                rng.normal(0, 0.7, len(owner)),
                 np.repeat(total[rows], n_stars, axis=0) * share[:, None] * colour,
                 0.0,
                 2.0,
@@ -306,7 +305,7 @@ def draw_candidates(
         elif sub == "galaxy":
             # Background galaxies: redder (k-correction) and extended, exponential-like.
             red = 10.0 ** (-0.4 * np.array([1.5, 1.0, 0.5, 0.0, -0.5]))
-            a_gal = rng.uniform(1.5, 4.0, len(rows))
+            a_gal = rng.uniform(0.6, 1.8, len(rows))
             out.add(
                 rows, 0.0, 0.0, total[rows] * red, a_gal, 2.5, rng.uniform(0.3, 0.8, len(rows)), theta[rows]
             )

@@ -1,7 +1,9 @@
 """Light profiles of simulated sources: elliptical EFF (Elson, Fall & Freeman 1987).
 
 ``I(r) ∝ (1 + r²/a²)^(-eta)`` with r the elliptical radius; Ryon et al.
-(2017) fit LEGUS clusters with it. A core radius ``a = 0`` is a point source.
+(2017) fit LEGUS clusters with it. Profiles are drawn directly at their
+sub-pixel centre on a grid finer than the pixels (each fine pixel sampled
+2 x 2), so that a core smaller than a pixel keeps its light where it is.
 """
 
 from __future__ import annotations
@@ -10,19 +12,33 @@ import numpy as np
 
 __all__ = ["eff_core_radius", "eff_images"]
 
+# Samples per fine pixel and axis: a core of 0.1 px is still spread over
+# several samples, so its light is not all put on the nearest fine pixel.
+_SAMPLES = 2
+
 
 def eff_core_radius(reff: np.ndarray, eta: np.ndarray) -> np.ndarray:
     """EFF core radius ``a`` giving half-light radius ``reff`` (same units), for eta > 1."""
     return reff / np.sqrt(2.0 ** (1.0 / (eta - 1.0)) - 1.0)
 
 
-def eff_images(a: np.ndarray, eta: np.ndarray, q: np.ndarray, theta: np.ndarray, size: int) -> np.ndarray:
-    """Unit-sum EFF images centred on pixel ``size // 2``: ``(M, size, size)`` float64.
+def eff_images(
+    a: np.ndarray,
+    eta: np.ndarray,
+    q: np.ndarray,
+    theta: np.ndarray,
+    size: int,
+    dx: np.ndarray | None = None,
+    dy: np.ndarray | None = None,
+    supersample: int = 1,
+    normalise: bool = True,
+) -> np.ndarray:
+    """EFF images ``(M, size * supersample, size * supersample)`` float64, of unit sum by default.
 
     Parameters
     ----------
     a : array (M,)
-        Core radius along the major axis, pixels; 0 gives a single-pixel point.
+        Core radius along the major axis, pixels (> 0).
     eta : array (M,)
         Power-law index (> 1 for a finite total flux; truncated at the patch edge anyway).
     q : array (M,)
@@ -31,18 +47,26 @@ def eff_images(a: np.ndarray, eta: np.ndarray, q: np.ndarray, theta: np.ndarray,
         Major-axis angle from +x, radians.
     size : int
         Patch side, pixels.
+    dx, dy : arrays (M,), optional
+        Centre offset from the centre of pixel ``size // 2``, pixels (default 0).
+    supersample : int
+        Fine pixels per pixel and axis (odd, so that a pixel centre is a fine pixel centre).
+    normalise : bool
+        Unit sum over the image; otherwise each fine pixel holds the profile's
+        mean over it (central value 1), to be normalised with other parts.
     """
-    coords = np.arange(size, dtype=np.float64) - size // 2
+    m = len(a)
+    dx = np.zeros(m) if dx is None else np.asarray(dx, float)
+    dy = np.zeros(m) if dy is None else np.asarray(dy, float)
+    n = size * supersample * _SAMPLES
+    # Sample centres in pixels relative to the centre of pixel size // 2.
+    coords = (np.arange(n) + 0.5) / (supersample * _SAMPLES) - 0.5 - size // 2
     c, s = np.cos(theta)[:, None, None], np.sin(theta)[:, None, None]
-    x, y = coords[None, None, :], coords[None, :, None]
+    x = coords[None, None, :] - dx[:, None, None]
+    y = coords[None, :, None] - dy[:, None, None]
     u = x * c + y * s
     v = (-x * s + y * c) / q[:, None, None]
-    # A floor on the core radius keeps a sub-pixel core from aliasing to one
-    # pixel's value; point sources are handled separately below.
-    core = np.maximum(a, 0.35)[:, None, None]
-    images = (1.0 + (u * u + v * v) / core**2) ** (-eta[:, None, None])
-    point = a <= 0
-    if np.any(point):
-        images[point] = 0.0
-        images[point, size // 2, size // 2] = 1.0
-    return images / images.sum(axis=(1, 2), keepdims=True)
+    core = np.asarray(a, float)[:, None, None]
+    samples = (1.0 + (u * u + v * v) / core**2) ** (-np.asarray(eta, float)[:, None, None])
+    fine = samples.reshape(m, n // _SAMPLES, _SAMPLES, n // _SAMPLES, _SAMPLES).mean(axis=(2, 4))
+    return fine / fine.sum(axis=(1, 2), keepdims=True) if normalise else fine

@@ -1,85 +1,82 @@
-"""Pieces both simulator modes share: neighbours, noise-free photometry, difficulty.
+"""Pieces both simulator modes share: LEGUS's cuts, the aperture correction, difficulty.
 
-A candidate's surroundings — crowding stars drawn from the local stellar
-density, the host's background — and the numbers a catalog reports about it
-(aperture concentration index, magnitudes with photometric errors) are made
-the same way whether the candidate is placed on a whole mosaic
+A candidate is measured the same way whether it is placed on a whole mosaic
 (:mod:`starcnet_core.sim.galaxy`) or on its own local patch
-(:mod:`starcnet_core.sim.survey`).
+(:mod:`starcnet_core.sim.survey`), and the same LEGUS cuts decide whether it
+is in the catalog and whether it was classified.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from starcnet_core.io.bands import BANDS
-from starcnet_core.sim.calibration import EXPTIME_S, READ_NOISE_E, distance_modulus
+from starcnet_core.sim.calibration import EFF_ETA, LOG_REFF_PC, M_V_LIMIT, distance_modulus, pc_per_pixel
+from starcnet_core.sim.photometry import DETECTION_ERROR_MAG, NOT_DETECTED, Photometry, aperture_correction
+from starcnet_core.sim.profiles import eff_core_radius
+from starcnet_core.sim.render import Components, render_patches
 
-__all__ = ["PATCH_MARGIN", "concentration_index", "observed_magnitudes", "filters_detected", "difficulty"]
+__all__ = [
+    "PATCH_MARGIN",
+    "in_legus_catalog",
+    "inspected_by_legus",
+    "sed_magnitudes",
+    "typical_aperture_correction",
+    "difficulty",
+]
 
 #: Pixels rendered around a stamp on each side, so that light from just
-#: outside it (neighbours, wings) is there and the FFT wrap-around is not.
+#: outside it (neighbours, wings) is there and the sky annulus fits.
 PATCH_MARGIN = 8
 
-_APERTURE_PX = 3.0
-# LEGUS counts a filter as a detection when the photometric error is below 0.3 mag.
-_DETECTION_ERROR_MAG = 0.3
+_INSPECTED_NFLT = 4
+_PATCH = 64
+_CONTRAST_RADIUS_PX = 3.0
 
 
-def concentration_index(v_patches: np.ndarray, cx: np.ndarray, cy: np.ndarray) -> np.ndarray:
-    """LEGUS concentration index mag(1 px) - mag(3 px) in V, from noiseless source patches.
+def in_legus_catalog(phot: Photometry, ci_cut: float) -> np.ndarray:
+    """Candidates LEGUS's automatic catalog keeps: CI at or above the cut, detected in V and in B or I."""
+    good = phot.mag_err <= DETECTION_ERROR_MAG
+    b, v, i = (BANDS.index(x) for x in ("B", "V", "I"))
+    with np.errstate(invalid="ignore"):
+        return (phot.ci >= ci_cut) & good[:, v] & (good[:, b] | good[:, i])
 
-    Parameters
-    ----------
-    v_patches : array (N, P, P)
-        The candidate's own light only, e-/s.
-    cx, cy : arrays (N,)
-        Source centre in patch pixels (0-based).
+
+def inspected_by_legus(phot: Photometry, m_v: np.ndarray) -> np.ndarray:
+    """Candidates classified by eye: ``Nflt >= 4`` and measured M_V <= -6."""
+    return (phot.nflt >= _INSPECTED_NFLT) & (m_v <= M_V_LIMIT)
+
+
+def sed_magnitudes(phot: Photometry, true_mag: np.ndarray) -> np.ndarray:
+    """Magnitudes for the SED-fit draw: measured, and the drawn value where a band was not detected."""
+    return np.where(phot.mag >= NOT_DETECTED, true_mag, phot.mag)
+
+
+@lru_cache(maxsize=64)
+def typical_aperture_correction(distance_mpc: float) -> np.ndarray:
+    """Per-band average aperture correction of a field, mag: a median-size, round cluster at its distance.
+
+    LEGUS measures one correction per band on isolated bright clusters and
+    applies it to every candidate (``avgapcor`` in the catalog name), so
+    stars come out slightly too bright and large sources too faint, as in the real catalogs.
     """
-    size = v_patches.shape[-1]
-    grid = np.arange(size)
-    r2 = (grid[None, None, :] - cx[:, None, None]) ** 2 + (grid[None, :, None] - cy[:, None, None]) ** 2
-    f1 = np.sum(v_patches * (r2 <= 1.0), axis=(1, 2))
-    f3 = np.sum(v_patches * (r2 <= _APERTURE_PX**2), axis=(1, 2))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ci = 2.5 * np.log10(f3 / f1)
-    return np.where(np.isfinite(ci), ci, 0.0)
-
-
-def observed_magnitudes(
-    mag: np.ndarray, zeropoints: np.ndarray, background: np.ndarray, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """Catalog magnitudes and errors for true magnitudes, from a 3-px aperture's noise.
-
-    Parameters
-    ----------
-    mag : array (N, 5)
-        True Vega magnitudes.
-    zeropoints : array (5,)
-        Vega zeropoints, mag for 1 e-/s.
-    background : array (N, 5)
-        Local background under the source, e-/s per pixel.
-    rng : numpy.random.Generator
-
-    Returns
-    -------
-    mag_obs, mag_err : arrays (N, 5)
-        99.999 (LEGUS "not detected") where the signal-to-noise ratio is below 1.
-    """
-    t = np.array([EXPTIME_S[b] for b in BANDS])
-    electrons = 10.0 ** (-0.4 * (mag - zeropoints)) * t
-    npix = np.pi * _APERTURE_PX**2
-    noise = np.sqrt(electrons + npix * (background * t + READ_NOISE_E**2))
-    snr = electrons / noise
-    err = 1.0857 / np.maximum(snr, 1e-3)
-    obs = mag + rng.normal(0.0, 1.0, mag.shape) * np.minimum(err, 1.0)
-    detected = snr >= 1.0
-    return np.where(detected, obs, 99.999), np.where(detected, err, 99.999)
-
-
-def filters_detected(mag_err: np.ndarray) -> np.ndarray:
-    """LEGUS ``Nflt``: filters in which each candidate is detected (error < 0.3 mag), from (N, 5) errors."""
-    return np.sum(np.asarray(mag_err) < _DETECTION_ERROR_MAG, axis=1)
+    reff = np.array([10.0 ** LOG_REFF_PC[0] / pc_per_pixel(distance_mpc)])
+    eta = np.array([EFF_ETA[0]])
+    one = np.ones(1)
+    cluster = Components(
+        np.zeros(1, np.int64),
+        np.zeros(1),
+        np.zeros(1),
+        np.ones((1, len(BANDS))),
+        eff_core_radius(reff, eta),
+        eta,
+        one,
+        np.zeros(1),
+        np.zeros(1, bool),
+    )
+    return aperture_correction(render_patches(cluster, 1, _PATCH)[0].astype(float))
 
 
 def difficulty(
@@ -94,7 +91,7 @@ def difficulty(
     Parameters
     ----------
     mag_v : array (N,)
-        Apparent V magnitude.
+        Measured apparent V magnitude.
     distance_mpc : float
     flux_v : array (N,)
         The candidate's V flux, e-/s.
@@ -102,6 +99,6 @@ def difficulty(
         Local V background, e-/s per pixel.
     """
     faint = (mag_v - distance_modulus(distance_mpc) + 10.0) / 4.0
-    # Background within the 3-px aperture relative to the source.
-    contrast = np.pi * _APERTURE_PX**2 * background_v / np.maximum(flux_v, 1e-6)
+    # Background within 3 px relative to the source (the experts judge the core).
+    contrast = np.pi * _CONTRAST_RADIUS_PX**2 * background_v / np.maximum(flux_v, 1e-6)
     return np.clip(faint + 0.6 * np.clip(contrast, 0, 1), 0.0, 1.0)

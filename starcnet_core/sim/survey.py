@@ -1,13 +1,17 @@
 """Survey mode: a labelled stamp set like the paper's 15,471 LEGUS candidates.
 
-For each galaxy of the paper's Table 6 (its distance and class counts), a
-host background is drawn; each candidate is placed where clusters form,
-rendered on its own local patch of that background with its crowding
-neighbours, through the same code as galaxy mode
-(:func:`starcnet_core.sim.render.render_patches`), given Poisson and read
-noise, and cut to a stamp exactly as :func:`starcnet_core.io.cutouts.extract_stamps`
-cuts a mosaic. Simulated experts vote on every candidate; the label is their
-mode, the true class is kept beside it.
+For each galaxy of the paper's Table 6 (its distance, class counts, CI cut
+and instruments: ACS/WFC B, V, I where the field has them), a host background
+is drawn; each candidate is placed where clusters form, rendered on its own
+local patch of that background with its crowding neighbours, through the same
+code as galaxy mode (:func:`starcnet_core.sim.render.render_patches`), given
+Poisson and read noise once, measured on that noisy patch as LEGUS measures
+(:func:`starcnet_core.sim.photometry.measure_photometry`) and cut to a stamp
+exactly as :func:`starcnet_core.io.cutouts.extract_stamps` cuts a mosaic.
+Table 6 counts candidates LEGUS classified, so candidates are drawn until
+each class has its count of candidates that pass LEGUS's cuts as measured
+(in the catalog, ``Nflt >= 4``, M_V <= -6). Simulated experts vote on every
+one; the label is their mode, the true class is kept beside it.
 """
 
 from __future__ import annotations
@@ -22,58 +26,80 @@ from starcnet_core.io.bands import BANDS
 from starcnet_core.io.cutouts import stamp_origins
 from starcnet_core.io.stampset import StampSet
 from starcnet_core.sim.annotators import simulate_votes
-from starcnet_core.sim.background import GalaxyBackground
-from starcnet_core.sim.calibration import SURVEY_GALAXIES
+from starcnet_core.sim.background import GalaxyBackground, interpolate_coarse
+from starcnet_core.sim.calibration import (
+    ACS_GALAXIES,
+    CI_CUTS,
+    DEFAULT_CI_CUT,
+    EXPTIME_S,
+    M_V_LIMIT,
+    SURVEY_GALAXIES,
+    distance_modulus,
+)
 from starcnet_core.sim.noise import add_noise
-from starcnet_core.sim.population import WFC3_FILTERS, band_zeropoints, draw_candidates, field_stars
+from starcnet_core.sim.photometry import Photometry, measure_photometry, tile_patches
+from starcnet_core.sim.population import (
+    ACS_FILTERS,
+    WFC3_FILTERS,
+    Candidates,
+    band_zeropoints,
+    draw_candidates,
+    field_stars,
+)
 from starcnet_core.sim.render import Components, render_patches
 from starcnet_core.sim.scene import (
     PATCH_MARGIN,
-    concentration_index,
     difficulty,
-    filters_detected,
-    observed_magnitudes,
+    in_legus_catalog,
+    inspected_by_legus,
+    sed_magnitudes,
+    typical_aperture_correction,
 )
 from starcnet_core.sim.sed import MIN_FILTERS_FOR_SED, draw_sed
 
 __all__ = ["LocalScenes", "render_local_scenes", "survey_counts", "simulate_survey"]
 
 _FIELD_SIZE = 4000
+_COARSE = 8
+# Rounds of drawing before giving up on a class that (nearly) never passes the cuts.
+_MAX_ROUNDS = 30
 _N_EXPERTS = 3
+
+
+# Survey candidates are drawn no fainter than this: anything fainter is measured
+# fainter than the inspection limit (errors there are < 0.1 mag) and would be discarded.
+_FAINTEST_DRAWN = M_V_LIMIT + 0.5
 
 
 @dataclass
 class LocalScenes:
-    """Candidates rendered on local patches of their host.
+    """Candidates rendered on local patches of their host, and measured there.
 
     Attributes
     ----------
     stamps : float32 array (N, 5, S, S)
         Noisy stamps, e-/s, cut as from a mosaic at the catalog position.
-    mag_obs, mag_err : arrays (N, 5)
-        Catalog magnitudes and errors.
-    ci : array (N,)
-        Concentration index in V, mag.
-    difficulty : array (N,)
-        0-1, see :func:`starcnet_core.sim.scene.difficulty`.
+    phot : Photometry
+        Catalog photometry measured on the noisy patches.
+    background_v : array (N,)
+        The host's V light under each candidate, e-/s per pixel.
     """
 
     stamps: np.ndarray
-    mag_obs: np.ndarray
-    mag_err: np.ndarray
-    ci: np.ndarray
-    difficulty: np.ndarray
+    phot: Photometry
+    background_v: np.ndarray
 
 
 def render_local_scenes(
-    candidates,
+    candidates: Candidates,
     positions: np.ndarray,
     host: GalaxyBackground,
     distance_mpc: float,
     rng: np.random.Generator,
+    filters: dict[str, tuple[str, str]] = WFC3_FILTERS,
     stamp_size: int = 32,
 ) -> LocalScenes:
-    """Render candidates, each on its own patch of the host around its position.
+    """Render candidates, each on its own noisy patch of the host around its position, and measure them.
 
     Parameters
     ----------
@@ -84,6 +110,8 @@ def render_local_scenes(
     host : GalaxyBackground
     distance_mpc : float
     rng : numpy.random.Generator
+    filters : dict
+        Band -> (instrument, filter): zeropoints of the field's instruments.
     stamp_size : int
         Stamp side, pixels.
     """
@@ -94,10 +122,13 @@ def render_local_scenes(
     frac = positions - base
     own = candidates.components
     own = Components(**{**own.__dict__, "dx": own.dx + frac[own.patch, 0], "dy": own.dy + frac[own.patch, 1]})
-    grid = np.arange(size) - centre
-    gx = base[:, 0, None, None] + grid[None, None, :] + np.zeros((1, size, 1))
-    gy = base[:, 1, None, None] + grid[None, :, None] + np.zeros((1, 1, size))
-    background = np.moveaxis(host.evaluate(gx, gy), 0, 1)
+    # The host's light on a coarse grid over each patch, interpolated, as galaxy mode does.
+    coarse = np.arange(0, size + _COARSE, _COARSE) - centre
+    gx = base[:, 0, None, None] + coarse[None, None, :] + np.zeros((1, len(coarse), 1))
+    gy = base[:, 1, None, None] + coarse[None, :, None] + np.zeros((1, 1, len(coarse)))
+    light = np.moveaxis(host.evaluate(gx, gy), 0, 1)
+    background = interpolate_coarse(light.reshape(-1, len(coarse), len(coarse)), size, _COARSE)
+    background = background.reshape(n, len(BANDS), size, size)
     # Crowding neighbours: Poisson numbers from the local stellar density.
     density = host.star_density(positions[:, 0], positions[:, 1])
     n_stars = rng.poisson(density * size * size)
@@ -108,9 +139,20 @@ def render_local_scenes(
         rng.uniform(-centre, size - centre, len(owner)),
         distance_mpc,
         rng,
+        filters,
     )
-    source = render_patches(own, n, size)
-    scene = background + source + render_patches(stars, n, size)
+    scene = (background + render_patches(own, n, size) + render_patches(stars, n, size)).astype(np.float32)
+    # Noise once, on the whole patch: the photometry and the stamp see the same pixels.
+    for b, band in enumerate(BANDS):
+        scene[:, b] = add_noise(scene[:, b], band, rng)
+    mosaic, origins = tile_patches(scene)
+    phot = measure_photometry(
+        mosaic,
+        origins + centre + frac,
+        band_zeropoints(filters),
+        np.array([EXPTIME_S[b] for b in BANDS]),
+        typical_aperture_correction(distance_mpc),
+    )
     # Catalog position in patch coordinates, 1-based, cut as a mosaic is cut.
     x_cat, y_cat = centre + frac[:, 0] + 1.0, centre + frac[:, 1] + 1.0
     row0, col0 = stamp_origins(x_cat, y_cat, stamp_size)
@@ -122,16 +164,54 @@ def render_local_scenes(
         rows[:, None, :, None],
         cols[:, None, None, :],
     ]
-    # Noise only where the stamp is: pixels are independent.
-    for b, band in enumerate(BANDS):
-        stamps[:, b] = add_noise(stamps[:, b], band, rng)
-    local_bg = background[:, :, centre, centre]
-    mag_obs, mag_err = observed_magnitudes(candidates.mag, band_zeropoints(WFC3_FILTERS), local_bg, rng)
     v = BANDS.index("V")
-    ci = concentration_index(source[:, v], centre + frac[:, 0], centre + frac[:, 1])
-    flux_v = 10.0 ** (-0.4 * (candidates.mag[:, v] - band_zeropoints(WFC3_FILTERS)[v]))
-    hard = difficulty(candidates.mag[:, v], distance_mpc, flux_v, local_bg[:, v])
-    return LocalScenes(np.ascontiguousarray(stamps, dtype=np.float32), mag_obs, mag_err, ci, hard)
+    return LocalScenes(np.ascontiguousarray(stamps, dtype=np.float32), phot, background[:, v, centre, centre])
+
+
+def _inspected_candidates(
+    true_class: int,
+    count: int,
+    host: GalaxyBackground,
+    distance_mpc: float,
+    ci_cut: float,
+    filters: dict[str, tuple[str, str]],
+    rng: np.random.Generator,
+    stamp_size: int,
+) -> tuple[LocalScenes, np.ndarray, np.ndarray, np.ndarray]:
+    """``count`` candidates of one class that LEGUS would have classified.
+
+    Returns their scenes, kinds, drawn magnitudes (N, 5) and positions (N, 2).
+    """
+    kept = []
+    have, rate = 0, 0.5
+    for _ in range(_MAX_ROUNDS):
+        batch = max(8, int(np.ceil(1.3 * (count - have) / max(rate, 0.05))))
+        positions = host.sample_positions(batch, _FIELD_SIZE, rng, margin=stamp_size)
+        candidates = draw_candidates(np.full(batch, true_class), distance_mpc, rng, filters, _FAINTEST_DRAWN)
+        scenes = render_local_scenes(candidates, positions, host, distance_mpc, rng, filters, stamp_size)
+        m_v = scenes.phot.mag[:, BANDS.index("V")] - distance_modulus(distance_mpc)
+        passed = np.flatnonzero(in_legus_catalog(scenes.phot, ci_cut) & inspected_by_legus(scenes.phot, m_v))
+        rate = max(len(passed) / batch, 0.5 * rate)
+        take = passed[: count - have]
+        kept.append(
+            (
+                LocalScenes(scenes.stamps[take], scenes.phot.take(take), scenes.background_v[take]),
+                candidates.kind[take],
+                candidates.mag[take],
+                positions[take],
+            )
+        )
+        have += len(take)
+        if have >= count:
+            break
+    else:
+        raise RuntimeError(f"class {true_class} at {distance_mpc} Mpc: too few candidates pass LEGUS's cuts")
+    scenes = LocalScenes(
+        np.concatenate([k[0].stamps for k in kept]),
+        Photometry.concatenate([k[0].phot for k in kept]),
+        np.concatenate([k[0].background_v for k in kept]),
+    )
+    return (scenes, *(np.concatenate([k[i] for k in kept]) for i in (1, 2, 3)))
 
 
 def survey_counts(fraction: float = 1.0) -> dict[str, tuple[float, np.ndarray]]:
@@ -169,45 +249,67 @@ def simulate_survey(
     Returns
     -------
     StampSet
-        Table columns: galaxy, id, distance_mpc, label (simulated human mode),
-        label_mean, true_class, kind (what was drawn), vote_1..vote_3,
-        x, y (1-based, in the host), mag_*/magerr_* (Vega), ci, nflt (filters
-        with a detection), age (yr), mass (Msun), ebv (mag) of the SED fit
-        (0 where nflt < 4: not fitted, as LEGUS writes).
+        Table columns: galaxy, id, distance_mpc, filter_set (``wfc3`` or
+        ``wfc3+acs``), label (simulated human mode, ties broken by further votes),
+        label_mean (mean of all votes cast), true_class, kind (what was drawn), vote_1..vote_3,
+        x, y (1-based, in the host), mag_*/magerr_* (Vega, measured on the
+        noisy patch), ci, nflt (filters with an error <= 0.3 mag), age (yr),
+        mass (Msun), ebv (mag) of the SED fit. Every row passes LEGUS's cuts,
+        so nflt >= 4 and every row has an SED fit.
     """
     counts = survey_counts(fraction)
     streams = np.random.SeedSequence(seed).spawn(len(SURVEY_GALAXIES))
     stamps, tables = [], []
     for (name, (distance, per_class)), stream in zip(counts.items(), streams, strict=False):
         rng = np.random.default_rng(stream)
-        true_class = rng.permutation(np.repeat([1, 2, 3, 4], per_class))
+        acs = name in ACS_GALAXIES
+        filters = ACS_FILTERS if acs else WFC3_FILTERS
         host = GalaxyBackground.random(_FIELD_SIZE, rng)
-        positions = host.sample_positions(len(true_class), _FIELD_SIZE, rng, margin=stamp_size)
-        candidates = draw_candidates(true_class, distance, rng)
-        scenes = render_local_scenes(candidates, positions, host, distance, rng, stamp_size)
-        votes, mode, mean = simulate_votes(true_class, rng, _N_EXPERTS, scenes.difficulty)
+        parts = [
+            _inspected_candidates(
+                cls, int(k), host, distance, CI_CUTS.get(name, DEFAULT_CI_CUT), filters, rng, stamp_size
+            )
+            for cls, k in zip((1, 2, 3, 4), per_class, strict=True)
+            if k > 0
+        ]
+        # Shuffled: the classes are not in blocks in the stamp set.
+        true_class = np.repeat(
+            [c for c, k in zip((1, 2, 3, 4), per_class, strict=True) if k > 0], per_class[per_class > 0]
+        )
+        order = rng.permutation(len(true_class))
+        true_class = true_class[order]
+        phot = Photometry.concatenate([p[0].phot for p in parts]).take(order)
+        scene_stamps = np.concatenate([p[0].stamps for p in parts])[order]
+        background_v = np.concatenate([p[0].background_v for p in parts])[order]
+        kind, mag_true, positions = (np.concatenate([p[i] for p in parts])[order] for i in (1, 2, 3))
+        v = BANDS.index("V")
+        flux_v = 10.0 ** (-0.4 * (phot.mag[:, v] - band_zeropoints(filters)[v]))
+        hard = difficulty(phot.mag[:, v], distance, flux_v, background_v)
+        votes, mode, mean = simulate_votes(true_class, rng, _N_EXPERTS, hard)
         table = Table()
         table["galaxy"] = np.full(len(true_class), name)
         table["id"] = np.arange(1, len(true_class) + 1)
         table["distance_mpc"] = np.full(len(true_class), distance)
+        table["filter_set"] = np.full(len(true_class), "wfc3+acs" if acs else "wfc3")
         table["label"] = mode
         table["label_mean"] = mean
         table["true_class"] = true_class
-        table["kind"] = candidates.kind
+        table["kind"] = kind
         for k in range(_N_EXPERTS):
             table[f"vote_{k + 1}"] = votes[:, k]
         table["x"] = positions[:, 0] + 1.0
         table["y"] = positions[:, 1] + 1.0
         for b, band in enumerate(BANDS):
-            table[f"mag_{band}"] = scenes.mag_obs[:, b]
-            table[f"magerr_{band}"] = scenes.mag_err[:, b]
-        table["ci"] = scenes.ci
-        nflt = filters_detected(scenes.mag_err)
-        table["nflt"] = nflt
-        sed = draw_sed(true_class, candidates.mag, distance, rng, fitted=nflt >= MIN_FILTERS_FOR_SED)
+            table[f"mag_{band}"] = phot.mag[:, b]
+            table[f"magerr_{band}"] = phot.mag_err[:, b]
+        table["ci"] = phot.ci
+        table["nflt"] = phot.nflt
+        sed = draw_sed(
+            true_class, sed_magnitudes(phot, mag_true), distance, rng, fitted=phot.nflt >= MIN_FILTERS_FOR_SED
+        )
         for quantity in ("age", "mass", "ebv"):
             table[quantity] = getattr(sed, quantity)
-        stamps.append(scenes.stamps)
+        stamps.append(scene_stamps)
         tables.append(table)
     survey = StampSet(
         np.concatenate(stamps),

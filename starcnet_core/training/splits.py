@@ -4,9 +4,11 @@ Three ways, as a careful comparison with the paper needs (Pérez et al. 2021,
 section 4.1): ``random`` is the paper's stratified 72/8/20 split with a fixed
 seed; ``galaxy`` keeps whole galaxies together (about 20% of candidates in
 test galaxies), which measures how a model transfers to a galaxy it never saw;
-``loo`` (leave one galaxy out) tests on one named galaxy. In every case the
-validation set is 10% of the remaining (train + validation) candidates,
-stratified by class, as in the paper.
+``loo`` (leave one galaxy out) tests on one named galaxy; ``train_val`` has
+no test set, for callers that hold their test set out themselves (the app's
+held-out set), so that no labelled row is left unused. In every case the
+validation set is :data:`VALIDATION_SHARE` (10%) of the remaining (train +
+validation) candidates, stratified by class, as in the paper.
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ from sklearn.model_selection import GroupShuffleSplit, train_test_split
 
 from starcnet_core.errors import UserInputError
 
-__all__ = ["SPLIT_METHODS", "Split", "make_split"]
+__all__ = ["SPLIT_METHODS", "VALIDATION_SHARE", "Split", "make_split"]
 
-SPLIT_METHODS: tuple[str, ...] = ("random", "galaxy", "loo")
+SPLIT_METHODS: tuple[str, ...] = ("random", "galaxy", "loo", "train_val")
 _TEST_FRACTION = 0.20
-_VAL_FRACTION_OF_TRAINVAL = 0.10
+#: Share of the train + validation rows used for validation (choosing the best epoch).
+VALIDATION_SHARE = 0.10
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,7 @@ def make_split(
     ----------
     labels : numpy.ndarray
         Class per row, 0 for unlabelled rows (never in any set).
-    method : {"random", "galaxy", "loo"}
+    method : {"random", "galaxy", "loo", "train_val"}
         See the module docstring.
     seed : int
         Same seed, same labels: same split.
@@ -81,6 +84,8 @@ def make_split(
         raise UserInputError(f"only {len(labelled)} labelled stamps: at least 3 are needed to split")
     if method == "random":
         trainval, test = _stratified(labelled, labels[labelled], _TEST_FRACTION, seed)
+    elif method == "train_val":
+        trainval, test = labelled, labelled[:0]
     elif method in ("galaxy", "loo"):
         if galaxy is None:
             raise UserInputError(f"split '{method}' needs the galaxy of each stamp")
@@ -101,7 +106,7 @@ def make_split(
         trainval, test = labelled[~in_test], labelled[in_test]
     else:
         raise UserInputError(f"unknown split '{method}' (choose from {', '.join(SPLIT_METHODS)})")
-    train, val = _stratified(trainval, labels[trainval], _VAL_FRACTION_OF_TRAINVAL, seed)
+    train, val = _stratified(trainval, labels[trainval], VALIDATION_SHARE, seed)
     if len(train) == 0:
         raise UserInputError("the split leaves no training stamps")
     return Split(np.sort(train), np.sort(val), np.sort(test))

@@ -19,6 +19,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("target", nargs="?", help="import: checkpoint path; promote: version id")
     parser.add_argument("--name", help="import: the version's name (default: the file name)")
     parser.add_argument("--activate", action="store_true", help="import: make it the active version")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="promote: override a refusal (small held-out set, clearly worse); needs --by an admin",
+    )
     add_by_argument(parser, "promotes or rolls back")
     add_database_argument(parser)
     parser.set_defaults(func=_run)
@@ -30,7 +35,10 @@ def _run(args: argparse.Namespace) -> int:
         if args.action == "list":
             for v in model_versions.list_versions(session):
                 accuracy = v.metrics.get("accuracy")
-                shown = "-" if accuracy is None else f"{accuracy:.3f}"
+                low, high = v.metrics.get("accuracy_ci95") or (accuracy, accuracy)
+                shown = (
+                    "-" if accuracy is None else f"{accuracy:.3f} [{low:.2f}, {high:.2f}] n={v.metrics['n']}"
+                )
                 print(
                     f"{v.id:4d} {v.status:9s} {v.mode:8s} {v.n_train_labels:6d} labels  acc {shown}  {v.name}"
                 )
@@ -44,8 +52,17 @@ def _run(args: argparse.Namespace) -> int:
             )
             print(f"imported model version {version.id} ({version.status})")
         elif args.action == "promote":
-            done = model_versions.promote_version(session, int(args.target), by=expert_name(session, args.by))
-            print(f"model version {done['active']} is active; re-scoring job #{done['score_job']} queued")
+            if not args.target.strip().isdigit():
+                raise UserInputError(
+                    f"models promote: {args.target!r} is not a model version id (see `models list`)"
+                )
+            done = model_versions.promote_version(
+                session, int(args.target), by=expert_name(session, args.by), force=args.force
+            )
+            forced = f" (forced over: {'; '.join(done['forced'])})" if done["forced"] else ""
+            print(
+                f"model version {done['active']} is active; re-scoring job #{done['score_job']} queued{forced}"
+            )
         else:
             done = model_versions.rollback_version(session, by=expert_name(session, args.by))
             print(f"rolled back to model version {done['active']}; scoring job #{done['score_job']} queued")

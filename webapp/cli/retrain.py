@@ -7,8 +7,17 @@ import sys
 
 from webapp.cli import add_by_argument, add_database_argument, expert_name
 from webapp.services.database import open_database
+from webapp.services.held_out import interval_text
 from webapp.services.jobs import wait_for_job
-from webapp.services.retrain import MODES, RetrainRequest, estimate_seconds, request_retrain
+from webapp.services.retrain import (
+    CONSENSUS_RULES,
+    FEW_LABELS,
+    MODES,
+    SCRATCH_PRESETS,
+    RetrainRequest,
+    estimate_seconds,
+    request_retrain,
+)
 
 __all__ = ["register"]
 
@@ -22,7 +31,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--include-catalog", action="store_true", help="also use labels imported with catalogs"
     )
     parser.add_argument("--min-votes", type=int, default=1, help="votes a consensus class needs (default 1)")
+    parser.add_argument(
+        "--consensus",
+        choices=CONSENSUS_RULES,
+        default="mode",
+        help="train on the mode of the votes or the expert-weighted Dawid-Skene consensus",
+    )
     parser.add_argument("--epochs", type=int, help="default: 40 quick, 5 full, 15 scratch")
+    parser.add_argument(
+        "--preset",
+        choices=SCRATCH_PRESETS,
+        help="scratch: the network (default: lite on a CPU, paper on a GPU)",
+    )
     parser.add_argument(
         "--auto-promote", action="store_true", help="promote if not worse on the held-out set"
     )
@@ -39,13 +59,21 @@ def _run(args: argparse.Namespace) -> int:
         request = RetrainRequest(
             mode=args.mode,
             include_catalog=args.include_catalog,
+            consensus=args.consensus,
             min_votes=args.min_votes,
             epochs=args.epochs,
             auto_promote=args.auto_promote,
+            preset=args.preset,
             requested_by=expert_name(session, args.by),
         )
         estimate = estimate_seconds(session, request)
         print(estimate["summary"])
+        if estimate["n_train"] < FEW_LABELS:
+            print(
+                f"warning: only {estimate['n_train']} labels to train on; a model retrained on fewer "
+                f"than {FEW_LABELS} mostly learns their noise",
+                file=sys.stderr,
+            )
         if args.estimate:
             return 0
         job = request_retrain(session, request)
@@ -67,7 +95,8 @@ def _run(args: argparse.Namespace) -> int:
     result = state.result
     metrics, baseline = result["metrics"], result["baseline_metrics"]
     print(
-        f"model version {result['model_version_id']}: held-out accuracy {metrics.get('accuracy', float('nan')):.3f}"
-        f" (active {baseline.get('accuracy', float('nan')):.3f}); promoted: {result['promoted']}"
+        f"model version {result['model_version_id']}: held-out accuracy {interval_text(metrics, 'accuracy')}"
+        f" on {metrics['n']} (active {interval_text(baseline, 'accuracy')}); promoted: {result['promoted']}"
+        + (f" ({result['promotion_note']})" if result.get("promotion_note") else "")
     )
     return 0

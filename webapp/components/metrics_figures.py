@@ -18,6 +18,7 @@ from starcnet_core.io.bands import CLASS_NAMES
 from webapp.components.candidate_figures import CLASS_COLOURS
 
 __all__ = [
+    "MIN_SHARED",
     "confusion_heatmap",
     "expert_agreement_figure",
     "precision_recall_figure",
@@ -64,16 +65,32 @@ def confusion_heatmap(confusion: Sequence[Sequence[int]], labels: Sequence[str],
     return figure
 
 
+#: Pairs of experts with fewer shared candidates than this are not coloured: their agreement says little.
+MIN_SHARED = 5
+
+
 def expert_agreement_figure(report: dict) -> go.Figure:
-    """Pairwise agreement between experts (4-class, %), as the paper's Fig. 3."""
+    """Pairwise agreement between experts (4-class, %), as the paper's Fig. 3, with the count in each cell.
+
+    A cell says how many candidates both experts classified; pairs with fewer
+    than :data:`MIN_SHARED` are left uncoloured, so one shared candidate never
+    shows as a 100% cell. The diagonal (an expert with themself) is left empty.
+    """
     names = sorted(report.get("experts", {}).values())
     index = {name: i for i, name in enumerate(names)}
     matrix = np.full((len(names), len(names)), np.nan)
-    np.fill_diagonal(matrix, 1.0)
+    text = np.full((len(names), len(names)), "", dtype=object)
     for pair in report.get("pairwise", []):
-        a, b = pair["expert_a"], pair["expert_b"]
-        if pair.get("agreement") is not None:
-            matrix[index[a], index[b]] = matrix[index[b], index[a]] = pair["agreement"]
+        i, j = index[pair["expert_a"]], index[pair["expert_b"]]
+        n = int(pair.get("n", 0))
+        if pair.get("agreement") is None or n == 0:
+            continue
+        shown = f"{pair['agreement']:.0%}<br>n={n}"
+        if n >= MIN_SHARED:
+            matrix[i, j] = matrix[j, i] = pair["agreement"]
+        else:
+            shown = f"n={n}<br>(too few)"
+        text[i, j] = text[j, i] = shown
     figure = go.Figure(
         go.Heatmap(
             z=matrix,
@@ -82,13 +99,16 @@ def expert_agreement_figure(report: dict) -> go.Figure:
             zmin=0,
             zmax=1,
             colorscale="Viridis",
-            text=np.where(np.isnan(matrix), "", np.char.mod("%.0f%%", np.nan_to_num(matrix) * 100)),
+            text=text.tolist(),
             texttemplate="%{text}",
+            hovertemplate="%{y} / %{x}: %{text}<extra></extra>",
             colorbar={"title": {"text": "agreement"}},
         )
     )
     figure.update_layout(
-        title="Agreement between experts (4 classes)", height=360, yaxis_autorange="reversed"
+        title=f"Agreement between experts (4 classes; uncoloured: fewer than {MIN_SHARED} shared candidates)",
+        height=360,
+        yaxis_autorange="reversed",
     )
     return figure
 

@@ -13,10 +13,13 @@ from plotly.subplots import make_subplots
 
 from starcnet_core.io.bands import CLASS_NAMES
 from webapp.components.candidate_figures import CLASS_COLOURS
+from webapp.services.held_out import interval_text
 
 __all__ = [
     "training_curves_figure",
+    "held_out_figure",
     "confusion_figure",
+    "reliability_figure",
     "class_fractions_figure",
     "colour_colour_figure",
     "changed_positions_figure",
@@ -38,13 +41,54 @@ def training_curves_figure(history: list[dict[str, Any]]) -> go.Figure:
     )
     figure.update_xaxes(title_text="epoch")
     figure.update_yaxes(title_text="cross-entropy", col=1)
-    figure.update_yaxes(title_text="accuracy", tickformat=".0%", col=2)
+    # a fixed 0-100% axis: a tiny validation set gives one repeated value, which plotly would pad to -100%..400%
+    figure.update_yaxes(title_text="accuracy", tickformat=".0%", range=[0, 1.02], col=2)
     figure.update_layout(height=320, margin={"t": 40, "b": 40})
     return figure
 
 
+def held_out_figure(new: dict[str, Any], old: dict[str, Any], new_name: str, old_name: str) -> go.Figure:
+    """4-class and binary held-out accuracy of two versions, with their bootstrap 95% intervals."""
+    figure = go.Figure()
+    keys = ("accuracy", "binary_accuracy")
+    names = ["4 classes", "clusters (1+2) vs not (3+4)"]
+    for metrics, name, colour in ((new, new_name, "#d62728"), (old, old_name, "#1f77b4")):
+        values = [metrics.get(key) for key in keys]
+        low = [metrics.get(f"{key}_ci95", (None, None))[0] for key in keys]
+        high = [metrics.get(f"{key}_ci95", (None, None))[1] for key in keys]
+        figure.add_trace(
+            go.Bar(
+                x=names,
+                y=values,
+                name=f"{name} (n={metrics.get('n', 0)})",
+                marker_color=colour,
+                text=[interval_text(metrics, key) for key in keys],
+                textposition="outside",
+                error_y={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": [
+                        None if h is None or v is None else h - v for v, h in zip(values, high, strict=True)
+                    ],
+                    "arrayminus": [
+                        None if lo is None or v is None else v - lo for v, lo in zip(values, low, strict=True)
+                    ],
+                },
+            )
+        )
+    figure.update_layout(
+        title="Held-out accuracy with bootstrap 95% intervals",
+        barmode="group",
+        yaxis_range=[0, 1.15],
+        yaxis_tickformat=".0%",
+        height=340,
+    )
+    return figure
+
+
 def confusion_figure(metrics: dict[str, Any], title: str) -> go.Figure:
-    """The held-out confusion matrix (rows: expert class, columns: predicted)."""
+    """The held-out confusion matrix (rows: expert class, columns: predicted), titled with n and accuracy [95%]."""
+    title = f"{title}: n={metrics.get('n', 0)}, accuracy {interval_text(metrics, 'accuracy')}"
     figure = go.Figure(
         go.Heatmap(
             z=metrics.get("confusion", [[0] * 4] * 4),
@@ -58,6 +102,47 @@ def confusion_figure(metrics: dict[str, Any], title: str) -> go.Figure:
     )
     figure.update_layout(
         title=title, height=320, xaxis_title="predicted", yaxis_title="experts", yaxis_autorange="reversed"
+    )
+    return figure
+
+
+def reliability_figure(versions: list[tuple[str, dict[str, Any]]]) -> go.Figure:
+    """Reliability diagram of held-out metrics: fraction correct against the mean top score per bin.
+
+    One line per ``(name, metrics)`` with a ``reliability`` curve; the legend gives each version's ECE.
+    """
+    figure = go.Figure()
+    figure.add_trace(
+        go.Scatter(
+            x=[0, 1],
+            y=[0, 1],
+            mode="lines",
+            name="perfectly calibrated",
+            line={"dash": "dot", "color": "grey"},
+        )
+    )
+    for (name, metrics), colour in zip(versions, ("#d62728", "#1f77b4"), strict=False):
+        curve = metrics.get("reliability")
+        if not curve:
+            continue
+        filled = [i for i, n in enumerate(curve["count"]) if n]
+        figure.add_trace(
+            go.Scatter(
+                x=[curve["confidence"][i] for i in filled],
+                y=[curve["accuracy"][i] for i in filled],
+                mode="lines+markers",
+                marker={"size": [6 + 14 * (curve["count"][i] / max(curve["count"])) ** 0.5 for i in filled]},
+                line={"color": colour},
+                name=f"{name}: ECE {metrics['ece']:.1%}",
+                customdata=[curve["count"][i] for i in filled],
+                hovertemplate="mean top score %{x:.0%}<br>correct %{y:.0%}<br>%{customdata} candidates",
+            )
+        )
+    figure.update_layout(
+        title="Calibration on the held-out set (marker size: candidates per bin)",
+        xaxis={"title": "mean top-class score in bin", "range": [0, 1], "tickformat": ".0%"},
+        yaxis={"title": "fraction correct", "range": [0, 1.02], "tickformat": ".0%", "scaleanchor": "x"},
+        height=360,
     )
     return figure
 
@@ -83,15 +168,16 @@ def class_fractions_figure(diff: dict[str, Any]) -> go.Figure:
 def colour_colour_figure(diff: dict[str, Any]) -> go.Figure:
     """U-B against V-I (Vega mag) of the candidates each model calls clusters (class 1 or 2)."""
     figure = go.Figure()
-    for key, symbol in (("old", "circle-open"), ("new", "x")):
+    # fixed, distinct colours for old and new, whatever theme draws the chart
+    for key, symbol, colour in (("old", "circle-open", "#1f77b4"), ("new", "x", "#d62728")):
         colours = diff["colour_colour"][key]
         figure.add_trace(
             go.Scatter(
                 x=colours["v_i"],
                 y=colours["u_b"],
                 mode="markers",
-                name=f"{key} model",
-                marker={"symbol": symbol},
+                name=f"{key} model ({len(colours['v_i'])})",
+                marker={"symbol": symbol, "color": colour},
             )
         )
     figure.update_layout(

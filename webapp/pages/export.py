@@ -10,6 +10,7 @@ import streamlit as st
 from starcnet_core.errors import UserInputError
 from webapp.components.database import get_database
 from webapp.components.session import require_expert
+from webapp.components.text import plain
 from webapp.services.export import EXPORT_FORMATS
 from webapp.services.export import export_galaxy as write_export
 from webapp.services.galaxies import list_galaxies
@@ -37,7 +38,7 @@ try:
         path = write_export(session, galaxy, fmt, Path(folder) / f"{galaxy}{_SUFFIX.get(fmt, '.txt')}")
         payload = path.read_bytes()
 except UserInputError as error:
-    st.error(str(error))
+    st.error(plain(error))
 else:
     st.download_button(
         f"Download {path.name} ({len(payload) / 1024:.0f} kB)",

@@ -11,24 +11,30 @@ from starcnet_core.io.catalogs import FRAMES
 from webapp.components.database import get_database
 from webapp.components.field_figure import field_figure, selected_source_id
 from webapp.components.session import galaxy_field_image, page_for, require_expert
+from webapp.components.text import plain
 from webapp.services.galaxies import list_galaxies
+from webapp.services.labels import get_expert
+from webapp.services.model_versions import score_now, scoring_status
 from webapp.services.review import candidate_for_source, field_candidates, predicted_counts
 from webapp.services.uploads import (
     Upload,
+    data_roots,
     directory_label_choices,
-    import_directory,
+    import_server_directory,
     import_uploads,
     is_catalog_file,
+    server_directory,
     upload_label_choices,
 )
 
 database = get_database()
-require_expert()
+expert = require_expert()
 st.title("Galaxies")
 
 with database.read_sessions() as session:
     galaxies = list_galaxies(session)
     counts = predicted_counts(session)
+    is_admin = get_expert(session, expert.name).role == "admin"
 if not galaxies:
     st.info("No galaxy yet: import one below (a directory of LEGUS files or uploads).")
 else:
@@ -104,19 +110,29 @@ with st.expander("Import a galaxy", expanded=not galaxies):
         help="For catalogs that list positions on the pointing and on the mosaic (NGC 1313): "
         "auto uses the pair the mosaics' WCS confirms.",
     )
-    from_dir, from_upload = st.tabs(["From a directory on the server", "Upload files"])
-    with from_dir:
-        directory = st.text_input("Directory with five LEGUS mosaics and the catalog", key="import_dir")
-        dir_label = _label_column(
-            lambda: (
-                directory_label_choices(directory.strip(), catalog=catalog.strip() or None)
-                if directory.strip()
-                else ()
-            ),
-            # One choice per directory: another directory's choice does not carry over.
-            f"import_dir_label:{directory.strip()}",
-        )
-        go_dir = st.button("Import directory", key="import_dir_go")
+    go_dir, dir_label, directory = False, None, ""
+    if is_admin:
+        from_dir, from_upload = st.tabs(["From a directory on the server", "Upload files"])
+        with from_dir:
+            directory = st.text_input(
+                "Directory with five LEGUS mosaics and the catalog",
+                key="import_dir",
+                help="Under " + ", ".join(map(str, data_roots())) + " (STARCNET_DATA_ROOTS)",
+            )
+            dir_label = _label_column(
+                lambda: (
+                    # only under the data roots: the form must not read any other server folder
+                    directory_label_choices(server_directory(directory), catalog=catalog.strip() or None)
+                    if directory.strip()
+                    else ()
+                ),
+                # One choice per directory: another directory's choice does not carry over.
+                f"import_dir_label:{directory.strip()}",
+            )
+            go_dir = st.button("Import directory", key="import_dir_go")
+    else:
+        from_upload = st.container()
+        st.caption("Importing a directory on the server is for admins; upload the files here.")
     with from_upload:
         files = st.file_uploader(
             "Five mosaics (.fits or .fits.gz) and the catalog (.tab + .readme)", accept_multiple_files=True
@@ -142,22 +158,54 @@ with st.expander("Import a galaxy", expanded=not galaxies):
         try:
             with st.spinner("Reading mosaics and cutting stamps…"), database.sessions() as session:
                 if go_dir:
-                    summary = import_directory(session, directory.strip(), label_column=dir_label, **options)
+                    summary = import_server_directory(
+                        session, directory, expert_id=expert.expert_id, label_column=dir_label, **options
+                    )
                 else:
                     uploads = [Upload(f.name, f.getvalue()) for f in files or []]
                     summary = import_uploads(session, uploads, label_column=upload_label, **options)
         except UserInputError as error:
-            st.error(f"Not imported: {error}")
+            st.error(f"Not imported: {plain(error)}")
         else:
             st.success(
-                f"Imported {summary.name}: {summary.n_candidates} candidates, {summary.n_usable} usable."
+                f"Imported {plain(summary.name)}: {summary.n_candidates} candidates, {summary.n_usable} usable."
             )
-            st.info("Score it with the active model: `python -m webapp score` (or the Models page).")
+            st.info("With an active model, the worker scores it in the background (progress below).")
             if summary.label_choices:
                 st.text(
                     "No catalog labels imported (no class column chosen). To add one later: "
                     f"python -m webapp catalog-labels {summary.name} --label-column N"
                 )
+
+
+@st.fragment(run_every=2.0)
+def scoring_progress() -> None:
+    """How far the active model has scored each galaxy; score-now for those it has not finished."""
+    with database.read_sessions() as session:
+        status = scoring_status(session)
+        names = {g.galaxy_id: g.name for g in list_galaxies(session)}
+    if status["active_id"] is None:
+        return
+    for job in status["jobs"]:
+        where = names.get(job.params.get("galaxy_id"), "every galaxy")
+        st.progress(job.progress, text=f"Scoring {where} (job #{job.id}, {job.status}): {job.message}")
+    behind = {g: n for g, n in status["galaxies"].items() if n["n_scored"] < n["n_usable"]}
+    pending = {job.params.get("galaxy_id") for job in status["jobs"]}
+    for galaxy_id, counts in behind.items():
+        left, right = st.columns([3, 1], vertical_alignment="center")
+        left.caption(
+            f"{names.get(galaxy_id, galaxy_id)}: {counts['n_scored']} of {counts['n_usable']} usable "
+            "candidates scored by the active model."
+        )
+        if right.button(
+            "Score now", key=f"score_now_{galaxy_id}", disabled=galaxy_id in pending or None in pending
+        ):
+            with database.sessions() as session:
+                score_now(session, galaxy_id=galaxy_id, by=expert.name)
+            st.rerun(scope="fragment")
+
+
+scoring_progress()
 
 with_mosaics = [g for g in galaxies if g.has_mosaics]
 if not with_mosaics:
@@ -171,12 +219,12 @@ with database.read_sessions() as session:
 image, factor = galaxy_field_image(galaxy.galaxy_id, 900)
 scored = bool((table["predicted_class"] > 0).any())
 st.caption(
-    f"{galaxy.name}: {len(table['source_id'])} candidates on the field in the paper's colours"
+    f"{plain(galaxy.name)}: {len(table['source_id'])} candidates on the field in the paper's colours"
     + (f" (each displayed pixel the mean of {factor}x{factor} mosaic pixels). " if factor > 1 else ". ")
     + (
         "Colour: the active model's class; opacity: its confidence. "
         if scored
-        else "Not scored yet: score it with the active model (`python -m webapp score`). "
+        else "Not scored yet by an active model (see the scoring status above). "
     )
     + "**Click a candidate to open it in Review**; scroll to zoom, drag to pan."
 )
@@ -211,7 +259,7 @@ if source is not None:
     try:
         candidate_id = candidate_for_source(table, source, galaxy.name)
     except UserInputError as error:
-        st.error(str(error))
+        st.error(plain(error))
     else:
         st.session_state["open_candidate"] = candidate_id
         st.session_state["review_galaxy"] = galaxy.name

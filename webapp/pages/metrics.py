@@ -20,6 +20,7 @@ from webapp.components.metrics_figures import (
     score_distribution_figure,
 )
 from webapp.components.session import require_expert
+from webapp.components.text import plain
 from webapp.services.agreement import agreement_report
 from webapp.services.crowd import weighted_consensus_report
 from webapp.services.galaxies import list_galaxies
@@ -42,7 +43,7 @@ with database.read_sessions() as session:
 model = report["model"]
 decided = data["consensus"] > 0
 st.caption(
-    f"Model **{report['model_name'] or 'none active'}** · {len(data['predicted'])} scored candidates, "
+    f"Model **{plain(report['model_name'] or 'none active')}** · {len(data['predicted'])} scored candidates, "
     f"{int(decided.sum())} with a decided consensus."
 )
 model_tab, experts_tab, science_tab = st.tabs(["Model vs consensus", "Experts", "Science (photometry)"])

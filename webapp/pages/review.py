@@ -16,6 +16,7 @@ from webapp.components.candidate_figures import enlarge, surface_figure
 from webapp.components.candidate_view import candidate_payload, field_map_payload, show_candidate
 from webapp.components.database import get_database
 from webapp.components.session import galaxy_arrays, galaxy_field_image, galaxy_mosaics, require_expert
+from webapp.components.text import plain
 from webapp.services.galaxies import list_galaxies
 from webapp.services.preferences import (
     MARKERS,
@@ -413,9 +414,9 @@ def labelling() -> None:
     if "open_candidate" in state:  # picked on the Galaxies page
         state["history"].insert(state["position"], state.pop("open_candidate"))
     if "flash" in state:
-        st.warning(state.pop("flash"))
+        st.warning(plain(state.pop("flash")))
     elif "previous" in state:
-        st.caption(state.pop("previous"))
+        st.caption(plain(state.pop("previous")))  # names as typed, never markdown
     else:
         st.caption(
             "Keys: 1-4 label · u unsure · s skip · z undo · f flag · ← → back/forward · b blink · ? help"

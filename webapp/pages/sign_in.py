@@ -1,4 +1,4 @@
-"""Sign in: choose or create an expert (shared password when the server has one)."""
+"""Sign in: choose or create an expert; with a shared password, the password first, then the names."""
 
 from __future__ import annotations
 
@@ -7,17 +7,37 @@ import streamlit as st
 from starcnet_core.errors import UserInputError
 from webapp.components.database import get_database
 from webapp.components.session import current_expert, forget_sign_in, remember_sign_in
-from webapp.services.auth import shared_password, sign_in
+from webapp.components.text import plain
+from webapp.services.auth import open_door, shared_password, sign_in
 from webapp.services.labels import list_experts
 
 database = get_database()
 st.title("Sign in")
 signed = current_expert()
 if signed is not None:
-    st.success(f"Signed in as **{signed.name}**.")
+    st.success(f"Signed in as **{plain(signed.name)}**.")
     if st.button("Sign out"):
         forget_sign_in()
         st.rerun()
+
+# Rate limits count per address (behind a proxy, every browser shares the
+# proxy's); one shared count where Streamlit knows no address.
+address = st.context.ip_address
+client = address if isinstance(address, str) else ""
+if shared_password() is not None and "door_password" not in st.session_state:
+    # Who works here is not shown to someone who does not have the password.
+    with st.form("password"):
+        given = st.text_input("Password", type="password")
+        opened = st.form_submit_button("Continue", type="primary")
+    if opened:
+        try:
+            open_door(given, client=client)
+        except UserInputError as error:
+            st.error(plain(error))
+        else:
+            st.session_state["door_password"] = given
+            st.rerun()
+    st.stop()
 
 with database.read_sessions() as session:
     experts = [e["name"] for e in list_experts(session) if e["role"] != "catalog"]
@@ -25,7 +45,6 @@ with database.read_sessions() as session:
 with st.form("sign_in"):
     chosen = st.selectbox("Expert", experts, index=None, placeholder="choose your name")
     new_name = st.text_input("…or a new expert name", max_chars=128)
-    password = st.text_input("Password", type="password") if shared_password() else ""
     submitted = st.form_submit_button("Sign in", type="primary")
 if submitted:
     name = new_name.strip() or chosen
@@ -34,8 +53,16 @@ if submitted:
     else:
         try:
             with database.sessions() as session:
-                signed_in = sign_in(session, name, password=password, create=bool(new_name.strip()))
+                signed_in = sign_in(
+                    session,
+                    name,
+                    password=st.session_state.get("door_password", ""),
+                    create=bool(new_name.strip()),
+                    client=client,
+                )
         except UserInputError as error:
-            st.error(str(error))
+            if str(error) == "wrong password":  # the shared password changed since the door opened
+                st.session_state.pop("door_password", None)
+            st.error(plain(error))
         else:
             st.switch_page(remember_sign_in(signed_in))

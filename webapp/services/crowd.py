@@ -24,11 +24,22 @@ __all__ = ["weighted_consensus", "weighted_consensus_report"]
 
 
 def weighted_consensus(
-    session: Session, *, galaxy_id: int | None = None, roles: Sequence[str] | None = None
+    session: Session,
+    *,
+    galaxy_id: int | None = None,
+    roles: Sequence[str] | None = None,
+    exclude: np.ndarray | None = None,
 ) -> DawidSkene | None:
-    """The Dawid-Skene fit of the class votes (optionally of one galaxy or some roles); None without votes."""
+    """The Dawid-Skene fit of the class votes; None without votes.
+
+    Optionally of one galaxy or some roles only, and without the votes on the
+    candidates ``exclude`` (e.g. the held-out set, whose labels must not shape
+    what a retrain trains on).
+    """
     labels = effective_labels(session, galaxy_id=galaxy_id, roles=roles)
     voted = labels.label_class > 0
+    if exclude is not None:
+        voted &= ~np.isin(labels.candidate_id, exclude)
     if not voted.any():
         return None
     return dawid_skene(labels.candidate_id[voted], labels.expert_id[voted], labels.label_class[voted])

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.engine import database_url, make_engine, session_factory
@@ -38,7 +39,13 @@ class Database:
 
 def _database(url: str | None) -> Database:
     url = url or database_url()
-    engine = make_engine(url)
+    try:
+        engine = make_engine(url)
+    except ArgumentError as error:
+        raise UserInputError(
+            f"--database-url / DATABASE_URL {url!r}: not a database URL the app can open ({error}); "
+            "e.g. sqlite:///path/starcnet.sqlite or postgresql+psycopg://user:pass@host/db"
+        ) from None
     return Database(url, engine, session_factory(engine), session_factory(engine, read_only=True))
 
 
@@ -52,7 +59,12 @@ def init_database(url: str | None = None) -> Database:
 def open_database(url: str | None = None) -> Database:
     """Open the database at ``url``; raise :class:`UserInputError` unless it is at the newest schema."""
     database = _database(url)
-    revision = current_revision(database.engine)
+    try:
+        revision = current_revision(database.engine)
+    except OperationalError as error:
+        shown = database.engine.url.render_as_string(hide_password=True)
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
+        raise UserInputError(f"database {shown}: cannot connect ({reason})") from None
     if revision != head_revision():
         state = "is empty" if revision is None else f"is at schema {revision}, not {head_revision()}"
         raise UserInputError(

@@ -4,8 +4,11 @@
 minutes on two CPU cores: it simulates a galaxy (:func:`starcnet_core.sim.simulate_galaxy`)
 and imports it, trains the ``lite`` network on a scaled-down simulated
 survey (:func:`starcnet_core.sim.simulate_survey`, :func:`starcnet_core.training.train.train_model`),
-registers the checkpoint as the active model version (:mod:`db.registry`)
-and scores the galaxy (:func:`webapp.services.scoring.score_candidates`).
+registers the checkpoint as the active model version (:mod:`db.registry`),
+scores the galaxy (:func:`webapp.services.scoring.score_candidates`), holds
+out :data:`~webapp.services.held_out.HELD_OUT_MINIMUM` (100) of the galaxy's
+catalog-labelled candidates and measures the model on them, so that the first
+retrain is compared with it on a set that means something.
 Each step is skipped when already done, so an interrupted build resumes.
 """
 
@@ -20,10 +23,17 @@ from sqlalchemy import select
 from db.engine import data_dir
 from db.models import Galaxy, ModelVersion
 from db.predictions import active_model_version
-from db.registry import file_sha256, promote, register_version
+from db.registry import file_sha256, get_version, held_out_ids, promote, record_metrics, register_version
 from webapp.services.database import Database, transaction
 from webapp.services.galaxies import import_galaxy
-from webapp.services.scoring import score_candidates, unscored_candidates
+from webapp.services.held_out import (
+    HELD_OUT_MINIMUM,
+    grow_held_out_set,
+    held_out_labels,
+    measure_on_held_out,
+    snapshot_fingerprint,
+)
+from webapp.services.scoring import load_version_model, mosaic_stamps, score_candidates, unscored_candidates
 
 __all__ = ["DemoSettings", "DEMO_GALAXY", "DEMO_MODEL", "demo_ready", "build_demo"]
 
@@ -180,7 +190,6 @@ def build_demo(
                     mode="scratch",
                     label_fingerprint=fingerprint,
                     n_train_labels=len(survey.table),
-                    metrics=result.test_metrics,
                     history=result.history,
                     config={"preset": "lite", **PRESETS["lite"].to_dict()},
                 )
@@ -193,3 +202,11 @@ def build_demo(
                     promote(session, version_id)
         _say(progress, 4, f"scoring {DEMO_GALAXY} with {DEMO_MODEL}")
         score_candidates(session, version_id, galaxy_id=galaxy_id)
+        if not len(held_out_ids(session)):
+            grow_held_out_set(session, at_least=HELD_OUT_MINIMUM, seed=settings.seed)
+        held = held_out_labels(session)
+        if get_version(session, version_id).metrics.get("held_out_fingerprint") != snapshot_fingerprint(held):
+            model = load_version_model(session, version_id)
+            stamps = mosaic_stamps(session, held.candidate_ids)
+            with transaction(session):
+                record_metrics(session, version_id, measure_on_held_out(held, [model], stamps)[0])

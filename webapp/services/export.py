@@ -124,6 +124,10 @@ def export_galaxy(
     if fmt not in EXPORT_FORMATS:
         raise UserInputError(f"format {fmt!r} is not one of {', '.join(EXPORT_FORMATS)}")
     out = Path(out)
+    if not out.parent.is_dir():
+        raise UserInputError(f"{out.parent}: the output folder does not exist")
+    if out.is_dir():
+        raise UserInputError(f"{out}: is a folder; name the file to write")
     table = galaxy_table(session, galaxy, model=model)
     if fmt in ("csv", "ecsv", "fits"):
         table.write(

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from db.consensus import refresh_consensus_cache
 from db.models import Candidate, Expert, Galaxy, Label
+from db.predictions import active_model_version
 from starcnet_core.errors import UserInputError
 from starcnet_core.io.bands import BANDS
 from starcnet_core.io.catalogs import Catalog, read_catalog
@@ -42,6 +43,8 @@ from starcnet_core.io.cutouts import extract_stamps
 from starcnet_core.io.galaxy import has_mosaics, read_galaxy, read_galaxy_catalog
 from starcnet_core.io.legus_columns import LabelChoice
 from webapp.services.database import transaction
+from webapp.services.labels import check_name
+from webapp.services.scoring import request_scoring
 
 __all__ = [
     "NO_MOSAICS",
@@ -196,6 +199,9 @@ def import_galaxy(
 ) -> GalaxySummary:
     """Import a galaxy: its candidates, cutout usability and catalog labels, in one transaction.
 
+    With an active model, a ``score`` job for the new galaxy is queued once
+    the import has committed (the worker scores it in the background).
+
     Parameters
     ----------
     session : Session
@@ -231,6 +237,10 @@ def import_galaxy(
     path = Path(path)
     if not path.exists():
         raise UserInputError(f"{path}: no such file or directory")
+    if distance_mpc is not None and not (math.isfinite(distance_mpc) and distance_mpc > 0):
+        raise UserInputError(f"distance {distance_mpc} Mpc: must be > 0 (or not given when unknown)")
+    if name is not None:
+        name = check_name(name, "a galaxy", Galaxy.__table__.c.name.type.length)
     options = {
         "readme": readme,
         "label_column": None if label_column is None else str(label_column),
@@ -242,6 +252,12 @@ def import_galaxy(
         legus = read_galaxy(path, mosaics=mosaics, catalog=catalog, **options)
         catalog, mosaic_set = legus.catalog, legus.mosaics
         usable, reason = _cutout_usability(mosaic_set.arrays(), catalog.table["x"], catalog.table["y"])
+        if not usable.any():
+            raise UserInputError(
+                f"{path}: none of the {len(catalog.table)} catalog candidates has a full stamp in the "
+                "mosaics (check that the catalog belongs to these mosaics, its x, y origin, and that "
+                "the mosaics are not blank or NaN)"
+            )
         field = legus.field
     else:
         catalog = read_galaxy_catalog(path, catalog=catalog, **options)
@@ -249,7 +265,7 @@ def import_galaxy(
         usable = np.zeros(len(catalog.table), dtype=bool)
         reason = np.full(len(catalog.table), NO_MOSAICS)
         field = _field_name(Path(catalog.path))
-    name = (name or field).strip()
+    name = check_name(name or field, "a galaxy", Galaxy.__table__.c.name.type.length)
     sources = [label_source] if label_source else sorted(catalog.labels)
     missing = [s for s in sources if s not in catalog.labels]
     if missing:
@@ -282,7 +298,11 @@ def import_galaxy(
         )
         _catalog_labels(session, catalog, sources, by_source_id)
         refresh_consensus_cache(session, galaxy.id)
-        return replace(get_galaxy(session, name), label_choices=catalog.label_choices)
+        summary = replace(get_galaxy(session, name), label_choices=catalog.label_choices)
+    # scored in the background by the worker, so that the review queue has scores for it
+    if summary.n_usable and active_model_version(session) is not None:
+        request_scoring(session, galaxy_id=summary.galaxy_id)
+    return summary
 
 
 def import_catalog_labels(

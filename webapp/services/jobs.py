@@ -17,7 +17,7 @@ from db import jobs
 from db.jobs import JobInfo
 from starcnet_core.errors import UserInputError
 
-__all__ = ["job_status", "recent_jobs", "cancel_job", "wait_for_job"]
+__all__ = ["job_status", "recent_jobs", "cancel_job", "rerun_job", "wait_for_job"]
 
 
 def job_status(session: Session, job_id: int) -> JobInfo:
@@ -37,6 +37,23 @@ def cancel_job(session: Session, job_id: int) -> JobInfo:
     """Cancel a queued job, or ask the worker running it to stop."""
     job_status(session, job_id)
     return jobs.request_cancel(session, job_id)
+
+
+def rerun_job(session: Session, job_id: int) -> JobInfo:
+    """Queue a failed or cancelled job again with the same parameters; return the new job.
+
+    A retrain goes through :func:`webapp.services.retrain.request_retrain`, so
+    that it is refused as any new request would be (another retrain pending,
+    no active model for a fine-tune); other kinds are queued as they were.
+    """
+    old = job_status(session, job_id)
+    if old.status not in ("failed", "cancelled"):
+        raise UserInputError(f"job #{job_id} is {old.status}: only failed or cancelled jobs are re-run")
+    if old.kind == "retrain":
+        from webapp.services.retrain import RetrainRequest, request_retrain
+
+        return request_retrain(session, RetrainRequest.from_params(old.params))
+    return jobs.enqueue(session, old.kind, old.params)
 
 
 def wait_for_job(

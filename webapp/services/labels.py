@@ -5,7 +5,7 @@ the expert's previous one and an undo appends a retraction, so the full
 history of every decision stays in the database. Each operation is one
 transaction that also refreshes the candidate's cached consensus; any
 mistake in the input (unknown expert or candidate, a class outside 1-4 /
-"unsure", a file imported twice) raises :class:`UserInputError` before
+"unsure", a file the expert already imported) raises :class:`UserInputError` before
 anything is written.
 """
 
@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import math
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +32,7 @@ __all__ = [
     "LabelRecord",
     "normalise_class",
     "add_expert",
+    "set_role",
     "list_experts",
     "get_expert",
     "find_candidate",
@@ -37,7 +40,13 @@ __all__ = [
     "undo_label",
     "label_history",
     "import_labels",
+    "lock_candidates",
+    "check_seconds",
+    "check_name",
 ]
+
+# Candidate ids per locking statement: well under the databases' parameter limits.
+_LOCK_CHUNK = 5000
 
 
 @dataclass(frozen=True)
@@ -63,11 +72,36 @@ def normalise_class(value: object) -> str:
     return text
 
 
-def add_expert(session: Session, name: str, role: str = "expert") -> int:
-    """Create an expert; return their id. A name already taken is a :class:`UserInputError`."""
+def check_seconds(value: object) -> float | None:
+    """Seconds spent on a label: a finite number >= 0, or None when not given (None or empty text)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise UserInputError(f"seconds {value!r} is not a number") from None
+    if not math.isfinite(seconds) or seconds < 0:
+        raise UserInputError(f"seconds {value!r} must be a number >= 0")
+    return seconds
+
+
+def check_name(name: str, what: str, max_length: int) -> str:
+    """``name`` without surrounding blanks; empty, too long or with control characters is a :class:`UserInputError`."""
     name = name.strip()
     if not name:
-        raise UserInputError("an expert needs a name")
+        raise UserInputError(f"{what} needs a name")
+    if len(name) > max_length:
+        raise UserInputError(
+            f"{what} name {name[:20]!r}...: at most {max_length} characters, not {len(name)}"
+        )
+    if any(unicodedata.category(c) == "Cc" for c in name):
+        raise UserInputError(f"{what} name {name!r}: no control characters (line breaks, tabs)")
+    return name
+
+
+def add_expert(session: Session, name: str, role: str = "expert") -> int:
+    """Create an expert; return their id. A name already taken is a :class:`UserInputError`."""
+    name = check_name(name, "an expert", Expert.__table__.c.name.type.length)
     if role not in EXPERT_ROLES:
         raise UserInputError(f"role {role!r} is not one of {', '.join(EXPERT_ROLES)}")
     with transaction(session):
@@ -77,6 +111,17 @@ def add_expert(session: Session, name: str, role: str = "expert") -> int:
         session.add(expert)
         session.flush()
         return expert.id
+
+
+def set_role(session: Session, name: str, role: str) -> None:
+    """Give expert ``name`` the role ``expert`` or ``admin`` (e.g. to let them import server directories)."""
+    if role not in ("expert", "admin"):
+        raise UserInputError(f"role {role!r} is not one of expert, admin")
+    with transaction(session):
+        expert = get_expert(session, name)
+        if expert.role == "catalog":
+            raise UserInputError(f"{name!r} holds catalog labels, not a person: its role stays catalog")
+        expert.role = role
 
 
 def list_experts(session: Session) -> list[dict[str, Any]]:
@@ -106,14 +151,32 @@ def find_candidate(session: Session, galaxy: str, source_id: int) -> Candidate:
     return candidate
 
 
+def lock_candidates(session: Session, candidate_ids: Sequence[int]) -> list[int]:
+    """Lock these candidates' rows for this transaction, in ascending id order; return the ids found.
+
+    Every write path that adds labels takes these locks before it reads the
+    labels it rewrites the stored consensus from, so that on PostgreSQL two
+    writers of one candidate run one after the other and the second sees the
+    first one's committed labels (SQLite's IMMEDIATE transactions already
+    serialise every writer). Ascending order everywhere means two writers
+    never wait for each other in a cycle. ``FOR NO KEY UPDATE`` leaves the
+    foreign-key checks of other inserts (labels, predictions) unblocked.
+    """
+    ids = sorted({int(c) for c in candidate_ids})
+    found: list[int] = []
+    for start in range(0, len(ids), _LOCK_CHUNK):
+        chunk = ids[start : start + _LOCK_CHUNK]
+        found += session.scalars(
+            select(Candidate.id)
+            .where(Candidate.id.in_(chunk))
+            .order_by(Candidate.id)
+            .with_for_update(key_share=True)
+        ).all()
+    return found
+
+
 def _lock_candidate(session: Session, candidate_id: int) -> None:
-    # FOR UPDATE serialises label writes on one candidate on PostgreSQL, so the
-    # consensus cache is rewritten from all committed labels (SQLite's IMMEDIATE
-    # transactions already serialise every writer).
-    found = session.execute(
-        select(Candidate.id).where(Candidate.id == candidate_id).with_for_update()
-    ).scalar_one_or_none()
-    if found is None:
+    if not lock_candidates(session, [candidate_id]):
         raise UserInputError(f"unknown candidate {candidate_id}")
 
 
@@ -156,8 +219,7 @@ def record_label(
         The expert marked the candidate to come back to.
     """
     cls = normalise_class(label_class)
-    if seconds_spent is not None and seconds_spent < 0:
-        raise UserInputError(f"seconds spent must be >= 0, not {seconds_spent}")
+    seconds_spent = check_seconds(seconds_spent)
     with transaction(session):
         _lock_candidate(session, candidate_id)
         _check_expert(session, expert_id)
@@ -238,15 +300,24 @@ def import_labels(session: Session, path: str | Path, *, expert: str) -> int:
 
     The file has a header with the columns ``galaxy``, ``id`` (catalog source
     id) and ``class`` (1-4 or "unsure"), and optionally ``comment`` and
-    ``seconds``. Every row is checked before anything is written; a file whose
-    content was already imported is refused.
+    ``seconds``. Every row is checked before anything is written. A file is
+    a repeat when the same expert already imported the same content (the
+    sha256 of its bytes): that is refused, naming the date of the earlier
+    import. The same content from another expert is that expert's own work
+    and is imported.
     """
     path = Path(path)
     if not path.is_file():
         raise UserInputError(f"{path}: no such file")
     content = path.read_bytes()
     batch = hashlib.sha256(content).hexdigest()
-    rows = list(csv.DictReader(content.decode("utf-8-sig").splitlines()))
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise UserInputError(
+            f"{path}: not UTF-8 text (byte {error.start} is {content[error.start]:#04x}); save it as UTF-8"
+        ) from None
+    rows = list(csv.DictReader(text.splitlines()))
     missing = {"galaxy", "id", "class"} - set(rows[0] if rows else {})
     if not rows or missing:
         raise UserInputError(
@@ -254,8 +325,19 @@ def import_labels(session: Session, path: str | Path, *, expert: str) -> int:
         )
     with transaction(session):
         expert_id = get_expert(session, expert).id
-        if session.scalar(select(Label.id).where(Label.import_batch == batch).limit(1)) is not None:
-            raise UserInputError(f"{path}: this file was already imported")
+        # The expert's row lock makes two imports of one expert take turns, so
+        # that the repeat check below sees the other's committed labels.
+        session.execute(select(Expert.id).where(Expert.id == expert_id).with_for_update(key_share=True))
+        earlier = session.scalar(
+            select(func.min(Label.created_at)).where(
+                Label.expert_id == expert_id, Label.import_batch == batch
+            )
+        )
+        if earlier is not None:
+            raise UserInputError(
+                f"{path}: this file was already imported for expert {expert!r} "
+                f"on {earlier:%Y-%m-%d %H:%M} UTC"
+            )
         galaxies = dict(session.execute(select(Galaxy.name, Galaxy.id)).all())
         wanted = {row["galaxy"].strip() for row in rows}
         unknown = sorted(wanted - set(galaxies))
@@ -274,13 +356,18 @@ def import_labels(session: Session, path: str | Path, *, expert: str) -> int:
             _import_row(path, line, row, galaxies, index, expert_id, batch, now)
             for line, row in enumerate(rows, 2)
         ]
+        touched = [r["candidate_id"] for r in records]
+        lock_candidates(session, touched)
         session.execute(insert(Label), records)
-        update_consensus_cache(session, [r["candidate_id"] for r in records])
+        update_consensus_cache(session, touched)
     return len(records)
 
 
 def _import_row(path, line, row, galaxies, index, expert_id, batch, now) -> dict[str, Any]:  # noqa: ANN001
     where = f"{path}:{line}"
+    for column in ("galaxy", "id", "class"):
+        if row.get(column) is None or not str(row[column]).strip():
+            raise UserInputError(f"{where}: no {column}")
     try:
         source_id = int(str(row["id"]).strip())
     except ValueError:
@@ -290,8 +377,8 @@ def _import_row(path, line, row, galaxies, index, expert_id, batch, now) -> dict
         raise UserInputError(f"{where}: galaxy {row['galaxy']!r} has no candidate with id {source_id}")
     try:
         cls = normalise_class(row["class"])
-        seconds = float(row["seconds"]) if row.get("seconds") not in (None, "") else None
-    except (UserInputError, ValueError) as error:
+        seconds = check_seconds(row.get("seconds"))
+    except UserInputError as error:
         raise UserInputError(f"{where}: {error}") from None
     return {
         "candidate_id": candidate_id,

@@ -121,11 +121,7 @@ def blind_campaign(session: Session) -> dict[str, Any] | None:
     setting = session.get(AppSetting, _BLIND_CAMPAIGN)
     if setting is None or not setting.value.get("on"):
         return None
-    admin = session.get(Expert, setting.changed_by) if setting.changed_by is not None else None
-    return {
-        "by": admin.name if admin else "an admin",
-        "since": setting.changed_at.isoformat(timespec="minutes"),
-    }
+    return {"by": setting.changed_by or "an admin", "since": setting.changed_at.isoformat(timespec="minutes")}
 
 
 def set_blind_campaign(session: Session, expert_id: int, on: bool) -> None:
@@ -139,5 +135,5 @@ def set_blind_campaign(session: Session, expert_id: int, on: bool) -> None:
             setting = AppSetting(key=_BLIND_CAMPAIGN)
             session.add(setting)
         setting.value = {"on": bool(on)}
-        setting.changed_by = expert_id
+        setting.changed_by = expert.name
         setting.changed_at = utcnow()

@@ -519,10 +519,16 @@ def session_progress(session: Session, expert_id: int, galaxy_id: int | None = N
     Returns
     -------
     dict
-        ``labelled_today``, ``labelled_total``, ``remaining`` (in ``galaxy_id`` when given).
+        ``labelled_today`` (candidates answered today, answers undone since left out),
+        ``labelled_total``, ``remaining`` (in ``galaxy_id`` when given).
     """
     midnight = dt.datetime.combine(utcnow().date(), dt.time())
-    answers = select(func.count(Label.id)).where(Label.expert_id == expert_id, Label.label_class.is_not(None))
+    retraction = aliased(Label)
+    answers = select(func.count(func.distinct(Label.candidate_id))).where(
+        Label.expert_id == expert_id,
+        Label.label_class.is_not(None),
+        ~exists().where(retraction.retracts_id == Label.id),
+    )
     mine = effective_labels(session, expert_ids=[expert_id], galaxy_id=galaxy_id)
     usable = select(func.count(Candidate.id)).where(Candidate.usable.is_(True))
     if galaxy_id is not None:

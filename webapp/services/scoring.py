@@ -128,6 +128,8 @@ def score_candidates(
     progress: Callable[[float, str], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     features: FeatureCache | None = None,
+    precision: str = "auto",
+    log: Callable[[str], None] | None = None,
 ) -> int:
     """Score candidates with a model version and store the predictions; returns how many were stored.
 
@@ -151,6 +153,10 @@ def score_candidates(
         Candidates with cached convolutional features under this version's
         convolutions and band mean are scored from them by the fully connected
         layers alone, first (the float16 features move scores by about 1e-3).
+    precision : str
+        Inference backend (:func:`starcnet_core.nn.backends.select_backend`; default ``auto``).
+    log : callable, optional
+        Told once which precision computed the scores (a job's log is its record).
     """
     from starcnet_core.nn.predict import predict_stamps
 
@@ -165,6 +171,7 @@ def score_candidates(
     loaded = load_version_model(session, version_id)
     session.commit()
     stored = 0
+    said: set[str] = set()
     if features is not None:
         stored, ids = _score_cached(session, version_id, loaded, ids, features)
     for start in range(0, len(ids), chunk):
@@ -176,10 +183,13 @@ def score_candidates(
         session.commit()
         usable = ~np.isnan(batch_stamps).any(axis=(1, 2, 3))
         if usable.any():
-            predicted = predict_stamps(loaded, batch_stamps[usable])
+            predicted = predict_stamps(loaded, batch_stamps[usable], precision=precision)
             stored += store_predictions(
                 session, version_id, batch[usable].tolist(), predicted.scores, predicted.summaries
             )
+            if log is not None and predicted.precision not in said:
+                said.add(predicted.precision)
+                log(f"inference precision {predicted.precision} (requested {precision})")
         session.commit()
         if progress is not None:
             progress((start + len(batch)) / len(ids), f"scored {start + len(batch)} of {len(ids)} candidates")
@@ -230,6 +240,7 @@ def score_job_handler(stamps: StampLoader = mosaic_stamps) -> Callable[[sessionm
                 progress=context.progress,
                 should_stop=context.should_stop,
                 features=feature_cache(),
+                log=context.log,
             )
         context.log(f"stored {n} predictions")
         return {"n_scored": n}

@@ -8,6 +8,10 @@ transaction (:func:`webapp.services.galaxies.import_galaxy`), so a failure
 leaves nothing half-imported; uploads are written to a fresh folder under
 the data directory, kept only when the import succeeds (the database points
 at them).
+
+From the browser, a directory on the server is imported only by an admin,
+and only from under the configured data roots (:func:`data_roots`): the page
+must not become a way to list or read the server's files.
 """
 
 from __future__ import annotations
@@ -23,13 +27,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
-import numpy as np
 from astropy.io import fits
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.engine import data_dir
+from db.models import Expert
 from starcnet_core.errors import UserInputError
-from starcnet_core.io.galaxy import has_mosaics, read_galaxy, read_galaxy_catalog
+from starcnet_core.io.galaxy import has_mosaics, read_galaxy_catalog
 from starcnet_core.io.legus_columns import LabelChoice
 from starcnet_core.io.mosaics import GZIP_SUFFIXES
 from webapp.services.galaxies import GalaxySummary, import_galaxy
@@ -38,11 +43,14 @@ __all__ = [
     "MAX_UPLOAD_BYTES",
     "Upload",
     "check_galaxy_directory",
-    "import_directory",
-    "import_uploads",
+    "data_roots",
     "directory_label_choices",
-    "upload_label_choices",
+    "import_directory",
+    "import_server_directory",
+    "import_uploads",
     "is_catalog_file",
+    "server_directory",
+    "upload_label_choices",
 ]
 
 #: Largest single uploaded file (bytes): a LEGUS drizzled mosaic is about 250 MB.
@@ -100,13 +108,14 @@ def _catalog_in(directory: Path, catalog: str | None) -> Path | None:
     return path
 
 
-def check_galaxy_directory(directory: str | Path, *, catalog: str | None = None, frame: str = "auto") -> int:
-    """Check a galaxy directory as the import will read it; return how many candidates are usable.
+def check_galaxy_directory(directory: str | Path, *, catalog: str | None = None, frame: str = "auto") -> None:
+    """Check a galaxy directory's files before the import reads them.
 
-    Mosaics of different shapes, a missing band or catalog, and a catalog
-    without any candidate that has a full 32 x 32 stamp are :class:`UserInputError`.
-    A directory holding a catalog and no mosaics at all is imported without
-    them (0 usable candidates, reason "no mosaics"); only its catalog is checked.
+    Files named as FITS that are not, and mosaics of different shapes, are
+    :class:`UserInputError`; the import itself refuses the rest (a missing
+    band or catalog, no candidate with a full 32 x 32 stamp). A directory
+    holding a catalog and no mosaics at all is imported without them (0
+    usable candidates, reason "no mosaics"); only its catalog is checked.
     ``catalog`` names the catalog file when the directory holds several;
     ``frame`` chooses NGC 1313-style positions (see :func:`starcnet_core.io.galaxy.read_galaxy`).
     """
@@ -120,7 +129,7 @@ def check_galaxy_directory(directory: str | Path, *, catalog: str | None = None,
                     raise UserInputError(f"{path.name} is not a FITS file (no SIMPLE card at its start)")
     if not has_mosaics(directory):
         read_galaxy_catalog(directory, catalog=_catalog_in(directory, catalog), frame=frame)
-        return 0
+        return
     shapes = {}
     for path in directory.iterdir():
         if path.suffix.lower() in _FITS_SUFFIXES:
@@ -128,14 +137,6 @@ def check_galaxy_directory(directory: str | Path, *, catalog: str | None = None,
     if len(set(shapes.values())) > 1:
         listed = ", ".join(f"{name} {shape[1]}x{shape[0]}" for name, shape in sorted(shapes.items()))
         raise UserInputError(f"the mosaics have different shapes: {listed}")
-    galaxy = read_galaxy(directory, catalog=_catalog_in(directory, catalog), frame=frame)
-    usable = int(np.count_nonzero(galaxy.cutouts(size=32).usable))
-    if usable == 0:
-        raise UserInputError(
-            f"{directory.name}: none of the {len(galaxy.catalog.table)} catalog candidates has a full "
-            "stamp in the mosaics (check that the catalog belongs to these mosaics, and its x, y origin)"
-        )
-    return usable
 
 
 def import_directory(
@@ -166,6 +167,58 @@ def import_directory(
         frame=frame,
         label_column=label_column,
     )
+
+
+def data_roots() -> list[Path]:
+    """The folders under which the Galaxies page may import a directory on the server.
+
+    ``$STARCNET_DATA_ROOTS`` (folders separated by ``os.pathsep``, ``:`` on
+    Linux), default the app data directory alone (``$STARCNET_DATA_DIR``).
+    """
+    listed = [p for p in os.environ.get("STARCNET_DATA_ROOTS", "").split(os.pathsep) if p.strip()]
+    return [Path(p).expanduser().resolve() for p in listed] or [data_dir().resolve()]
+
+
+def server_directory(directory: str | Path) -> Path:
+    """``directory`` resolved (symbolic links too) and checked to lie under one of :func:`data_roots`.
+
+    A relative path is taken relative to the first data root. Anything
+    outside the roots is a :class:`UserInputError` that says nothing about
+    what is there.
+    """
+    roots = data_roots()
+    text = str(directory).strip()
+    if not text:
+        raise UserInputError("name a directory under " + ", ".join(map(str, roots)))
+    path = (roots[0] / Path(text).expanduser()).resolve()
+    if not any(path.is_relative_to(root) for root in roots):
+        raise UserInputError(
+            f"{text}: not under the data roots ({', '.join(map(str, roots))}); an admin can add "
+            "folders with STARCNET_DATA_ROOTS"
+        )
+    return path
+
+
+def import_server_directory(
+    session: Session, directory: str | Path, *, expert_id: int, **options: object
+) -> GalaxySummary:
+    """:func:`import_directory` for a browser user: admins only, and only under :func:`data_roots`.
+
+    Parameters
+    ----------
+    session : Session
+    directory : path
+        Absolute, or relative to the first data root.
+    expert_id : int
+        The signed-in expert; one who is not an admin is refused.
+    **options
+        As for :func:`import_directory` (name, distance_mpc, catalog, frame).
+    """
+    role = session.scalar(select(Expert.role).where(Expert.id == expert_id))
+    session.rollback()  # the import is its own transaction
+    if role != "admin":
+        raise UserInputError("only an admin may import a directory on the server; upload the files instead")
+    return import_directory(session, server_directory(directory), **options)
 
 
 def directory_label_choices(directory: str | Path, *, catalog: str | None = None) -> tuple[LabelChoice, ...]:

@@ -1,7 +1,7 @@
 """Review: experts' preferences, flagged labels, and settings an admin imposes (a blind campaign).
 
 Revision ID: 0002_h19
-Revises: 0002_h13
+Revises: 0002_h15
 Create Date: 2026-12-01 23:00:00
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0002_h19"
-down_revision = "0002_h13"
+down_revision = "0002_h15"
 branch_labels = None
 depends_on = None
 
@@ -24,9 +24,8 @@ def upgrade() -> None:
         "app_setting",
         sa.Column("key", sa.String(length=64), nullable=False),
         sa.Column("value", sa.JSON(), nullable=False),
-        sa.Column("changed_by", sa.Integer(), nullable=True),
+        sa.Column("changed_by", sa.String(length=128), nullable=True),
         sa.Column("changed_at", sa.DateTime(), nullable=False),
-        sa.ForeignKeyConstraint(["changed_by"], ["expert.id"], name=op.f("fk_app_setting_changed_by_expert")),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_app_setting")),
     )
 

@@ -1,0 +1,528 @@
+"""Inference backends of StarcNet and the measured choice between them.
+
+One network, three ways to run it (``precision``):
+
+* ``fp32``: the network as it is, eager float32. Its scores are the published
+  network's, and the same stamps in the same batches give bit-identical
+  scores on a machine, so its classes are the reference every other backend
+  is held to.
+* ``bf16``: the convolution stacks, which hold more than 99% of the
+  arithmetic, in bfloat16 channels-last (weights cast once, GroupNorm on the
+  bf16 maps with float32 statistics); fast only where oneDNN or CUDA has
+  native bf16 kernels (AVX512-BF16, AMX, recent GPUs).
+* ``int8``: static post-training quantisation of the three convolution
+  stacks with PyTorch's eager-mode quantisation (``torch.ao.quantization``,
+  the engine PyTorch picks for the CPU: ``x86`` = FBGEMM + oneDNN):
+  per-channel symmetric int8 weights, uint8 activations whose ranges are
+  calibrated with histogram observers on stamps, and GroupNorm and LeakyReLU
+  as quantised operators so that the maps stay 8-bit from one convolution to
+  the next. Each pathway's first module (it sees the raw stamps), the fully
+  connected layers and the final layer stay float32. Without VNNI the
+  activations use 7 bits (``reduce_range``), which keeps the AVX2 kernels
+  from saturating their 16-bit pair sums (measured on a network with a
+  trained head: 96% identical classes with 7 bits against 98% with 8). CPU only.
+
+Every backend other than ``fp32`` is checked against ``fp32`` on held-out
+stamps before it is used (:func:`check_against_fp32`): if fewer than
+:data:`AGREEMENT` of the predicted classes are identical, ``fp32`` is used
+instead and one line says so. :func:`select_backend` resolves a requested
+precision; ``auto`` considers the backends native to the device, times each
+against ``fp32`` on the check stamps (the probe), takes the fastest that
+passed, and records the choice per machine and network in a JSON file
+(:func:`choice_cache_path`), so later runs skip the probe. Built backends are
+kept in memory per network, so a job scoring many chunks calibrates and
+checks once.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import logging
+import os
+import platform
+import threading
+import time
+import warnings
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from starcnet_core.atomic_write import write_text_atomic
+from starcnet_core.nn.checkpoint import LoadedModel
+from starcnet_core.nn.model import StarcNet
+
+__all__ = [
+    "AGREEMENT",
+    "Backend",
+    "PRECISIONS",
+    "bf16_is_fast",
+    "build_backend",
+    "cached_choice",
+    "check_against_fp32",
+    "choice_cache_path",
+    "cpu_instruction_sets",
+    "int8_is_available",
+    "machine_key",
+    "network_fingerprint",
+    "select_backend",
+]
+
+#: Accepted ``precision`` values.
+PRECISIONS = ("auto", "fp32", "bf16", "int8")
+#: Fraction of identical classes with fp32 a faster backend needs on the check stamps.
+AGREEMENT = 0.995
+#: Stamps an int8 network is calibrated on, and held-out stamps every check uses (at most).
+CALIBRATION_STAMPS = 64
+CHECK_STAMPS = 256
+#: Below this many stamps ``auto`` runs fp32: a faster backend would not repay its calibration and check.
+AUTO_MIN_STAMPS = CALIBRATION_STAMPS + CHECK_STAMPS
+_PROBE_BATCH = 64
+#: Environment variables that cap the instruction sets of PyTorch's libraries (to emulate an older CPU).
+ISA_LIMITS = (
+    "ATEN_CPU_CAPABILITY",
+    "ONEDNN_MAX_CPU_ISA",
+    "FBGEMM_ENABLE_INSTRUCTIONS",
+    "MKL_ENABLE_INSTRUCTIONS",
+)
+
+log = logging.getLogger("starcnet_core.inference")
+
+
+@dataclass
+class Backend:
+    """A way of running one network: normalised stamps ``(B, bands, S, S)`` to float32 logits.
+
+    Attributes
+    ----------
+    precision : str
+        ``fp32``, ``bf16`` or ``int8``: what really runs.
+    logits : callable
+    check : dict
+        For a backend other than fp32: ``stamps``, ``identical_classes`` and
+        ``max_score_difference`` of its check against fp32 (and objects/s of both).
+    """
+
+    precision: str
+    logits: Callable[[torch.Tensor], torch.Tensor]
+    check: dict = field(default_factory=dict)
+
+
+def bf16_is_fast(device: torch.device | str = "cpu") -> bool:
+    """Whether ``device`` has native bfloat16 matrix kernels (else bf16 would be emulated, slower)."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+
+
+def int8_is_available(device: torch.device | str = "cpu") -> str | None:
+    """None when the int8 backend can run on ``device``, else why not (one phrase)."""
+    if torch.device(device).type != "cpu":
+        return f"int8 runs on the CPU only, not on {torch.device(device).type}"
+    engine = torch.backends.quantized.engine
+    if engine not in ("x86", "fbgemm", "onednn"):
+        return f"this PyTorch has no x86 quantisation engine (engine {engine!r})"
+    return None
+
+
+def cpu_instruction_sets() -> dict[str, bool]:
+    """The vector instruction sets the CPU reports (/proc/cpuinfo; all False where it is not readable)."""
+    try:
+        flags = set()
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+                break
+    except OSError:
+        flags = set()
+    return {
+        "avx2": "avx2" in flags,
+        "avx512": "avx512f" in flags,
+        "avx512_bf16": "avx512_bf16" in flags,
+        "amx": bool({"amx_bf16", "amx_int8", "amx_tile"} & flags),
+        "vnni": bool({"avx512_vnni", "avx_vnni"} & flags),
+        "fma": "fma" in flags,
+    }
+
+
+def machine_key(device: torch.device | str = "cpu") -> str:
+    """What a backend's speed depends on besides the network: CPU, instruction-set limits, torch, threads."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        hardware = torch.cuda.get_device_name(device)
+    else:
+        hardware = _cpu_model() + " " + ",".join(k for k, v in cpu_instruction_sets().items() if v)
+    limits = ",".join(f"{name}={os.environ[name]}" for name in ISA_LIMITS if os.environ.get(name))
+    return f"{hardware} | {limits or 'no ISA limits'} | torch {torch.__version__} | {torch.get_num_threads()} threads"
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+_WEIGHT_HASHES: weakref.WeakKeyDictionary[nn.Module, tuple[tuple, str]] = weakref.WeakKeyDictionary()
+
+
+def network_fingerprint(loaded: LoadedModel) -> str:
+    """A short hash of every weight and the band mean: the key of a network's backends.
+
+    The weights' hash is remembered per network object together with the
+    tensors' in-place version counters, so hashing the paper network's 61 MB
+    happens once and again only after its weights changed (training,
+    ``load_state_dict``).
+    """
+    model = loaded.model
+    state = model.state_dict()
+    versions = tuple((id(tensor), tensor._version) for tensor in state.values())
+    remembered = _WEIGHT_HASHES.get(model)
+    if remembered is None or remembered[0] != versions:
+        digest = hashlib.sha256()
+        for name, tensor in sorted(state.items()):
+            digest.update(name.encode())
+            digest.update(tensor.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
+        remembered = (versions, digest.hexdigest())
+        _WEIGHT_HASHES[model] = remembered
+    mean = np.asarray(loaded.band_mean, dtype=np.float32).tobytes()
+    return hashlib.sha256(remembered[1].encode() + mean).hexdigest()[:16]
+
+
+def choice_cache_path() -> Path:
+    """The JSON file of ``auto``'s choices: ``$STARCNET_CACHE_DIR`` or ``~/.cache/starcnet-studio``."""
+    root = os.environ.get("STARCNET_CACHE_DIR") or Path.home() / ".cache" / "starcnet-studio"
+    return Path(root) / "inference_backends.json"
+
+
+def _fp32_backend(model: StarcNet) -> Backend:
+    return Backend("fp32", model)
+
+
+def _bf16_backend(model: StarcNet) -> Backend:
+    """Convolution weights cast once to bf16 channels-last; GroupNorm on the bf16 maps, LeakyReLU in place.
+
+    Casting once, rather than under autocast (which casts every weight again
+    for every batch), and running GroupNorm on the bf16 maps with its float32
+    affine parameters removes the layout and dtype copies that otherwise cost
+    a third of the time next to the convolutions.
+    """
+    stacks = []
+    for path in model.pathways:
+        layers: list[tuple | nn.Module] = []
+        for layer in path.features:
+            if not isinstance(layer, nn.Sequential):
+                layers.append(layer)
+                continue
+            conv, norm, act = layer
+            weight = conv.weight.to(torch.bfloat16).contiguous(memory_format=torch.channels_last)
+            layers.append((weight, conv.bias.to(torch.bfloat16), conv.padding, norm, act.negative_slope))
+        stacks.append(layers)
+
+    def logits(batch: torch.Tensor) -> torch.Tensor:
+        features = []
+        for path, layers, view in zip(model.pathways, stacks, model.pathway_inputs(batch), strict=True):
+            maps = view.to(torch.bfloat16).contiguous(memory_format=torch.channels_last)
+            for layer in layers:
+                if isinstance(layer, nn.Module):
+                    maps = layer(maps)
+                    continue
+                weight, bias, padding, norm, slope = layer
+                maps = F.conv2d(maps, weight, bias, padding=padding)
+                maps = F.group_norm(maps, norm.num_groups, norm.weight, norm.bias, norm.eps)
+                maps = F.leaky_relu_(maps, slope)
+            features.append(path.embed(maps.float()))
+        return model.head(torch.cat(features, dim=1))
+
+    return Backend("bf16", logits)
+
+
+class _QuantisedStack(nn.Module):
+    """One pathway's convolution stack, all but its first module between a quantise and a dequantise step.
+
+    The first module stays float32: it sees the stamps themselves, whose
+    range (a faint source next to a bright one) one 8-bit scale cannot hold,
+    and it holds under 2% of the arithmetic. Its GroupNorm hands the next
+    convolution per-stamp normalised maps, which 8 bits do hold.
+    """
+
+    def __init__(self, features: nn.Sequential) -> None:
+        super().__init__()
+        from torch.ao.quantization import DeQuantStub, QuantStub
+
+        self.first = copy.deepcopy(features[0])
+        self.quant = QuantStub()
+        self.rest = copy.deepcopy(features[1:])
+        self.dequant = DeQuantStub()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dequant(self.rest(self.quant(self.first(x))))
+
+
+def _int8_has_vnni() -> bool:
+    """Whether the int8 kernels get VNNI here: the CPU has it and no library cap excludes it."""
+    fbgemm = os.environ.get("FBGEMM_ENABLE_INSTRUCTIONS", "").upper()
+    onednn = os.environ.get("ONEDNN_MAX_CPU_ISA", "").upper()
+    capped = fbgemm in ("AVX2", "AVX512", "AVX512_256") or onednn in ("SSE41", "AVX", "AVX2", "AVX512_CORE")
+    return cpu_instruction_sets()["vnni"] and not capped
+
+
+def _int8_backend(model: StarcNet, calibration: torch.Tensor) -> Backend:
+    """The int8 backend of ``model``, its activation ranges calibrated on ``calibration`` (normalised stamps)."""
+    import torch.ao.quantization as tq
+
+    stacks = nn.ModuleList(_QuantisedStack(path.features) for path in model.pathways).eval()
+    qconfig = tq.QConfig(
+        activation=tq.HistogramObserver.with_args(reduce_range=not _int8_has_vnni()),
+        weight=tq.default_per_channel_weight_observer,
+    )
+    with warnings.catch_warnings():
+        # torch.ao.quantization warns that it will move to torchao; torch is pinned, and it works in 2.13.
+        warnings.simplefilter("ignore")
+        for stack in stacks:
+            for part in (stack.quant, stack.rest, stack.dequant):
+                part.qconfig = qconfig
+        tq.prepare(stacks, inplace=True)
+        with torch.inference_mode():
+            for start in range(0, len(calibration), _PROBE_BATCH):
+                views = model.pathway_inputs(calibration[start : start + _PROBE_BATCH])
+                for stack, view in zip(stacks, views, strict=True):
+                    stack(view)
+        tq.convert(stacks, inplace=True)
+
+    def logits(batch: torch.Tensor) -> torch.Tensor:
+        views = model.pathway_inputs(batch)
+        features = [
+            path.embed(stack(view)) for path, stack, view in zip(model.pathways, stacks, views, strict=True)
+        ]
+        return model.head(torch.cat(features, dim=1))
+
+    return Backend("int8", logits)
+
+
+def build_backend(precision: str, model: StarcNet, calibration: torch.Tensor | None = None) -> Backend:
+    """Build one backend of ``model`` (``int8`` needs ``calibration`` stamps, normalised), unchecked."""
+    if precision == "fp32":
+        return _fp32_backend(model)
+    if precision == "bf16":
+        return _bf16_backend(model)
+    if precision == "int8":
+        if calibration is None or len(calibration) == 0:
+            raise ValueError("the int8 backend needs calibration stamps")
+        return _int8_backend(model, calibration)
+    raise ValueError(f"unknown backend precision {precision!r}")
+
+
+def _softmax(logits: torch.Tensor) -> np.ndarray:
+    return torch.softmax(logits.float(), dim=1).numpy()
+
+
+def check_against_fp32(fp32: Backend, others: list[Backend], stamps: torch.Tensor) -> dict[str, dict]:
+    """Run fp32 and ``others`` on ``stamps`` in interleaved batches: agreement and objects/s of each.
+
+    Returns
+    -------
+    dict
+        Per precision: ``stamps``, ``identical_classes`` (fraction, vs fp32),
+        ``max_score_difference``, ``objects_per_s``; also an ``fp32`` entry.
+    """
+    seconds = {backend.precision: 0.0 for backend in [fp32, *others]}
+    scores: dict[str, list[np.ndarray]] = {name: [] for name in seconds}
+    with torch.inference_mode():
+        for backend in [fp32, *others]:
+            backend.logits(stamps[:2])  # oneDNN and FBGEMM pick and cache their kernels on the first call
+        for start in range(0, len(stamps), _PROBE_BATCH):
+            batch = stamps[start : start + _PROBE_BATCH]
+            for backend in [fp32, *others]:
+                started = time.perf_counter()
+                scores[backend.precision].append(_softmax(backend.logits(batch)))
+                seconds[backend.precision] += time.perf_counter() - started
+    reference = np.concatenate(scores["fp32"])
+    out = {}
+    for name, parts in scores.items():
+        values = np.concatenate(parts)
+        out[name] = {
+            "stamps": len(values),
+            "identical_classes": float(np.mean(values.argmax(axis=1) == reference.argmax(axis=1))),
+            "max_score_difference": float(np.abs(values - reference).max()),
+            "objects_per_s": len(values) / max(seconds[name], 1e-9),
+        }
+    return out
+
+
+def _samples(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of (calibration, held-out check) stamps among ``n``: seeded, disjoint, sorted."""
+    order = np.random.default_rng(n).permutation(n)
+    n_calibration = min(CALIBRATION_STAMPS, max(1, n // 3))
+    return np.sort(order[:n_calibration]), np.sort(order[n_calibration:][:CHECK_STAMPS])
+
+
+_BUILT: OrderedDict[tuple, Backend] = OrderedDict()
+_BUILT_LIMIT = 8
+_LOCK = threading.Lock()
+
+
+def _read_choices() -> dict:
+    try:
+        return json.loads(choice_cache_path().read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _record_choice(machine: str, network: str, entry: dict) -> None:
+    path = choice_cache_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        choices = _read_choices()
+        choices.setdefault(machine, {})[network] = entry
+        write_text_atomic(path, json.dumps(choices, indent=1, sort_keys=True))
+    except OSError as error:
+        log.warning("inference: could not record the backend choice in %s (%s)", path, error)
+
+
+def cached_choice(loaded: LoadedModel, device: torch.device | str = "cpu") -> dict | None:
+    """``auto``'s recorded choice for this network on this machine (``choice`` and the probe), or None."""
+    return _read_choices().get(machine_key(device), {}).get(network_fingerprint(loaded))
+
+
+def _verified(
+    precision: str, model: StarcNet, samples: tuple[torch.Tensor, torch.Tensor], label: str
+) -> Backend:
+    """Build ``precision`` and check it against fp32 on held-out stamps; fp32 (said in one line) if it fails."""
+    fp32 = _fp32_backend(model)
+    calibration, held_out = samples
+    if len(held_out) == 0:
+        log.warning("inference: %s needs at least 2 stamps to be checked against fp32; fp32 used", precision)
+        return fp32
+    try:
+        candidate = build_backend(precision, model, calibration)
+        check = check_against_fp32(fp32, [candidate], held_out)[precision]
+    except (RuntimeError, ValueError, NotImplementedError) as error:
+        log.warning(
+            "inference: the %s backend failed to load (%s); fp32 used", precision, str(error).splitlines()[0]
+        )
+        return fp32
+    candidate.check = check
+    if check["identical_classes"] < AGREEMENT:
+        log.warning(
+            "inference: %s gave the fp32 class on %.1f%% of %d held-out stamps (below %.1f%%); fp32 used",
+            label,
+            100 * check["identical_classes"],
+            check["stamps"],
+            100 * AGREEMENT,
+        )
+        return fp32
+    return candidate
+
+
+def _probe(
+    model: StarcNet, samples: tuple[torch.Tensor, torch.Tensor], candidates: list[str]
+) -> tuple[Backend, dict]:
+    """Build, check and time every candidate against fp32; the fastest that passed, and the record."""
+    fp32 = _fp32_backend(model)
+    calibration, held_out = samples
+    built, failed = [], {}
+    for precision in candidates:
+        try:
+            built.append(build_backend(precision, model, calibration))
+        except (RuntimeError, ValueError, NotImplementedError) as error:
+            failed[precision] = str(error).splitlines()[0]
+            log.warning(
+                "inference: the %s backend failed to load (%s); not considered", precision, failed[precision]
+            )
+    measured = check_against_fp32(fp32, built, held_out)
+    best = fp32
+    for backend in built:
+        backend.check = measured[backend.precision]
+        passed = backend.check["identical_classes"] >= AGREEMENT
+        if passed and backend.check["objects_per_s"] > measured[best.precision]["objects_per_s"]:
+            best = backend
+    record = {"choice": best.precision, "probe": measured, "failed_to_load": failed, "agreement": AGREEMENT}
+    return best, record
+
+
+def select_backend(
+    loaded: LoadedModel, stamps: np.ndarray, precision: str = "auto", *, device: torch.device | None = None
+) -> Backend:
+    """The backend that runs ``loaded`` on ``stamps`` for the requested ``precision``.
+
+    Parameters
+    ----------
+    loaded : LoadedModel
+    stamps : numpy.ndarray
+        ``(N, bands, S, S)`` in e-/s: the stamps about to be predicted. A new
+        int8 network is calibrated on a seeded sample of them, and every
+        backend other than fp32 is checked on a disjoint sample.
+    precision : {"auto", "fp32", "bf16", "int8"}
+        ``fp32`` always runs fp32. ``bf16`` and ``int8`` run that backend if it
+        loads and passes its check, else fp32 with one line saying why.
+        ``auto``: the fastest native backend that passed (recorded per machine
+        and network); fp32 for fewer than :data:`AUTO_MIN_STAMPS` stamps
+        unless this process has already built ``auto``'s backend of the network.
+    device : torch.device, optional
+        Default: the device of the network's parameters.
+    """
+    model = loaded.model.eval()
+    device = device or next(model.parameters()).device
+    if precision == "fp32":
+        return _fp32_backend(model)
+    machine, network = machine_key(device), network_fingerprint(loaded)
+    with _LOCK:
+        cached = _BUILT.get((machine, network, precision))
+        if cached is not None:
+            _BUILT.move_to_end((machine, network, precision))
+            return cached
+        if precision == "auto" and len(stamps) < AUTO_MIN_STAMPS:
+            return _fp32_backend(model)
+        mean = torch.as_tensor(
+            np.asarray(loaded.band_mean, dtype=np.float32).reshape(1, -1, 1, 1), device=device
+        )
+        samples = tuple(
+            torch.from_numpy(np.array(stamps[rows], dtype=np.float32)).to(device) - mean
+            for rows in _samples(len(stamps))
+        )
+        if precision == "auto":
+            backend = _auto(model, samples, device, machine, network)
+        else:
+            unavailable = int8_is_available(device) if precision == "int8" else None
+            if unavailable:
+                log.warning("inference: %s; fp32 used", unavailable)
+                backend = _fp32_backend(model)
+            else:
+                backend = _verified(precision, model, samples, precision)
+        _BUILT[(machine, network, precision)] = backend
+        while len(_BUILT) > _BUILT_LIMIT:
+            _BUILT.popitem(last=False)
+        return backend
+
+
+def _auto(
+    model: StarcNet,
+    samples: tuple[torch.Tensor, torch.Tensor],
+    device: torch.device,
+    machine: str,
+    network: str,
+) -> Backend:
+    recorded = _read_choices().get(machine, {}).get(network)
+    if recorded is not None:
+        choice = recorded.get("choice", "fp32")
+        if choice == "fp32":
+            return _fp32_backend(model)
+        return _verified(choice, model, samples, f"{choice} (auto's recorded choice)")
+    candidates = (["bf16"] if bf16_is_fast(device) else []) + ([] if int8_is_available(device) else ["int8"])
+    best, record = _probe(model, samples, candidates)
+    record["network"] = network
+    _record_choice(machine, network, record)
+    return best

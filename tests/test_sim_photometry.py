@@ -1,0 +1,84 @@
+"""Catalog photometry measured on noisy pixels, LEGUS style: magnitudes, errors, CI, Nflt."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from starcnet_core.io.bands import BANDS
+from starcnet_core.sim.calibration import EXPTIME_S
+from starcnet_core.sim.noise import add_noise
+from starcnet_core.sim.photometry import (
+    NOT_DETECTED,
+    aperture_correction,
+    measure_photometry,
+    tile_patches,
+)
+from starcnet_core.sim.render import Components, render_patches
+from starcnet_core.sim.scene import typical_aperture_correction
+
+_ZP = np.full(5, 25.0)
+_T = np.array([EXPTIME_S[b] for b in BANDS])
+
+
+def _sources(flux, a=0.0, sharp=False, n=1):
+    return Components(
+        np.arange(n),
+        np.full(n, 0.3),
+        np.full(n, -0.2),
+        np.broadcast_to(np.asarray(flux, float), (n, 5)).copy(),
+        np.full(n, a),
+        np.full(n, 1.8),
+        np.ones(n),
+        np.zeros(n),
+        np.full(n, sharp),
+    )
+
+
+def _noisy(patches, rng, sky=0.02):
+    scene = patches + np.float32(sky)
+    for b, band in enumerate(BANDS):
+        scene[:, b] = add_noise(scene[:, b], band, rng)
+    return tile_patches(scene)
+
+
+def test_magnitudes_and_errors_follow_the_noise():
+    rng = np.random.default_rng(0)
+    n = 300
+    patches = render_patches(_sources([2.0] * 5, a=0.6, n=n), n, 48)
+    image, origins = _noisy(patches, rng)
+    apcor = aperture_correction(render_patches(_sources([1.0] * 5, a=0.6), 1, 48)[0].astype(float))
+    phot = measure_photometry(image, origins + 24 + np.array([0.3, -0.2]), _ZP, _T, apcor)
+    true = 25.0 - 2.5 * np.log10(patches[0].sum(axis=(1, 2)))
+    # Unbiased total magnitudes, and quoted errors that match the scatter of the measurements.
+    assert np.all(np.abs(np.median(phot.mag, axis=0) - true) < 0.02)
+    scatter = np.std(phot.mag, axis=0)
+    np.testing.assert_allclose(np.median(phot.mag_err, axis=0), scatter, rtol=0.25)
+    assert np.all(phot.nflt == 5) and np.all(apcor < 0)
+
+
+def test_ci_of_a_star_is_below_the_legus_cut_and_a_cluster_above():
+    rng = np.random.default_rng(1)
+    star = render_patches(_sources([50.0] * 5, n=20), 20, 48)
+    cluster = render_patches(_sources([50.0] * 5, a=1.0, n=20), 20, 48)
+    image, origins = _noisy(np.concatenate([star, cluster]), rng)
+    phot = measure_photometry(image, origins + 24 + np.array([0.3, -0.2]), _ZP, _T, np.zeros(5))
+    assert 1.1 < np.median(phot.ci[:20]) < 1.3 < 1.4 < np.median(phot.ci[20:])
+
+
+def test_a_hot_pixel_is_detected_in_its_band_only():
+    rng = np.random.default_rng(2)
+    flux = np.zeros(5)
+    flux[BANDS.index("V")] = 5.0
+    image, origins = _noisy(render_patches(_sources(flux, sharp=True, n=40), 40, 48), rng)
+    phot = measure_photometry(image, origins + 24 + np.array([0.3, -0.2]), _ZP, _T, np.zeros(5))
+    v = BANDS.index("V")
+    assert np.all(phot.mag_err[:, v] < 0.1) and np.all(phot.nflt <= 2)
+    others = np.delete(phot.mag, v, axis=1)
+    # Without light, about half of the sky-subtracted fluxes are negative: not detected.
+    assert 0.2 < np.mean(others == NOT_DETECTED) < 0.8
+
+
+def test_aperture_correction_grows_with_distance_resolution():
+    # Nearer clusters are larger in pixels: more light outside 4 px.
+    assert np.all(typical_aperture_correction(3.0) < typical_aperture_correction(17.9))
+    assert np.all(typical_aperture_correction(17.9) < 0)
