@@ -181,7 +181,7 @@ def test_keyboard_after_a_filter_blink_back_flag(server) -> None:
         # choose a filter: the selectbox keeps the focus, and its search box would swallow keys
         page.get_by_label("Predicted class").click()
         page.get_by_role("option", name="2 asymmetric cluster").click()
-        page.locator(".cv-title", has_text="ngc9999 #6").wait_for(timeout=60_000)
+        _wait_idle(page, timeout=120.0)  # the filter's own rerun has finished
         _settled(page)
         page.get_by_label("Predicted class").click()  # the box is focused and open
         page.keyboard.press("3")
