@@ -37,7 +37,9 @@ python -m webapp bootstrap-demo --if-missing
 
 # One worker; more (`python -m webapp worker`, on this or other machines against the
 # same DATABASE_URL) score in parallel: see docs/DATABASE.md, "Several workers".
-python -m webapp worker >"$STARCNET_DATA_DIR/worker.log" 2>&1 &
+# The log is appended, not overwritten: a worker's failure stays readable after the next start.
+echo "[app] worker started $(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$STARCNET_DATA_DIR/worker.log"
+python -m webapp worker >>"$STARCNET_DATA_DIR/worker.log" 2>&1 &
 worker=$!
 trap 'kill "$worker" 2>/dev/null || true' EXIT INT TERM
 echo "[app] worker running (pid $worker, log $STARCNET_DATA_DIR/worker.log)"

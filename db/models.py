@@ -55,6 +55,7 @@ __all__ = [
     "Prediction",
     "Job",
     "HeldOutCandidate",
+    "AppSetting",
     "LABEL_CLASSES",
     "UNSURE",
     "EXPERT_ROLES",
@@ -192,6 +193,8 @@ class Expert(Base):
     name: Mapped[str] = mapped_column(String(128), unique=True)
     role: Mapped[str] = mapped_column(String(16), default="expert")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    #: the review page as the expert left it (stretch, display range, stamp side, blind, queue), restored at sign-in
+    preferences: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 class Label(Base):
@@ -231,6 +234,8 @@ class Label(Base):
     retracts_id: Mapped[int | None] = mapped_column(ForeignKey("label.id"), unique=True)
     #: sha256 of the file a bulk import came from (one expert cannot import the same file twice)
     import_batch: Mapped[str | None] = mapped_column(String(64), index=True)
+    #: the expert marked the candidate to come back to (the review queue's "flagged" filter)
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Vote(Base):
@@ -368,3 +373,15 @@ class HeldOutCandidate(Base):
 
     candidate_id: Mapped[int] = mapped_column(ForeignKey("candidate.id"), primary_key=True)
     added_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class AppSetting(Base):
+    """A choice an admin makes for everyone, e.g. ``blind_campaign`` (blind mode imposed on every expert)."""
+
+    __tablename__ = "app_setting"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: the admin's name (text, not a key: settings never hold experts' rows in place)
+    changed_by: Mapped[str | None] = mapped_column(String(128))
+    changed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

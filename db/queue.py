@@ -22,10 +22,17 @@ from sqlalchemy import and_, exists, select, tuple_
 from sqlalchemy.orm import Session
 
 from db import jobs
-from db.models import Candidate, ModelVersion, Prediction, Vote
+from db.models import Candidate, Label, ModelVersion, Prediction, Vote
 from db.predictions import active_model_version
 
-__all__ = ["QUEUE_ORDERS", "QueueItem", "QueuePage", "queue_model_version", "review_queue"]
+__all__ = [
+    "QUEUE_ORDERS",
+    "SCORELESS_ORDERS",
+    "QueueItem",
+    "QueuePage",
+    "queue_model_version",
+    "review_queue",
+]
 
 QUEUE_ORDERS: tuple[str, ...] = (
     "smallest_margin",
@@ -35,6 +42,8 @@ QUEUE_ORDERS: tuple[str, ...] = (
     "fewest_votes",
     "random",
 )
+#: The orders that need no model scores.
+SCORELESS_ORDERS: tuple[str, ...] = ("fewest_votes", "random")
 
 
 @dataclass(frozen=True)
@@ -103,13 +112,17 @@ def _order_keys(order: str):
     return keys[order]
 
 
-def _labelled_by(expert_id: int):
-    """Whether ``expert_id`` holds an answer on the candidate that has not been retracted.
+def _labelled_by(expert_id: int, *, flagged: bool = False):
+    """Whether ``expert_id`` holds an answer on the candidate that has not been retracted (and is flagged).
 
     Read from the vote cache (one primary-key probe per candidate) rather than
-    the label history (see :mod:`db.consensus`).
+    the label history (see :mod:`db.consensus`); the flag is the one of the
+    answer that counts, so a later answer without it clears it.
     """
-    return exists().where(Vote.candidate_id == Candidate.id, Vote.expert_id == expert_id)
+    conditions = [Vote.candidate_id == Candidate.id, Vote.expert_id == expert_id]
+    if flagged:
+        conditions += [Label.id == Vote.label_id, Label.flagged.is_(True)]
+    return exists().where(*conditions)
 
 
 def review_queue(
@@ -121,6 +134,7 @@ def review_queue(
     mag_v_range: tuple[float | None, float | None] | None = None,
     expert_id: int | None = None,
     labelled_by_expert: bool | None = None,
+    flagged_by: int | None = None,
     usable_only: bool = True,
     model_version_id: int | None = None,
     limit: int = 50,
@@ -142,6 +156,8 @@ def review_queue(
     expert_id, labelled_by_expert : optional
         With ``labelled_by_expert=False``, only candidates ``expert_id`` has not
         labelled yet ("not labelled by me"); with True, only those they have.
+    flagged_by : int, optional
+        Only candidates whose latest answer by this expert carries their flag.
     usable_only : bool
         Leave out candidates without a full stamp (edge, no mosaics).
     model_version_id : int, optional
@@ -174,6 +190,8 @@ def review_queue(
             raise ValueError("labelled_by_expert needs expert_id")
         mine = _labelled_by(expert_id)
         query = query.where(mine if labelled_by_expert else ~mine)
+    if flagged_by is not None:
+        query = query.where(_labelled_by(flagged_by, flagged=True))
     if usable_only:
         query = query.where(Candidate.usable.is_(True))
     if order == "disagreement":

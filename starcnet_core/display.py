@@ -8,12 +8,20 @@ chooses them, mixes the bands and turns the result into 8-bit images for a
 browser. A display range is either a central percentage of the pixels
 (``99.5``: astropy's ``PercentileInterval``) or a ``(lower, upper)`` pair of
 percentiles (``(1.0, 99.9)``: ``AsymmetricPercentileInterval``).
+
+:func:`mix_rgb` is the one channel mix of the app, the CLI overlay and the
+field views, ACS bands rescaled by :data:`~starcnet_core.io.bands.ACS_DISPLAY_SCALE`
+first (:func:`display_scales`). Arrays keep the FITS order (row 0 is the
+bottom of the sky); :func:`sky_up` turns an image for viewers that draw row 0
+at the top, so that every view shows north-ish up as DS9 does, and
+:func:`compass` gives the directions of north and east on the pixel grid.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
+import astropy.units as u
 import numpy as np
 from astropy.nddata import block_reduce
 from astropy.visualization import (
@@ -26,8 +34,9 @@ from astropy.visualization import (
     PercentileInterval,
     ZScaleInterval,
 )
+from astropy.wcs import WCS
 
-from starcnet_core.io.bands import BANDS, RGB_WEIGHTS
+from starcnet_core.io.bands import ACS_DISPLAY_SCALE, BANDS, RGB_WEIGHTS
 
 __all__ = [
     "STRETCHES",
@@ -35,9 +44,13 @@ __all__ = [
     "check_percentile",
     "stretch_image",
     "to_uint8",
+    "display_scales",
+    "mix_rgb",
     "rgb_composite",
     "grey_stamps",
     "field_image",
+    "sky_up",
+    "compass",
 ]
 
 #: Names of the stretches offered to experts.
@@ -130,14 +143,57 @@ def to_uint8(values: np.ndarray) -> np.ndarray:
     return np.round(np.clip(values, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
-def _mix(bands: Sequence[np.ndarray], band_names: Sequence[str]) -> np.ndarray:
-    """The paper's channel mix, ``(..., 3)`` red, green, blue in scaled e-/s."""
+def display_scales(filters: Mapping[str, str], instruments: Mapping[str, str | None]) -> dict[str, float]:
+    """Factor applied to each band before the RGB mix: ACS bands to WFC3's scale, others 1.
+
+    Parameters
+    ----------
+    filters, instruments : mapping
+        Band -> HST filter (``"F435W"``) and band -> instrument (``"ACS"``,
+        ``"WFC3"`` or None), as :class:`starcnet_core.io.mosaics.MosaicSet` and
+        the database's galaxy rows hold them.
+
+    Returns
+    -------
+    dict
+        Band -> factor, only for the bands that are rescaled.
+    """
+    return {
+        band: ACS_DISPLAY_SCALE[name]
+        for band, name in filters.items()
+        if (instruments.get(band) or "").upper() == "ACS" and name in ACS_DISPLAY_SCALE
+    }
+
+
+def mix_rgb(
+    bands: Sequence[np.ndarray], band_names: Sequence[str] = BANDS, scales: Mapping[str, float] | None = None
+) -> np.ndarray:
+    """The paper's channel mix, ``(..., 3)`` red, green, blue in scaled e-/s.
+
+    Parameters
+    ----------
+    bands : sequence of ndarray
+        One array per band (any common shape), e-/s.
+    band_names : sequence of str
+        Band of each array.
+    scales : mapping, optional
+        Band -> factor applied first (:func:`display_scales`: ACS fields).
+
+    Returns
+    -------
+    ndarray
+        float32, the bands' shape plus a last axis of 3.
+    """
     index = {name: i for i, name in enumerate(band_names)}
+    scales = scales or {}
     channels = []
     for colour in ("red", "green", "blue"):
         weights = RGB_WEIGHTS[colour]
         channels.append(
-            sum(weight * np.asarray(bands[index[b]], np.float32) for b, weight in weights.items())
+            sum(
+                weight * scales.get(b, 1.0) * np.asarray(bands[index[b]], np.float32)
+                for b, weight in weights.items()
+            )
         )
     return np.stack(channels, axis=-1)
 
@@ -148,6 +204,8 @@ def rgb_composite(
     *,
     bands: Sequence[str] = BANDS,
     percentile: Percentile = 99.5,
+    limits: tuple[float, float] | None = None,
+    scales: Mapping[str, float] | None = None,
 ) -> np.ndarray:
     """The paper's three-colour image of a five-band stamp.
 
@@ -166,14 +224,19 @@ def rgb_composite(
     percentile : float or (float, float)
         Central percentage of pixels inside the display range, or its (lower,
         upper) percentiles; one range for the three channels.
+    limits : (float, float), optional
+        Fixed display limits of the mixed channels instead (``(0, 1)`` with the
+        linear stretch is the paper's clipped mix, as the CLI overlay draws it).
+    scales : mapping, optional
+        Band -> factor before the mix (:func:`display_scales`; ACS fields).
 
     Returns
     -------
     ndarray
         ``(H, W, 3)`` uint8.
     """
-    mixed = _mix(list(stamp), bands)
-    return to_uint8(stretch_image(mixed, stretch, percentile=percentile))
+    mixed = mix_rgb(list(stamp), bands, scales)
+    return to_uint8(stretch_image(mixed, stretch, percentile=percentile, limits=limits))
 
 
 def grey_stamps(stamp: np.ndarray, stretch: str = "asinh", *, percentile: Percentile = 99.5) -> np.ndarray:
@@ -204,6 +267,7 @@ def field_image(
     stretch: str = "asinh",
     bands: Sequence[str] = BANDS,
     percentile: float = 99.7,
+    scales: Mapping[str, float] | None = None,
 ) -> tuple[np.ndarray, int]:
     """A whole galaxy field in the paper's colours, block-averaged to at most ``max_side`` pixels.
 
@@ -219,6 +283,8 @@ def field_image(
         Band of each array.
     percentile : float
         Central percentage of pixels inside the display range.
+    scales : mapping, optional
+        Band -> factor before the mix (:func:`display_scales`; ACS fields).
 
     Returns
     -------
@@ -238,5 +304,47 @@ def field_image(
         else np.nan_to_num(np.asarray(a, dtype=np.float32))
         for a in arrays
     ]
-    mixed = _mix(reduced, bands)
+    mixed = mix_rgb(reduced, bands, scales)
     return to_uint8(stretch_image(mixed, stretch, percentile=percentile)), factor
+
+
+def sky_up(image: np.ndarray) -> np.ndarray:
+    """``image`` with its rows reversed, for viewers that draw row 0 at the top (browsers, PNG).
+
+    Mosaics, stamps and contours keep the FITS order (row 0 = y 1, the bottom);
+    every image the app shows goes through this once, so that y grows upwards
+    in all of them, as in DS9 and in the plots drawn with ``origin="lower"``.
+    """
+    return np.ascontiguousarray(np.asarray(image)[::-1])
+
+
+def compass(wcs: WCS | None, x: float, y: float) -> tuple[tuple[float, float], tuple[float, float]] | None:
+    """Unit vectors of north and east on the pixel grid at ``(x, y)`` (1-based pixels, y up).
+
+    Parameters
+    ----------
+    wcs : astropy.wcs.WCS or None
+        The mosaics' celestial WCS.
+    x, y : float
+        Where (1-based mosaic pixels, as LEGUS catalogs).
+
+    Returns
+    -------
+    ((float, float), (float, float)) or None
+        ``(north, east)`` as ``(dx, dy)`` in pixels, each of length 1; None without a celestial WCS.
+    """
+    if wcs is None or not wcs.has_celestial:
+        return None
+    celestial = wcs.celestial
+    here = celestial.pixel_to_world(x - 1.0, y - 1.0)
+    step = 1.0 / 3600.0  # one arcsec: small enough to stay on the tangent plane
+    directions = []
+    for position in (
+        here.directional_offset_by(0.0 * u.deg, step * u.deg),
+        here.directional_offset_by(90.0 * u.deg, step * u.deg),
+    ):
+        px, py = celestial.world_to_pixel(position)
+        dx, dy = float(px) - (x - 1.0), float(py) - (y - 1.0)
+        length = float(np.hypot(dx, dy)) or 1.0
+        directions.append((dx / length, dy / length))
+    return directions[0], directions[1]

@@ -1,9 +1,8 @@
 """Overlay image of a field with its candidates circled by predicted class.
 
 As the published StarcNet visualisation (Pérez et al. 2021, Fig. 7): the
-paper's RGB composite of the five bands (:data:`~starcnet_core.io.bands.RGB_WEIGHTS`,
-ACS bands rescaled by :data:`~starcnet_core.io.bands.ACS_DISPLAY_SCALE`, clipped
-to [0, 1]) with a circle around each candidate, red / green / blue / yellow
+paper's RGB composite of the five bands (:func:`starcnet_core.display.mix_rgb`,
+the mixer of the app's views too: ACS bands rescaled, clipped to [0, 1]) with a circle around each candidate, red / green / blue / yellow
 for classes 1 / 2 / 3 / 4 and opacity given by the predicted class's score.
 Large mosaics are subsampled to at most ``max_side`` pixels a side first, so
 only the rows that are shown are read from the memory-mapped files. North is
@@ -23,7 +22,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from starcnet_core.atomic_write import atomic_path
-from starcnet_core.io.bands import ACS_DISPLAY_SCALE, CLASS_NAMES, RGB_WEIGHTS
+from starcnet_core.display import display_scales, mix_rgb
+from starcnet_core.io.bands import BANDS, CLASS_NAMES
 from starcnet_core.io.mosaics import MosaicSet
 
 __all__ = ["OVERLAY_COLORS", "field_rgb", "write_overlay"]
@@ -48,15 +48,10 @@ def field_rgb(mosaics: MosaicSet, max_side: int = 2000) -> tuple[np.ndarray, int
         Subsampling step in mosaic pixels.
     """
     step = max(1, math.ceil(max(mosaics.shape) / max_side))
-    channels = []
-    for weights in (RGB_WEIGHTS["red"], RGB_WEIGHTS["green"], RGB_WEIGHTS["blue"]):
-        total = 0.0
-        for band, weight in weights.items():
-            image = mosaics.bands[band]
-            scale = ACS_DISPLAY_SCALE.get(image.filter, 1.0) if image.instrument == "ACS" else 1.0
-            total = total + weight * scale * np.asarray(image.data[::step, ::step], dtype=np.float32)
-        channels.append(total)
-    rgb = np.nan_to_num(np.clip(np.stack(channels, axis=-1), 0.0, 1.0), nan=0.0)
+    images = mosaics.bands.values()
+    scales = display_scales({i.band: i.filter for i in images}, {i.band: i.instrument for i in images})
+    mixed = mix_rgb([mosaics.bands[b].data[::step, ::step] for b in BANDS], BANDS, scales)
+    rgb = np.nan_to_num(np.clip(mixed, 0.0, 1.0), nan=0.0)
     return rgb.astype(np.float32), step
 
 

@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
-import numpy as np
+import base64
+import io
+import re
 
-from webapp.components.candidate_figures import contour_figure, enlarge, scores_figure, surface_figure
+import numpy as np
+from PIL import Image
+
+from webapp.components.candidate_figures import (
+    contour_levels,
+    contour_svg,
+    enlarge,
+    png_data_uri,
+    scale_bar_arcsec,
+    surface_figure,
+    surface_png,
+)
 from webapp.components.field_figure import field_figure, selected_source_id
 from webapp.components.metrics_figures import (
     accuracy_distance_figure,
@@ -28,17 +41,39 @@ def test_enlarge_repeats_pixels() -> None:
 
 
 def test_contours_start_above_the_sky_noise() -> None:
-    contours = contour_figure(_source()).data[0].contours
-    # sky 5 +- 1 e-/s: the lowest contour is 2 sigma above the sky, the highest near the 100 e-/s peak
-    assert round((contours.end - contours.start) / contours.size) == 8  # the default levels
-    assert 1.5 < 10**contours.start < 3.0
-    assert 80 < 10**contours.end < 110
+    _, levels = contour_levels(_source())
+    # sky 5 +- 1 e-/s: the lowest contour is 2 sigma above the sky, the highest below the 100 e-/s peak
+    assert len(levels) == 8  # the default levels
+    assert 1.5 < 10 ** levels[0] < 3.0
+    assert 40 < 10 ** levels[-1] < 100
+    svg = contour_svg(_source())
+    assert svg.startswith("<svg") and 'viewBox="0 0 32 32"' in svg and svg.count("<polyline") >= 8
 
 
-def test_surface_and_scores() -> None:
+def test_surfaces_and_scale_bar() -> None:
     assert surface_figure(_source()).data[0].z.shape == (32, 32)
-    bars = scores_figure([0.1, 0.6, 0.2, 0.1]).data[0]
-    assert list(bars.x) == [0.1, 0.6, 0.2, 0.1] and bars.y[1].startswith("2 ")
+    assert Image.open(io.BytesIO(base64.b64decode(surface_png(_source()).split(",", 1)[1]))).size == (
+        300,
+        300,
+    )
+    assert scale_bar_arcsec(48, 0.04) == 0.5  # at most 30% of 1.92"
+    assert scale_bar_arcsec(32, 0.1) == 0.5
+
+
+def test_an_off_centre_source_is_up_and_right_in_every_view() -> None:
+    """The rendered stamp and the contour figure put a source above-right of the centre at the same place."""
+    yy, xx = np.mgrid[:32, :32]
+    v_band = 1.0 + 200.0 * np.exp(-((xx - 24.0) ** 2 + (yy - 22.0) ** 2) / 3.0)  # x 24, y 22 (row 22)
+    grey = np.round(255 * v_band / v_band.max()).astype(np.uint8)
+    png = Image.open(io.BytesIO(base64.b64decode(png_data_uri(grey).split(",", 1)[1])))
+    row, col = np.unravel_index(np.argmax(np.asarray(png)), (32, 32))
+    stamp_xy = (col + 0.5, row + 0.5)  # display pixels, y down as the browser draws
+    svg = contour_svg(v_band)
+    innermost = max(re.findall(r'points="([^"]+)"[^>]*data-level="(\d+)"', svg), key=lambda m: int(m[1]))[0]
+    points = np.array([[float(v) for v in pair.split(",")] for pair in innermost.split()])
+    contour_xy = points.mean(axis=0)
+    assert stamp_xy[0] > 16 and stamp_xy[1] < 16  # right of and above the centre on screen
+    assert np.allclose(contour_xy, stamp_xy, atol=1.0), (contour_xy, stamp_xy)
 
 
 def test_field_markers_at_downsampled_positions() -> None:

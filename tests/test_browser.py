@@ -1,4 +1,8 @@
-"""The review app in a real headless Chromium: sign in, label a candidate with the keyboard, find the label."""
+"""The review app in a real headless Chromium: sign in, label with the keyboard whatever had focus,
+blink, go back, flag, find flag and labels in the database; the layout at two screen sizes; a reload.
+
+Screenshots go to ``test-artefacts/`` (not committed) for people to look at.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from db.models import Candidate, Expert, Label
 from tests.app_testing import prepared_database
 
 ROOT = Path(__file__).resolve().parents[1]
+ARTEFACTS = ROOT / "test-artefacts"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -65,7 +70,8 @@ def server(tmp_path: Path):
     }
     env.pop("STARCNET_PASSWORD", None)
     process = subprocess.Popen(
-        [
+        cwd=ROOT,  # .streamlit/config.toml: the viewer's toolbar, the app's own menu
+        args=[
             sys.executable,
             "-m",
             "streamlit",
@@ -112,10 +118,11 @@ def _label_of(url: str, expert: str) -> list[tuple[int, str]]:
     engine = make_engine(url)
     with engine.connect() as connection:
         rows = connection.execute(
-            select(Candidate.source_id, Label.label_class)
+            select(Candidate.source_id, Label.label_class, Label.flagged)
             .join(Candidate)
             .join(Expert)
             .where(Expert.name == expert)
+            .order_by(Label.id)
         ).all()
     engine.dispose()
     return [tuple(r) for r in rows]
@@ -134,31 +141,111 @@ MARKER_POSITION = """(sourceId) => {
 }"""
 
 
-def _signed_in_page(browser, base: str, expert: str):
-    """A laptop-sized page of the app at ``base``, signed in as a new ``expert``."""
-    page = browser.new_page(viewport={"width": 1440, "height": 900})
-    page.goto(base, timeout=60_000)
-    page.get_by_text("Sign in first").wait_for(timeout=60_000)
-    page.get_by_role("link", name="Sign in").first.click()
-    page.get_by_label("…or a new expert name").fill(expert)
+#: The candidate panel's root inside the component's shadow DOM (Playwright's CSS locators pierce it too).
+CANDIDATE_ROOT = """() => {
+    const host = [...document.querySelectorAll('.st-key-candidate_view *')].find(e => e.shadowRoot);
+    return host ? host.shadowRoot.querySelector('.cv-root') : null;
+}"""
+
+
+def _signed_in_page(browser, address: str, expert: str, viewport=(1440, 900)):  # noqa: ANN001, ANN202
+    """A page of the app opened at ``address`` without a sign-in: the sign-in form comes first."""
+    page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
+    page.goto(address, timeout=60_000)
+    name_box = page.get_by_label("…or a new expert name")
+    name_box.wait_for(timeout=90_000)
+    name_box.fill(expert)
     page.get_by_role("button", name="Sign in").click()
     return page
 
 
-def test_sign_in_and_label_with_the_keyboard(server) -> None:
+def _showing(page, source_id: int, timeout: float = 60_000) -> None:  # noqa: ANN001
+    page.locator(".cv-title", has_text=f"ngc9999 #{source_id}").wait_for(timeout=timeout)
+
+
+def _settled(page) -> None:  # noqa: ANN001
+    """Wait until the server has answered the last key (the panel takes keys again)."""
+    page.wait_for_function(
+        f"(() => {{ const r = ({CANDIDATE_ROOT})(); return r && !r.dataset.pending; }})()", timeout=180_000
+    )
+
+
+def test_keyboard_after_a_filter_blink_back_flag(server) -> None:
     playwright_api = pytest.importorskip("playwright.sync_api")
     base, url = server
     with playwright_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         page = _signed_in_page(browser, base, "kate")
-        page.get_by_text("left in ngc9999").wait_for(timeout=60_000)
-        page.get_by_text("ngc9999 #6").wait_for(timeout=30_000)  # least confident first
-        page.get_by_role("button", name="3 Association").wait_for(timeout=30_000)
-        _wait_idle(page)  # shortcuts are bound once the script run has finished
+        _showing(page, 6)  # least confident first; scores are shown by default
+        page.get_by_text("StarcNet scores").wait_for(timeout=30_000)
+        # choose a filter: the selectbox keeps the focus, and its search box would swallow keys
+        page.get_by_label("Predicted class").click()
+        page.get_by_role("option", name="2 asymmetric cluster").click()
+        _wait_idle(page, timeout=120.0)  # the filter's own rerun has finished
+        _settled(page)
+        page.get_by_label("Predicted class").click()  # the box is focused and open
         page.keyboard.press("3")
-        page.get_by_text("ngc9999 #5").wait_for(timeout=30_000)  # the next candidate is on screen
+        _showing(page, 2)  # the model puts 6 and 2 in class 2
+        _settled(page)
+        page.keyboard.press("b")  # blink: the composite's place shows NUV
+        page.locator(".cv-main .cv-cap", has_text="NUV").wait_for(timeout=10_000)
+        page.keyboard.press("ArrowLeft")
+        _showing(page, 6)
+        page.locator(".cv-sub", has_text="your label: 3").wait_for(timeout=30_000)
+        _settled(page)
+        page.keyboard.press("f")  # flag the candidate labelled already: stored with its label
+        _settled(page)
+        page.locator(".cv-flag").wait_for(timeout=30_000)
+        page.keyboard.press("ArrowRight")
+        _showing(page, 2)
+        _settled(page)
+        page.keyboard.press("1")
+        page.get_by_text("Nothing left in this queue").wait_for(timeout=60_000)
+        page.keyboard.press("q")  # not a shortcut: the page says so
         browser.close()
-    assert _label_of(url, "kate") == [(6, "3")]
+    assert _label_of(url, "kate") == [(6, "3", False), (6, "3", True), (2, "1", False)]
+
+
+def _box(page, selector: str, index: int = 0) -> dict:  # noqa: ANN001
+    return page.locator(selector).nth(index).bounding_box()
+
+
+@pytest.mark.parametrize("viewport", [(1440, 900), (1920, 1080)])
+def test_layout_uses_the_screen_and_a_reload_keeps_the_session(server, viewport) -> None:
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    base, _ = server
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = _signed_in_page(browser, f"{base}/galaxies", "lena", viewport)
+        page.get_by_text("Field of").first.wait_for(timeout=90_000)  # back where the address pointed
+        assert "/galaxies" in page.url
+        page.goto(base, timeout=60_000)  # a new browser session: the cookie signs lena in again
+        _showing(page, 6)
+        _settled(page)
+        page.keyboard.press("s")  # skipped: a reload must not bring it back
+        _showing(page, 5)
+        _settled(page)
+        ARTEFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTEFACTS / f"review_{viewport[0]}x{viewport[1]}.png"))
+        width, height = viewport
+        main = _box(page, ".cv-main .cv-px")
+        assert main["width"] >= 320 and main["height"] >= 320
+        stamps = page.locator(".cv-stamp .cv-px")
+        assert stamps.count() == 8  # five bands, three network views
+        for i in range(8):
+            box = _box(page, ".cv-stamp .cv-px", i)
+            assert box["width"] >= 128 and box["x"] + box["width"] <= width, i
+        for selector in (".cv-contour svg", ".cv-surface", ".cv-context .cv-px"):
+            box = _box(page, selector)
+            assert box["x"] + box["width"] <= width and box["y"] + box["height"] <= height, selector
+            assert abs(box["width"] - box["height"]) < 2, selector  # equal aspect
+        for name in ("1 Symmetric", "2 Asymmetric", "3 Association", "4 Non-cluster", "u Unsure"):
+            box = page.get_by_role("button", name=name).bounding_box()
+            assert box["y"] + box["height"] <= height, name  # visible without scrolling
+        assert page.get_by_text("Deploy").count() == 0
+        page.reload()
+        _showing(page, 5)
+        browser.close()
 
 
 def test_clicking_a_candidate_in_the_field_opens_it_in_review(server) -> None:
@@ -167,7 +254,7 @@ def test_clicking_a_candidate_in_the_field_opens_it_in_review(server) -> None:
     with playwright_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         page = _signed_in_page(browser, base, "kate")
-        page.get_by_text("ngc9999 #6").wait_for(timeout=60_000)
+        _showing(page, 6)
         page.get_by_role("link", name="Galaxies").first.click()
         page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
         _wait_idle(page)
@@ -179,12 +266,12 @@ def test_clicking_a_candidate_in_the_field_opens_it_in_review(server) -> None:
             page.mouse.move(spot["x"], spot["y"])
             page.mouse.click(spot["x"], spot["y"])
             try:
-                page.get_by_text("ngc9999 #3").wait_for(timeout=20_000)  # the Review page, on that candidate
+                _showing(page, 3, timeout=20_000)  # the Review page, on that candidate
                 break
             except playwright_api.TimeoutError:
                 if attempt == 2:
                     raise
         label_button = page.get_by_role("button", name="1 Symmetric")
-        label_button.wait_for(timeout=30_000)  # the page renders in parts on a busy machine
+        label_button.wait_for(timeout=30_000)
         assert label_button.count() == 1
         browser.close()

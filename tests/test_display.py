@@ -8,13 +8,19 @@ import pytest
 from starcnet_core.display import (
     STRETCHES,
     check_percentile,
+    compass,
+    display_scales,
     field_image,
     grey_stamps,
     rgb_composite,
+    sky_up,
     stretch_image,
     to_uint8,
 )
-from starcnet_core.io.bands import BANDS
+from starcnet_core.io.bands import ACS_DISPLAY_SCALE, BANDS
+from starcnet_core.io.mosaics import open_mosaics
+from starcnet_core.overlay import field_rgb
+from tests.legus_testing import tiny_wcs, write_mosaics
 
 
 def _gaussian(size: int = 32, peak: float = 10.0) -> np.ndarray:
@@ -114,3 +120,44 @@ def test_field_image_downsamples_and_reports_factor() -> None:
     assert image.shape == (60, 100, 3)
     row, col = np.unravel_index(np.argmax(image[..., 0]), image.shape[:2])
     assert (row, col) == (100 // factor, 200 // factor) or (row, col) == (101 // factor, 201 // factor)
+
+
+def test_browser_composite_and_overlay_share_one_mix_on_an_acs_field(tmp_path) -> None:
+    paths = write_mosaics(tmp_path, shape=(40, 40), acs=True, seed=3)
+    mosaics = open_mosaics([paths[b] for b in BANDS])
+    filters = {b: m.filter for b, m in mosaics.bands.items()}
+    instruments = {b: m.instrument for b, m in mosaics.bands.items()}
+    scales = display_scales(filters, instruments)
+    assert scales == {"B": ACS_DISPLAY_SCALE["F435W"], "V": ACS_DISPLAY_SCALE["F606W"], "I": 0.471}
+    # the sky is about 1 e-/s: brighten a little so that channels are neither black nor clipped
+    stamp = np.stack(mosaics.arrays()) * np.float32(0.05)
+    for band in BANDS:
+        mosaics.bands[band].data = mosaics.bands[band].data * np.float32(0.05)
+    overlay, step = field_rgb(mosaics)
+    browser = rgb_composite(stamp, "linear", limits=(0.0, 1.0), scales=scales)
+    assert step == 1
+    assert np.abs(browser.astype(int) - to_uint8(overlay).astype(int)).max() <= 1
+    # the ACS factors matter: without them red (V, I) and green (B) come out brighter
+    unscaled = rgb_composite(stamp, "linear", limits=(0.0, 1.0))
+    assert (unscaled[..., 0].astype(int) - browser[..., 0]).mean() > 5
+    assert (unscaled[..., 2] == browser[..., 2]).all()  # WFC3 NUV and U are not rescaled
+
+
+def test_wfc3_field_is_not_rescaled() -> None:
+    assert display_scales({"V": "F555W", "I": "F814W"}, {"V": "WFC3", "I": "WFC3"}) == {}
+
+
+def test_sky_up_puts_the_last_row_on_top() -> None:
+    image = np.arange(6).reshape(3, 2)
+    assert sky_up(image)[0].tolist() == [4, 5] and sky_up(image)[-1].tolist() == [0, 1]
+
+
+def test_compass_follows_the_wcs() -> None:
+    wcs = tiny_wcs((100, 100))  # RA increases to the left (cdelt1 < 0), Dec upwards
+    north, east = compass(wcs, 50.0, 50.0)
+    assert north[1] > 0.99 and abs(north[0]) < 0.01
+    assert east[0] < -0.99 and abs(east[1]) < 0.01
+    wcs.wcs.pc = [[0.0, -1.0], [1.0, 0.0]]  # rotated by 90 degrees
+    north, east = compass(wcs, 50.0, 50.0)
+    assert abs(north[1]) < 0.01 and abs(north[0]) > 0.99
+    assert compass(None, 1.0, 1.0) is None

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
-from starcnet_core.display import field_image
 from starcnet_core.errors import UserInputError
 from starcnet_core.io.bands import CLASS_NAMES
 from starcnet_core.io.catalogs import FRAMES
 from webapp.components.database import get_database
 from webapp.components.field_figure import field_figure, selected_source_id
-from webapp.components.session import galaxy_arrays, require_expert
+from webapp.components.session import galaxy_field_image, page_for, require_expert
 from webapp.components.text import plain
 from webapp.services.galaxies import list_galaxies
 from webapp.services.labels import get_expert
@@ -147,6 +145,8 @@ with st.expander("Import a galaxy", expanded=not galaxies):
             ),
             f"import_upload_label:{'/'.join(sorted(f.name for f in files or []))}",
         )
+        for uploaded in files or []:
+            st.text(uploaded.name)  # in full: the uploader's list cuts LEGUS names to "hlsp_l...drc.fits"
         go_upload = st.button("Import uploads", key="import_upload_go")
     if go_dir or go_upload:
         options = {
@@ -212,16 +212,11 @@ if not with_mosaics:
     st.stop()
 
 
-@st.cache_resource(max_entries=4, show_spinner="Building the field image…")
-def _field(galaxy_id: int) -> tuple[np.ndarray, int]:
-    return field_image(galaxy_arrays(galaxy_id), max_side=900)
-
-
 chosen = st.selectbox("Field of", [g.name for g in with_mosaics], key="field_galaxy")
 galaxy = next(g for g in with_mosaics if g.name == chosen)
 with database.read_sessions() as session:
     table = field_candidates(session, galaxy.galaxy_id)
-image, factor = _field(galaxy.galaxy_id)
+image, factor = galaxy_field_image(galaxy.galaxy_id, 900)
 scored = bool((table["predicted_class"] > 0).any())
 st.caption(
     f"{plain(galaxy.name)}: {len(table['source_id'])} candidates on the field in the paper's colours"
@@ -268,4 +263,4 @@ if source is not None:
     else:
         st.session_state["open_candidate"] = candidate_id
         st.session_state["review_galaxy"] = galaxy.name
-        st.switch_page("pages/review.py")
+        st.switch_page(page_for("pages/review.py"))

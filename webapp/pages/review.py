@@ -1,7 +1,8 @@
-"""Review: one candidate at a time, least certain first; label with the keyboard (1-4, u, s, z)."""
+"""Review: one candidate at a time, least certain first; label with the keyboard (press ? for the keys)."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import numpy as np
@@ -10,19 +11,28 @@ import streamlit as st
 from db.queue import QUEUE_ORDERS
 from starcnet_core.display import STRETCHES
 from starcnet_core.errors import UserInputError
-from starcnet_core.io.bands import BANDS, CLASS_DESCRIPTIONS, CLASS_NAMES
-from webapp.components.candidate_figures import contour_figure, enlarge, scores_figure, surface_figure
+from starcnet_core.io.bands import CLASS_DESCRIPTIONS, CLASS_NAMES
+from webapp.components.candidate_figures import enlarge, surface_figure
+from webapp.components.candidate_view import candidate_payload, field_map_payload, show_candidate
 from webapp.components.database import get_database
-from webapp.components.session import galaxy_arrays, require_expert
+from webapp.components.session import galaxy_arrays, galaxy_field_image, galaxy_mosaics, require_expert
 from webapp.components.text import plain
 from webapp.services.galaxies import list_galaxies
+from webapp.services.preferences import (
+    MARKERS,
+    STAMP_SIDES,
+    blind_campaign,
+    load_preferences,
+    save_preferences,
+    set_blind_campaign,
+)
 from webapp.services.review import (
-    DEFAULT_PERCENTILES,
-    NETWORK_VIEWS,
+    CONTEXT_SIZE,
     build_candidate_view,
     class_examples,
     labels_and_consensus,
     next_candidates,
+    queue_order_for,
     session_progress,
     submit_label,
     undo_last_label,
@@ -33,15 +43,59 @@ _PERCENTILE_STOPS = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 75.0,
 _PERCENTILE_STOPS += (99.75, 99.9, 100.0)
 # the V-magnitude slider's full range (Vega mag), meaning "no magnitude filter"
 _ANY_MAG = (14.0, 30.0)
+_WIDGETS = ("review_stretch", "review_percentiles", "review_context", "review_blind", "review_order")
+_WIDGETS += (
+    "review_class",
+    "review_mag",
+    "review_labelled",
+    "review_flagged",
+    "review_marker",
+    "review_galaxy",
+)
+_SHORT = {1: "Symmetric", 2: "Asymmetric", 3: "Association", 4: "Non-cluster"}
+# the page uses the whole screen: less padding than Streamlit's default around the main column
+st.html(
+    "<style>[data-testid='stMainBlockContainer']{padding:2.6rem 1.2rem 1rem 1.2rem;max-width:none}"
+    "[data-testid='stMainBlockContainer'] [data-testid='stVerticalBlock']{gap:0.45rem}</style>"
+)
 
 database = get_database()
 expert = require_expert()
 state = st.session_state
-state.setdefault("skipped", set())
-state.setdefault("queue", [])
-
 with database.read_sessions() as session:
     galaxies = [g for g in list_galaxies(session) if g.has_mosaics and g.n_usable]
+    campaign = blind_campaign(session)
+    if state.get("preferences_of") != (expert.expert_id, expert.session_id):
+        # a sign-in or a reload: the expert's own choices, and what this sign-in had skipped
+        stored = load_preferences(session, expert.expert_id)
+        state["preferences_of"] = (expert.expert_id, expert.session_id)
+        state["saved_preferences"] = stored
+        state["skipped"] = set(stored.skipped) if stored.skipped_session == expert.session_id else set()
+        for widget in _WIDGETS:
+            state.pop(widget, None)
+saved = state["saved_preferences"]
+# widgets take the stored choices when they (re)appear: at sign-in, and after a visit to another page
+for widget, value in {
+    "review_stretch": saved.stretch,
+    "review_percentiles": saved.percentiles,
+    "review_context": saved.stamp_px,
+    "review_blind": saved.blind,
+    "review_order": saved.order,
+    "review_class": saved.predicted_class,
+    "review_mag": saved.mag_range or _ANY_MAG,
+    "review_labelled": saved.include_labelled,
+    "review_flagged": saved.flagged_only,
+    "review_marker": saved.marker,
+    **({"review_galaxy": saved.galaxy} if saved.galaxy in {g.name for g in galaxies} else {}),
+}.items():
+    state.setdefault(widget, value)
+state.setdefault("skipped", set())
+state.setdefault("queue", [])
+state.setdefault("history", [])
+state.setdefault("position", 0)
+state.setdefault("render_seq", 0)
+state.setdefault("flags", {})
+
 if not galaxies:
     st.info(
         "No galaxy with mosaics yet: import one on the **Galaxies** page (or run `./run_app.sh`, which builds the demo)."
@@ -50,64 +104,103 @@ if not galaxies:
 
 with st.sidebar:
     names = [g.name for g in galaxies]
-    galaxy_name = st.selectbox("Galaxy", names, key="review_galaxy", persist_state="session")
+    galaxy_name = st.selectbox(
+        "Galaxy", names, index=names.index(saved.galaxy) if saved.galaxy in names else 0, key="review_galaxy"
+    )
     galaxy = galaxies[names.index(galaxy_name)]
     order = st.selectbox(
         "Queue order",
         QUEUE_ORDERS,
+        index=QUEUE_ORDERS.index(saved.order),
         key="review_order",
-        persist_state="session",
         format_func=lambda o: o.replace("_", " "),
     )
     predicted = st.selectbox(
         "Predicted class",
         [None, 1, 2, 3, 4],
+        index=[None, 1, 2, 3, 4].index(saved.predicted_class),
         key="review_class",
-        persist_state="session",
         format_func=lambda k: "any" if k is None else f"{k} {CLASS_NAMES[k]}",
     )
     mag_range = st.slider(
-        "V magnitude (Vega)", *_ANY_MAG, value=_ANY_MAG, step=0.5, key="review_mag", persist_state="session"
+        "V magnitude (Vega)", *_ANY_MAG, value=saved.mag_range or _ANY_MAG, step=0.5, key="review_mag"
     )
     include_labelled = st.toggle(
-        "Include candidates I labelled", key="review_labelled", persist_state="session"
+        "Include candidates I labelled", value=saved.include_labelled, key="review_labelled"
     )
+    flagged_only = st.toggle("Only candidates I flagged", value=saved.flagged_only, key="review_flagged")
+    if expert.role == "admin":
+        imposed = st.toggle(
+            "Blind campaign (imposed on everyone)",
+            value=campaign is not None,
+            key="review_campaign",
+            help="Hide StarcNet's scores and the others' labels from every expert until they have labelled.",
+        )
+        if imposed != (campaign is not None):
+            with database.sessions() as session:
+                set_blind_campaign(session, expert.expert_id, imposed)
+            st.rerun()
 
 # how the stamps are drawn: above the candidate, where the expert looks (stored with each label)
-stretch_col, range_col, side_col, blind_col = st.columns([1.3, 1.5, 0.9, 1.0], vertical_alignment="bottom")
+stretch_col, range_col, side_col, marker_col, blind_col = st.columns(
+    [1.3, 1.6, 0.9, 1.0, 1.0], vertical_alignment="bottom"
+)
 stretch = (
-    stretch_col.segmented_control(
-        "Stretch", STRETCHES, default="asinh", key="review_stretch", persist_state="session"
-    )
+    stretch_col.segmented_control("Stretch", STRETCHES, default=saved.stretch, key="review_stretch")
     or "asinh"
 )
 percentiles = range_col.select_slider(
     "Display range (percentiles)",
     _PERCENTILE_STOPS,
-    value=DEFAULT_PERCENTILES,
+    value=saved.percentiles,
     key="review_percentiles",
-    persist_state="session",
     format_func=lambda p: f"{p:g}",
     disabled=stretch == "zscale",
     help="Lower and upper percentiles of each stamp's pixels: below the lower one is black, above "
     "the upper one white (the composite's three colours share one range). Not used by zscale.",
 )
-context = side_col.select_slider(
-    "Stamp side (px)", [32, 48, 64], value=48, key="review_context", persist_state="session"
+stamp_px = side_col.select_slider("Stamp side (px)", STAMP_SIDES, value=saved.stamp_px, key="review_context")
+marker = marker_col.selectbox(
+    "Centre marker", MARKERS, index=MARKERS.index(saved.marker), key="review_marker", help="Key c cycles it."
 )
-blind = blind_col.toggle(
+chosen_blind = blind_col.toggle(
     "Blind mode",
-    value=True,
+    value=saved.blind,
     key="review_blind",
-    persist_state="session",
+    disabled=campaign is not None,
     help="Hide StarcNet's scores, and the other experts' labels until you have labelled the candidate "
     "(stored with each label, so that unassisted labels can be told apart).",
 )
+blind = chosen_blind or campaign is not None
 
-filters = (galaxy.galaxy_id, order, predicted, mag_range, include_labelled)
+preferences = dataclasses.replace(
+    state["saved_preferences"],
+    stretch=stretch,
+    percentiles=tuple(percentiles),
+    stamp_px=stamp_px,
+    marker=marker,
+    blind=chosen_blind,
+    galaxy=galaxy.name,
+    order=order,
+    predicted_class=predicted,
+    mag_range=None if tuple(mag_range) == _ANY_MAG else tuple(mag_range),
+    include_labelled=include_labelled,
+    flagged_only=flagged_only,
+    skipped=tuple(sorted(state["skipped"])),
+    skipped_session=expert.session_id,
+)
+if preferences != state["saved_preferences"]:
+    with database.sessions() as session:
+        save_preferences(session, expert.expert_id, preferences)
+    state["saved_preferences"] = preferences
+
+with database.read_sessions() as session:
+    used_order, order_note = queue_order_for(session, order, galaxy.galaxy_id)
+filters = (galaxy.galaxy_id, used_order, predicted, tuple(mag_range), include_labelled, flagged_only)
 if state.get("queue_filters") != filters:
     state["queue_filters"] = filters
     state["queue"] = []
+    state["position"] = len(state["history"])  # the new queue's head comes next; ← still reaches the others
 
 
 def _refill() -> None:
@@ -115,24 +208,50 @@ def _refill() -> None:
         state["queue"] = next_candidates(
             session,
             expert_id=expert.expert_id,
-            order=order,
+            order=used_order,
             galaxy_id=galaxy.galaxy_id,
             predicted_class=predicted,
-            mag_v_range=None if mag_range == _ANY_MAG else mag_range,
+            mag_v_range=None if tuple(mag_range) == _ANY_MAG else tuple(mag_range),
             include_labelled=include_labelled,
+            flagged_only=flagged_only,
             skipped=state["skipped"],
         )
 
 
-def _advance() -> None:
-    if state["queue"]:
+def _current_id() -> int | None:
+    """The candidate on screen: a seen one (after ←) or the queue's head, which joins the seen ones."""
+    history, position = state["history"], state["position"]
+    if position < len(history):
+        return history[position]
+    if not state["queue"]:
+        _refill()
+    if not state["queue"]:
+        return None
+    history.append(state["queue"][0])
+    state["position"] = len(history) - 1
+    return history[-1]
+
+
+def _next_id() -> int | None:
+    """What a label or a skip brings: the next seen candidate, else the queue entry after the head."""
+    history, position = state["history"], state["position"]
+    if position + 1 < len(history):
+        return history[position + 1]
+    queue = state["queue"]
+    return queue[1] if len(queue) > 1 and queue[0] == history[position] else None
+
+
+def _advance(candidate_id: int) -> None:
+    if state["queue"] and state["queue"][0] == candidate_id:
         state["queue"].pop(0)
+    state["position"] += 1
     state.pop("shown_at", None)
     state["comment"] = ""
 
 
 def _label(label_class: str) -> None:
     view = state["view"]
+    flagged = state["flags"].pop(view.candidate_id, view.flagged)
     try:
         with database.sessions() as session:
             submit_label(
@@ -143,22 +262,33 @@ def _label(label_class: str) -> None:
                 comment=state.get("comment", ""),
                 seconds_spent=time.monotonic() - state.get("shown_at", time.monotonic()),
                 blind=blind,
+                flagged=flagged,
+                blind_imposed=campaign is not None,
             )
     except UserInputError as error:
-        state["flash"] = plain(error)
+        state["flash"] = str(error)
         return
     with database.read_sessions() as session:
         labels, summary = labels_and_consensus(session, view.candidate_id)
     mine = labels.pop(expert.name, label_class)
-    others = ", ".join(f"{plain(name)} {c}" for name, c in sorted(labels.items())) or "nobody else yet"
+    others = ", ".join(f"{name} {c}" for name, c in sorted(labels.items())) or "nobody else yet"
     consensus = (summary or {}).get("consensus") or "none"
-    state["previous"] = f"Previous #{view.source_id}: you {mine} · others: {others} · consensus {consensus}"
-    _advance()
+    flag_text = " · flagged" if flagged else ""
+    state["previous"] = (
+        f"Previous #{view.source_id}: you {mine}{flag_text} · others: {others} · consensus {consensus}"
+    )
+    _advance(view.candidate_id)
 
 
 def _skip() -> None:
-    state["skipped"].add(state["view"].candidate_id)
-    _advance()
+    view = state["view"]
+    state["skipped"].add(view.candidate_id)
+    # kept with the expert at once (a key reruns only the candidate's part): a reload brings none back
+    kept = dataclasses.replace(state["saved_preferences"], skipped=tuple(sorted(state["skipped"])))
+    with database.sessions() as session:
+        save_preferences(session, expert.expert_id, kept)
+    state["saved_preferences"] = kept
+    _advance(view.candidate_id)
 
 
 def _undo() -> None:
@@ -166,10 +296,79 @@ def _undo() -> None:
         with database.sessions() as session:
             candidate_id = undo_last_label(session, expert.expert_id)
     except UserInputError as error:
-        state["flash"] = plain(error)
+        state["flash"] = str(error)
         return
-    state["queue"].insert(0, candidate_id)
+    state["history"].insert(state["position"], candidate_id)  # the undone one on screen; → goes on
     state.pop("shown_at", None)
+
+
+def _flag() -> None:
+    view = state["view"]
+    flagged = not state["flags"].get(view.candidate_id, view.flagged)
+    if view.my_label is None:
+        state["flags"][view.candidate_id] = flagged  # stored with the label to come
+        state["toast"] = "flagged: stored with your label" if flagged else "flag removed"
+        return
+    # already labelled: the same answer again, now with (or without) the flag
+    with database.sessions() as session:
+        submit_label(
+            session,
+            view,
+            expert_id=expert.expert_id,
+            label_class=view.my_label,
+            comment=state.get("comment", ""),
+            blind=blind,
+            flagged=flagged,
+            blind_imposed=campaign is not None,
+        )
+    state["toast"] = (
+        f"#{view.source_id} {'flagged' if flagged else 'no longer flagged'} (your label {view.my_label})"
+    )
+
+
+def _back() -> None:
+    if state["position"] == 0:
+        state["toast"] = "nothing before this candidate in this session"
+        return
+    state["position"] -= 1
+    state.pop("shown_at", None)
+
+
+def _forward() -> None:
+    if state["position"] + 1 >= len(state["history"]):
+        state["toast"] = "no later candidate seen: label or skip to go on"
+        return
+    state["position"] += 1
+    state.pop("shown_at", None)
+
+
+_ACTIONS = {
+    **{k: (lambda k=k: _label(k)) for k in ("1", "2", "3", "4", "unsure")},
+    "skip": _skip,
+    "undo": _undo,
+    "flag": _flag,
+    "back": _back,
+    "forward": _forward,
+}
+
+
+def _on_key() -> None:
+    """A key from the candidate panel: act on the candidate that was on screen when it was pressed."""
+    event = (state.get("candidate_view") or {}).get("key") or {}
+    if not event or event.get("seq") == state.get("last_key_seq"):
+        return
+    state["last_key_seq"] = event.get("seq")
+    view = state.get("view")
+    if view is None or event.get("candidate_id") != view.candidate_id:
+        state["toast"] = "key not taken: the candidate changed before it arrived; press it again"
+        return
+    _ACTIONS[event["action"]]()
+
+
+def _on_marker() -> None:
+    chosen = (state.get("candidate_view") or {}).get("marker")
+    if chosen in MARKERS:
+        state["review_marker"] = chosen
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -180,121 +379,110 @@ def _examples(galaxy_id: int, stretch: str, percentiles: tuple[float, float]) ->
         )
 
 
+def _payload(session, candidate_id: int, progress: str = "") -> tuple[object, dict]:  # noqa: ANN001
+    view = build_candidate_view(
+        session,
+        candidate_id,
+        galaxy_arrays(galaxy.galaxy_id),
+        expert_id=expert.expert_id,
+        stretch=stretch,
+        percentiles=percentiles,
+        blind=blind,
+        context_size=stamp_px,
+        wcs=galaxy_mosaics(galaxy.galaxy_id).wcs,
+    )
+    image, factor = galaxy_field_image(galaxy.galaxy_id, 170)
+    if campaign is not None:
+        scores_note = f"Scores hidden: blind campaign imposed by {campaign['by']} since {campaign['since']}."
+    elif blind:
+        scores_note = "Scores hidden (blind mode, your choice)."
+    else:
+        scores_note = "Not scored by the active model yet."
+    if view.flagged != state["flags"].get(candidate_id, view.flagged):
+        view = dataclasses.replace(view, flagged=state["flags"][candidate_id])
+    return view, candidate_payload(
+        view,
+        progress=progress,
+        note=order_note or "",
+        scores_note=scores_note,
+        field_map=field_map_payload(image, factor, view.x, view.y, CONTEXT_SIZE),
+    )
+
+
 @st.fragment
 def labelling() -> None:
     if "open_candidate" in state:  # picked on the Galaxies page
-        state["queue"].insert(0, state.pop("open_candidate"))
+        state["history"].insert(state["position"], state.pop("open_candidate"))
     if "flash" in state:
-        st.warning(state.pop("flash"))
+        st.warning(plain(state.pop("flash")))
     elif "previous" in state:
-        st.caption(state.pop("previous"))
-    if not state["queue"]:
-        _refill()
-    if not state["queue"]:
+        st.caption(plain(state.pop("previous")))  # names as typed, never markdown
+    else:
+        st.caption(
+            "Keys: 1-4 label · u unsure · s skip · z undo · f flag · ← → back/forward · b blink · ? help"
+        )
+    candidate_id = _current_id()
+    if candidate_id is None:
         st.success("Nothing left in this queue: change the filters or the galaxy.")
         return
-    candidate_id = state["queue"][0]
+    next_id = _next_id()
     with database.read_sessions() as session:
-        view = build_candidate_view(
-            session,
-            candidate_id,
-            galaxy_arrays(galaxy.galaxy_id),
-            expert_id=expert.expert_id,
-            stretch=stretch,
-            percentiles=percentiles,
-            blind=blind,
-            context_size=context,
-        )
         progress = session_progress(session, expert.expert_id, galaxy.galaxy_id)
+        counts = f"{expert.name}: {progress['labelled_today']} labelled today · {progress['remaining']} left in {galaxy.name}"
+        view, current = _payload(session, candidate_id, counts)
+        extra = [] if next_id is None else [_payload(session, next_id, counts)[1]]
+    history, position = state["history"], state["position"]
+    current["previous_id"] = history[position - 1] if position > 0 else None
+    current["following_id"] = history[position + 1] if position + 1 < len(history) else None
+    current["next_id"] = next_id
     state["view"] = view
     state.setdefault("shown_at", time.monotonic())
-
-    head, stats = st.columns([3, 2])
-    head.markdown(
-        f"**{plain(view.galaxy)} #{view.source_id}** · x {view.x:.1f}, y {view.y:.1f}"
-        + (f" · your label: **{view.my_label}**" if view.my_label else "")
+    state["render_seq"] += 1
+    show_candidate(
+        current,
+        extra,
+        marker=marker,
+        render_seq=state["render_seq"],
+        message=state.pop("toast", ""),
+        on_key=_on_key,
+        on_marker=_on_marker,
     )
-    stats.caption(
-        f"{plain(expert.name)}: {progress['labelled_today']} labelled today · {progress['remaining']} left in {plain(view.galaxy)}"
-    )
 
-    rgb_col, contour_col, surface_col, info_col = st.columns([1.05, 1, 1.2, 1.35])
-    with rgb_col:
-        st.image(
-            enlarge(view.rgb, max(1, 224 // view.rgb.shape[0])),
-            caption=f"RGB ({view.stretch}"
-            + ("" if view.stretch == "zscale" else f", {view.percentiles[0]:g}-{view.percentiles[1]:g}%")
-            + f"), {view.context_size} px",
-        )
-    contour_col.plotly_chart(contour_figure(view.v_band), config={"displayModeBar": False}, key="contours")
-    surface_col.plotly_chart(surface_figure(view.v_band), config={"displayModeBar": False}, key="surface")
-    with info_col:
-        if view.scores is not None:
-            st.plotly_chart(scores_figure(view.scores), config={"displayModeBar": False}, key="scores")
-        elif blind:
-            st.caption("Scores hidden (blind mode).")
-        else:
-            st.caption("Not scored by the active model.")
-        photometry = [f"{k} {v:.2f}" for k, v in view.photometry.items() if v is not None]
-        st.caption("Photometry (Vega mag): " + (" · ".join(photometry) or "none"))
-        units = {"age": "yr", "mass": "Msun", "ebv": "mag E(B-V)"}
-        extra = [
-            f"{key} {view.properties[key]:.3g} {unit}"
-            for key, unit in units.items()
-            if view.properties.get(key)
-        ]
-        if extra:
-            st.caption(" · ".join(extra))
-        if view.labels is not None:
-            votes = (
-                ", ".join(f"{plain(name)}: {c}" for name, c in sorted(view.labels.items()))
-                or "no other labels"
-            )
-            summary = view.consensus or {}
-            st.caption(f"Others: {votes} · consensus **{summary.get('consensus') or '—'}**")
-
-    band_cols = st.columns(len(BANDS) + len(NETWORK_VIEWS))
-    for col, band, image in zip(band_cols, BANDS, view.bands, strict=False):
-        col.image(enlarge(image, max(1, 112 // image.shape[0])), caption=band)
-    for col, name, image in zip(band_cols[len(BANDS) :], NETWORK_VIEWS, view.network_rgb, strict=True):
-        col.image(enlarge(image, 4), caption=f"network {name}")
-
-    buttons = st.columns([1.25, 1.25, 1.25, 1.25, 1, 1, 1])
-    short = {1: "Symmetric", 2: "Asymmetric", 3: "Association", 4: "Non-cluster"}
+    buttons = st.columns([1.2, 1.2, 1.2, 1.2, 0.9, 0.8, 0.8, 0.8, 0.8, 0.8])
     for k in range(1, 5):
         buttons[k - 1].button(
-            f"{k} {short[k]}",
+            f"{k} {_SHORT[k]}",
             key=f"label_{k}",
             on_click=_label,
             args=(str(k),),
-            shortcut=str(k),
             help=CLASS_DESCRIPTIONS[k],
             type="primary",
             width="stretch",
         )
-    buttons[4].button(
-        "Unsure",
-        key="label_unsure",
-        on_click=_label,
-        args=("unsure",),
-        shortcut="u",
-        width="stretch",
-    )
-    buttons[5].button("Skip", key="skip", on_click=_skip, shortcut="s", width="stretch")
-    buttons[6].button("Undo", key="undo", on_click=_undo, shortcut="z", width="stretch")
-    comment_col, definitions_col = st.columns([3, 2])
+    buttons[4].button("u Unsure", key="label_unsure", on_click=_label, args=("unsure",), width="stretch")
+    buttons[5].button("s Skip", key="skip", on_click=_skip, width="stretch")
+    buttons[6].button("z Undo", key="undo", on_click=_undo, width="stretch")
+    buttons[7].button("f Flag", key="flag", on_click=_flag, width="stretch")
+    buttons[8].button("← Back", key="back", on_click=_back, width="stretch")
+    buttons[9].button("→ Next", key="forward", on_click=_forward, width="stretch")
+    comment_col, turn_col, definitions_col = st.columns([3, 1, 2])
     comment_col.text_input(
         "Comment",
         key="comment",
-        placeholder="optional comment, saved with the next label",
+        placeholder="optional comment, saved with the next label (Esc leaves the box)",
         label_visibility="collapsed",
     )
+    interactive = turn_col.toggle(
+        "Turn in 3D", key="review_turn_3d", help="An interactive 3D view of the V band."
+    )
     with definitions_col.popover("Class definitions and examples", width="stretch"):
-        examples = _examples(galaxy.galaxy_id, stretch, percentiles)
+        examples = _examples(galaxy.galaxy_id, stretch, tuple(percentiles))
         for k in range(1, 5):
             st.markdown(f"**{k} — {CLASS_NAMES[k]}**: {CLASS_DESCRIPTIONS[k]}")
             if examples.get(k):
                 st.image([enlarge(image, 3) for image in examples[k]])
+    if interactive:
+        st.plotly_chart(surface_figure(view.v_band), config={"displayModeBar": False}, key="surface")
 
 
 labelling()

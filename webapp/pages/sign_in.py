@@ -6,7 +6,7 @@ import streamlit as st
 
 from starcnet_core.errors import UserInputError
 from webapp.components.database import get_database
-from webapp.components.session import current_expert
+from webapp.components.session import current_expert, forget_sign_in, remember_sign_in
 from webapp.components.text import plain
 from webapp.services.auth import open_door, shared_password, sign_in
 from webapp.services.labels import list_experts
@@ -17,7 +17,7 @@ signed = current_expert()
 if signed is not None:
     st.success(f"Signed in as **{plain(signed.name)}**.")
     if st.button("Sign out"):
-        del st.session_state["expert"]
+        forget_sign_in()
         st.rerun()
 
 # Rate limits count per address (behind a proxy, every browser shares the
@@ -53,7 +53,7 @@ if submitted:
     else:
         try:
             with database.sessions() as session:
-                st.session_state["expert"] = sign_in(
+                signed_in = sign_in(
                     session,
                     name,
                     password=st.session_state.get("door_password", ""),
@@ -65,4 +65,4 @@ if submitted:
                 st.session_state.pop("door_password", None)
             st.error(plain(error))
         else:
-            st.switch_page("pages/review.py")
+            st.switch_page(remember_sign_in(signed_in))

@@ -9,20 +9,30 @@ Wrong passwords are rate-limited per client address (:class:`SignInLimiter`):
 after :data:`MAX_FAILURES` in a row, attempts from that address are refused
 without looking at the password, for a lock-out that doubles with each
 further failure, so guessing costs hours instead of seconds.
+
+A sign-in also yields a session token (:func:`issue_session_token`): the
+expert's id and name signed with the server's secret (``STARCNET_SECRET_KEY``,
+else ``$STARCNET_DATA_DIR/session_secret``, made on first use) and a time
+stamp, valid for :data:`SESSION_HOURS`. The browser keeps it as a cookie, so
+that a reload or a bookmark finds the expert still signed in
+(:func:`read_session_token`).
 """
 
 from __future__ import annotations
 
 import hmac
 import os
+import secrets
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 
 from db.engine import data_dir
+from db.models import Expert
 from starcnet_core.errors import UserInputError
 from webapp.services.labels import add_expert, get_expert
 
@@ -35,7 +45,16 @@ __all__ = [
     "check_password",
     "open_door",
     "sign_in",
+    "SESSION_COOKIE",
+    "SESSION_HOURS",
+    "issue_session_token",
+    "read_session_token",
 ]
+
+#: Name of the browser cookie that holds the session token.
+SESSION_COOKIE = "starcnet_session"
+#: Hours a session token stays valid (``STARCNET_SESSION_HOURS``; default a long working day).
+SESSION_HOURS = float(os.environ.get("STARCNET_SESSION_HOURS", "12"))
 
 #: Wrong passwords in a row from one client before its attempts are refused for a while.
 MAX_FAILURES = 5
@@ -50,6 +69,9 @@ class SignedIn:
 
     expert_id: int
     name: str
+    #: identifies one sign-in (what a reload restores, e.g. skipped candidates, belongs to it)
+    session_id: str = field(default="", compare=False)
+    role: str = "expert"
 
 
 def shared_password() -> str | None:
@@ -144,6 +166,43 @@ def sign_in(
     """
     open_door(password, client=client, limiter=limiter)
     if create:
-        return SignedIn(add_expert(session, name), name.strip())
+        return SignedIn(add_expert(session, name), name.strip(), secrets.token_hex(8))
     expert = get_expert(session, name)
-    return SignedIn(expert.id, expert.name)
+    return SignedIn(expert.id, expert.name, secrets.token_hex(8), expert.role)
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    key = os.environ.get("STARCNET_SECRET_KEY")
+    if not key:
+        path = data_dir() / "session_secret"
+        if not path.is_file():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # O_EXCL: two servers starting at once agree on the first key written
+            try:
+                descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                pass
+            else:
+                with os.fdopen(descriptor, "w") as handle:
+                    handle.write(secrets.token_hex(32))
+        key = path.read_text().strip()
+    return URLSafeTimedSerializer(key, salt="starcnet-session")
+
+
+def issue_session_token(signed: SignedIn) -> str:
+    """A signed, time-stamped token of a sign-in, for the browser's cookie."""
+    return _serializer().dumps({"id": signed.expert_id, "name": signed.name, "sid": signed.session_id})
+
+
+def read_session_token(session: Session, token: str | None) -> SignedIn | None:
+    """The sign-in a token carries; None when it is missing, forged, expired or its expert is gone."""
+    if not token:
+        return None
+    try:
+        payload = _serializer().loads(token, max_age=SESSION_HOURS * 3600)
+        expert = session.get(Expert, int(payload["id"]))
+    except (BadSignature, KeyError, TypeError, ValueError):
+        return None
+    if expert is None or expert.name != payload.get("name"):
+        return None
+    return SignedIn(expert.id, expert.name, str(payload.get("sid", "")), expert.role)

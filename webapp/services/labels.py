@@ -196,6 +196,7 @@ def record_label(
     shown_model_version_id: int | None = None,
     shown_scores: Sequence[float] | None = None,
     display_settings: dict[str, Any] | None = None,
+    flagged: bool = False,
 ) -> int:
     """Record one answer of one expert; return the new label's id.
 
@@ -214,6 +215,8 @@ def record_label(
         None when the scores were hidden.
     display_settings : dict, optional
         Stretch, bands, zoom... of the review page (JSON-serialisable).
+    flagged : bool
+        The expert marked the candidate to come back to.
     """
     cls = normalise_class(label_class)
     seconds_spent = check_seconds(seconds_spent)
@@ -233,6 +236,7 @@ def record_label(
             shown_model_version_id=shown_model_version_id,
             shown_scores=None if shown_scores is None else [float(s) for s in shown_scores],
             display_settings=dict(display_settings or {}),
+            flagged=bool(flagged),
         )
         session.add(label)
         session.flush()

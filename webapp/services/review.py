@@ -6,9 +6,14 @@ contours and the 3D view, the three magnified views the network reads, the
 active model's scores, the catalog photometry and the other experts' labels)
 as plain arrays and dicts; the page only draws them. :func:`submit_label`
 records an answer with the display settings in use and what the expert was
-shown (so that blind labels can be told apart from model-assisted ones);
-:func:`undo_last_label` retracts the expert's latest answer;
-:func:`next_candidates` and :func:`session_progress` drive the queue.
+shown (so that blind labels can be told apart from model-assisted ones)
+and whether the expert flagged the candidate; :func:`undo_last_label`
+retracts the expert's latest answer; :func:`queue_order_for`,
+:func:`next_candidates` and :func:`session_progress` drive the queue (an
+unscored galaxy falls back to an order that needs no scores).
+
+Images keep the FITS row order (row 0 = y 1); the page turns them y up once,
+when it draws them.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from astropy.nddata import Cutout2D
+from astropy.wcs import WCS
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, aliased
 
@@ -26,8 +33,8 @@ from db.consensus import effective_labels, tally
 from db.ids import in_ids
 from db.models import Candidate, Expert, Galaxy, Label, Prediction, utcnow
 from db.predictions import active_model_version
-from db.queue import queue_model_version, review_queue
-from starcnet_core.display import check_percentile, grey_stamps, rgb_composite
+from db.queue import SCORELESS_ORDERS, queue_model_version, review_queue
+from starcnet_core.display import check_percentile, compass, display_scales, grey_stamps, rgb_composite
 from starcnet_core.errors import UserInputError
 from starcnet_core.io.bands import BANDS
 from starcnet_core.io.cutouts import extract_stamps
@@ -37,7 +44,10 @@ from webapp.services.labels import record_label, undo_label
 __all__ = [
     "NETWORK_VIEWS",
     "DEFAULT_PERCENTILES",
+    "CONTEXT_SIZE",
     "CandidateView",
+    "Neighbour",
+    "queue_order_for",
     "build_candidate_view",
     "network_views",
     "labels_and_consensus",
@@ -57,6 +67,21 @@ NETWORK_VIEWS: tuple[str, ...] = ("32 px (1x)", "20 px (1.6x)", "11 px (3.2x)")
 _NETWORK_SIZE = 32
 #: Display range of the stamps: the (lower, upper) percentiles of their pixels mapped to black and white.
 DEFAULT_PERCENTILES: tuple[float, float] = (0.25, 99.75)
+#: Side (pixels) of the context cut-out around a candidate, with its neighbours marked.
+CONTEXT_SIZE = 160
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    """Another candidate inside the context cut-out: offset from the candidate (pixels, y up) and class.
+
+    ``predicted_class`` is 0 when not scored or while the expert works blind.
+    """
+
+    source_id: int
+    dx: float
+    dy: float
+    predicted_class: int
 
 
 @dataclass(frozen=True)
@@ -69,6 +94,11 @@ class CandidateView:
     ``scores`` and ``predicted_class`` are None when the expert works blind
     or the active model has not scored the candidate; ``labels`` (expert name
     -> "1"-"4"/"unsure") and ``consensus`` are None while hidden.
+    ``context_rgb`` is the :data:`CONTEXT_SIZE` cut-out around the candidate
+    (NaN beyond the mosaic edge shows black) and ``neighbours`` the other
+    candidates in it; ``north_east`` the unit vectors of north and east on the
+    pixel grid (None without a WCS), ``arcsec_per_px`` the pixel scale;
+    ``flagged`` whether the expert's standing label carries their flag.
     """
 
     candidate_id: int
@@ -91,6 +121,11 @@ class CandidateView:
     consensus: dict[str, Any] | None
     properties: dict[str, Any] = field(default_factory=dict)
     percentiles: tuple[float, float] = DEFAULT_PERCENTILES
+    context_rgb: np.ndarray | None = None
+    neighbours: list[Neighbour] = field(default_factory=list)
+    north_east: tuple[tuple[float, float], tuple[float, float]] | None = None
+    arcsec_per_px: float | None = None
+    flagged: bool = False
 
 
 def network_views(stamp: np.ndarray, config: StarcNetConfig | None = None) -> list[np.ndarray]:
@@ -126,6 +161,58 @@ def _stamp(arrays: list[np.ndarray], x: float, y: float, size: int) -> np.ndarra
     return cut.stamps[0] if cut.usable[0] else None
 
 
+def _context(arrays: list[np.ndarray], x: float, y: float, size: int) -> np.ndarray:
+    """A ``(B, size, size)`` cut-out centred on 1-based ``(x, y)``, NaN where it leaves the mosaic."""
+    return np.stack(
+        [
+            Cutout2D(a, (x - 1.0, y - 1.0), size, mode="partial", fill_value=np.nan, copy=True).data
+            for a in arrays
+        ]
+    ).astype(np.float32)
+
+
+def _neighbours(
+    session: Session, candidate: Candidate, version_id: int | None, size: int, *, blind: bool
+) -> list[Neighbour]:
+    half = size / 2.0
+    rows = session.execute(
+        select(Candidate.source_id, Candidate.x, Candidate.y, Prediction.predicted_class)
+        .outerjoin(
+            Prediction,
+            (Prediction.candidate_id == Candidate.id) & (Prediction.model_version_id == (version_id or -1)),
+        )
+        .where(
+            Candidate.galaxy_id == candidate.galaxy_id,
+            Candidate.id != candidate.id,
+            Candidate.x.between(candidate.x - half, candidate.x + half),
+            Candidate.y.between(candidate.y - half, candidate.y + half),
+        )
+    ).all()
+    return [
+        Neighbour(int(source), float(x - candidate.x), float(y - candidate.y), 0 if blind else int(k or 0))
+        for source, x, y, k in rows
+    ]
+
+
+def _my_flag(session: Session, candidate_id: int, expert_id: int | None) -> bool:
+    """Whether the expert's latest answer on the candidate is flagged (and still standing)."""
+    if expert_id is None:
+        return False
+    retraction = aliased(Label)
+    flagged = session.scalar(
+        select(Label.flagged)
+        .where(
+            Label.candidate_id == candidate_id,
+            Label.expert_id == expert_id,
+            Label.label_class.is_not(None),
+            ~exists().where(retraction.retracts_id == Label.id),
+        )
+        .order_by(Label.id.desc())
+        .limit(1)
+    )
+    return bool(flagged)
+
+
 def labels_and_consensus(session: Session, candidate_id: int) -> tuple[dict[str, str], dict[str, Any] | None]:
     """Every expert's standing label on a candidate (name -> "1"-"4"/"unsure") and its consensus summary."""
     labels = effective_labels(session, candidate_ids=[candidate_id])
@@ -146,8 +233,9 @@ def build_candidate_view(
     expert_id: int | None = None,
     stretch: str = "asinh",
     percentiles: tuple[float, float] = DEFAULT_PERCENTILES,
-    blind: bool = True,
+    blind: bool = False,
     context_size: int = 48,
+    wcs: WCS | None = None,
 ) -> CandidateView:
     """Gather what the review page shows for one candidate.
 
@@ -172,6 +260,8 @@ def build_candidate_view(
     context_size : int
         Side (pixels) of the composite and single-band stamps shown to the expert;
         falls back to the network's 32 near the mosaic edge.
+    wcs : astropy.wcs.WCS, optional
+        The mosaics' WCS, for the compass.
 
     Returns
     -------
@@ -198,6 +288,7 @@ def build_candidate_view(
     reveal = not blind or my_label is not None
     # the scores of the version the queue orders by: the previous one while a promotion is being scored
     version_id = queue_model_version(session)
+    scales = display_scales(galaxy.filters or {}, galaxy.instruments or {})
     prediction = None
     if version_id is not None and not blind:
         prediction = session.scalars(
@@ -213,10 +304,13 @@ def build_candidate_view(
         y=candidate.y,
         stretch=stretch,
         context_size=shown.shape[-1],
-        rgb=rgb_composite(shown, stretch, percentile=percentiles),
+        rgb=rgb_composite(shown, stretch, percentile=percentiles, scales=scales),
         bands=grey_stamps(shown, stretch, percentile=percentiles),
         v_band=stamp[BANDS.index("V")],
-        network_rgb=[rgb_composite(view, stretch, percentile=percentiles) for view in network_views(stamp)],
+        network_rgb=[
+            rgb_composite(view, stretch, percentile=percentiles, scales=scales)
+            for view in network_views(stamp)
+        ],
         model_version_id=version_id,
         scores=(prediction.p1, prediction.p2, prediction.p3, prediction.p4) if prediction else None,
         predicted_class=prediction.predicted_class if prediction else None,
@@ -229,6 +323,16 @@ def build_candidate_view(
         consensus=summary if reveal else None,
         properties=dict(candidate.properties or {}),
         percentiles=percentiles,
+        context_rgb=rgb_composite(
+            _context(arrays, candidate.x, candidate.y, CONTEXT_SIZE),
+            stretch,
+            percentile=percentiles,
+            scales=scales,
+        ),
+        neighbours=_neighbours(session, candidate, version_id, CONTEXT_SIZE, blind=blind),
+        north_east=compass(wcs, candidate.x, candidate.y),
+        arcsec_per_px=galaxy.pixel_scale_arcsec,
+        flagged=_my_flag(session, candidate_id, expert_id),
     )
 
 
@@ -262,6 +366,8 @@ def class_examples(
         class -> list of ``(32, 32, 3)`` uint8 images (empty lists for classes nobody labelled).
     """
     examples: dict[int, list[np.ndarray]] = {}
+    galaxy = session.get(Galaxy, galaxy_id)
+    scales = display_scales(galaxy.filters or {}, galaxy.instruments or {})
     for k in range(1, 5):
         rows = session.execute(
             select(Candidate.x, Candidate.y)
@@ -276,7 +382,9 @@ def class_examples(
             continue
         x, y = (np.array(column, dtype=float) for column in zip(*rows, strict=True))
         stamps = extract_stamps(arrays, x, y, size=_NETWORK_SIZE).stamps
-        examples[k] = [rgb_composite(stamp, stretch, percentile=percentiles) for stamp in stamps]
+        examples[k] = [
+            rgb_composite(stamp, stretch, percentile=percentiles, scales=scales) for stamp in stamps
+        ]
     return examples
 
 
@@ -288,14 +396,17 @@ def submit_label(
     label_class: object,
     comment: str = "",
     seconds_spent: float | None = None,
-    blind: bool = True,
+    blind: bool = False,
+    flagged: bool = False,
+    blind_imposed: bool = False,
 ) -> int:
     """Record an expert's answer on the candidate of ``view``; return the label id.
 
     The display settings (stretch, display range as lower and upper
-    percentiles, stamp side, blind mode) are stored with
-    the label, and — unless the expert worked blind — the model version and
-    scores they were shown.
+    percentiles, stamp side, blind mode and whether an admin imposed it) are
+    stored with the label, and — unless the expert worked blind — the model
+    version and scores they were shown; ``flagged`` marks the candidate for
+    the expert's "flagged" queue.
     """
     shown = view.scores is not None and not blind
     return record_label(
@@ -312,7 +423,9 @@ def submit_label(
             "percentiles": list(view.percentiles),
             "stamp_px": view.context_size,
             "blind": blind,
+            **({"blind_imposed": True} if blind_imposed else {}),
         },
+        flagged=flagged,
     )
 
 
@@ -336,6 +449,29 @@ def undo_last_label(session: Session, expert_id: int) -> int:
     return int(candidate_id)
 
 
+def queue_order_for(session: Session, order: str, galaxy_id: int | None = None) -> tuple[str, str | None]:
+    """The queue order to use, and why it differs from ``order`` (None when it does not).
+
+    Orders that rank by scores need the active model's scores of the galaxy;
+    without a model, or for a galaxy it has not scored yet (just imported),
+    the queue falls back to ``fewest_votes``, which needs none.
+    """
+    if order in SCORELESS_ORDERS:
+        return order, None
+    version_id = queue_model_version(session)
+    if version_id is None:
+        return "fewest_votes", "no active model yet: ordered by fewest votes instead"
+    scored = select(Prediction.candidate_id).join(Candidate).where(Prediction.model_version_id == version_id)
+    if galaxy_id is not None:
+        scored = scored.where(Candidate.galaxy_id == galaxy_id)
+    if session.scalar(scored.limit(1)) is None:
+        return "fewest_votes", (
+            "the active model has not scored this galaxy yet: ordered by fewest votes until it has "
+            "(score it from the Galaxies page or with `python -m webapp score`)"
+        )
+    return order, None
+
+
 def next_candidates(
     session: Session,
     *,
@@ -345,15 +481,16 @@ def next_candidates(
     predicted_class: int | None = None,
     mag_v_range: tuple[float | None, float | None] | None = None,
     include_labelled: bool = False,
+    flagged_only: bool = False,
     skipped: Collection[int] = (),
     limit: int = 20,
 ) -> list[int]:
     """Ids of the next candidates for the expert, in queue order, leaving out those skipped.
 
-    Orders that need scores fall back to ``fewest_votes`` when no model is active.
+    ``order`` goes through :func:`queue_order_for` first; ``flagged_only``
+    keeps the candidates the expert flagged (labelled ones included).
     """
-    if active_model_version(session) is None and order not in ("fewest_votes", "random"):
-        order = "fewest_votes"
+    order, _ = queue_order_for(session, order, galaxy_id)
     ids: list[int] = []
     after = None
     while len(ids) < limit:
@@ -364,7 +501,8 @@ def next_candidates(
             predicted_class=predicted_class,
             mag_v_range=mag_v_range,
             expert_id=expert_id,
-            labelled_by_expert=None if include_labelled else False,
+            labelled_by_expert=None if include_labelled or flagged_only else False,
+            flagged_by=expert_id if flagged_only else None,
             limit=limit + len(skipped),
             after=after,
         )

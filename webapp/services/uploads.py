@@ -301,6 +301,11 @@ def import_uploads(
             frame=frame,
             label_column=label_column,
         )
+    except UserInputError as error:
+        shutil.rmtree(folder, ignore_errors=True)
+        # the expert knows the files they uploaded, not the server's folder they were written to
+        message = str(error).replace(f"{folder}{os.sep}", "").replace(str(folder), "the uploaded files")
+        raise UserInputError(message) from None
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
