@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import os
 import socket
+import sys
+import types
 
 import pytest
 import torch
@@ -39,7 +41,10 @@ def _worker(rank: int, world: int, port: int, out: str) -> None:
 
 
 @pytest.mark.slow
-def test_two_gloo_processes_train_one_model(tmp_path):
+def test_two_gloo_processes_train_one_model(tmp_path, monkeypatch):
+    # spawned processes re-import the parent's __main__; after an AppTest earlier in the same
+    # pytest process that is a Streamlit page script, which must not run outside Streamlit
+    monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
     mp.spawn(_worker, args=(2, _free_port(), str(tmp_path)), nprocs=2, join=True)
     ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in range(2)]
     for key, value in ranks[0]["state"].items():

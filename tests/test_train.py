@@ -174,7 +174,7 @@ def test_binary_model_and_other_labels_command_lines(tmp_path, capsys):
     report = json.loads((out / "report.json").read_text())
     # not the labels it was trained on: every labelled stamp is evaluated, on the binary problem only
     assert report["subset"] == "all labelled stamps" and report["n"] == 40
-    assert set(report) == {"n", "binary_12_34", "grouping", "subset"}
+    assert set(report) == {"n", "binary_12_34", "grouping", "precision", "subset"}
     # the paper's other binary problem, 1+2+3 against the non-clusters
     other = tmp_path / "b1234.pt"
     assert (
