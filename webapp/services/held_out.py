@@ -203,13 +203,16 @@ def interval_text(metrics: dict[str, Any], key: str) -> str:
 def measure_on_held_out(
     held: LabelSnapshot, models: Sequence[Any], held_stamps: np.ndarray
 ) -> list[dict[str, Any]]:
-    """Held-out metrics of each loaded model (:class:`starcnet_core.nn.checkpoint.LoadedModel`)."""
+    """Held-out metrics of each loaded model (:class:`starcnet_core.nn.checkpoint.LoadedModel`).
+
+    Always in fp32: the figures that decide a promotion must not depend on the machine's fast paths.
+    """
     from starcnet_core.nn.predict import predict_stamps
 
     return [
         heldout_metrics(
             held.classes,
-            predict_stamps(model, held_stamps).scores if len(held) else np.zeros((0, 4)),
+            predict_stamps(model, held_stamps, precision="fp32").scores if len(held) else np.zeros((0, 4)),
             fingerprint=snapshot_fingerprint(held),
         )
         for model in models
