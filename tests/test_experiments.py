@@ -6,8 +6,7 @@ import json
 
 import numpy as np
 import pytest
-import torch
-from stamp_testing import TINY, tiny_stampset
+from stamp_testing import TINY, one_thread, tiny_stampset  # noqa: F401 (fixture)
 
 from starcnet_core.cli import main
 from starcnet_core.errors import UserInputError
@@ -21,12 +20,7 @@ from starcnet_core.training.train import TrainConfig
 FAST = TrainConfig(epochs=1, batch_size=16, lr=1e-3, balance=False)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_leave_one_galaxy_out_classifies_every_galaxy_once_and_averages_the_confusions():

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from stamp_testing import TINY, tiny_stampset
+from stamp_testing import TINY, one_thread, tiny_stampset  # noqa: F401 (fixture)
 
 from starcnet_core.cli import main
 from starcnet_core.errors import UserInputError
@@ -25,13 +25,7 @@ from starcnet_core.training.train import (
 FAST = TrainConfig(epochs=2, batch_size=16, lr=1e-3, balance=False)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny networks run several times faster on one thread: intra-op threads only add synchronisation."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _weights(model):

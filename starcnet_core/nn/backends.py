@@ -397,6 +397,11 @@ def cached_choice(loaded: LoadedModel, device: torch.device | str = "cpu") -> di
     return _read_choices().get(machine_key(device), {}).get(network_fingerprint(loaded))
 
 
+# What building or running a backend raises on a machine that cannot run it: missing quantised
+# kernels ("Could not run 'quantized::...'" is a NotImplementedError), unsupported engines, bad shapes.
+_LOAD_ERRORS = (RuntimeError, ValueError, NotImplementedError)
+
+
 def _verified(
     precision: str, model: StarcNet, samples: tuple[torch.Tensor, torch.Tensor], label: str
 ) -> Backend:
@@ -409,7 +414,7 @@ def _verified(
     try:
         candidate = build_backend(precision, model, calibration)
         check = check_against_fp32(fp32, [candidate], held_out)[precision]
-    except (RuntimeError, ValueError, NotImplementedError) as error:
+    except _LOAD_ERRORS as error:
         log.warning(
             "inference: the %s backend failed to load (%s); fp32 used", precision, str(error).splitlines()[0]
         )
@@ -437,7 +442,7 @@ def _probe(
     for precision in candidates:
         try:
             built.append(build_backend(precision, model, calibration))
-        except (RuntimeError, ValueError, NotImplementedError) as error:
+        except _LOAD_ERRORS as error:
             failed[precision] = str(error).splitlines()[0]
             log.warning(
                 "inference: the %s backend failed to load (%s); not considered", precision, failed[precision]

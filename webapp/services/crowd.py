@@ -1,6 +1,6 @@
 """Expert-weighted consensus of the stored labels (Dawid-Skene), beside the mode.
 
-Reads the labels that count (:func:`db.consensus.effective_labels`; "unsure"
+Reads the experts' class votes once (:func:`db.agreement.expert_votes`; "unsure"
 answers carry no class and are left out), fits
 :func:`starcnet_core.evaluation.dawid_skene.dawid_skene` with one confusion
 matrix per expert, and reports each expert's estimated accuracy per class with
@@ -13,14 +13,23 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from db.consensus import effective_labels, tally
-from db.models import Expert
+from db.agreement import ExpertVotes, expert_votes
 from starcnet_core.evaluation.dawid_skene import DawidSkene, dawid_skene
 
 __all__ = ["weighted_consensus", "weighted_consensus_report"]
+
+
+def _fit(votes: ExpertVotes, exclude: np.ndarray | None = None) -> DawidSkene | None:
+    """Dawid-Skene on the class votes of ``votes`` (a candidates x experts grid); None without any."""
+    rows, cols = np.nonzero(votes.votes)
+    if exclude is not None:
+        keep = ~np.isin(votes.candidate_ids[rows], exclude)
+        rows, cols = rows[keep], cols[keep]
+    if len(rows) == 0:
+        return None
+    return dawid_skene(votes.candidate_ids[rows], votes.expert_ids[cols], votes.votes[rows, cols])
 
 
 def weighted_consensus(
@@ -36,13 +45,7 @@ def weighted_consensus(
     candidates ``exclude`` (e.g. the held-out set, whose labels must not shape
     what a retrain trains on).
     """
-    labels = effective_labels(session, galaxy_id=galaxy_id, roles=roles)
-    voted = labels.label_class > 0
-    if exclude is not None:
-        voted &= ~np.isin(labels.candidate_id, exclude)
-    if not voted.any():
-        return None
-    return dawid_skene(labels.candidate_id[voted], labels.expert_id[voted], labels.label_class[voted])
+    return _fit(expert_votes(session, galaxy_id=galaxy_id, roles=roles), exclude)
 
 
 def weighted_consensus_report(
@@ -60,16 +63,14 @@ def weighted_consensus_report(
         ``accuracy`` (4 values, classes 1-4) and ``labels_per_class`` (the
         expected number of their labels on candidates of each class).
     """
-    fit = weighted_consensus(session, galaxy_id=galaxy_id, roles=roles)
+    votes = expert_votes(session, galaxy_id=galaxy_id, roles=roles)
+    fit = _fit(votes)
     if fit is None:
         return {"n_candidates": 0, "experts": []}
-    mode = tally(effective_labels(session, galaxy_id=galaxy_id, roles=roles))
-    # both are sorted by candidate id; the mode also holds candidates with only "unsure" answers
-    mode_class = mode.mode[np.searchsorted(mode.candidate_id, fit.items)]
+    # both are sorted by candidate id; the votes also hold candidates with only "unsure" answers
+    mode_class = votes.consensus[np.searchsorted(votes.candidate_ids, fit.items)]
     decided = mode_class > 0
-    names = dict(
-        session.execute(select(Expert.id, Expert.name).where(Expert.id.in_(fit.workers.tolist()))).all()
-    )
+    names = dict(zip(votes.expert_ids.tolist(), votes.expert_names, strict=True))
     return {
         "n_candidates": int(len(fit.items)),
         "n_decided": int(decided.sum()),
