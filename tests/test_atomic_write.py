@@ -33,3 +33,30 @@ def test_failure_keeps_target_and_removes_staging(tmp_path):
         raise RuntimeError("writer failed")
     assert target.read_text() == "old\n"
     assert [p.name for p in tmp_path.iterdir()] == ["regions.reg"]
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="names the synced files through /proc")
+def test_prediction_outputs_are_synced_before_they_are_published(tmp_path, monkeypatch):
+    from astropy.table import Table
+
+    from starcnet_core.io.prediction_files import write_stampset_outputs
+
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd):
+        events.append(("fsync", os.path.basename(os.readlink(f"/proc/self/fd/{fd}"))))
+        real_fsync(fd)
+
+    def replace(source, target):
+        events.append(("replace", os.path.basename(target)))
+        real_replace(source, target)
+
+    monkeypatch.setattr(atomic_write.os, "fsync", fsync)
+    monkeypatch.setattr(atomic_write.os, "replace", replace)
+    out = tmp_path / "out"
+    paths = write_stampset_outputs(out, Table({"galaxy": ["g"], "id": [1], "pred_class": [2]}))
+    assert [p.name for p in paths] == ["scores.csv"] and (out / "scores.csv").read_text().startswith("galaxy")
+    # the file is on disk before it replaces the target, the folder entry after
+    assert events == [("fsync", "scores.csv"), ("replace", "scores.csv"), ("fsync", "out")]
+    assert [p.name for p in out.iterdir()] == ["scores.csv"]  # no staging folder left

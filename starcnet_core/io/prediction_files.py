@@ -13,7 +13,8 @@ row per candidate; edge, NaN and zero-coverage candidates keep their row with
 * ``<field>_predictions.png``: the field with candidates circled by class.
 
 All files are first written to a staging directory inside ``out_dir`` and
-moved into place only once every one of them exists, so a failed run leaves no
+moved into place only once every one of them exists, each synced to disk
+(:func:`starcnet_core.atomic_write.publish_files`), so a failed run leaves no
 partial outputs.
 """
 
@@ -28,6 +29,7 @@ from pathlib import Path
 import numpy as np
 from astropy.table import Table, hstack
 
+from starcnet_core.atomic_write import publish_files
 from starcnet_core.errors import UserInputError
 from starcnet_core.io.bands import BANDS
 from starcnet_core.io.galaxy import LegusGalaxy
@@ -94,21 +96,12 @@ def predict_stampset(
     return hstack([stamps.table[keep], predicted])
 
 
-def _publish(staging: Path, out_dir: Path) -> list[Path]:
-    moved = []
-    for source in sorted(staging.iterdir()):
-        target = out_dir / source.name
-        os.replace(source, target)
-        moved.append(target)
-    return moved
-
-
 def _staged(out_dir: Path, write: Callable[[Path], None]) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".predict-", dir=out_dir))
     try:
         write(staging)
-        return _publish(staging, out_dir)
+        return publish_files(staging, out_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
