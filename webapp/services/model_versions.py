@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sklearn.metrics import confusion_matrix
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
@@ -25,7 +26,8 @@ from db.models import Candidate, Galaxy, Job, ModelVersion, Prediction
 from db.predictions import active_model_version
 from db.registry import VersionInfo
 from starcnet_core.errors import UserInputError
-from starcnet_core.groupings import BINARY, GROUPINGS
+from starcnet_core.evaluation.evaluate import CLASSES
+from starcnet_core.groupings import BINARY, group_labels
 from webapp.services.galaxies import STAMP_SIZE
 from webapp.services.held_out import HELD_OUT_MINIMUM, held_out_summary
 from webapp.services.labels import check_name, get_expert
@@ -347,10 +349,6 @@ def _paired_predictions(session: Session, old_id: int, new_id: int, galaxy_id: i
     return session.execute(query).all()
 
 
-def _colour(a: float | None, b: float | None) -> float | None:
-    return None if a is None or b is None else float(a - b)
-
-
 def science_diff(
     session: Session, new_id: int, old_id: int | None = None, *, galaxy_id: int | None = None
 ) -> dict[str, Any]:
@@ -376,39 +374,47 @@ def science_diff(
             raise UserInputError("no active model version to compare with")
         old_id = active.id
     rows = _paired_predictions(session, old_id, new_id, galaxy_id)
-    transitions = np.zeros((4, 4), dtype=np.int64)
-    per_galaxy: dict[str, np.ndarray] = {}
-    colours: dict[str, dict[str, list]] = {"old": {"u_b": [], "v_i": []}, "new": {"u_b": [], "v_i": []}}
-    changed = []
-    for cid, galaxy, x, y, mag_u, mag_b, mag_v, mag_i, old_class, new_class in rows:
-        transitions[old_class - 1, new_class - 1] += 1
-        per_galaxy.setdefault(galaxy, np.zeros((2, 4), dtype=np.int64))[:, :] += np.eye(4, dtype=np.int64)[
-            [old_class - 1, new_class - 1]
-        ]
-        u_b, v_i = _colour(mag_u, mag_b), _colour(mag_v, mag_i)
-        for key, cls in (("old", old_class), ("new", new_class)):
-            if GROUPINGS[BINARY][cls] == 1 and u_b is not None and v_i is not None:
-                colours[key]["u_b"].append(u_b)
-                colours[key]["v_i"].append(v_i)
-        if old_class != new_class:
-            changed.append(
-                {
-                    "galaxy": galaxy,
-                    "candidate_id": cid,
-                    "x": x,
-                    "y": y,
-                    "old_class": old_class,
-                    "new_class": new_class,
-                }
-            )
-    fractions = [
+    ids, galaxies, xs, ys, mag_u, mag_b, mag_v, mag_i, old_class, new_class = (
+        list(column) for column in (zip(*rows, strict=True) if rows else [()] * 10)
+    )
+    old_class = np.asarray(old_class, dtype=np.int64)
+    new_class = np.asarray(new_class, dtype=np.int64)
+    transitions = (
+        confusion_matrix(old_class, new_class, labels=CLASSES)
+        if rows
+        else np.zeros((len(CLASSES), len(CLASSES)), dtype=np.int64)  # scikit-learn refuses no samples
+    )
+    galaxies = np.asarray(galaxies, dtype=object)
+    fractions = []
+    for galaxy in sorted(set(galaxies)):
+        here = galaxies == galaxy
+        counts = [np.bincount(classes[here] - 1, minlength=4) for classes in (old_class, new_class)]
+        fractions.append(
+            {
+                "galaxy": galaxy,
+                "n": int(here.sum()),
+                "old": (counts[0] / counts[0].sum()).tolist(),
+                "new": (counts[1] / counts[1].sum()).tolist(),
+            }
+        )
+    # None (no photometry) becomes NaN, and a colour with a NaN is left out
+    u_b = np.asarray(mag_u, dtype=float) - np.asarray(mag_b, dtype=float)
+    v_i = np.asarray(mag_v, dtype=float) - np.asarray(mag_i, dtype=float)
+    measured = np.isfinite(u_b) & np.isfinite(v_i)
+    colours = {}
+    for key, classes in (("old", old_class), ("new", new_class)):
+        clusters = measured & (group_labels(classes, BINARY) == 1)
+        colours[key] = {"u_b": u_b[clusters].tolist(), "v_i": v_i[clusters].tolist()}
+    changed = [
         {
-            "galaxy": galaxy,
-            "n": int(counts[0].sum()),
-            "old": (counts[0] / counts[0].sum()).tolist(),
-            "new": (counts[1] / counts[1].sum()).tolist(),
+            "galaxy": galaxies[k],
+            "candidate_id": ids[k],
+            "x": xs[k],
+            "y": ys[k],
+            "old_class": int(old_class[k]),
+            "new_class": int(new_class[k]),
         }
-        for galaxy, counts in sorted(per_galaxy.items())
+        for k in np.flatnonzero(old_class != new_class)
     ]
     return {
         "old_version": old_id,
