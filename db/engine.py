@@ -7,18 +7,26 @@ keys enforced and a busy timeout so that concurrent writers wait instead of
 failing. Write transactions on SQLite start with ``BEGIN IMMEDIATE``: a
 transaction that reads and then writes would otherwise fail at once when
 another process committed in between, instead of waiting its turn.
+
+Each use case of the app (record a label, import a galaxy, claim a job, show
+a queue page) runs in exactly one transaction, opened with :func:`use_case`:
+``with session.begin()``, joined by the smaller use cases it is made of.
+The query functions of :mod:`db` never commit; their callers own the
+transaction.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, SessionTransactionOrigin, sessionmaker
 
-__all__ = ["DATABASE_FILE", "data_dir", "database_url", "make_engine", "session_factory"]
+__all__ = ["DATABASE_FILE", "data_dir", "database_url", "make_engine", "session_factory", "use_case"]
 
 DATABASE_FILE = "starcnet.sqlite"
 #: Milliseconds a SQLite writer waits for the lock before giving up.
@@ -96,3 +104,28 @@ def session_factory(engine: Engine, *, read_only: bool = False) -> sessionmaker[
     """
     bind = engine.execution_options(read_only=True) if read_only else engine
     return sessionmaker(bind=bind, expire_on_commit=False)
+
+
+@contextmanager
+def use_case(session: Session) -> Iterator[Session]:
+    """The one transaction of a use case: ``with session.begin()``, committed together or not at all.
+
+    - No transaction open: ``session.begin()``; the block's writes are committed
+      when it succeeds and rolled back when it raises.
+    - Inside another use case (a transaction opened by ``begin``): the block
+      joins it, and the outer use case commits or rolls back everything.
+    - A transaction the session began by itself for statements run outside
+      any use case (SQLAlchemy's autobegin, e.g. a test's or a page's own
+      read) is ended first, so that the use case starts on a fresh snapshot.
+      Writes belong in use cases, so such a transaction holds reads; it is
+      committed rather than rolled back so that nothing a caller flushed is
+      lost silently.
+    """
+    current = session.get_transaction()
+    if current is not None and current.origin is not SessionTransactionOrigin.AUTOBEGIN:
+        yield session
+        return
+    if current is not None:
+        session.commit()
+    with session.begin():
+        yield session

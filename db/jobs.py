@@ -16,6 +16,11 @@ heartbeats (killed, machine lost) leaves its job ``running``;
 for the kinds in :data:`RESUMABLE_KINDS` (scoring, which stores each chunk
 and scores only what is not yet stored), queues them again for the next
 worker, up to :data:`MAX_ATTEMPTS` claims.
+
+No function here commits: the caller owns the transaction
+(:func:`db.engine.use_case`), and a claim, a heartbeat or a report is meant
+to be a use case of its own, committed at once (the claim's advisory lock on
+PostgreSQL is held until then).
 """
 
 from __future__ import annotations
@@ -122,18 +127,18 @@ class JobInfo:
 
 
 def enqueue(session: Session, kind: str, params: dict[str, Any] | None = None) -> JobInfo:
-    """Add a queued job and commit; returns its row."""
+    """Add a queued job to the caller's transaction; returns its row."""
     job = Job(kind=kind, status="queued", params=dict(params or {}), result={}, message="queued")
     session.add(job)
-    session.commit()
+    session.flush()
     return JobInfo.from_row(job)
 
 
 def enqueue_many(session: Session, kind: str, params: list[dict[str, Any]]) -> list[int]:
-    """Add one queued job per params dict in one transaction (all or none) and commit; returns their ids."""
+    """Add one queued job per params dict to the caller's transaction (all or none); returns their ids."""
     rows = [Job(kind=kind, status="queued", params=dict(p), result={}, message="queued") for p in params]
     session.add_all(rows)
-    session.commit()
+    session.flush()
     return [row.id for row in rows]
 
 
@@ -142,9 +147,10 @@ def enqueue_unless_active(
 ) -> tuple[JobInfo, bool]:
     """Queue a job unless one of the same kind is queued or running; returns (job, whether it is new).
 
-    Check and insert are one transaction: on SQLite the engine's immediate
-    transactions serialise it, on PostgreSQL a transaction-level advisory lock
-    per kind does, so two simultaneous requests never queue two jobs.
+    Check and insert belong to the caller's one transaction: on SQLite the
+    engine's immediate transactions serialise it, on PostgreSQL a
+    transaction-level advisory lock per kind does, so two simultaneous
+    requests never queue two jobs.
     """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:kind))"), {"kind": f"enqueue:{kind}"})
@@ -152,9 +158,7 @@ def enqueue_unless_active(
         select(Job).where(Job.kind == kind, Job.status.in_(("queued", "running"))).order_by(Job.id).limit(1)
     ).scalar_one_or_none()
     if pending is not None:
-        info = JobInfo.from_row(pending)
-        session.rollback()
-        return info, False
+        return JobInfo.from_row(pending), False
     return enqueue(session, kind, params), True
 
 
@@ -167,7 +171,9 @@ def claim_next(session: Session, worker_id: str, kinds: frozenset[str] | None = 
     """Atomically take the oldest queued job (of ``kinds``, default any) for ``worker_id``.
 
     A training job is skipped while another training job is running. Returns
-    None when there is nothing to claim. Commits.
+    None when there is nothing to claim. Commit at once: the claim is only
+    visible to others, and on PostgreSQL the training lock released, when the
+    caller's transaction ends.
     """
     now = utcnow()
     postgres = session.get_bind().dialect.name == "postgresql"
@@ -197,9 +203,7 @@ def claim_next(session: Session, worker_id: str, kinds: frozenset[str] | None = 
             .execution_options(synchronize_session=False)
         )
         if claimed.rowcount == 1:
-            session.commit()
             return get_job(session, job_id)
-    session.commit()
     return None
 
 
@@ -218,7 +222,6 @@ def heartbeat(session: Session, job_id: int, worker_id: str) -> bool:
         .values(heartbeat_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    session.commit()
     if done.rowcount != 1:
         raise JobLost(f"job {job_id} is no longer running on {worker_id}")
     return bool(session.execute(select(Job.cancel_requested).where(Job.id == job_id)).scalar())
@@ -240,7 +243,6 @@ def report(
     """
     job = session.execute(select(Job).where(_owned(job_id, worker_id))).scalar_one_or_none()
     if job is None:
-        session.rollback()
         raise JobLost(f"job {job_id} is no longer running on {worker_id}")
     if progress is not None:
         job.progress = float(min(max(progress, 0.0), 1.0))
@@ -252,9 +254,7 @@ def report(
     if result is not None:
         job.result = {**(job.result or {}), **result}
     job.heartbeat_at = utcnow()
-    cancel = bool(job.cancel_requested)
-    session.commit()
-    return cancel
+    return bool(job.cancel_requested)
 
 
 def finish(
@@ -272,7 +272,6 @@ def finish(
         raise ValueError(f"not a final job status: {status!r}")
     job = session.execute(select(Job).where(_owned(job_id, worker_id))).scalar_one_or_none()
     if job is None:
-        session.rollback()
         raise JobLost(f"job {job_id} is no longer running on {worker_id}")
     job.status = status
     job.finished_at = utcnow()
@@ -282,7 +281,7 @@ def finish(
         job.progress = 1.0
     if result is not None:
         job.result = {**(job.result or {}), **result}
-    session.commit()
+    session.flush()
 
 
 def request_cancel(session: Session, job_id: int) -> JobInfo:
@@ -299,7 +298,6 @@ def request_cancel(session: Session, job_id: int) -> JobInfo:
         .values(cancel_requested=True, message="cancel requested")
         .execution_options(synchronize_session=False)
     )
-    session.commit()
     return get_job(session, job_id)
 
 
@@ -310,7 +308,7 @@ def recover_stale(session: Session, stale_after_s: float) -> list[int]:
     :data:`RESUMABLE_KINDS` claimed fewer than :data:`MAX_ATTEMPTS` times is
     queued again, to be resumed by the next worker; any other is marked failed:
     whatever it had half-written was never registered, because registration is
-    the job's last step. Returns the recovered job ids. Commits.
+    the job's last step. Returns the recovered job ids.
     """
     cutoff = utcnow() - dt.timedelta(seconds=stale_after_s)
     stale = session.execute(
@@ -332,14 +330,13 @@ def recover_stale(session: Session, stale_after_s: float) -> list[int]:
             job.error = f"{lost}; nothing it produced was registered — submit the job again"
             job.message = "failed: worker lost"
         recovered.append(job.id)
-    session.commit()
+    session.flush()
     return recovered
 
 
 def get_job(session: Session, job_id: int) -> JobInfo:
-    """The current state of one job (reads fresh from the database)."""
-    session.expire_all()
-    job = session.get(Job, job_id)
+    """The current state of one job (the row as the database holds it now, in this transaction)."""
+    job = session.get(Job, job_id, populate_existing=True)
     if job is None:
         raise KeyError(f"no job {job_id}")
     return JobInfo.from_row(job)

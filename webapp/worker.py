@@ -35,7 +35,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from db import jobs
-from db.engine import session_factory
+from db.engine import session_factory, use_case
 from db.jobs import JobInfo, JobLost
 
 __all__ = ["JobContext", "JobHandler", "Worker", "default_handlers"]
@@ -107,7 +107,7 @@ class JobContext:
             pending, self._pending = self._pending, {}
             lines, self._pending_lines = self._pending_lines, []
         try:
-            with self.sessions() as session:
+            with self.sessions() as session, use_case(session):
                 cancel = jobs.report(session, self.job.id, self.worker_id, log_lines=lines, **pending)
             self.cancel_requested = self.cancel_requested or cancel
         except JobLost:
@@ -123,7 +123,7 @@ class JobContext:
     def beat(self) -> None:
         """Send one heartbeat and pick up a cancel request."""
         try:
-            with self.sessions() as session:
+            with self.sessions() as session, use_case(session):
                 self.cancel_requested = jobs.heartbeat(session, self.job.id, self.worker_id) or (
                     self.cancel_requested
                 )
@@ -197,14 +197,17 @@ class Worker:
     def run_once(self) -> JobInfo | None:
         """Recover stale jobs, then claim and run one job; returns its final state, or None if idle."""
         with self.sessions() as session:
-            for job_id in jobs.recover_stale(session, self.stale_after_s):
+            with use_case(session):
+                recovered = jobs.recover_stale(session, self.stale_after_s)
+            for job_id in recovered:
                 log.warning("job %s: its worker stopped responding; queued again or marked failed", job_id)
                 self._discard_files(session, job_id)
-            job = jobs.claim_next(session, self.worker_id, frozenset(self.handlers))
+            with use_case(session):
+                job = jobs.claim_next(session, self.worker_id, frozenset(self.handlers))
         if job is None:
             return None
         self._execute(job)
-        with self.sessions() as session:
+        with self.sessions() as session, use_case(session):
             return jobs.get_job(session, job.id)
 
     def _execute(self, job: JobInfo) -> None:
@@ -236,7 +239,8 @@ class Worker:
             return
         try:
             with self.sessions() as session:
-                jobs.finish(session, job.id, self.worker_id, status, result=result, error=error)
+                with use_case(session):
+                    jobs.finish(session, job.id, self.worker_id, status, result=result, error=error)
                 if status != "succeeded":
                     self._discard_files(session, job.id)
         except JobLost:
@@ -249,7 +253,6 @@ class Worker:
 
         for path in discard_job_checkpoints(session, job_id):
             log.warning("job %s: removed %s, left by the unfinished job", job_id, path)
-        session.rollback()
 
     def run(self, *, max_jobs: int | None = None, idle_exit: bool = False) -> int:
         """Run jobs until stopped (SIGTERM/SIGINT finish the current job first); returns jobs run.
