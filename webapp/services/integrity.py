@@ -12,13 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.consensus import consensus, effective_labels, tally, update_consensus_cache
-from db.models import Candidate, Galaxy
-from webapp.services.database import transaction
-from webapp.services.labels import lock_candidates
+from db.engine import use_case
+from db.galaxies import described_consensus_rows, stored_consensus_rows
+from db.labels import lock_candidates
 
 __all__ = ["ConsensusMismatch", "ConsensusCheck", "check_consensus"]
 
@@ -57,10 +56,7 @@ class ConsensusCheck:
 
 
 def _stored(session: Session, ids: list[int] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    query = select(Candidate.id, Candidate.n_votes, Candidate.consensus_class).order_by(Candidate.id)
-    if ids is not None:
-        query = query.where(Candidate.id.in_(ids))
-    rows = session.execute(query).all()
+    rows = stored_consensus_rows(session, ids)
     columns = list(zip(*rows, strict=True)) or [(), (), ()]
     cid, votes, mode = (np.array([0 if v is None else v for v in c], dtype=np.int64) for c in columns)
     return cid, votes, mode
@@ -84,7 +80,8 @@ def check_consensus(session: Session, *, repair: bool = False) -> ConsensusCheck
     A first pass compares everything without locks; the candidates that
     differ are then locked (as every label write locks them) and compared
     again, so that a label committed between the two reads of the first pass
-    is not reported as a mismatch while writers keep working.
+    is not reported as a mismatch while writers keep working. The first pass
+    is a read of its own, so that the full comparison holds no locks.
 
     Parameters
     ----------
@@ -98,11 +95,11 @@ def check_consensus(session: Session, *, repair: bool = False) -> ConsensusCheck
     ConsensusCheck
         Mismatches as they were before any repair.
     """
-    with transaction(session):
+    with use_case(session):
         n_candidates, suspects = _differing(session)
     if not suspects:
         return ConsensusCheck(n_candidates, [], False)
-    with transaction(session):
+    with use_case(session):
         lock_candidates(session, suspects)
         confirmed = []
         for start in range(0, len(suspects), _CHUNK):
@@ -122,12 +119,7 @@ def _describe(session: Session, ids: list[int]) -> list[ConsensusMismatch]:
 
 def _describe_chunk(session: Session, ids: list[int]) -> list[ConsensusMismatch]:
     result = tally(effective_labels(session, candidate_ids=ids)).as_dict()
-    rows = session.execute(
-        select(Candidate.id, Galaxy.name, Candidate.source_id, Candidate.n_votes, Candidate.consensus_class)
-        .join(Galaxy)
-        .where(Candidate.id.in_(ids))
-        .order_by(Candidate.id)
-    ).all()
+    rows = described_consensus_rows(session, ids)
     mismatches = []
     for cid, galaxy, source_id, stored_votes, stored_class in rows:
         found = result.get(int(cid), {"n_votes": 0, "consensus": None})

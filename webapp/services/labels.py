@@ -20,13 +20,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import exists, func, insert, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from db.consensus import update_consensus_cache
-from db.models import EXPERT_ROLES, LABEL_CLASSES, Candidate, Expert, Galaxy, Label, ModelVersion, utcnow
+from db.engine import use_case
+from db.experts import answer_counts, expert_by_name, expert_id_by_name, lock_expert
+from db.galaxies import candidate_by_source, candidate_index, galaxy_ids_by_name
+from db.labels import first_import_of_batch, insert_labels, label_rows, latest_standing_label, lock_candidates
+from db.models import EXPERT_ROLES, LABEL_CLASSES, Candidate, Expert, Label, ModelVersion, utcnow
 from starcnet_core.errors import UserInputError
-from webapp.services.database import transaction
 
 __all__ = [
     "LabelRecord",
@@ -40,13 +42,9 @@ __all__ = [
     "undo_label",
     "label_history",
     "import_labels",
-    "lock_candidates",
     "check_seconds",
     "check_name",
 ]
-
-# Candidate ids per locking statement: well under the databases' parameter limits.
-_LOCK_CHUNK = 5000
 
 
 @dataclass(frozen=True)
@@ -104,8 +102,8 @@ def add_expert(session: Session, name: str, role: str = "expert") -> int:
     name = check_name(name, "an expert", Expert.__table__.c.name.type.length)
     if role not in EXPERT_ROLES:
         raise UserInputError(f"role {role!r} is not one of {', '.join(EXPERT_ROLES)}")
-    with transaction(session):
-        if session.scalar(select(Expert.id).where(Expert.name == name)) is not None:
+    with use_case(session):
+        if expert_id_by_name(session, name) is not None:
             raise UserInputError(f"expert {name!r} already exists")
         expert = Expert(name=name, role=role)
         session.add(expert)
@@ -117,7 +115,7 @@ def set_role(session: Session, name: str, role: str) -> None:
     """Give expert ``name`` the role ``expert`` or ``admin`` (e.g. to let them import server directories)."""
     if role not in ("expert", "admin"):
         raise UserInputError(f"role {role!r} is not one of expert, admin")
-    with transaction(session):
+    with use_case(session):
         expert = get_expert(session, name)
         if expert.role == "catalog":
             raise UserInputError(f"{name!r} holds catalog labels, not a person: its role stays catalog")
@@ -126,16 +124,15 @@ def set_role(session: Session, name: str, role: str) -> None:
 
 def list_experts(session: Session) -> list[dict[str, Any]]:
     """Every expert (and pseudo-expert): name, role, answers given (retractions not counted); by name."""
-    votes = func.count(Label.id).filter(Label.label_class.is_not(None))
-    rows = session.execute(
-        select(Expert.name, Expert.role, votes).outerjoin(Label).group_by(Expert.id).order_by(Expert.name)
-    ).all()
+    with use_case(session):
+        rows = answer_counts(session)
     return [{"name": name, "role": role, "n_labels": int(n)} for name, role, n in rows]
 
 
 def get_expert(session: Session, name: str) -> Expert:
     """The expert called ``name``; :class:`UserInputError` when there is none."""
-    expert = session.scalars(select(Expert).where(Expert.name == name)).one_or_none()
+    with use_case(session):
+        expert = expert_by_name(session, name)
     if expert is None:
         raise UserInputError(f"unknown expert {name!r} (add them with `python -m webapp expert add`)")
     return expert
@@ -143,36 +140,11 @@ def get_expert(session: Session, name: str) -> Expert:
 
 def find_candidate(session: Session, galaxy: str, source_id: int) -> Candidate:
     """Candidate ``source_id`` (catalog id) of galaxy ``galaxy``; :class:`UserInputError` if absent."""
-    candidate = session.scalars(
-        select(Candidate).join(Galaxy).where(Galaxy.name == galaxy, Candidate.source_id == source_id)
-    ).one_or_none()
+    with use_case(session):
+        candidate = candidate_by_source(session, galaxy, source_id)
     if candidate is None:
         raise UserInputError(f"galaxy {galaxy!r} has no candidate with id {source_id}")
     return candidate
-
-
-def lock_candidates(session: Session, candidate_ids: Sequence[int]) -> list[int]:
-    """Lock these candidates' rows for this transaction, in ascending id order; return the ids found.
-
-    Every write path that adds labels takes these locks before it reads the
-    labels it rewrites the stored consensus from, so that on PostgreSQL two
-    writers of one candidate run one after the other and the second sees the
-    first one's committed labels (SQLite's IMMEDIATE transactions already
-    serialise every writer). Ascending order everywhere means two writers
-    never wait for each other in a cycle. ``FOR NO KEY UPDATE`` leaves the
-    foreign-key checks of other inserts (labels, predictions) unblocked.
-    """
-    ids = sorted({int(c) for c in candidate_ids})
-    found: list[int] = []
-    for start in range(0, len(ids), _LOCK_CHUNK):
-        chunk = ids[start : start + _LOCK_CHUNK]
-        found += session.scalars(
-            select(Candidate.id)
-            .where(Candidate.id.in_(chunk))
-            .order_by(Candidate.id)
-            .with_for_update(key_share=True)
-        ).all()
-    return found
 
 
 def _lock_candidate(session: Session, candidate_id: int) -> None:
@@ -220,7 +192,7 @@ def record_label(
     """
     cls = normalise_class(label_class)
     seconds_spent = check_seconds(seconds_spent)
-    with transaction(session):
+    with use_case(session):
         _lock_candidate(session, candidate_id)
         _check_expert(session, expert_id)
         if shown_model_version_id is not None and session.get(ModelVersion, shown_model_version_id) is None:
@@ -250,21 +222,10 @@ def undo_label(session: Session, *, candidate_id: int, expert_id: int) -> int:
     The expert's previous answer (if any) counts again. Nothing to undo is a
     :class:`UserInputError`.
     """
-    retraction = aliased(Label)
-    with transaction(session):
+    with use_case(session):
         _lock_candidate(session, candidate_id)
         _check_expert(session, expert_id)
-        latest = session.scalar(
-            select(Label.id)
-            .where(
-                Label.candidate_id == candidate_id,
-                Label.expert_id == expert_id,
-                Label.label_class.is_not(None),
-                ~exists().where(retraction.retracts_id == Label.id),
-            )
-            .order_by(Label.id.desc())
-            .limit(1)
-        )
+        latest = latest_standing_label(session, candidate_id, expert_id)
         if latest is None:
             raise UserInputError(f"expert {expert_id} has no label to undo on candidate {candidate_id}")
         undo = Label(candidate_id=candidate_id, expert_id=expert_id, label_class=None, retracts_id=latest)
@@ -276,9 +237,8 @@ def undo_label(session: Session, *, candidate_id: int, expert_id: int) -> int:
 
 def label_history(session: Session, candidate_id: int) -> list[LabelRecord]:
     """Every label row of a candidate, oldest first (answers and retractions)."""
-    rows = session.execute(
-        select(Label, Expert.name).join(Expert).where(Label.candidate_id == candidate_id).order_by(Label.id)
-    ).all()
+    with use_case(session):
+        rows = label_rows(session, candidate_id)
     return [
         LabelRecord(
             label_id=label.id,
@@ -323,34 +283,23 @@ def import_labels(session: Session, path: str | Path, *, expert: str) -> int:
         raise UserInputError(
             f"{path}: needs a header with columns galaxy, id, class (missing {sorted(missing)})"
         )
-    with transaction(session):
+    with use_case(session):
         expert_id = get_expert(session, expert).id
         # The expert's row lock makes two imports of one expert take turns, so
         # that the repeat check below sees the other's committed labels.
-        session.execute(select(Expert.id).where(Expert.id == expert_id).with_for_update(key_share=True))
-        earlier = session.scalar(
-            select(func.min(Label.created_at)).where(
-                Label.expert_id == expert_id, Label.import_batch == batch
-            )
-        )
+        lock_expert(session, expert_id)
+        earlier = first_import_of_batch(session, expert_id, batch)
         if earlier is not None:
             raise UserInputError(
                 f"{path}: this file was already imported for expert {expert!r} "
                 f"on {earlier:%Y-%m-%d %H:%M} UTC"
             )
-        galaxies = dict(session.execute(select(Galaxy.name, Galaxy.id)).all())
+        galaxies = galaxy_ids_by_name(session)
         wanted = {row["galaxy"].strip() for row in rows}
         unknown = sorted(wanted - set(galaxies))
         if unknown:
             raise UserInputError(f"{path}: unknown galaxy {unknown[0]!r}")
-        index = {
-            (galaxy_id, source_id): candidate_id
-            for candidate_id, galaxy_id, source_id in session.execute(
-                select(Candidate.id, Candidate.galaxy_id, Candidate.source_id).where(
-                    Candidate.galaxy_id.in_([galaxies[name] for name in wanted])
-                )
-            )
-        }
+        index = candidate_index(session, [galaxies[name] for name in wanted])
         now = utcnow()
         records = [
             _import_row(path, line, row, galaxies, index, expert_id, batch, now)
@@ -358,7 +307,7 @@ def import_labels(session: Session, path: str | Path, *, expert: str) -> int:
         ]
         touched = [r["candidate_id"] for r in records]
         lock_candidates(session, touched)
-        session.execute(insert(Label), records)
+        insert_labels(session, records)
         update_consensus_cache(session, touched)
     return len(records)
 
