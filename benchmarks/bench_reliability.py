@@ -47,7 +47,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.run_all import machine_description  # noqa: E402
 from db import jobs  # noqa: E402
-from db.engine import make_engine, session_factory  # noqa: E402
+from db.engine import make_engine, session_factory, use_case  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
 from db.models import Candidate, Expert, Galaxy, Label  # noqa: E402
 from webapp.cli import main as webapp_main  # noqa: E402
@@ -261,11 +261,11 @@ def crash_import(folder: Path, attempt: int, n_tries: int) -> tuple[bool, str]:
 _CHECKPOINT_WRITER = """
 import sys, time, numpy as np
 from db import jobs
-from db.engine import make_engine, session_factory
+from db.engine import make_engine, session_factory, use_case
 from starcnet_core.nn.checkpoint import save_checkpoint
 from starcnet_core.nn.model import StarcNet
 sessions = session_factory(make_engine(sys.argv[1]))
-with sessions() as session:
+with sessions() as session, use_case(session):
     job = jobs.claim_next(session, "doomed")
 model = StarcNet()
 while True:  # write until killed, as a slow disk would make the last write of a retrain
@@ -281,7 +281,7 @@ def crash_checkpoint(folder: Path, attempt: int) -> bool:
     url = f"sqlite:///{data / 'ckpt.sqlite'}"
     engine = make_engine(url)
     upgrade(engine)
-    with session_factory(engine)() as session:
+    with session_factory(engine)() as session, use_case(session):
         job = jobs.enqueue(session, "retrain", {})
     env = {**os.environ, "STARCNET_DATA_DIR": str(data), "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(

@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 from db import jobs  # noqa: E402
 from db.consensus import consensus, from_counts, refresh_consensus_cache  # noqa: E402
-from db.engine import make_engine, session_factory  # noqa: E402
+from db.engine import make_engine, session_factory, use_case  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
 from db.models import Candidate, Expert, Galaxy, Job, ModelVersion, Prediction, Vote  # noqa: E402
 from db.queue import review_queue  # noqa: E402
@@ -384,7 +384,8 @@ def scoring(url: str, n_candidates: int, tmp: Path) -> list[tuple[int, float, fl
             version = import_model(session, checkpoint, f"lite-{n_workers}").id
             # the shards a score job would plan: a quarter of a galaxy each, so two workers share every galaxy
             shards = plan_shards(session, version, shard_size=max(1, per_galaxy // 4))
-            queued = jobs.enqueue_many(session, "score_shard", [s.params() for s in shards])
+            with use_case(session):
+                queued = jobs.enqueue_many(session, "score_shard", [s.params() for s in shards])
         env = {**os.environ, "OMP_NUM_THREADS": "1", "STARCNET_DATA_DIR": str(tmp / "data")}
         code = _WORKER.format(root=str(ROOT), bench=str(ROOT / "benchmarks"))
         started = time.perf_counter()

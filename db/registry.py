@@ -27,7 +27,7 @@ import numpy as np
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from db.models import HeldOutCandidate, ModelVersion, utcnow
+from db.models import HeldOutCandidate, Job, ModelVersion, utcnow
 
 __all__ = [
     "VersionInfo",
@@ -43,6 +43,12 @@ __all__ = [
     "held_out_ids",
     "held_out_growth",
     "add_held_out",
+    "version_by_name",
+    "version_id_by_name",
+    "existing_version_ids",
+    "checkpoint_paths_of_job",
+    "trainers",
+    "score_job_params",
 ]
 
 
@@ -306,3 +312,40 @@ def add_held_out(
     session.add_all(HeldOutCandidate(candidate_id=int(i), added_at=now) for i in picked)
     session.flush()
     return picked
+
+
+def version_by_name(session: Session, name: str) -> ModelVersion | None:
+    """The model version called ``name``, if any."""
+    return session.scalars(select(ModelVersion).where(ModelVersion.name == name)).one_or_none()
+
+
+def version_id_by_name(session: Session, name: str) -> int | None:
+    """The id of the model version called ``name``, if any."""
+    return session.scalar(select(ModelVersion.id).where(ModelVersion.name == name))
+
+
+def existing_version_ids(session: Session, ids: Sequence[int]) -> set[int]:
+    """Those of these ids that are model versions."""
+    return set(session.scalars(select(ModelVersion.id).where(ModelVersion.id.in_(list(ids)))))
+
+
+def checkpoint_paths_of_job(session: Session, job_id: int) -> list[str]:
+    """The checkpoint paths of the model versions a job registered (none for a job that never got there)."""
+    return [
+        p
+        for p in session.scalars(select(ModelVersion.checkpoint_path).where(ModelVersion.job_id == job_id))
+        if p
+    ]
+
+
+def trainers(session: Session) -> list[tuple[int, dict[str, Any] | None]]:
+    """``(version id, params of the job that trained it)`` of every version a job made."""
+    return session.execute(select(ModelVersion.id, Job.params).join(Job, Job.id == ModelVersion.job_id)).all()
+
+
+def score_job_params(session: Session) -> list[dict[str, Any]]:
+    """The params of every ``score`` job, oldest first (they record promotions and roll backs, and who asked)."""
+    return [
+        params or {}
+        for (params,) in session.execute(select(Job.params).where(Job.kind == "score").order_by(Job.id))
+    ]

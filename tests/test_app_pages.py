@@ -11,7 +11,7 @@ import streamlit as st
 from sqlalchemy import delete, select, update
 from streamlit.testing.v1 import AppTest
 
-from db.engine import make_engine
+from db.engine import make_engine, use_case
 from db.models import Candidate, Expert, Galaxy, Job, Label, Prediction
 from tests.app_testing import prepared_database
 from tests.db_testing import migrated_engine
@@ -475,8 +475,9 @@ def test_a_failed_retrain_is_rerun_from_the_page(database_url: str) -> None:
     with session_factory(engine)() as session:
         request = RetrainRequest(mode="scratch", include_catalog=True, epochs=3, requested_by="ann")
         job = request_retrain(session, request)
-        jobs.claim_next(session, "w1")
-        jobs.finish(session, job.id, "w1", "failed", error="RuntimeError: out of memory")
+        with use_case(session):
+            jobs.claim_next(session, "w1")
+            jobs.finish(session, job.id, "w1", "failed", error="RuntimeError: out of memory")
         params = jobs.get_job(session, job.id).params
     app = _signed_in()
     app.switch_page("pages/retrain.py").run()

@@ -18,7 +18,7 @@ from retrain_testing import TINY, label_all, make_galaxy, starting_model, synthe
 from sqlalchemy import func, select
 
 from db import jobs
-from db.engine import session_factory
+from db.engine import session_factory, use_case
 from db.models import Candidate, ModelVersion, Prediction
 from db.queue import review_queue
 from starcnet_core.errors import UserInputError
@@ -321,7 +321,8 @@ def test_cancel_stops_a_running_retrain_and_registers_nothing(app) -> None:
     while time.monotonic() < deadline:
         with sessions() as session:
             if jobs.get_job(session, job.id).progress > 0.1:
-                jobs.request_cancel(session, job.id)
+                with use_case(session):
+                    jobs.request_cancel(session, job.id)
                 break
         time.sleep(0.05)
     runner.join(timeout=30)

@@ -11,7 +11,7 @@ from retrain_testing import make_galaxy, starting_model, synthetic_stamps
 from sqlalchemy import func, select, update
 
 from db import jobs
-from db.engine import session_factory
+from db.engine import session_factory, use_case
 from db.models import Candidate, Galaxy, Job, Prediction
 from db.queue import queue_model_version, review_queue
 from webapp.services.labels import add_expert
@@ -38,8 +38,9 @@ def survey(tmp_path, monkeypatch):
         session.commit()
         version = starting_model(session, tmp_path)
         # the import queued a whole-survey scoring job: withdraw it, the tests queue their own
-        for job in jobs.active_jobs(session):
-            jobs.request_cancel(session, job.id)
+        with use_case(session):
+            for job in jobs.active_jobs(session):
+                jobs.request_cancel(session, job.id)
     return engine, sessions, version, tmp_path
 
 

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import update
 
 from db import jobs
-from db.engine import make_engine, session_factory
+from db.engine import make_engine, session_factory, use_case
 from db.models import Base, Job
 from webapp.worker import Worker
 
@@ -67,7 +67,7 @@ def _until_cancelled(sessions, context) -> dict:
 
 def test_worker_runs_jobs_and_records_results_and_failures(db_url) -> None:
     sessions = _sessions(db_url)
-    with sessions() as session:
+    with sessions() as session, use_case(session):
         good = jobs.enqueue(session, "count", {"values": [1, 2, 3]})
         bad = jobs.enqueue(session, "broken")
         other = jobs.enqueue(session, "not-mine")
@@ -85,13 +85,13 @@ def test_worker_runs_jobs_and_records_results_and_failures(db_url) -> None:
 
 def test_cancel_reaches_a_running_handler(db_url) -> None:
     sessions = _sessions(db_url)
-    with sessions() as session:
+    with sessions() as session, use_case(session):
         job = jobs.enqueue(session, "wait")
     worker = Worker(make_engine(db_url), {"wait": _until_cancelled}, worker_id="w", heartbeat_s=0.1)
     runner = threading.Thread(target=worker.run_once)
     runner.start()
     _wait_for(sessions, job.id, lambda state: state.status == "running")
-    with sessions() as session:
+    with sessions() as session, use_case(session):
         jobs.request_cancel(session, job.id)
     runner.join(timeout=20)
     with sessions() as session:
@@ -118,7 +118,7 @@ _KILLABLE = textwrap.dedent(
 @pytest.mark.slow
 def test_sigkilled_worker_job_is_recovered_as_failed(db_url) -> None:
     sessions = _sessions(db_url)
-    with sessions() as session:
+    with sessions() as session, use_case(session):
         job = jobs.enqueue(session, "slow")
     process = subprocess.Popen([sys.executable, "-c", _KILLABLE, db_url], cwd=REPO)
     try:
@@ -140,7 +140,7 @@ def test_a_database_hiccup_delays_reports_without_losing_them(db_url, monkeypatc
     from webapp.worker import JobContext
 
     sessions = _sessions(db_url)
-    with sessions() as session:
+    with sessions() as session, use_case(session):
         jobs.enqueue(session, "count")
         job = jobs.claim_next(session, "w")
     context = JobContext(sessions, job, "w")

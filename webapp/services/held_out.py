@@ -25,13 +25,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from db import jobs, registry
-from db.ids import in_ids
+from db.engine import use_case
+from db.galaxies import usable_ids
 from db.jobs import JobInfo
-from db.models import Candidate, ModelVersion
 from db.snapshot import LabelSnapshot, label_snapshot
 from starcnet_core.errors import UserInputError
 from starcnet_core.io.stampset import label_fingerprint
@@ -60,13 +59,8 @@ HELD_OUT_MINIMUM = 100
 
 def usable_labels(snapshot: LabelSnapshot, session: Session) -> LabelSnapshot:
     """The rows of ``snapshot`` whose candidates have a full stamp (no edge, no missing band)."""
-    usable = set(
-        session.scalars(
-            select(Candidate.id).where(
-                in_ids(Candidate.id, snapshot.candidate_ids), Candidate.usable.is_(True)
-            )
-        )
-    )
+    with use_case(session):
+        usable = usable_ids(session, snapshot.candidate_ids)
     keep = np.array([int(i) in usable for i in snapshot.candidate_ids], dtype=bool)
     return LabelSnapshot(
         candidate_ids=snapshot.candidate_ids[keep],
@@ -86,7 +80,8 @@ def snapshot_fingerprint(snapshot: LabelSnapshot) -> str:
 
 def held_out_labels(session: Session) -> LabelSnapshot:
     """The held-out candidates with a full stamp and a consensus class over every label. Reads only."""
-    return usable_labels(label_snapshot(session, held_out=True), session)
+    with use_case(session):
+        return usable_labels(label_snapshot(session, held_out=True), session)
 
 
 def held_out_summary(session: Session) -> dict[str, Any]:
@@ -102,9 +97,10 @@ def held_out_summary(session: Session) -> dict[str, Any]:
         growth, None before the first), ``growth`` (list of
         :class:`db.registry.HeldOutGrowth`), ``minimum`` and ``below_minimum``.
     """
-    held = held_out_labels(session)
-    labelled = usable_labels(label_snapshot(session, held_out=None), session)
-    growth = registry.held_out_growth(session)
+    with use_case(session):
+        held = held_out_labels(session)
+        labelled = usable_labels(label_snapshot(session, held_out=None), session)
+        growth = registry.held_out_growth(session)
     return {
         "n": len(held),
         "n_labelled": len(labelled),
@@ -120,7 +116,7 @@ def held_out_summary(session: Session) -> dict[str, Any]:
 def grow_held_out_set(
     session: Session, *, share: float = HELD_OUT_SHARE, at_least: int = 0, seed: int = 0
 ) -> dict[str, Any]:
-    """Grow the held-out set to ``share`` of the labelled candidates (and to ``at_least``); commits.
+    """Grow the held-out set to ``share`` of the labelled candidates (and to ``at_least``), in one transaction.
 
     Candidates already held out stay; the new ones are drawn from the usable
     labelled candidates outside the set, stratified by (class, galaxy). At
@@ -146,19 +142,19 @@ def grow_held_out_set(
         raise UserInputError(f"the held-out share must be in (0, 0.5], not {share}")
     if at_least < 0:
         raise UserInputError(f"--at-least must be 0 or more, not {at_least}")
-    labelled = usable_labels(label_snapshot(session, held_out=None), session)
-    held = held_out_labels(session)
-    target = min(max(int(round(share * len(labelled))), at_least), len(labelled) // 2)
-    added = registry.add_held_out(
-        session,
-        labelled.candidate_ids,
-        labelled.classes,
-        labelled.galaxy_ids,
-        target - len(held),
-        seed=seed + len(registry.held_out_growth(session)),
-    )
-    session.commit()
-    return {"added": len(added), **held_out_summary(session)}
+    with use_case(session):
+        labelled = usable_labels(label_snapshot(session, held_out=None), session)
+        held = held_out_labels(session)
+        target = min(max(int(round(share * len(labelled))), at_least), len(labelled) // 2)
+        added = registry.add_held_out(
+            session,
+            labelled.candidate_ids,
+            labelled.classes,
+            labelled.galaxy_ids,
+            target - len(held),
+            seed=seed + len(registry.held_out_growth(session)),
+        )
+        return {"added": len(added), **held_out_summary(session)}
 
 
 def heldout_metrics(
@@ -220,13 +216,14 @@ def measure_on_held_out(
 
 
 def request_measurement(session: Session, version_ids: Sequence[int]) -> JobInfo:
-    """Queue an ``evaluate`` job: measure these versions on the current held-out set. Commits."""
+    """Queue an ``evaluate`` job: measure these versions on the current held-out set."""
     ids = sorted({int(i) for i in version_ids})
-    known = set(session.scalars(select(ModelVersion.id).where(ModelVersion.id.in_(ids))))
-    unknown = [i for i in ids if i not in known]
-    if unknown or not ids:
-        raise UserInputError(f"no model version {unknown[0] if unknown else '(none given)'}")
-    return jobs.enqueue(session, "evaluate", {"model_version_ids": ids})
+    with use_case(session):
+        known = registry.existing_version_ids(session, ids)
+        unknown = [i for i in ids if i not in known]
+        if unknown or not ids:
+            raise UserInputError(f"no model version {unknown[0] if unknown else '(none given)'}")
+        return jobs.enqueue(session, "evaluate", {"model_version_ids": ids})
 
 
 def evaluate_job_handler(
@@ -236,17 +233,15 @@ def evaluate_job_handler(
 
     def run_evaluate_job(sessions: sessionmaker[Session], context: Any) -> dict[str, Any]:
         ids = [int(i) for i in context.params["model_version_ids"]]
-        with sessions() as session:
+        with sessions() as session, use_case(session):
             held = held_out_labels(session)
             held_stamps = stamps(session, held.candidate_ids)
             models = [load_version_model(session, i) for i in ids]
-            session.commit()
         context.progress(0.5, f"measuring {len(ids)} version(s) on {len(held)} held-out candidates")
         measured = measure_on_held_out(held, models, held_stamps)
-        with sessions() as session:
+        with sessions() as session, use_case(session):
             for version_id, metrics in zip(ids, measured, strict=True):
                 registry.record_metrics(session, version_id, metrics)
-            session.commit()
         context.log(f"measured versions {ids} on {len(held)} held-out candidates")
         return {"n_held_out": len(held), "metrics": dict(zip(map(str, ids), measured, strict=True))}
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from sqlalchemy.orm import Session, sessionmaker
 
 from db import jobs
+from db.engine import use_case
 from db.jobs import JobInfo
 from starcnet_core.errors import UserInputError
 
@@ -23,20 +24,23 @@ __all__ = ["job_status", "recent_jobs", "cancel_job", "rerun_job", "wait_for_job
 def job_status(session: Session, job_id: int) -> JobInfo:
     """The current state of a job."""
     try:
-        return jobs.get_job(session, job_id)
+        with use_case(session):
+            return jobs.get_job(session, job_id)
     except KeyError as error:
         raise UserInputError(f"no job {job_id}") from error
 
 
 def recent_jobs(session: Session, *, kind: str | None = None, limit: int = 20) -> list[JobInfo]:
     """The most recent jobs (of ``kind``), newest first."""
-    return jobs.list_jobs(session, kind=kind, limit=limit)
+    with use_case(session):
+        return jobs.list_jobs(session, kind=kind, limit=limit)
 
 
 def cancel_job(session: Session, job_id: int) -> JobInfo:
     """Cancel a queued job, or ask the worker running it to stop."""
-    job_status(session, job_id)
-    return jobs.request_cancel(session, job_id)
+    with use_case(session):
+        job_status(session, job_id)
+        return jobs.request_cancel(session, job_id)
 
 
 def rerun_job(session: Session, job_id: int) -> JobInfo:
@@ -46,14 +50,15 @@ def rerun_job(session: Session, job_id: int) -> JobInfo:
     that it is refused as any new request would be (another retrain pending,
     no active model for a fine-tune); other kinds are queued as they were.
     """
-    old = job_status(session, job_id)
-    if old.status not in ("failed", "cancelled"):
-        raise UserInputError(f"job #{job_id} is {old.status}: only failed or cancelled jobs are re-run")
-    if old.kind == "retrain":
-        from webapp.services.retrain import RetrainRequest, request_retrain
+    with use_case(session):
+        old = job_status(session, job_id)
+        if old.status not in ("failed", "cancelled"):
+            raise UserInputError(f"job #{job_id} is {old.status}: only failed or cancelled jobs are re-run")
+        if old.kind == "retrain":
+            from webapp.services.retrain import RetrainRequest, request_retrain
 
-        return request_retrain(session, RetrainRequest.from_params(old.params))
-    return jobs.enqueue(session, old.kind, old.params)
+            return request_retrain(session, RetrainRequest.from_params(old.params))
+        return jobs.enqueue(session, old.kind, old.params)
 
 
 def wait_for_job(

@@ -18,13 +18,14 @@ from typing import Any
 
 import numpy as np
 from sklearn.metrics import confusion_matrix
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from db import jobs, registry
-from db.models import Candidate, Galaxy, Job, ModelVersion, Prediction
+from db.engine import use_case
+from db.models import ModelVersion
 from db.predictions import active_model_version
 from db.registry import VersionInfo
+from db.scoring import paired_predictions, scored_per_galaxy, usable_per_galaxy
 from starcnet_core.errors import UserInputError
 from starcnet_core.evaluation.evaluate import CLASSES
 from starcnet_core.groupings import BINARY, group_labels
@@ -50,7 +51,8 @@ __all__ = [
 
 def list_versions(session: Session) -> list[VersionInfo]:
     """Every model version, newest first, with its held-out metrics and the then-active model's."""
-    return registry.list_versions(session)
+    with use_case(session):
+        return registry.list_versions(session)
 
 
 def import_model(
@@ -59,7 +61,7 @@ def import_model(
     """Register an existing checkpoint (ours or the published ``starcnet.pth``) as a model version.
 
     The file must load (:func:`starcnet_core.nn.checkpoint.load_model`); with
-    ``activate`` it becomes the active version and a scoring job is queued. Commits.
+    ``activate`` it becomes the active version and a scoring job is queued, in one transaction.
     """
     from starcnet_core.nn.checkpoint import load_model
 
@@ -68,16 +70,20 @@ def import_model(
         raise UserInputError(f"{checkpoint_path}: no such checkpoint")
     name = check_name(name, "a model version", ModelVersion.__table__.c.name.type.length)
     check_scorable(load_model(path), checkpoint_path)
-    if session.scalar(select(ModelVersion.id).where(ModelVersion.name == name)) is not None:
-        raise UserInputError(f"model version name {name!r} is taken; choose another with --name")
-    version = registry.register_version(
-        session, name=name, checkpoint_path=path, checkpoint_sha256=registry.file_sha256(path), mode="import"
-    )
-    if activate:
-        registry.promote(session, version.id)
-        jobs.enqueue(session, "score", {"model_version_id": version.id, "galaxy_id": None})
-    session.commit()
-    return registry.get_version(session, version.id)
+    with use_case(session):
+        if registry.version_id_by_name(session, name) is not None:
+            raise UserInputError(f"model version name {name!r} is taken; choose another with --name")
+        version = registry.register_version(
+            session,
+            name=name,
+            checkpoint_path=path,
+            checkpoint_sha256=registry.file_sha256(path),
+            mode="import",
+        )
+        if activate:
+            registry.promote(session, version.id)
+            jobs.enqueue(session, "score", {"model_version_id": version.id, "galaxy_id": None})
+        return registry.get_version(session, version.id)
 
 
 def check_scorable(loaded: Any, source: str | Path) -> None:
@@ -128,9 +134,10 @@ def held_out_comparison(session: Session, version_id: int) -> dict[str, Any]:
         :func:`webapp.services.held_out.held_out_summary`), ``new_current``
         and ``active_current`` (measured on the held-out set as it is now).
     """
-    version = _version(session, version_id)
-    active = active_model_version(session)
-    summary = held_out_summary(session)
+    with use_case(session):
+        version = _version(session, version_id)
+        active = active_model_version(session)
+        summary = held_out_summary(session)
     current = summary["fingerprint"]
     old: dict[str, Any] = {}
     if active is not None and active.id != version_id:
@@ -180,6 +187,11 @@ def promotion_review(session: Session, version_id: int) -> dict[str, Any]:
         and ``refusals``: the reasons a promotion is refused without an
         admin's force (empty when it may go ahead).
     """
+    with use_case(session):
+        return _promotion_review(session, version_id)
+
+
+def _promotion_review(session: Session, version_id: int) -> dict[str, Any]:
     comparison = held_out_comparison(session, version_id)
     n_compared = n_changed = 0
     refusals: list[str] = []
@@ -208,7 +220,7 @@ def promotion_review(session: Session, version_id: int) -> dict[str, Any]:
 def promote_version(
     session: Session, version_id: int, *, by: str | None = None, force: bool = False
 ) -> dict[str, Any]:
-    """Make a version active and queue re-scoring of every candidate with it. Commits.
+    """Make a version active and queue re-scoring of every candidate with it, in one transaction.
 
     Refused for the reasons of :func:`promotion_review` unless ``force``,
     which only an admin (``by``) may use. ``by`` (the expert's name) is
@@ -216,43 +228,45 @@ def promote_version(
     formerly active id), ``active``, ``score_job`` and ``forced`` (the
     reasons overridden).
     """
-    refusals = promotion_review(session, version_id)["refusals"]
-    session.rollback()
-    if refusals and not force:
-        raise UserInputError(f"version {version_id} not promoted: {'; '.join(refusals)}")
-    if refusals and (by is None or get_expert(session, by).role != "admin"):
-        raise UserInputError(f"only an admin may force the promotion of version {version_id}: {refusals[0]}")
-    previous = registry.promote(session, version_id)
-    session.commit()
-    return {
-        "previous": previous,
-        "active": version_id,
-        "score_job": _score_all(session, version_id, "promote", by),
-        "forced": refusals,
-    }
+    with use_case(session):
+        refusals = promotion_review(session, version_id)["refusals"]
+        if refusals and not force:
+            raise UserInputError(f"version {version_id} not promoted: {'; '.join(refusals)}")
+        if refusals and (by is None or get_expert(session, by).role != "admin"):
+            raise UserInputError(
+                f"only an admin may force the promotion of version {version_id}: {refusals[0]}"
+            )
+        previous = registry.promote(session, version_id)
+        return {
+            "previous": previous,
+            "active": version_id,
+            "score_job": _score_all(session, version_id, "promote", by),
+            "forced": refusals,
+        }
 
 
 def can_roll_back(session: Session) -> bool:
     """Whether an earlier active version exists to roll back to. Reads only."""
-    return registry.rollback_target(session) is not None
+    with use_case(session):
+        return registry.rollback_target(session) is not None
 
 
 def rollback_version(session: Session, *, by: str | None = None) -> dict[str, Any]:
-    """Re-activate the previously active version and queue scoring of anything it has not scored. Commits.
+    """Re-activate the previously active version and queue scoring of anything it has not scored, in one transaction.
 
     ``by`` (the expert's name) is recorded in the params of the scoring job.
     """
-    current = active_model_version(session)
-    try:
-        restored = registry.rollback(session)
-    except LookupError as error:
-        raise UserInputError(str(error)) from error
-    session.commit()
-    return {
-        "previous": current.id if current is not None else None,
-        "active": restored,
-        "score_job": _score_all(session, restored, "rollback", by),
-    }
+    with use_case(session):
+        current = active_model_version(session)
+        try:
+            restored = registry.rollback(session)
+        except LookupError as error:
+            raise UserInputError(str(error)) from error
+        return {
+            "previous": current.id if current is not None else None,
+            "active": restored,
+            "score_job": _score_all(session, restored, "rollback", by),
+        }
 
 
 def scoring_status(session: Session) -> dict[str, Any]:
@@ -265,43 +279,32 @@ def scoring_status(session: Session) -> dict[str, Any]:
         id -> ``{"n_usable", "n_scored"}``; ``jobs``: the pending score jobs
         (:class:`db.jobs.JobInfo`), oldest first.
     """
-    active = active_model_version(session)
-    usable = dict(
-        session.execute(
-            select(Candidate.galaxy_id, func.count())
-            .where(Candidate.usable.is_(True))
-            .group_by(Candidate.galaxy_id)
-        ).all()
-    )
-    scored: dict[int, int] = {}
-    if active is not None:
-        scored = dict(
-            session.execute(
-                select(Candidate.galaxy_id, func.count())
-                .join(Prediction, Prediction.candidate_id == Candidate.id)
-                .where(Prediction.model_version_id == active.id, Candidate.usable.is_(True))
-                .group_by(Candidate.galaxy_id)
-            ).all()
-        )
-    return {
-        "active_id": None if active is None else active.id,
-        "galaxies": {g: {"n_usable": int(n), "n_scored": int(scored.get(g, 0))} for g, n in usable.items()},
-        "jobs": jobs.active_jobs(session, frozenset({"score"})),
-    }
+    with use_case(session):
+        active = active_model_version(session)
+        usable = usable_per_galaxy(session)
+        scored = scored_per_galaxy(session, active.id) if active is not None else {}
+        return {
+            "active_id": None if active is None else active.id,
+            "galaxies": {
+                g: {"n_usable": int(n), "n_scored": int(scored.get(g, 0))} for g, n in usable.items()
+            },
+            "jobs": jobs.active_jobs(session, frozenset({"score"})),
+        }
 
 
 def score_now(session: Session, *, galaxy_id: int | None = None, by: str | None = None) -> int:
-    """Queue scoring of a galaxy (or every galaxy) with the active version; returns the job id. Commits."""
-    active = active_model_version(session)
-    if active is None:
-        raise UserInputError("there is no active model version to score with")
-    params = {
-        "model_version_id": active.id,
-        "galaxy_id": galaxy_id,
-        "reason": "score now",
-        "requested_by": by,
-    }
-    return jobs.enqueue(session, "score", params).id
+    """Queue scoring of a galaxy (or every galaxy) with the active version; returns the job id."""
+    with use_case(session):
+        active = active_model_version(session)
+        if active is None:
+            raise UserInputError("there is no active model version to score with")
+        params = {
+            "model_version_id": active.id,
+            "galaxy_id": galaxy_id,
+            "reason": "score now",
+            "requested_by": by,
+        }
+        return jobs.enqueue(session, "score", params).id
 
 
 def who_trained_and_promoted(session: Session) -> dict[int, dict[str, str | None]]:
@@ -309,44 +312,18 @@ def who_trained_and_promoted(session: Session) -> dict[int, dict[str, str | None
     (who promoted it or rolled back to it last); None where nobody is recorded (command line, imports).
     """
     people: dict[int, dict[str, str | None]] = {}
-    for version_id, params in session.execute(
-        select(ModelVersion.id, Job.params).join(Job, Job.id == ModelVersion.job_id)
-    ):
+    with use_case(session):
+        trained, scored = registry.trainers(session), registry.score_job_params(session)
+    for version_id, params in trained:
         people.setdefault(version_id, {"requested_by": None, "promoted_by": None})
         people[version_id]["requested_by"] = (params or {}).get("requested_by")
-    for (params,) in session.execute(select(Job.params).where(Job.kind == "score").order_by(Job.id)):
-        params = params or {}
+    for params in scored:
         if params.get("reason") in ("promote", "rollback") and params.get("requested_by"):
             entry = people.setdefault(
                 int(params["model_version_id"]), {"requested_by": None, "promoted_by": None}
             )
             entry["promoted_by"] = params["requested_by"]
     return people
-
-
-def _paired_predictions(session: Session, old_id: int, new_id: int, galaxy_id: int | None):
-    old, new = aliased(Prediction), aliased(Prediction)
-    query = (
-        select(
-            Candidate.id,
-            Galaxy.name,
-            Candidate.x,
-            Candidate.y,
-            Candidate.mag_u,
-            Candidate.mag_b,
-            Candidate.mag_v,
-            Candidate.mag_i,
-            old.predicted_class,
-            new.predicted_class,
-        )
-        .join(Galaxy, Galaxy.id == Candidate.galaxy_id)
-        .join(old, (old.candidate_id == Candidate.id) & (old.model_version_id == old_id))
-        .join(new, (new.candidate_id == Candidate.id) & (new.model_version_id == new_id))
-        .order_by(Candidate.id)
-    )
-    if galaxy_id is not None:
-        query = query.where(Candidate.galaxy_id == galaxy_id)
-    return session.execute(query).all()
 
 
 def science_diff(
@@ -368,12 +345,13 @@ def science_diff(
         id, x, y (1-based pixels), old and new class of every candidate whose
         class changed.
     """
-    if old_id is None:
-        active = active_model_version(session)
-        if active is None:
-            raise UserInputError("no active model version to compare with")
-        old_id = active.id
-    rows = _paired_predictions(session, old_id, new_id, galaxy_id)
+    with use_case(session):
+        if old_id is None:
+            active = active_model_version(session)
+            if active is None:
+                raise UserInputError("no active model version to compare with")
+            old_id = active.id
+        rows = paired_predictions(session, old_id, new_id, galaxy_id)
     ids, galaxies, xs, ys, mag_u, mag_b, mag_v, mag_i, old_class, new_class = (
         list(column) for column in (zip(*rows, strict=True) if rows else [()] * 10)
     )

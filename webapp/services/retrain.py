@@ -41,13 +41,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from db import jobs, registry
-from db.engine import data_dir
+from db.engine import data_dir, use_case
 from db.jobs import JobInfo
-from db.models import ModelVersion
 from db.predictions import active_model_version
 from db.snapshot import LabelSnapshot, label_snapshot
 from starcnet_core.errors import UserInputError
@@ -180,14 +178,15 @@ def training_labels(session: Session, request: RetrainRequest) -> LabelSnapshot:
     Usable candidates only (a full stamp). Reads only.
     """
     roles = None if request.include_catalog else _EXPERT_ROLES
-    snapshot = label_snapshot(session, held_out=False, roles=roles, min_votes=request.min_votes)
-    if request.consensus == "dawid-skene" and len(snapshot):
-        # the held-out votes stay out: they are the truth new versions are measured against
-        fit = weighted_consensus(session, roles=roles, exclude=registry.held_out_ids(session))
-        snapshot = dataclasses.replace(
-            snapshot, classes=fit.consensus[np.searchsorted(fit.items, snapshot.candidate_ids)]
-        )
-    return usable_labels(snapshot, session)
+    with use_case(session):
+        snapshot = label_snapshot(session, held_out=False, roles=roles, min_votes=request.min_votes)
+        if request.consensus == "dawid-skene" and len(snapshot):
+            # the held-out votes stay out: they are the truth new versions are measured against
+            fit = weighted_consensus(session, roles=roles, exclude=registry.held_out_ids(session))
+            snapshot = dataclasses.replace(
+                snapshot, classes=fit.consensus[np.searchsorted(fit.items, snapshot.candidate_ids)]
+            )
+        return usable_labels(snapshot, session)
 
 
 def not_worse(new: dict[str, Any], old: dict[str, Any]) -> bool:
@@ -244,19 +243,22 @@ def estimate_seconds(session: Session, request: RetrainRequest) -> dict[str, Any
         when no earlier job measured this mode and network), ``measured_by``
         (that job's id) and a one-line ``summary``.
     """
-    train, held = training_labels(session, request), held_out_labels(session)
-    active = active_model_version(session)
-    if active is None and request.mode != "scratch":
-        raise UserInputError(f"{request.mode} retraining needs an active model; train from scratch instead")
-    n_new = 0
-    if request.mode == "scratch":
-        architecture = request.network_preset
-    else:
-        loaded = load_version_model(session, active.id)
-        architecture = _architecture(loaded.model.config)
-        if request.mode == "quick":
-            n_new = feature_cache().missing(loaded.model, train.candidate_ids, loaded.band_mean)
-    measured = _measurements(session, request.mode, architecture)
+    with use_case(session):
+        train, held = training_labels(session, request), held_out_labels(session)
+        active = active_model_version(session)
+        if active is None and request.mode != "scratch":
+            raise UserInputError(
+                f"{request.mode} retraining needs an active model; train from scratch instead"
+            )
+        n_new = 0
+        if request.mode == "scratch":
+            architecture = request.network_preset
+        else:
+            loaded = load_version_model(session, active.id)
+            architecture = _architecture(loaded.model.config)
+            if request.mode == "quick":
+                n_new = feature_cache().missing(loaded.model, train.candidate_ids, loaded.band_mean)
+        measured = _measurements(session, request.mode, architecture)
     n_models = 1 if active is None else 2
     parts = {
         "conv_s_per_stamp": n_new,
@@ -301,11 +303,8 @@ def discard_job_checkpoints(session: Session, job_id: int) -> list[Path]:
     version points to. Both are removed; a registered checkpoint never is.
     """
     folder = _model_dir()
-    registered = {
-        Path(p).resolve()
-        for p in session.scalars(select(ModelVersion.checkpoint_path).where(ModelVersion.job_id == job_id))
-        if p
-    }
+    with use_case(session):
+        registered = {Path(p).resolve() for p in registry.checkpoint_paths_of_job(session, job_id)}
     left = [*folder.glob(f".*-job{job_id}-*.pt.*"), *folder.glob(f"*-job{job_id}-*.pt")]
     removed = []
     for path in left:
@@ -329,21 +328,23 @@ def request_retrain(session: Session, request: RetrainRequest) -> JobInfo:
         Another retrain is pending, there are no training labels, or the mode
         needs an active model and there is none.
     """
-    if request.mode != "scratch" and active_model_version(session) is None:
-        raise UserInputError(f"{request.mode} retraining needs an active model; train from scratch instead")
     if request.mode == "scratch" and request.preset is None:
         request = dataclasses.replace(request, preset=default_preset())
-    if not len(registry.held_out_ids(session)):
-        grow_held_out_set(session, seed=request.seed)
-    if len(training_labels(session, request)) == 0:
-        raise UserInputError("no labelled candidates to train on (outside the held-out set)")
-    estimate = estimate_seconds(session, request)
-    session.rollback()  # end the read before the pending check and the insert, which are one transaction
-    params = {**asdict(request), "estimated_seconds": estimate["seconds"]}
-    job, created = jobs.enqueue_unless_active(session, "retrain", params)
-    if not created:
-        raise UserInputError(f"retrain job #{job.id} is already {job.status}; wait or cancel it")
-    return job
+    with use_case(session):
+        if request.mode != "scratch" and active_model_version(session) is None:
+            raise UserInputError(
+                f"{request.mode} retraining needs an active model; train from scratch instead"
+            )
+        if not len(registry.held_out_ids(session)):
+            grow_held_out_set(session, seed=request.seed)
+        if len(training_labels(session, request)) == 0:
+            raise UserInputError("no labelled candidates to train on (outside the held-out set)")
+        estimate = estimate_seconds(session, request)
+        params = {**asdict(request), "estimated_seconds": estimate["seconds"]}
+        job, created = jobs.enqueue_unless_active(session, "retrain", params)
+        if not created:
+            raise UserInputError(f"retrain job #{job.id} is already {job.status}; wait or cancel it")
+        return job
 
 
 class _Clock:
@@ -501,12 +502,11 @@ def retrain_job_handler(stamps: StampLoader = mosaic_stamps) -> Callable[[sessio
         request = RetrainRequest.from_params(context.params)
         # short transactions only: on SQLite a write transaction holds the database lock,
         # and the heartbeats of this very job must get through while it trains
-        with sessions() as session:
+        with sessions() as session, use_case(session):
             train, held = training_labels(session, request), held_out_labels(session)
             active = active_model_version(session)
             active_id = active.id if active is not None else None
             loaded = load_version_model(session, active_id) if active_id is not None else None
-            session.commit()
         if loaded is None and request.mode != "scratch":
             raise UserInputError(f"{request.mode} retraining needs an active model")
         if len(train) == 0:
@@ -514,10 +514,8 @@ def retrain_job_handler(stamps: StampLoader = mosaic_stamps) -> Callable[[sessio
         context.log(f"{request.mode}: {len(train)} training labels, {len(held)} held out")
 
         def load(ids: np.ndarray) -> np.ndarray:
-            with sessions() as session:
-                cut = stamps(session, ids)
-                session.commit()
-            return cut
+            with sessions() as session, use_case(session):
+                return stamps(session, ids)
 
         model, band_mean, history, temperature, counts = _train(loaded, train, load, request, context, clock)
         context.log(f"trained on {counts['n_fit']} labels, {counts['n_validation']} chose the best epoch")
@@ -556,7 +554,7 @@ def retrain_job_handler(stamps: StampLoader = mosaic_stamps) -> Callable[[sessio
                 note = "not promoted: worse than the active model on the held-out set"
             else:
                 promoted = True
-        with sessions() as session:
+        with sessions() as session, use_case(session):
             version = registry.register_version(
                 session,
                 name=name,
@@ -574,7 +572,6 @@ def retrain_job_handler(stamps: StampLoader = mosaic_stamps) -> Callable[[sessio
             )
             if promoted:
                 registry.promote(session, version.id)
-            session.commit()
             # scored with the new version so that the science diff can compare before promotion
             jobs.enqueue(session, "score", {"model_version_id": version.id, "galaxy_id": None})
         if note:

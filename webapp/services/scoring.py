@@ -37,15 +37,15 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from db import jobs
-from db.engine import data_dir
-from db.ids import in_ids, int_columns
+from db.engine import data_dir, use_case
+from db.galaxies import candidate_positions
 from db.jobs import JobInfo
-from db.models import Candidate, Galaxy, ModelVersion, Prediction
+from db.models import Galaxy, ModelVersion
 from db.predictions import active_model_version, store_predictions
+from db.scoring import unscored_by_galaxy, unscored_ids
 from starcnet_core.errors import UserInputError
 from starcnet_core.io.bands import BANDS
 from starcnet_core.scores import score_summaries
@@ -91,9 +91,9 @@ def feature_cache() -> FeatureCache:
 def mosaic_stamps(session: Session, candidate_ids: Sequence[int], *, size: int = 32) -> np.ndarray:
     """Stamps of candidates cut from their galaxies' stored mosaics (e-/s, NaN rows where unusable)."""
     ids = np.asarray(candidate_ids, dtype=np.int64)
-    rows = session.execute(
-        select(Candidate.id, Candidate.galaxy_id, Candidate.x, Candidate.y).where(in_ids(Candidate.id, ids))
-    ).all()
+    with use_case(session):
+        rows = candidate_positions(session, ids)
+        galaxies = {g: session.get(Galaxy, int(g)) for g in {row.galaxy_id for row in rows}}
     position = {row.id: i for i, row in enumerate(rows)}
     missing = [int(i) for i in ids if int(i) not in position]
     if missing:
@@ -102,7 +102,7 @@ def mosaic_stamps(session: Session, candidate_ids: Sequence[int], *, size: int =
     order = np.array([position[int(i)] for i in ids])
     galaxy_of = np.array([rows[j].galaxy_id for j in order])
     for galaxy_id in np.unique(galaxy_of):
-        galaxy = session.get(Galaxy, int(galaxy_id))
+        galaxy = galaxies[int(galaxy_id)]
         paths = galaxy.mosaic_paths or {}
         if set(paths) != set(BANDS):
             raise UserInputError(
@@ -124,7 +124,8 @@ def load_version_model(session: Session, version_id: int):
     """The :class:`starcnet_core.nn.checkpoint.LoadedModel` of a model version's checkpoint."""
     from starcnet_core.nn.checkpoint import load_model
 
-    version = session.get(ModelVersion, version_id)
+    with use_case(session):
+        version = session.get(ModelVersion, version_id)
     if version is None:
         raise UserInputError(f"no model version {version_id}")
     if not version.checkpoint_path:
@@ -132,22 +133,12 @@ def load_version_model(session: Session, version_id: int):
     return load_model(version.checkpoint_path)
 
 
-def _unscored_query(version_id: int, galaxy_id: int | None, id_range: tuple[int, int] | None) -> Select:
-    scored = select(Prediction.candidate_id).where(Prediction.model_version_id == version_id)
-    query = select(Candidate.id).where(Candidate.usable.is_(True), Candidate.id.not_in(scored))
-    if galaxy_id is not None:
-        query = query.where(Candidate.galaxy_id == galaxy_id)
-    if id_range is not None:
-        query = query.where(Candidate.id.between(*id_range))
-    return query
-
-
 def unscored_candidates(
     session: Session, version_id: int, galaxy_id: int | None = None, id_range: tuple[int, int] | None = None
 ) -> np.ndarray:
     """Ids of usable candidates (of one galaxy, or all; ids within ``id_range``, inclusive) without a prediction of ``version_id``."""
-    query = _unscored_query(version_id, galaxy_id, id_range).order_by(Candidate.id)
-    return int_columns(session, query, 1, order_by=(0,))[:, 0]
+    with use_case(session):
+        return unscored_ids(session, version_id, galaxy_id, id_range)
 
 
 def score_candidates(
@@ -169,7 +160,8 @@ def score_candidates(
     Parameters
     ----------
     session : Session
-        Committed after every chunk.
+        Each chunk's stamps are read, and its predictions stored, in a transaction of its own
+        (none is held while the network runs); inside a caller's use case they join it.
     version_id : int
         The model version.
     candidate_ids : sequence of int, optional
@@ -199,10 +191,8 @@ def score_candidates(
         else np.asarray(candidate_ids, dtype=np.int64)
     )
     if len(ids) == 0:
-        session.commit()
         return 0
     loaded = load_version_model(session, version_id)
-    session.commit()
     stored = 0
     said: set[str] = set()
     if features is not None:
@@ -211,19 +201,19 @@ def score_candidates(
         if should_stop is not None and should_stop():
             raise InterruptedError(f"scoring stopped after {stored} of {len(ids)} candidates")
         batch = ids[start : start + chunk]
-        batch_stamps = stamps(session, batch)
-        # end the (on SQLite, locking) transaction before the slow part
-        session.commit()
+        # the (on SQLite, locking) transaction ends before the slow part
+        with use_case(session):
+            batch_stamps = stamps(session, batch)
         usable = ~np.isnan(batch_stamps).any(axis=(1, 2, 3))
         if usable.any():
             predicted = predict_stamps(loaded, batch_stamps[usable], precision=precision)
-            stored += store_predictions(
-                session, version_id, batch[usable].tolist(), predicted.scores, predicted.summaries
-            )
+            with use_case(session):
+                stored += store_predictions(
+                    session, version_id, batch[usable].tolist(), predicted.scores, predicted.summaries
+                )
             if log is not None and predicted.precision not in said:
                 said.add(predicted.precision)
                 log(f"inference precision {predicted.precision} (requested {precision})")
-        session.commit()
         if progress is not None:
             progress((start + len(batch)) / len(ids), f"scored {start + len(batch)} of {len(ids)} candidates")
     return stored
@@ -239,8 +229,8 @@ def _score_cached(
     if not found.any():
         return 0, ids
     scores = head_probabilities(loaded.model, cached, temperature=loaded.temperature)
-    stored = store_predictions(session, version_id, ids[found].tolist(), scores, score_summaries(scores))
-    session.commit()
+    with use_case(session):
+        stored = store_predictions(session, version_id, ids[found].tolist(), scores, score_summaries(scores))
     return stored, ids[~found]
 
 
@@ -256,19 +246,20 @@ def request_scoring(
     ``shard_size`` (default :data:`SHARD_SIZE`) is the most candidates of one
     shard the job splits into (see :func:`plan_shards`).
     """
-    if version_id is None:
-        active = active_model_version(session)
-        if active is None:
-            raise UserInputError("there is no active model version to score with")
-        version_id = active.id
-    elif session.get(ModelVersion, version_id) is None:
-        raise UserInputError(f"no model version {version_id}")
-    params = {"model_version_id": version_id, "galaxy_id": galaxy_id}
-    if shard_size is not None:
-        if shard_size < 1:
-            raise UserInputError(f"shard size must be at least 1, not {shard_size}")
-        params["shard_size"] = int(shard_size)
-    return jobs.enqueue(session, "score", params)
+    if shard_size is not None and shard_size < 1:
+        raise UserInputError(f"shard size must be at least 1, not {shard_size}")
+    with use_case(session):
+        if version_id is None:
+            active = active_model_version(session)
+            if active is None:
+                raise UserInputError("there is no active model version to score with")
+            version_id = active.id
+        elif session.get(ModelVersion, version_id) is None:
+            raise UserInputError(f"no model version {version_id}")
+        params = {"model_version_id": version_id, "galaxy_id": galaxy_id}
+        if shard_size is not None:
+            params["shard_size"] = int(shard_size)
+        return jobs.enqueue(session, "score", params)
 
 
 @dataclass(frozen=True)
@@ -306,12 +297,11 @@ def plan_shards(
     job resumed after its worker died) never gives two workers the same
     candidates.
     """
-    query = select(Candidate.galaxy_id, Candidate.id).where(
-        Candidate.id.in_(_unscored_query(version_id, galaxy_id, None))
-    )
-    rows = int_columns(session, query, 2, order_by=(0, 1))
+    with use_case(session):
+        rows = unscored_by_galaxy(session, version_id, galaxy_id)
+        pending_shards = _pending_shards(session, version_id)
     keep = np.ones(len(rows), dtype=bool)
-    for pending in _pending_shards(session, version_id):
+    for pending in pending_shards:
         keep &= ~(
             (rows[:, 0] == pending.galaxy_id)
             & (rows[:, 1] >= pending.first_id)
@@ -355,7 +345,7 @@ def score_job_handler(stamps: StampLoader = mosaic_stamps) -> Callable[[sessionm
     def run_score_job(sessions: sessionmaker[Session], context: Any) -> dict[str, Any]:
         params = context.params
         version_id = int(params["model_version_id"])
-        with sessions() as session:
+        with sessions() as session, use_case(session):
             shards = plan_shards(
                 session, version_id, params.get("galaxy_id"), int(params.get("shard_size", SHARD_SIZE))
             )
