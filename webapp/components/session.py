@@ -17,7 +17,6 @@ import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 from streamlit.runtime.pages_manager import PagesManager
 
-from db.models import Galaxy
 from starcnet_core.display import display_scales, field_image
 from starcnet_core.io.bands import BANDS
 from starcnet_core.io.mosaics import MosaicSet, open_mosaics
@@ -29,6 +28,7 @@ from webapp.services.auth import (
     issue_session_token,
     read_session_token,
 )
+from webapp.services.galaxies import galaxy_mosaic_paths
 
 __all__ = [
     "current_expert",
@@ -159,7 +159,7 @@ def write_session_cookie() -> None:
 def galaxy_mosaics(galaxy_id: int) -> MosaicSet:
     """The galaxy's five mosaics (e-/s, memory-mapped) with their WCS, opened once per server."""
     with get_database().read_sessions() as session:
-        paths = session.get(Galaxy, galaxy_id).mosaic_paths or {}
+        paths = galaxy_mosaic_paths(session, galaxy_id)
     return open_mosaics([paths[band] for band in BANDS])
 
 

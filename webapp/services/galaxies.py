@@ -30,11 +30,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from db import galaxies as db_galaxies
 from db.consensus import refresh_consensus_cache
-from db.models import Candidate, Expert, Galaxy, Label
+from db.engine import use_case
+from db.experts import expert_by_name
+from db.labels import count_labels_from, insert_labels
+from db.models import Expert, Galaxy
 from db.predictions import active_model_version
 from starcnet_core.errors import UserInputError
 from starcnet_core.io.bands import BANDS
@@ -42,7 +45,6 @@ from starcnet_core.io.catalogs import Catalog, read_catalog
 from starcnet_core.io.cutouts import extract_stamps
 from starcnet_core.io.galaxy import has_mosaics, read_galaxy, read_galaxy_catalog
 from starcnet_core.io.legus_columns import LabelChoice
-from webapp.services.database import transaction
 from webapp.services.labels import check_name
 from webapp.services.scoring import request_scoring
 
@@ -53,6 +55,7 @@ __all__ = [
     "import_catalog_labels",
     "list_galaxies",
     "get_galaxy",
+    "galaxy_mosaic_paths",
 ]
 
 #: Side of the stamps StarcNet reads (pixels): a candidate is usable when one can be cut.
@@ -146,7 +149,7 @@ def _cutout_usability(images: list[np.ndarray], x, y) -> tuple[np.ndarray, np.nd
 
 
 def _pseudo_expert(session: Session, source: str) -> int:
-    expert = session.scalars(select(Expert).where(Expert.name == source)).one_or_none()
+    expert = expert_by_name(session, source)
     if expert is None:
         expert = Expert(name=source, role="catalog")
         session.add(expert)
@@ -177,8 +180,7 @@ def _catalog_labels(
             }
             for i, c in zip(ids[keep], classes[keep], strict=True)
         ]
-        if rows:
-            session.execute(insert(Label), rows)
+        insert_labels(session, rows)
         counts[source] = len(rows)
     return counts
 
@@ -271,10 +273,10 @@ def import_galaxy(
     if missing:
         raise UserInputError(f"{path}: no class column for label source {missing[0]!r}")
     catalog_path = str(Path(catalog.path).resolve())
-    with transaction(session):
-        if session.scalar(select(Galaxy.id).where(Galaxy.name == name)) is not None:
+    with use_case(session):
+        if db_galaxies.galaxy_id_by_name(session, name) is not None:
             raise UserInputError(f"galaxy {name!r} is already imported")
-        twin = session.scalar(select(Galaxy.name).where(Galaxy.catalog_path == catalog_path))
+        twin = db_galaxies.galaxy_name_of_catalog(session, catalog_path)
         if twin is not None:
             raise UserInputError(f"{catalog.path}: already imported as galaxy {twin!r}")
         galaxy = Galaxy(
@@ -289,19 +291,14 @@ def import_galaxy(
         session.add(galaxy)
         session.flush()
         rows = _candidate_rows(catalog, galaxy.id, usable, reason, seed=zlib.crc32(name.encode()))
-        if rows:
-            session.execute(insert(Candidate), rows)
-        by_source_id = dict(
-            session.execute(
-                select(Candidate.source_id, Candidate.id).where(Candidate.galaxy_id == galaxy.id)
-            ).all()
-        )
+        db_galaxies.insert_candidates(session, rows)
+        by_source_id = db_galaxies.candidate_ids_by_source(session, galaxy.id)
         _catalog_labels(session, catalog, sources, by_source_id)
         refresh_consensus_cache(session, galaxy.id)
         summary = replace(get_galaxy(session, name), label_choices=catalog.label_choices)
-    # scored in the background by the worker, so that the review queue has scores for it
-    if summary.n_usable and active_model_version(session) is not None:
-        request_scoring(session, galaxy_id=summary.galaxy_id)
+        # scored in the background by the worker, so that the review queue has scores for it
+        if summary.n_usable and active_model_version(session) is not None:
+            request_scoring(session, galaxy_id=summary.galaxy_id)
     return summary
 
 
@@ -335,47 +332,25 @@ def import_catalog_labels(
     (str, int)
         The label source and how many labels (classes 1-4) were added.
     """
-    with transaction(session):
-        galaxy = session.scalars(select(Galaxy).where(Galaxy.name == name)).one_or_none()
+    with use_case(session):
+        galaxy = db_galaxies.galaxy_by_name(session, name)
         if galaxy is None:
             raise UserInputError(f"unknown galaxy {name!r}")
         catalog = read_catalog(
             galaxy.catalog_path, readme, label_column=str(label_column), label_source=label_source
         )
         source = catalog.chosen_source
-        already = session.scalar(
-            select(func.count(Label.id))
-            .join(Expert, Expert.id == Label.expert_id)
-            .join(Candidate, Candidate.id == Label.candidate_id)
-            .where(Expert.name == source, Candidate.galaxy_id == galaxy.id)
-        )
-        if already:
+        if count_labels_from(session, source, galaxy.id):
             raise UserInputError(f"galaxy {name!r} already has labels from {source!r}")
-        by_source_id = dict(
-            session.execute(
-                select(Candidate.source_id, Candidate.id).where(Candidate.galaxy_id == galaxy.id)
-            ).all()
-        )
+        by_source_id = db_galaxies.candidate_ids_by_source(session, galaxy.id)
         count = _catalog_labels(session, catalog, [source], by_source_id)[source]
         refresh_consensus_cache(session, galaxy.id)
         return source, count
 
 
 def _summaries(session: Session, name: str | None = None) -> list[GalaxySummary]:
-    labelled = func.sum(func.cast(Candidate.n_votes > 0, Candidate.n_votes.type))
-    query = (
-        select(
-            Galaxy,
-            func.count(Candidate.id),
-            func.coalesce(func.sum(func.cast(Candidate.usable, Candidate.n_votes.type)), 0),
-            func.coalesce(labelled, 0),
-        )
-        .outerjoin(Candidate, Candidate.galaxy_id == Galaxy.id)
-        .group_by(Galaxy.id)
-        .order_by(Galaxy.name)
-    )
-    if name is not None:
-        query = query.where(Galaxy.name == name)
+    with use_case(session):
+        rows = db_galaxies.galaxy_summary_rows(session, name)
     return [
         GalaxySummary(
             galaxy_id=galaxy.id,
@@ -386,7 +361,7 @@ def _summaries(session: Session, name: str | None = None) -> list[GalaxySummary]
             n_labelled=int(n_labelled),
             has_mosaics=bool(galaxy.mosaic_paths),
         )
-        for galaxy, n, n_usable, n_labelled in session.execute(query).all()
+        for galaxy, n, n_usable, n_labelled in rows
     ]
 
 
@@ -401,3 +376,9 @@ def get_galaxy(session: Session, name: str) -> GalaxySummary:
     if not found:
         raise UserInputError(f"unknown galaxy {name!r}")
     return found[0]
+
+
+def galaxy_mosaic_paths(session: Session, galaxy_id: int) -> dict[str, str]:
+    """Band -> the stored path of the galaxy's mosaic (empty for a galaxy imported without mosaics)."""
+    with use_case(session):
+        return db_galaxies.mosaic_paths(session, galaxy_id)
