@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.agreement import expert_votes, model_consensus_pairs
-from db.models import Galaxy, ModelVersion
+from db.engine import use_case
+from db.galaxies import galaxy_id_by_name
 from db.predictions import active_model_version
+from db.registry import version_by_name
 from starcnet_core.errors import UserInputError
 from starcnet_core.evaluation import agreement
 
@@ -42,7 +43,8 @@ def expert_agreement(
         ``experts`` (id -> name) and the fields of
         :func:`starcnet_core.evaluation.agreement.expert_agreement`.
     """
-    votes = expert_votes(session, galaxy_id=galaxy_id, roles=roles)
+    with use_case(session):
+        votes = expert_votes(session, galaxy_id=galaxy_id, roles=roles)
     return {
         "experts": {int(i): name for i, name in zip(votes.expert_ids, votes.expert_names, strict=True)},
         **agreement.expert_agreement(votes.votes, votes.consensus, votes.expert_names),
@@ -96,24 +98,25 @@ def agreement_report(
         ``galaxy``, ``model_name``, ``experts`` (see :func:`expert_agreement`)
         and ``model`` (see :func:`model_agreement`: model in columns, consensus in rows).
     """
-    galaxy_id = None
-    if galaxy is not None:
-        galaxy_id = session.scalar(select(Galaxy.id).where(Galaxy.name == galaxy))
-        if galaxy_id is None:
-            raise UserInputError(f"unknown galaxy {galaxy!r}")
-    if model is not None:
-        version = session.scalars(select(ModelVersion).where(ModelVersion.name == model)).one_or_none()
-        if version is None:
-            raise UserInputError(f"unknown model version {model!r}")
-    else:
-        version = active_model_version(session)
-    return {
-        "galaxy": galaxy,
-        "model_name": version.name if version else None,
-        "experts": expert_agreement(session, galaxy_id=galaxy_id, roles=roles),
-        "model": (
-            model_agreement(session, model_version_id=version.id, galaxy_id=galaxy_id, roles=roles)
-            if version
-            else None
-        ),
-    }
+    with use_case(session):
+        galaxy_id = None
+        if galaxy is not None:
+            galaxy_id = galaxy_id_by_name(session, galaxy)
+            if galaxy_id is None:
+                raise UserInputError(f"unknown galaxy {galaxy!r}")
+        if model is not None:
+            version = version_by_name(session, model)
+            if version is None:
+                raise UserInputError(f"unknown model version {model!r}")
+        else:
+            version = active_model_version(session)
+        return {
+            "galaxy": galaxy,
+            "model_name": version.name if version else None,
+            "experts": expert_agreement(session, galaxy_id=galaxy_id, roles=roles),
+            "model": (
+                model_agreement(session, model_version_id=version.id, galaxy_id=galaxy_id, roles=roles)
+                if version
+                else None
+            ),
+        }

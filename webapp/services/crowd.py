@@ -16,6 +16,7 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from db.agreement import ExpertVotes, expert_votes
+from db.engine import use_case
 from starcnet_core.evaluation.dawid_skene import DawidSkene, dawid_skene
 
 __all__ = ["weighted_consensus", "weighted_consensus_report"]
@@ -45,7 +46,9 @@ def weighted_consensus(
     candidates ``exclude`` (e.g. the held-out set, whose labels must not shape
     what a retrain trains on).
     """
-    return _fit(expert_votes(session, galaxy_id=galaxy_id, roles=roles), exclude)
+    with use_case(session):
+        votes = expert_votes(session, galaxy_id=galaxy_id, roles=roles)
+    return _fit(votes, exclude)
 
 
 def weighted_consensus_report(
@@ -63,7 +66,8 @@ def weighted_consensus_report(
         ``accuracy`` (4 values, classes 1-4) and ``labels_per_class`` (the
         expected number of their labels on candidates of each class).
     """
-    votes = expert_votes(session, galaxy_id=galaxy_id, roles=roles)
+    with use_case(session):
+        votes = expert_votes(session, galaxy_id=galaxy_id, roles=roles)
     fit = _fit(votes)
     if fit is None:
         return {"n_candidates": 0, "experts": []}

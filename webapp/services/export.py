@@ -19,12 +19,14 @@ from pathlib import Path
 
 import numpy as np
 from astropy.table import Table
-from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from db.consensus import from_counts
-from db.models import Candidate, Galaxy, ModelVersion, Prediction
+from db.engine import use_case
+from db.galaxies import export_row_partitions, galaxy_id_by_name
+from db.models import ModelVersion
 from db.predictions import active_model_version
+from db.registry import version_by_name
 from starcnet_core.errors import UserInputError
 from starcnet_core.io.published import write_starcnet_tab
 from starcnet_core.io.regions import write_ds9_regions
@@ -61,7 +63,7 @@ EXPORT_COLUMNS: tuple[str, ...] = (
 def _model(session: Session, model: str | None) -> ModelVersion | None:
     if model is None:
         return active_model_version(session)
-    version = session.scalars(select(ModelVersion).where(ModelVersion.name == model)).one_or_none()
+    version = version_by_name(session, model)
     if version is None:
         raise UserInputError(f"unknown model version {model!r}")
     return version
@@ -74,7 +76,7 @@ _FLOAT_COLUMNS = ("x", "y", "ra", "dec", "mag_V", "consensus_mean", "agreement",
 
 
 def _galaxy_id(session: Session, galaxy: str) -> int:
-    galaxy_id = session.scalar(select(Galaxy.id).where(Galaxy.name == galaxy))
+    galaxy_id = galaxy_id_by_name(session, galaxy)
     if galaxy_id is None:
         raise UserInputError(f"unknown galaxy {galaxy!r}")
     return galaxy_id
@@ -88,37 +90,7 @@ def _chunks(
     One query: the candidates with their cached consensus (:mod:`db.consensus`)
     and, joined, the model's prediction; rows stream from a server-side cursor.
     """
-    joined = and_(
-        Prediction.candidate_id == Candidate.id,
-        Prediction.model_version_id == (version.id if version else -1),
-    )
-    query = (
-        select(
-            Candidate.id,
-            Candidate.source_id,
-            Candidate.x,
-            Candidate.y,
-            Candidate.ra,
-            Candidate.dec,
-            Candidate.mag_v,
-            Candidate.usable,
-            Candidate.n_unsure,
-            Candidate.votes_1,
-            Candidate.votes_2,
-            Candidate.votes_3,
-            Candidate.votes_4,
-            func.coalesce(Prediction.predicted_class, 0),
-            Prediction.p1,
-            Prediction.p2,
-            Prediction.p3,
-            Prediction.p4,
-        )
-        .outerjoin(Prediction, joined)
-        .where(Candidate.galaxy_id == galaxy_id)
-        .order_by(Candidate.source_id)
-        .execution_options(yield_per=_CHUNK_ROWS)
-    )
-    for rows in session.execute(query).partitions():
+    for rows in export_row_partitions(session, galaxy_id, version.id if version else None, _CHUNK_ROWS):
         columns = list(zip(*rows, strict=True))
         # None (no RA/Dec, no magnitude, no prediction) becomes NaN
         floats = {k: np.array(columns[k], dtype=float) for k in (2, 3, 4, 5, 6, 14, 15, 16, 17)}
@@ -155,9 +127,10 @@ def galaxy_table(session: Session, galaxy: str, *, model: str | None = None) -> 
     ``votes_1``..``votes_4``, ``pred_class`` (0 without prediction) and ``p1``..``p4``
     of ``model`` (default the active version; NaN without prediction).
     """
-    galaxy_id = _galaxy_id(session, galaxy)
-    version = _model(session, model)
-    chunks = list(_chunks(session, galaxy_id, version))
+    with use_case(session):
+        galaxy_id = _galaxy_id(session, galaxy)
+        version = _model(session, model)
+        chunks = list(_chunks(session, galaxy_id, version))
     table = Table()
     for name in EXPORT_COLUMNS:
         parts = [chunk[name] for chunk in chunks]
@@ -170,14 +143,15 @@ def galaxy_table(session: Session, galaxy: str, *, model: str | None = None) -> 
 
 def _write_csv(session: Session, galaxy: str, out: Path, model: str | None) -> None:
     """The columns of :func:`galaxy_table` as CSV, written chunk by chunk as the rows arrive."""
-    galaxy_id = _galaxy_id(session, galaxy)
-    version = _model(session, model)
-    with out.open("w", newline="") as stream:
-        writer = csv.writer(stream)
-        writer.writerow(EXPORT_COLUMNS)
-        for chunk in _chunks(session, galaxy_id, version):
-            columns = [chunk[name].tolist() for name in EXPORT_COLUMNS]
-            writer.writerows(zip(*columns, strict=True))
+    with use_case(session):
+        galaxy_id = _galaxy_id(session, galaxy)
+        version = _model(session, model)
+        with out.open("w", newline="") as stream:  # opened once the names are known good
+            writer = csv.writer(stream)
+            writer.writerow(EXPORT_COLUMNS)
+            for chunk in _chunks(session, galaxy_id, version):
+                columns = [chunk[name].tolist() for name in EXPORT_COLUMNS]
+                writer.writerows(zip(*columns, strict=True))
 
 
 def export_galaxy(

@@ -9,11 +9,11 @@ the galaxy distance and the catalog photometry; the figures
 from __future__ import annotations
 
 import numpy as np
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from db.models import Candidate, Galaxy, Prediction
+from db.engine import use_case
 from db.predictions import active_model_version
+from db.scoring import metrics_rows
 
 __all__ = ["PROPERTY_KEYS", "scored_candidates"]
 
@@ -45,30 +45,9 @@ def scored_candidates(session: Session, galaxy_id: int | None = None) -> dict[st
         (Vega mag, NaN where missing or undetected), and one array per
         :data:`PROPERTY_KEYS`. Empty arrays without an active model.
     """
-    version = active_model_version(session)
-    query = (
-        select(
-            Candidate.consensus_class,
-            Prediction.p1,
-            Prediction.p2,
-            Prediction.p3,
-            Prediction.p4,
-            Prediction.predicted_class,
-            Galaxy.name,
-            Galaxy.distance_mpc,
-            Candidate.mag_u,
-            Candidate.mag_b,
-            Candidate.mag_v,
-            Candidate.mag_i,
-            Candidate.properties,
-        )
-        .join(Prediction, Prediction.candidate_id == Candidate.id)
-        .join(Galaxy, Galaxy.id == Candidate.galaxy_id)
-        .where(Prediction.model_version_id == (version.id if version is not None else -1))
-    )
-    if galaxy_id is not None:
-        query = query.where(Candidate.galaxy_id == galaxy_id)
-    rows = session.execute(query).all()
+    with use_case(session):
+        version = active_model_version(session)
+        rows = metrics_rows(session, version.id if version is not None else -1, galaxy_id)
     columns = list(zip(*rows, strict=True)) or [()] * 13
 
     def numbers(values) -> np.ndarray:  # noqa: ANN001

@@ -15,16 +15,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from db.ids import in_ids
-from db.models import Candidate, Galaxy, ModelVersion, Prediction
+from db.engine import use_case
+from db.galaxies import candidate_ids_by_source, galaxy_id_by_name
+from db.models import ModelVersion
 from db.predictions import active_model_version, store_predictions
+from db.registry import version_by_name
+from db.scoring import count_predictions
 from starcnet_core.errors import UserInputError
 from starcnet_core.io.published import read_starcnet_tab
 from starcnet_core.scores import score_summaries
-from webapp.services.database import transaction
 
 __all__ = ["PredictionImport", "get_or_create_model_version", "import_predictions"]
 
@@ -42,14 +43,15 @@ class PredictionImport:
 
 def get_or_create_model_version(session: Session, name: str, **fields) -> tuple[ModelVersion, bool]:
     """The model version called ``name``, or a new one (active when none is); and whether it is new."""
-    model = session.scalars(select(ModelVersion).where(ModelVersion.name == name)).one_or_none()
-    if model is not None:
-        return model, False
-    status = "proposed" if active_model_version(session) is not None else "active"
-    model = ModelVersion(name=name, status=status, **fields)
-    session.add(model)
-    session.flush()
-    return model, True
+    with use_case(session):
+        model = version_by_name(session, name)
+        if model is not None:
+            return model, False
+        status = "proposed" if active_model_version(session) is not None else "active"
+        model = ModelVersion(name=name, status=status, **fields)
+        session.add(model)
+        session.flush()
+        return model, True
 
 
 def import_predictions(session: Session, path: str | Path, *, galaxy: str, model: str) -> PredictionImport:
@@ -74,15 +76,11 @@ def import_predictions(session: Session, path: str | Path, *, galaxy: str, model
     classes = np.asarray(table["pred_class"], dtype=np.int64)
     if len(np.unique(ids)) != len(ids):
         raise UserInputError(f"{path}: candidate ids repeat")
-    with transaction(session):
-        galaxy_id = session.scalar(select(Galaxy.id).where(Galaxy.name == galaxy))
+    with use_case(session):
+        galaxy_id = galaxy_id_by_name(session, galaxy)
         if galaxy_id is None:
             raise UserInputError(f"unknown galaxy {galaxy!r}")
-        by_source = dict(
-            session.execute(
-                select(Candidate.source_id, Candidate.id).where(Candidate.galaxy_id == galaxy_id)
-            ).all()
-        )
+        by_source = candidate_ids_by_source(session, galaxy_id)
         unknown = [int(i) for i in ids if int(i) not in by_source]
         if unknown:
             raise UserInputError(
@@ -92,11 +90,7 @@ def import_predictions(session: Session, path: str | Path, *, galaxy: str, model
             session, model, mode="import", config={"imported_from": str(path.resolve())}
         )
         candidate_ids = [by_source[int(i)] for i in ids]
-        already = session.scalar(
-            select(func.count())
-            .select_from(Prediction)
-            .where(Prediction.model_version_id == version.id, in_ids(Prediction.candidate_id, candidate_ids))
-        )
+        already = count_predictions(session, version.id, candidate_ids)
         if already:
             raise UserInputError(f"model {model!r} already has predictions for {already} of these candidates")
         summaries = score_summaries(scores)
