@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 
-from db.engine import data_dir
+from db.engine import data_dir, use_case
 from db.models import Expert
 from starcnet_core.errors import UserInputError
 from webapp.services.labels import add_expert, get_expert
@@ -200,7 +200,8 @@ def read_session_token(session: Session, token: str | None) -> SignedIn | None:
         return None
     try:
         payload = _serializer().loads(token, max_age=SESSION_HOURS * 3600)
-        expert = session.get(Expert, int(payload["id"]))
+        with use_case(session):
+            expert = session.get(Expert, int(payload["id"]))
     except (BadSignature, KeyError, TypeError, ValueError):
         return None
     if expert is None or expert.name != payload.get("name"):

@@ -18,13 +18,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
-
-from db.engine import data_dir
-from db.models import Galaxy, ModelVersion
+from db.engine import data_dir, use_case
+from db.galaxies import galaxy_id_by_name
 from db.predictions import active_model_version
-from db.registry import file_sha256, get_version, held_out_ids, promote, record_metrics, register_version
-from webapp.services.database import Database, transaction
+from db.registry import (
+    file_sha256,
+    get_version,
+    held_out_ids,
+    promote,
+    record_metrics,
+    register_version,
+    version_by_name,
+)
+from webapp.services.database import Database
 from webapp.services.galaxies import import_galaxy
 from webapp.services.held_out import (
     HELD_OUT_MINIMUM,
@@ -87,8 +93,8 @@ class DemoSettings:
 
 def demo_ready(database: Database) -> bool:
     """Whether the demo galaxy is imported and scored by an active model."""
-    with database.read_sessions() as session:
-        galaxy_id = session.scalar(select(Galaxy.id).where(Galaxy.name == DEMO_GALAXY))
+    with database.read_sessions() as session, use_case(session):
+        galaxy_id = galaxy_id_by_name(session, DEMO_GALAXY)
         version = active_model_version(session)
         return (
             galaxy_id is not None
@@ -131,7 +137,9 @@ def build_demo(
     directory = Path(directory or data_dir() / "demo")
     directory.mkdir(parents=True, exist_ok=True)
     with database.sessions() as session:
-        if session.scalar(select(Galaxy.id).where(Galaxy.name == DEMO_GALAXY)) is None:
+        with use_case(session):
+            imported = galaxy_id_by_name(session, DEMO_GALAXY) is not None
+        if not imported:
             _say(progress, 1, f"simulating galaxy {DEMO_GALAXY} ({settings.n_candidates} candidates)")
             galaxy_dir = simulate_galaxy(
                 directory / DEMO_GALAXY,
@@ -142,8 +150,9 @@ def build_demo(
                 field=DEMO_GALAXY,
             )
             import_galaxy(session, galaxy_dir, name=DEMO_GALAXY, distance_mpc=settings.distance_mpc)
-        galaxy_id = session.scalar(select(Galaxy.id).where(Galaxy.name == DEMO_GALAXY))
-        version = session.scalars(select(ModelVersion).where(ModelVersion.name == DEMO_MODEL)).one_or_none()
+        with use_case(session):
+            galaxy_id = galaxy_id_by_name(session, DEMO_GALAXY)
+            version = version_by_name(session, DEMO_MODEL)
         if version is None:
             _say(progress, 2, "simulating a training survey")
             survey = simulate_survey(None, seed=settings.seed, fraction=settings.survey_fraction)
@@ -181,7 +190,7 @@ def build_demo(
                 metrics=result.test_metrics,
                 temperature=result.temperature,
             )
-            with transaction(session):
+            with use_case(session):
                 version = register_version(
                     session,
                     name=DEMO_MODEL,
@@ -197,16 +206,19 @@ def build_demo(
             version_id = version.id
         else:
             version_id = version.id
-            if active_model_version(session) is None:
-                with transaction(session):
+            with use_case(session):
+                if active_model_version(session) is None:
                     promote(session, version_id)
         _say(progress, 4, f"scoring {DEMO_GALAXY} with {DEMO_MODEL}")
         score_candidates(session, version_id, galaxy_id=galaxy_id)
-        if not len(held_out_ids(session)):
-            grow_held_out_set(session, at_least=HELD_OUT_MINIMUM, seed=settings.seed)
+        with use_case(session):
+            if not len(held_out_ids(session)):
+                grow_held_out_set(session, at_least=HELD_OUT_MINIMUM, seed=settings.seed)
         held = held_out_labels(session)
-        if get_version(session, version_id).metrics.get("held_out_fingerprint") != snapshot_fingerprint(held):
+        with use_case(session):
+            measured = get_version(session, version_id).metrics.get("held_out_fingerprint")
+        if measured != snapshot_fingerprint(held):
             model = load_version_model(session, version_id)
             stamps = mosaic_stamps(session, held.candidate_ids)
-            with transaction(session):
+            with use_case(session):
                 record_metrics(session, version_id, measure_on_held_out(held, [model], stamps)[0])

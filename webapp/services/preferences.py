@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from db.engine import use_case
 from db.models import AppSetting, Expert, utcnow
 from db.queue import QUEUE_ORDERS
 from starcnet_core.display import STRETCHES, check_percentile
@@ -100,7 +101,8 @@ def _checked(values: dict[str, Any]) -> ReviewPreferences:
 
 def load_preferences(session: Session, expert_id: int) -> ReviewPreferences:
     """The expert's stored review preferences (defaults for anything never chosen)."""
-    expert = session.get(Expert, expert_id)
+    with use_case(session):
+        expert = session.get(Expert, expert_id)
     if expert is None:
         raise UserInputError(f"unknown expert {expert_id}")
     return _checked(dict(expert.preferences or {}))
@@ -108,7 +110,7 @@ def load_preferences(session: Session, expert_id: int) -> ReviewPreferences:
 
 def save_preferences(session: Session, expert_id: int, preferences: ReviewPreferences) -> None:
     """Store the expert's review preferences (one transaction)."""
-    with session.begin():
+    with use_case(session):
         expert = session.get(Expert, expert_id)
         if expert is None:
             raise UserInputError(f"unknown expert {expert_id}")
@@ -118,7 +120,8 @@ def save_preferences(session: Session, expert_id: int, preferences: ReviewPrefer
 
 def blind_campaign(session: Session) -> dict[str, Any] | None:
     """The blind campaign an admin imposed (``{"by": name, "since": iso time}``), or None."""
-    setting = session.get(AppSetting, _BLIND_CAMPAIGN)
+    with use_case(session):
+        setting = session.get(AppSetting, _BLIND_CAMPAIGN)
     if setting is None or not setting.value.get("on"):
         return None
     return {"by": setting.changed_by or "an admin", "since": setting.changed_at.isoformat(timespec="minutes")}
@@ -126,7 +129,7 @@ def blind_campaign(session: Session) -> dict[str, Any] | None:
 
 def set_blind_campaign(session: Session, expert_id: int, on: bool) -> None:
     """Impose blind mode on every expert (``on``) or lift it; only an admin may."""
-    with session.begin():
+    with use_case(session):
         expert = session.get(Expert, expert_id)
         if expert is None or expert.role != "admin":
             raise UserInputError("only an admin may impose or lift a blind campaign")

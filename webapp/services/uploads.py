@@ -28,11 +28,10 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from astropy.io import fits
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from db.engine import data_dir
-from db.models import Expert
+from db.engine import data_dir, use_case
+from db.experts import expert_role
 from starcnet_core.errors import UserInputError
 from starcnet_core.io.galaxy import has_mosaics, read_galaxy_catalog
 from starcnet_core.io.legus_columns import LabelChoice
@@ -214,8 +213,8 @@ def import_server_directory(
     **options
         As for :func:`import_directory` (name, distance_mpc, catalog, frame).
     """
-    role = session.scalar(select(Expert.role).where(Expert.id == expert_id))
-    session.rollback()  # the import is its own transaction
+    with use_case(session):
+        role = expert_role(session, expert_id)
     if role != "admin":
         raise UserInputError("only an admin may import a directory on the server; upload the files instead")
     return import_directory(session, server_directory(directory), **options)
