@@ -26,12 +26,13 @@ from typing import Any
 import numpy as np
 from astropy.nddata import Cutout2D
 from astropy.wcs import WCS
-from sqlalchemy import exists, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
+from db import review as db_review
 from db.consensus import effective_labels, tally
-from db.ids import in_ids
-from db.models import Candidate, Expert, Galaxy, Label, Prediction, utcnow
+from db.engine import use_case
+from db.experts import expert_names
+from db.models import Candidate, Expert, Galaxy, utcnow
 from db.predictions import active_model_version
 from db.queue import SCORELESS_ORDERS, queue_model_version, review_queue
 from starcnet_core.display import check_percentile, compass, display_scales, grey_stamps, rgb_composite
@@ -174,20 +175,7 @@ def _context(arrays: list[np.ndarray], x: float, y: float, size: int) -> np.ndar
 def _neighbours(
     session: Session, candidate: Candidate, version_id: int | None, size: int, *, blind: bool
 ) -> list[Neighbour]:
-    half = size / 2.0
-    rows = session.execute(
-        select(Candidate.source_id, Candidate.x, Candidate.y, Prediction.predicted_class)
-        .outerjoin(
-            Prediction,
-            (Prediction.candidate_id == Candidate.id) & (Prediction.model_version_id == (version_id or -1)),
-        )
-        .where(
-            Candidate.galaxy_id == candidate.galaxy_id,
-            Candidate.id != candidate.id,
-            Candidate.x.between(candidate.x - half, candidate.x + half),
-            Candidate.y.between(candidate.y - half, candidate.y + half),
-        )
-    ).all()
+    rows = db_review.neighbour_rows(session, candidate, version_id, size / 2.0)
     return [
         Neighbour(int(source), float(x - candidate.x), float(y - candidate.y), 0 if blind else int(k or 0))
         for source, x, y, k in rows
@@ -198,25 +186,14 @@ def _my_flag(session: Session, candidate_id: int, expert_id: int | None) -> bool
     """Whether the expert's latest answer on the candidate is flagged (and still standing)."""
     if expert_id is None:
         return False
-    retraction = aliased(Label)
-    flagged = session.scalar(
-        select(Label.flagged)
-        .where(
-            Label.candidate_id == candidate_id,
-            Label.expert_id == expert_id,
-            Label.label_class.is_not(None),
-            ~exists().where(retraction.retracts_id == Label.id),
-        )
-        .order_by(Label.id.desc())
-        .limit(1)
-    )
-    return bool(flagged)
+    return db_review.standing_flag(session, candidate_id, expert_id)
 
 
 def labels_and_consensus(session: Session, candidate_id: int) -> tuple[dict[str, str], dict[str, Any] | None]:
     """Every expert's standing label on a candidate (name -> "1"-"4"/"unsure") and its consensus summary."""
-    labels = effective_labels(session, candidate_ids=[candidate_id])
-    names = dict(session.execute(select(Expert.id, Expert.name)).all())
+    with use_case(session):
+        labels = effective_labels(session, candidate_ids=[candidate_id])
+        names = expert_names(session)
     by_name = {
         names[int(e)]: ("unsure" if c == 0 else str(int(c)))
         for e, c in zip(labels.expert_id, labels.label_class, strict=True)
@@ -271,69 +248,68 @@ def build_candidate_view(
         percentiles = check_percentile(tuple(percentiles))
     except ValueError as error:
         raise UserInputError(str(error)) from error
-    candidate = session.get(Candidate, candidate_id)
-    if candidate is None:
-        raise UserInputError(f"unknown candidate {candidate_id}")
-    galaxy = session.get(Galaxy, candidate.galaxy_id)
-    stamp = _stamp(arrays, candidate.x, candidate.y, _NETWORK_SIZE)
-    if stamp is None:
-        raise UserInputError(
-            f"candidate {candidate.source_id} of {galaxy.name} has no full stamp in the mosaics"
-        )
-    context = _stamp(arrays, candidate.x, candidate.y, context_size) if context_size > _NETWORK_SIZE else None
-    shown = context if context is not None else stamp
-    labels, summary = labels_and_consensus(session, candidate_id)
-    me = session.get(Expert, expert_id) if expert_id is not None else None
-    my_label = labels.pop(me.name, None) if me is not None else None
-    reveal = not blind or my_label is not None
-    # the scores of the version the queue orders by: the previous one while a promotion is being scored
-    version_id = queue_model_version(session)
-    scales = display_scales(galaxy.filters or {}, galaxy.instruments or {})
-    prediction = None
-    if version_id is not None and not blind:
-        prediction = session.scalars(
-            select(Prediction).where(
-                Prediction.candidate_id == candidate_id, Prediction.model_version_id == version_id
+    with use_case(session):
+        candidate = session.get(Candidate, candidate_id)
+        if candidate is None:
+            raise UserInputError(f"unknown candidate {candidate_id}")
+        galaxy = session.get(Galaxy, candidate.galaxy_id)
+        stamp = _stamp(arrays, candidate.x, candidate.y, _NETWORK_SIZE)
+        if stamp is None:
+            raise UserInputError(
+                f"candidate {candidate.source_id} of {galaxy.name} has no full stamp in the mosaics"
             )
-        ).one_or_none()
-    return CandidateView(
-        candidate_id=candidate_id,
-        galaxy=galaxy.name,
-        source_id=candidate.source_id,
-        x=candidate.x,
-        y=candidate.y,
-        stretch=stretch,
-        context_size=shown.shape[-1],
-        rgb=rgb_composite(shown, stretch, percentile=percentiles, scales=scales),
-        bands=grey_stamps(shown, stretch, percentile=percentiles),
-        v_band=stamp[BANDS.index("V")],
-        network_rgb=[
-            rgb_composite(view, stretch, percentile=percentiles, scales=scales)
-            for view in network_views(stamp)
-        ],
-        model_version_id=version_id,
-        scores=(prediction.p1, prediction.p2, prediction.p3, prediction.p4) if prediction else None,
-        predicted_class=prediction.predicted_class if prediction else None,
-        photometry={
-            **{f"m_{band}": getattr(candidate, f"mag_{band.lower()}") for band in BANDS},
-            "CI": candidate.ci,
-        },
-        my_label=my_label,
-        labels=labels if reveal else None,
-        consensus=summary if reveal else None,
-        properties=dict(candidate.properties or {}),
-        percentiles=percentiles,
-        context_rgb=rgb_composite(
-            _context(arrays, candidate.x, candidate.y, CONTEXT_SIZE),
-            stretch,
-            percentile=percentiles,
-            scales=scales,
-        ),
-        neighbours=_neighbours(session, candidate, version_id, CONTEXT_SIZE, blind=blind),
-        north_east=compass(wcs, candidate.x, candidate.y),
-        arcsec_per_px=galaxy.pixel_scale_arcsec,
-        flagged=_my_flag(session, candidate_id, expert_id),
-    )
+        context = (
+            _stamp(arrays, candidate.x, candidate.y, context_size) if context_size > _NETWORK_SIZE else None
+        )
+        shown = context if context is not None else stamp
+        labels, summary = labels_and_consensus(session, candidate_id)
+        me = session.get(Expert, expert_id) if expert_id is not None else None
+        my_label = labels.pop(me.name, None) if me is not None else None
+        reveal = not blind or my_label is not None
+        # the scores of the version the queue orders by: the previous one while a promotion is being scored
+        version_id = queue_model_version(session)
+        scales = display_scales(galaxy.filters or {}, galaxy.instruments or {})
+        prediction = None
+        if version_id is not None and not blind:
+            prediction = db_review.stored_prediction(session, candidate_id, version_id)
+        return CandidateView(
+            candidate_id=candidate_id,
+            galaxy=galaxy.name,
+            source_id=candidate.source_id,
+            x=candidate.x,
+            y=candidate.y,
+            stretch=stretch,
+            context_size=shown.shape[-1],
+            rgb=rgb_composite(shown, stretch, percentile=percentiles, scales=scales),
+            bands=grey_stamps(shown, stretch, percentile=percentiles),
+            v_band=stamp[BANDS.index("V")],
+            network_rgb=[
+                rgb_composite(view, stretch, percentile=percentiles, scales=scales)
+                for view in network_views(stamp)
+            ],
+            model_version_id=version_id,
+            scores=(prediction.p1, prediction.p2, prediction.p3, prediction.p4) if prediction else None,
+            predicted_class=prediction.predicted_class if prediction else None,
+            photometry={
+                **{f"m_{band}": getattr(candidate, f"mag_{band.lower()}") for band in BANDS},
+                "CI": candidate.ci,
+            },
+            my_label=my_label,
+            labels=labels if reveal else None,
+            consensus=summary if reveal else None,
+            properties=dict(candidate.properties or {}),
+            percentiles=percentiles,
+            context_rgb=rgb_composite(
+                _context(arrays, candidate.x, candidate.y, CONTEXT_SIZE),
+                stretch,
+                percentile=percentiles,
+                scales=scales,
+            ),
+            neighbours=_neighbours(session, candidate, version_id, CONTEXT_SIZE, blind=blind),
+            north_east=compass(wcs, candidate.x, candidate.y),
+            arcsec_per_px=galaxy.pixel_scale_arcsec,
+            flagged=_my_flag(session, candidate_id, expert_id),
+        )
 
 
 def class_examples(
@@ -369,14 +345,8 @@ def class_examples(
     galaxy = session.get(Galaxy, galaxy_id)
     scales = display_scales(galaxy.filters or {}, galaxy.instruments or {})
     for k in range(1, 5):
-        rows = session.execute(
-            select(Candidate.x, Candidate.y)
-            .where(
-                Candidate.galaxy_id == galaxy_id, Candidate.usable.is_(True), Candidate.consensus_class == k
-            )
-            .order_by(Candidate.n_votes.desc(), Candidate.id)
-            .limit(per_class)
-        ).all()
+        with use_case(session):
+            rows = db_review.consensus_example_positions(session, galaxy_id, k, per_class)
         if not rows:
             examples[k] = []
             continue
@@ -431,22 +401,12 @@ def submit_label(
 
 def undo_last_label(session: Session, expert_id: int) -> int:
     """Retract the expert's most recent standing answer (any candidate); return that candidate's id."""
-    retraction = aliased(Label)
-    candidate_id = session.scalar(
-        select(Label.candidate_id)
-        .where(
-            Label.expert_id == expert_id,
-            Label.label_class.is_not(None),
-            ~exists().where(retraction.retracts_id == Label.id),
-        )
-        .order_by(Label.id.desc())
-        .limit(1)
-    )
-    session.rollback()  # end the read before the write transaction starts
-    if candidate_id is None:
-        raise UserInputError("nothing to undo: you have no label standing")
-    undo_label(session, candidate_id=candidate_id, expert_id=expert_id)
-    return int(candidate_id)
+    with use_case(session):
+        candidate_id = db_review.latest_standing_candidate(session, expert_id)
+        if candidate_id is None:
+            raise UserInputError("nothing to undo: you have no label standing")
+        undo_label(session, candidate_id=candidate_id, expert_id=expert_id)
+        return int(candidate_id)
 
 
 def queue_order_for(session: Session, order: str, galaxy_id: int | None = None) -> tuple[str, str | None]:
@@ -458,13 +418,12 @@ def queue_order_for(session: Session, order: str, galaxy_id: int | None = None) 
     """
     if order in SCORELESS_ORDERS:
         return order, None
-    version_id = queue_model_version(session)
+    with use_case(session):
+        version_id = queue_model_version(session)
+        scored = version_id is not None and db_review.has_predictions(session, version_id, galaxy_id)
     if version_id is None:
         return "fewest_votes", "no active model yet: ordered by fewest votes instead"
-    scored = select(Prediction.candidate_id).join(Candidate).where(Prediction.model_version_id == version_id)
-    if galaxy_id is not None:
-        scored = scored.where(Candidate.galaxy_id == galaxy_id)
-    if session.scalar(scored.limit(1)) is None:
+    if not scored:
         return "fewest_votes", (
             "the active model has not scored this galaxy yet: ordered by fewest votes until it has "
             "(score it from the Galaxies page or with `python -m webapp score`)"
@@ -490,27 +449,28 @@ def next_candidates(
     ``order`` goes through :func:`queue_order_for` first; ``flagged_only``
     keeps the candidates the expert flagged (labelled ones included).
     """
-    order, _ = queue_order_for(session, order, galaxy_id)
-    ids: list[int] = []
-    after = None
-    while len(ids) < limit:
-        page = review_queue(
-            session,
-            order=order,
-            galaxy_id=galaxy_id,
-            predicted_class=predicted_class,
-            mag_v_range=mag_v_range,
-            expert_id=expert_id,
-            labelled_by_expert=None if include_labelled or flagged_only else False,
-            flagged_by=expert_id if flagged_only else None,
-            limit=limit + len(skipped),
-            after=after,
-        )
-        ids.extend(item.candidate_id for item in page.items if item.candidate_id not in skipped)
-        if page.next_cursor is None:
-            break
-        after = page.next_cursor
-    return ids[:limit]
+    with use_case(session):
+        order, _ = queue_order_for(session, order, galaxy_id)
+        ids: list[int] = []
+        after = None
+        while len(ids) < limit:
+            page = review_queue(
+                session,
+                order=order,
+                galaxy_id=galaxy_id,
+                predicted_class=predicted_class,
+                mag_v_range=mag_v_range,
+                expert_id=expert_id,
+                labelled_by_expert=None if include_labelled or flagged_only else False,
+                flagged_by=expert_id if flagged_only else None,
+                limit=limit + len(skipped),
+                after=after,
+            )
+            ids.extend(item.candidate_id for item in page.items if item.candidate_id not in skipped)
+            if page.next_cursor is None:
+                break
+            after = page.next_cursor
+        return ids[:limit]
 
 
 def session_progress(session: Session, expert_id: int, galaxy_id: int | None = None) -> dict[str, int]:
@@ -523,28 +483,14 @@ def session_progress(session: Session, expert_id: int, galaxy_id: int | None = N
         ``labelled_total``, ``remaining`` (in ``galaxy_id`` when given).
     """
     midnight = dt.datetime.combine(utcnow().date(), dt.time())
-    retraction = aliased(Label)
-    answers = select(func.count(func.distinct(Label.candidate_id))).where(
-        Label.expert_id == expert_id,
-        Label.label_class.is_not(None),
-        ~exists().where(retraction.retracts_id == Label.id),
-    )
-    mine = effective_labels(session, expert_ids=[expert_id], galaxy_id=galaxy_id)
-    usable = select(func.count(Candidate.id)).where(Candidate.usable.is_(True))
-    if galaxy_id is not None:
-        usable = usable.where(Candidate.galaxy_id == galaxy_id)
-    labelled_usable = 0
-    if len(mine.candidate_id):
-        labelled_usable = session.scalar(
-            select(func.count(Candidate.id)).where(
-                Candidate.usable.is_(True), in_ids(Candidate.id, mine.candidate_id)
-            )
-        )
-    return {
-        "labelled_today": int(session.scalar(answers.where(Label.created_at >= midnight))),
-        "labelled_total": len(mine.candidate_id),
-        "remaining": int(session.scalar(usable)) - int(labelled_usable),
-    }
+    with use_case(session):
+        mine = effective_labels(session, expert_ids=[expert_id], galaxy_id=galaxy_id)
+        labelled_usable = db_review.usable_among(session, mine.candidate_id)
+        return {
+            "labelled_today": db_review.answered_since(session, expert_id, midnight),
+            "labelled_total": len(mine.candidate_id),
+            "remaining": db_review.usable_count(session, galaxy_id) - labelled_usable,
+        }
 
 
 def field_candidates(session: Session, galaxy_id: int) -> dict[str, np.ndarray]:
@@ -556,25 +502,9 @@ def field_candidates(session: Session, galaxy_id: int) -> dict[str, np.ndarray]:
         ``candidate_id``, ``source_id``, ``x``, ``y`` (1-based pixels), ``usable``,
         ``predicted_class`` (0 when not scored), ``confidence`` (NaN when not scored).
     """
-    version = active_model_version(session)
-    version_id = version.id if version is not None else -1
-    rows = session.execute(
-        select(
-            Candidate.id,
-            Candidate.source_id,
-            Candidate.x,
-            Candidate.y,
-            Candidate.usable,
-            Prediction.predicted_class,
-            Prediction.confidence,
-        )
-        .outerjoin(
-            Prediction,
-            (Prediction.candidate_id == Candidate.id) & (Prediction.model_version_id == version_id),
-        )
-        .where(Candidate.galaxy_id == galaxy_id)
-        .order_by(Candidate.source_id)
-    ).all()
+    with use_case(session):
+        version = active_model_version(session)
+        rows = db_review.field_rows(session, galaxy_id, version.id if version is not None else -1)
     columns = list(zip(*rows, strict=True)) or [()] * 7
     return {
         "candidate_id": np.array(columns[0], dtype=np.int64),
@@ -607,15 +537,11 @@ def candidate_for_source(table: dict[str, np.ndarray], source_id: int, galaxy: s
 
 def predicted_counts(session: Session) -> dict[int, list[int]]:
     """Galaxy id -> candidates the active model puts in classes 1, 2, 3, 4."""
-    version = active_model_version(session)
+    with use_case(session):
+        version = active_model_version(session)
+        rows = db_review.predicted_class_counts(session, version.id) if version is not None else []
     if version is None:
         return {}
-    rows = session.execute(
-        select(Candidate.galaxy_id, Prediction.predicted_class, func.count())
-        .join(Prediction, Prediction.candidate_id == Candidate.id)
-        .where(Prediction.model_version_id == version.id)
-        .group_by(Candidate.galaxy_id, Prediction.predicted_class)
-    ).all()
     counts: dict[int, list[int]] = {}
     for galaxy_id, k, n in rows:
         counts.setdefault(galaxy_id, [0, 0, 0, 0])[k - 1] = int(n)
