@@ -32,7 +32,6 @@ def _run(args: argparse.Namespace) -> int:
     with database.sessions() as session:
         expert_id = get_expert(session, args.expert).id
         candidate_id = find_candidate(session, args.galaxy, args.source_id).id
-        session.rollback()  # the write below is its own transaction
         if args.undo:
             undo_label(session, candidate_id=candidate_id, expert_id=expert_id)
             print(f"{args.expert}: latest label on {args.galaxy} #{args.source_id} undone")

@@ -4,14 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from sqlalchemy import select
-
-from db.models import Galaxy
-from db.predictions import active_model_version
-from starcnet_core.errors import UserInputError
 from webapp.cli import add_database_argument
 from webapp.services.database import open_database
-from webapp.services.scoring import feature_cache, request_scoring, score_candidates
+from webapp.services.scoring import feature_cache, request_scoring, score_candidates, scoring_target
 
 __all__ = ["register"]
 
@@ -28,17 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> int:
     database = open_database(args.database_url)
     with database.sessions() as session:
-        galaxy_id = None
-        if args.galaxy is not None:
-            galaxy_id = session.scalar(select(Galaxy.id).where(Galaxy.name == args.galaxy))
-            if galaxy_id is None:
-                raise UserInputError(f"no galaxy named {args.galaxy!r}")
-        version = args.version
-        if version is None:
-            active = active_model_version(session)
-            if active is None:
-                raise UserInputError("there is no active model version; give --version")
-            version = active.id
+        version, galaxy_id = scoring_target(session, args.version, args.galaxy)
         if args.background:
             job = request_scoring(session, version, galaxy_id)
             print(f"queued score job #{job.id}")

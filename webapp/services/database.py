@@ -3,15 +3,13 @@
 The CLI, the worker and the app all open the database here, so that they
 honour ``DATABASE_URL`` (default: a SQLite file in ``$STARCNET_DATA_DIR``)
 the same way, and refuse to run on a database that ``init-db`` has not
-brought to the newest schema. :func:`transaction` gives each use case its
-single transaction: everything it wrote is committed together, or nothing.
+brought to the newest schema. Each use case then runs in one transaction,
+opened with :func:`db.engine.use_case`.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +22,7 @@ from db.migrate import current_revision, head_revision, upgrade
 from starcnet_core.atomic_write import atomic_path
 from starcnet_core.errors import UserInputError
 
-__all__ = ["Database", "backup_database", "init_database", "open_database", "transaction"]
+__all__ = ["Database", "backup_database", "init_database", "open_database"]
 
 
 @dataclass(frozen=True)
@@ -72,17 +70,6 @@ def open_database(url: str | None = None) -> Database:
             "run `python -m webapp init-db`"
         )
     return database
-
-
-@contextmanager
-def transaction(session: Session) -> Iterator[Session]:
-    """Commit what the block wrote when it succeeds; roll everything back when it raises."""
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
 
 
 def backup_database(database: Database, out: str | Path) -> Path:

@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from db import jobs
 from db.engine import data_dir, use_case
-from db.galaxies import candidate_positions
+from db.galaxies import candidate_positions, galaxy_id_by_name
 from db.jobs import JobInfo
 from db.models import Galaxy, ModelVersion
 from db.predictions import active_model_version, store_predictions
@@ -61,6 +61,7 @@ __all__ = [
     "unscored_candidates",
     "score_candidates",
     "request_scoring",
+    "scoring_target",
     "SHARD_SIZE",
     "Shard",
     "plan_shards",
@@ -260,6 +261,22 @@ def request_scoring(
         if shard_size is not None:
             params["shard_size"] = int(shard_size)
         return jobs.enqueue(session, "score", params)
+
+
+def scoring_target(session: Session, version_id: int | None, galaxy: str | None) -> tuple[int, int | None]:
+    """The model version (default: the active one) and galaxy id (None: every galaxy) a scoring names."""
+    with use_case(session):
+        galaxy_id = None
+        if galaxy is not None:
+            galaxy_id = galaxy_id_by_name(session, galaxy)
+            if galaxy_id is None:
+                raise UserInputError(f"no galaxy named {galaxy!r}")
+        if version_id is None:
+            active = active_model_version(session)
+            if active is None:
+                raise UserInputError("there is no active model version; give --version")
+            version_id = active.id
+        return version_id, galaxy_id
 
 
 @dataclass(frozen=True)
