@@ -66,9 +66,14 @@ def model_agreement(
     dict
         ``model_version_id`` and the fields of :func:`starcnet_core.evaluation.agreement.compare`.
     """
-    version_id, consensus, predicted = model_consensus_pairs(
-        session, model_version_id=model_version_id, galaxy_id=galaxy_id, roles=roles, expert_ids=expert_ids
-    )
+    with use_case(session):
+        version_id, consensus, predicted = model_consensus_pairs(
+            session,
+            model_version_id=model_version_id,
+            galaxy_id=galaxy_id,
+            roles=roles,
+            expert_ids=expert_ids,
+        )
     return {"model_version_id": version_id, **agreement.compare(consensus, predicted)}
 
 

@@ -342,11 +342,13 @@ def class_examples(
         class -> list of ``(32, 32, 3)`` uint8 images (empty lists for classes nobody labelled).
     """
     examples: dict[int, list[np.ndarray]] = {}
-    galaxy = session.get(Galaxy, galaxy_id)
+    with use_case(session):
+        galaxy = session.get(Galaxy, galaxy_id)
+        positions = {
+            k: db_review.consensus_example_positions(session, galaxy_id, k, per_class) for k in range(1, 5)
+        }
     scales = display_scales(galaxy.filters or {}, galaxy.instruments or {})
-    for k in range(1, 5):
-        with use_case(session):
-            rows = db_review.consensus_example_positions(session, galaxy_id, k, per_class)
+    for k, rows in positions.items():
         if not rows:
             examples[k] = []
             continue
