@@ -136,9 +136,24 @@ def demo_stages(lines: list[str], stopped_s: float | None = None) -> list[tuple[
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds the first run may take")
+    parser.add_argument(
+        "--later-only",
+        metavar="DATA_DIR",
+        help="only time later starts on this data directory, where the demo is already built",
+    )
     args = parser.parse_args(argv)
     started = dt.datetime.now(dt.UTC)
     load_before = os.getloadavg()[0]
+    if args.later_only:
+        times = [start_app(args.later_only, timeout_s=120.0)[0] for _ in range(3)]
+        load_after = os.getloadavg()[0]
+        shown = ", ".join("no healthy server in 120 s" if t is None else f"{t:.1f} s" for t in times)
+        print(
+            f"Later starts of `./run_app.sh` on {args.later_only} (demo built): {shown} "
+            f"(goal {LATER_START_GOAL_S:.0f} s). Machine: {machine()}. Started {started:%Y-%m-%d %H:%M} UTC; "
+            f"1-min load average {load_before:.1f} at the start, {load_after:.1f} at the end."
+        )
+        return
     with tempfile.TemporaryDirectory(prefix="starcnet-demo-") as data_dir:
         first_s, first_lines = start_app(data_dir, timeout_s=args.timeout)
         later_s = start_app(data_dir, timeout_s=120.0)[0] if first_s is not None else None
