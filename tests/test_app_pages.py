@@ -284,8 +284,15 @@ def test_queue_order_and_filters(database_url: str) -> None:
     app.selectbox(key="review_order").select("fewest_votes").run()
     # candidate 2 carries bob's vote as well as the catalog's: never first by fewest votes
     assert app.session_state["view"].source_id != 2
-    app.selectbox(key="review_class").select(2).run()
+    classes = app.selectbox(key="review_class")
+    assert classes.options[classes.index] == "any"  # no filter says so (not "Choose an option")
+    classes.select(2).run()
     assert app.session_state["view"].source_id in (2, 6)  # model's class is (rank % 4) + 1
+    classes = app.selectbox(key="review_class")
+    assert classes.options[classes.index] == "2 asymmetric cluster"
+    classes.select(0).run()
+    assert app.selectbox(key="review_class").options[app.selectbox(key="review_class").index] == "any"
+    assert app.session_state["saved_preferences"].predicted_class is None  # stored as no filter
     app.toggle(key="review_labelled").set_value(True).run()
     assert not app.exception
 

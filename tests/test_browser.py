@@ -206,6 +206,67 @@ def test_keyboard_after_a_filter_blink_back_flag(server) -> None:
     assert _label_of(url, "kate") == [(6, "3", False), (6, "3", True), (2, "1", False)]
 
 
+def _shown_text(page, label: str) -> str:  # noqa: ANN001
+    """What a selectbox shows (its chosen option; empty when it shows its "Choose an option" hint)."""
+    return page.get_by_label(label).input_value()
+
+
+def test_a_key_pressed_while_a_filter_reruns_is_taken(server) -> None:
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    base, url = server
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = _signed_in_page(browser, base, "kate")
+        _showing(page, 6)
+        _settled(page)
+        _wait_idle(page)
+        assert _shown_text(page, "Predicted class") == "any"  # not the empty box's "Choose an option"
+        # a filter whose queue starts elsewhere (#5), and the key at once, while the filter's run is going
+        page.get_by_label("Predicted class").click()
+        page.get_by_role("option", name="1 symmetric cluster").click()
+        page.keyboard.press("3")
+        pressed_on = int(page.evaluate(f"(() => ({CANDIDATE_ROOT})().dataset.keyOn)()"))
+        assert pressed_on == 6  # what was on screen when the key went down
+        deadline = time.monotonic() + 120
+        while not _label_of(url, "kate") and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert _label_of(url, "kate") == [(6, "3", False)]  # taken, on the candidate the expert saw
+        _wait_idle(page, timeout=120.0)
+        _showing(page, 5)  # the new filter's queue
+        page.get_by_text("Previous #6: you 3").wait_for(timeout=30_000)
+        assert _shown_text(page, "Predicted class") == "1 symmetric cluster"
+        _settled(page)
+        page.keyboard.press("1")  # and the keys go on with the candidate on screen
+        _showing(page, 1)
+        _settled(page)
+        browser.close()
+    assert _label_of(url, "kate") == [(6, "3", False), (5, "1", False)]
+
+
+def test_a_bookmark_while_signed_in_opens_its_page(server) -> None:
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    base, _ = server
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = _signed_in_page(browser, base, "kate")
+        _showing(page, 6)
+        _settled(page)
+        page.goto(f"{base}/galaxies", timeout=60_000)  # a bookmark opened in the tab already signed in
+        page.get_by_role("heading", name="Galaxies").wait_for(timeout=90_000)
+        assert "/galaxies" in page.url and page.get_by_label("…or a new expert name").count() == 0
+        # another window of the same browser (its cookie), straight to another page, then a reload
+        other = browser.new_context(storage_state=page.context.storage_state()).new_page()
+        other.goto(f"{base}/metrics", timeout=60_000)
+        other.get_by_role("heading", name="Metrics").wait_for(timeout=90_000)
+        other.reload()
+        other.get_by_role("heading", name="Metrics").wait_for(timeout=90_000)
+        assert "/metrics" in other.url and other.get_by_label("…or a new expert name").count() == 0
+        # the app's own menu, never Streamlit's list of files
+        other.get_by_role("link", name="Review", exact=True).wait_for(timeout=30_000)
+        assert other.get_by_role("link", name="app", exact=True).count() == 0
+        browser.close()
+
+
 def _box(page, selector: str, index: int = 0) -> dict:  # noqa: ANN001
     return page.locator(selector).nth(index).bounding_box()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import time
 
 from webapp.cli import add_database_argument
@@ -32,10 +33,22 @@ def _run(args: argparse.Namespace) -> int:
     if args.if_missing and demo_ready(database):
         print("[demo] already built")
         return 0
+    print(
+        "[demo] first start: building the demo (a simulated galaxy, a starting model trained on a simulated "
+        "survey, its scores); a few minutes on 2 cores, progress below",
+        flush=True,
+    )
     start = time.monotonic()
+    stage_start = {}
 
     def progress(step: int, n_steps: int, message: str) -> None:
-        print(f"[demo {step}/{n_steps} {time.monotonic() - start:5.0f} s] {message}", flush=True)
+        now = time.monotonic()
+        stage_start.setdefault(step, now)
+        done = re.match(r"training step (\d+) of (\d+)", message)
+        if done and int(done[1]) > 0:  # the steps so far say how long the rest takes
+            left = (now - stage_start[step]) * (int(done[2]) - int(done[1])) / int(done[1])
+            message += f" (training done in about {left:.0f} s)"
+        print(f"[demo {step}/{n_steps} {now - start:5.0f} s] {message}", flush=True)
 
     build_demo(database, settings=DemoSettings(epochs=args.epochs), progress=progress)
     print(f"[demo] ready in {time.monotonic() - start:.0f} s", flush=True)

@@ -318,6 +318,7 @@ function onKey(holder, event) {
   holder.seq += 1;
   holder.pending = shown.source_id;
   holder.send("key", { action, candidate_id: shown.candidate_id, seq: holder.seq, at: Date.now() });
+  holder.root.dataset.keyOn = String(shown.source_id); // the candidate this key acts on (for tests)
   // what comes next is already here: show it now, the server confirms it (or corrects it) shortly
   const cache = holder.cache;
   let next = null;

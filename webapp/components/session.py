@@ -14,6 +14,7 @@ import json
 
 import numpy as np
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 from streamlit.navigation.page import StreamlitPage
 from streamlit.runtime.pages_manager import PagesManager
 
@@ -107,13 +108,15 @@ def run_signed_in(sections: dict[str, dict[str, StreamlitPage]]) -> None:
     page = st.navigation(
         {name: list(members.values()) for name, members in sections.items()}, position="hidden"
     )
-    write_session_cookie()
     with st.sidebar:
         for name, members in sections.items():
             st.caption(name)
             for member in members.values():
                 st.page_link(member)
         st.divider()
+        # One slot on every run, written or not: an element present on some runs only would shift
+        # everything after it, and Streamlit would remount it all (the candidate panel with its keys).
+        write_session_cookie(st.empty())
     sign_in_page = page_for(_SIGN_IN_PAGE)
     if page.url_path == sign_in_page.url_path or current_expert() is not None:
         page.run()
@@ -141,18 +144,19 @@ def forget_sign_in() -> None:
     state["session_cookie"] = ""
 
 
-def write_session_cookie() -> None:
+def write_session_cookie(slot: DeltaGenerator) -> None:
     """Send the browser a cookie change pending from :func:`remember_sign_in` or :func:`forget_sign_in`.
 
     Called by the app on every run, before the page, so that the cookie is set
-    whichever page a sign-in switches to.
+    whichever page a sign-in switches to; ``slot`` (an ``st.empty()`` made on
+    every run) holds the script on the run that has one.
     """
     token = st.session_state.pop("session_cookie", None)
     if token is None:
         return
     max_age = int(SESSION_HOURS * 3600) if token else 0
     cookie = f"{SESSION_COOKIE}={token}; Max-Age={max_age}; Path=/; SameSite=Strict"
-    st.html(f"<script>document.cookie = {json.dumps(cookie)};</script>", unsafe_allow_javascript=True)
+    slot.html(f"<script>document.cookie = {json.dumps(cookie)};</script>", unsafe_allow_javascript=True)
 
 
 @st.cache_resource(max_entries=8)

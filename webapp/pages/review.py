@@ -10,11 +10,12 @@ import streamlit as st
 
 from db.queue import QUEUE_ORDERS
 from starcnet_core.display import STRETCHES
-from starcnet_core.errors import UserInputError
 from starcnet_core.io.bands import CLASS_DESCRIPTIONS, CLASS_NAMES
 from webapp.components.candidate_figures import enlarge, surface_figure
 from webapp.components.candidate_view import candidate_payload, field_map_payload, show_candidate
 from webapp.components.database import get_database
+from webapp.components.review_actions import ReviewActions
+from webapp.components.review_history import ReviewHistory
 from webapp.components.session import galaxy_arrays, galaxy_field_image, galaxy_mosaics, require_expert
 from webapp.components.text import plain
 from webapp.services.galaxies import list_galaxies
@@ -30,12 +31,9 @@ from webapp.services.review import (
     CONTEXT_SIZE,
     build_candidate_view,
     class_examples,
-    labels_and_consensus,
     next_candidates,
     queue_order_for,
     session_progress,
-    submit_label,
-    undo_last_label,
 )
 
 # finer near the ends, where faint wings and bright cores are decided
@@ -53,6 +51,8 @@ _WIDGETS += (
     "review_galaxy",
 )
 _SHORT = {1: "Symmetric", 2: "Asymmetric", 3: "Association", 4: "Non-cluster"}
+# the "Predicted class" choice meaning no filter (a selectbox whose state is None shows no choice at all)
+_ANY_CLASS = 0
 # the page uses the whole screen: less padding than Streamlit's default around the main column
 st.html(
     "<style>[data-testid='stMainBlockContainer']{padding:2.6rem 1.2rem 1rem 1.2rem;max-width:none}"
@@ -70,7 +70,8 @@ with database.read_sessions() as session:
         stored = load_preferences(session, expert.expert_id)
         state["preferences_of"] = (expert.expert_id, expert.session_id)
         state["saved_preferences"] = stored
-        state["skipped"] = set(stored.skipped) if stored.skipped_session == expert.session_id else set()
+        skipped = set(stored.skipped) if stored.skipped_session == expert.session_id else set()
+        state["review_history"] = ReviewHistory(skipped=skipped)
         for widget in _WIDGETS:
             state.pop(widget, None)
 saved = state["saved_preferences"]
@@ -81,7 +82,7 @@ for widget, value in {
     "review_context": saved.stamp_px,
     "review_blind": saved.blind,
     "review_order": saved.order,
-    "review_class": saved.predicted_class,
+    "review_class": saved.predicted_class or _ANY_CLASS,
     "review_mag": saved.mag_range or _ANY_MAG,
     "review_labelled": saved.include_labelled,
     "review_flagged": saved.flagged_only,
@@ -89,10 +90,7 @@ for widget, value in {
     **({"review_galaxy": saved.galaxy} if saved.galaxy in {g.name for g in galaxies} else {}),
 }.items():
     state.setdefault(widget, value)
-state.setdefault("skipped", set())
-state.setdefault("queue", [])
-state.setdefault("history", [])
-state.setdefault("position", 0)
+history: ReviewHistory = state.setdefault("review_history", ReviewHistory())
 state.setdefault("render_seq", 0)
 state.setdefault("flags", {})
 
@@ -108,27 +106,24 @@ with st.sidebar:
         "Galaxy", names, index=names.index(saved.galaxy) if saved.galaxy in names else 0, key="review_galaxy"
     )
     galaxy = galaxies[names.index(galaxy_name)]
+    # the widgets below take their values from the session state set above
     order = st.selectbox(
-        "Queue order",
-        QUEUE_ORDERS,
-        index=QUEUE_ORDERS.index(saved.order),
-        key="review_order",
-        format_func=lambda o: o.replace("_", " "),
+        "Queue order", QUEUE_ORDERS, key="review_order", format_func=lambda o: o.replace("_", " ")
     )
-    predicted = st.selectbox(
-        "Predicted class",
-        [None, 1, 2, 3, 4],
-        index=[None, 1, 2, 3, 4].index(saved.predicted_class),
-        key="review_class",
-        format_func=lambda k: "any" if k is None else f"{k} {CLASS_NAMES[k]}",
+    predicted = (
+        st.selectbox(
+            "Predicted class",
+            [_ANY_CLASS, 1, 2, 3, 4],
+            key="review_class",
+            format_func=lambda k: "any" if k == _ANY_CLASS else f"{k} {CLASS_NAMES[k]}",
+        )
+        or None
     )
     mag_range = st.slider(
-        "V magnitude (Vega)", *_ANY_MAG, value=saved.mag_range or _ANY_MAG, step=0.5, key="review_mag"
-    )
-    include_labelled = st.toggle(
-        "Include candidates I labelled", value=saved.include_labelled, key="review_labelled"
-    )
-    flagged_only = st.toggle("Only candidates I flagged", value=saved.flagged_only, key="review_flagged")
+        "V magnitude (Vega)", *_ANY_MAG, value=state["review_mag"], step=0.5, key="review_mag"
+    )  # a range: the value says so (as for the display range below)
+    include_labelled = st.toggle("Include candidates I labelled", key="review_labelled")
+    flagged_only = st.toggle("Only candidates I flagged", key="review_flagged")
     if expert.role == "admin":
         imposed = st.toggle(
             "Blind campaign (imposed on everyone)",
@@ -145,27 +140,21 @@ with st.sidebar:
 stretch_col, range_col, side_col, marker_col, blind_col = st.columns(
     [1.3, 1.6, 0.9, 1.0, 1.0], vertical_alignment="bottom"
 )
-stretch = (
-    stretch_col.segmented_control("Stretch", STRETCHES, default=saved.stretch, key="review_stretch")
-    or "asinh"
-)
+stretch = stretch_col.segmented_control("Stretch", STRETCHES, key="review_stretch") or "asinh"
 percentiles = range_col.select_slider(
     "Display range (percentiles)",
     _PERCENTILE_STOPS,
-    value=saved.percentiles,
+    value=state["review_percentiles"],
     key="review_percentiles",
     format_func=lambda p: f"{p:g}",
     disabled=stretch == "zscale",
     help="Lower and upper percentiles of each stamp's pixels: below the lower one is black, above "
     "the upper one white (the composite's three colours share one range). Not used by zscale.",
 )
-stamp_px = side_col.select_slider("Stamp side (px)", STAMP_SIDES, value=saved.stamp_px, key="review_context")
-marker = marker_col.selectbox(
-    "Centre marker", MARKERS, index=MARKERS.index(saved.marker), key="review_marker", help="Key c cycles it."
-)
+stamp_px = side_col.select_slider("Stamp side (px)", STAMP_SIDES, key="review_context")
+marker = marker_col.selectbox("Centre marker", MARKERS, key="review_marker", help="Key c cycles it.")
 chosen_blind = blind_col.toggle(
     "Blind mode",
-    value=saved.blind,
     key="review_blind",
     disabled=campaign is not None,
     help="Hide StarcNet's scores, and the other experts' labels until you have labelled the candidate "
@@ -186,7 +175,7 @@ preferences = dataclasses.replace(
     mag_range=None if tuple(mag_range) == _ANY_MAG else tuple(mag_range),
     include_labelled=include_labelled,
     flagged_only=flagged_only,
-    skipped=tuple(sorted(state["skipped"])),
+    skipped=tuple(sorted(history.skipped)),
     skipped_session=expert.session_id,
 )
 if preferences != state["saved_preferences"]:
@@ -196,16 +185,15 @@ if preferences != state["saved_preferences"]:
 
 with database.read_sessions() as session:
     used_order, order_note = queue_order_for(session, order, galaxy.galaxy_id)
-filters = (galaxy.galaxy_id, used_order, predicted, tuple(mag_range), include_labelled, flagged_only)
-if state.get("queue_filters") != filters:
-    state["queue_filters"] = filters
-    state["queue"] = []
-    state["position"] = len(state["history"])  # the new queue's head comes next; ← still reaches the others
+history.use_filters(
+    (galaxy.galaxy_id, used_order, predicted, tuple(mag_range), include_labelled, flagged_only)
+)
+actions = ReviewActions(state, database, expert, blind=blind, blind_imposed=campaign is not None)
 
 
-def _refill() -> None:
+def _refill(skipped: set[int]) -> list[int]:
     with database.read_sessions() as session:
-        state["queue"] = next_candidates(
+        return next_candidates(
             session,
             expert_id=expert.expert_id,
             order=used_order,
@@ -214,155 +202,8 @@ def _refill() -> None:
             mag_v_range=None if tuple(mag_range) == _ANY_MAG else tuple(mag_range),
             include_labelled=include_labelled,
             flagged_only=flagged_only,
-            skipped=state["skipped"],
+            skipped=skipped,
         )
-
-
-def _current_id() -> int | None:
-    """The candidate on screen: a seen one (after ←) or the queue's head, which joins the seen ones."""
-    history, position = state["history"], state["position"]
-    if position < len(history):
-        return history[position]
-    if not state["queue"]:
-        _refill()
-    if not state["queue"]:
-        return None
-    history.append(state["queue"][0])
-    state["position"] = len(history) - 1
-    return history[-1]
-
-
-def _next_id() -> int | None:
-    """What a label or a skip brings: the next seen candidate, else the queue entry after the head."""
-    history, position = state["history"], state["position"]
-    if position + 1 < len(history):
-        return history[position + 1]
-    queue = state["queue"]
-    return queue[1] if len(queue) > 1 and queue[0] == history[position] else None
-
-
-def _advance(candidate_id: int) -> None:
-    if state["queue"] and state["queue"][0] == candidate_id:
-        state["queue"].pop(0)
-    state["position"] += 1
-    state.pop("shown_at", None)
-    state["comment"] = ""
-
-
-def _label(label_class: str) -> None:
-    view = state["view"]
-    flagged = state["flags"].pop(view.candidate_id, view.flagged)
-    try:
-        with database.sessions() as session:
-            submit_label(
-                session,
-                view,
-                expert_id=expert.expert_id,
-                label_class=label_class,
-                comment=state.get("comment", ""),
-                seconds_spent=time.monotonic() - state.get("shown_at", time.monotonic()),
-                blind=blind,
-                flagged=flagged,
-                blind_imposed=campaign is not None,
-            )
-    except UserInputError as error:
-        state["flash"] = str(error)
-        return
-    with database.read_sessions() as session:
-        labels, summary = labels_and_consensus(session, view.candidate_id)
-    mine = labels.pop(expert.name, label_class)
-    others = ", ".join(f"{name} {c}" for name, c in sorted(labels.items())) or "nobody else yet"
-    consensus = (summary or {}).get("consensus") or "none"
-    flag_text = " · flagged" if flagged else ""
-    state["previous"] = (
-        f"Previous #{view.source_id}: you {mine}{flag_text} · others: {others} · consensus {consensus}"
-    )
-    _advance(view.candidate_id)
-
-
-def _skip() -> None:
-    view = state["view"]
-    state["skipped"].add(view.candidate_id)
-    # kept with the expert at once (a key reruns only the candidate's part): a reload brings none back
-    kept = dataclasses.replace(state["saved_preferences"], skipped=tuple(sorted(state["skipped"])))
-    with database.sessions() as session:
-        save_preferences(session, expert.expert_id, kept)
-    state["saved_preferences"] = kept
-    _advance(view.candidate_id)
-
-
-def _undo() -> None:
-    try:
-        with database.sessions() as session:
-            candidate_id = undo_last_label(session, expert.expert_id)
-    except UserInputError as error:
-        state["flash"] = str(error)
-        return
-    state["history"].insert(state["position"], candidate_id)  # the undone one on screen; → goes on
-    state.pop("shown_at", None)
-
-
-def _flag() -> None:
-    view = state["view"]
-    flagged = not state["flags"].get(view.candidate_id, view.flagged)
-    if view.my_label is None:
-        state["flags"][view.candidate_id] = flagged  # stored with the label to come
-        state["toast"] = "flagged: stored with your label" if flagged else "flag removed"
-        return
-    # already labelled: the same answer again, now with (or without) the flag
-    with database.sessions() as session:
-        submit_label(
-            session,
-            view,
-            expert_id=expert.expert_id,
-            label_class=view.my_label,
-            comment=state.get("comment", ""),
-            blind=blind,
-            flagged=flagged,
-            blind_imposed=campaign is not None,
-        )
-    state["toast"] = (
-        f"#{view.source_id} {'flagged' if flagged else 'no longer flagged'} (your label {view.my_label})"
-    )
-
-
-def _back() -> None:
-    if state["position"] == 0:
-        state["toast"] = "nothing before this candidate in this session"
-        return
-    state["position"] -= 1
-    state.pop("shown_at", None)
-
-
-def _forward() -> None:
-    if state["position"] + 1 >= len(state["history"]):
-        state["toast"] = "no later candidate seen: label or skip to go on"
-        return
-    state["position"] += 1
-    state.pop("shown_at", None)
-
-
-_ACTIONS = {
-    **{k: (lambda k=k: _label(k)) for k in ("1", "2", "3", "4", "unsure")},
-    "skip": _skip,
-    "undo": _undo,
-    "flag": _flag,
-    "back": _back,
-    "forward": _forward,
-}
-
-
-def _on_key() -> None:
-    """A key from the candidate panel: act on the candidate that was on screen when it was pressed."""
-    event = (state.get("candidate_view") or {}).get("key") or {}
-    if not event or event.get("seq") == state.get("last_key_seq"):
-        return
-    state["last_key_seq"] = event.get("seq")
-    view = state.get("view")
-    if view is None or event.get("candidate_id") != view.candidate_id:
-        state["toast"] = "key not taken: the candidate changed before it arrived; press it again"
-        return
-    _ACTIONS[event["action"]]()
 
 
 def _on_marker() -> None:
@@ -412,7 +253,7 @@ def _payload(session, candidate_id: int, progress: str = "") -> tuple[object, di
 @st.fragment
 def labelling() -> None:
     if "open_candidate" in state:  # picked on the Galaxies page
-        state["history"].insert(state["position"], state.pop("open_candidate"))
+        history.show_here(state.pop("open_candidate"))
     if "flash" in state:
         st.warning(plain(state.pop("flash")))
     elif "previous" in state:
@@ -421,21 +262,20 @@ def labelling() -> None:
         st.caption(
             "Keys: 1-4 label · u unsure · s skip · z undo · f flag · ← → back/forward · b blink · ? help"
         )
-    candidate_id = _current_id()
+    candidate_id = history.current(_refill)
     if candidate_id is None:
         st.success("Nothing left in this queue: change the filters or the galaxy.")
         return
-    next_id = _next_id()
+    next_id = history.next_id()
     with database.read_sessions() as session:
         progress = session_progress(session, expert.expert_id, galaxy.galaxy_id)
         counts = f"{expert.name}: {progress['labelled_today']} labelled today · {progress['remaining']} left in {galaxy.name}"
         view, current = _payload(session, candidate_id, counts)
         extra = [] if next_id is None else [_payload(session, next_id, counts)[1]]
-    history, position = state["history"], state["position"]
-    current["previous_id"] = history[position - 1] if position > 0 else None
-    current["following_id"] = history[position + 1] if position + 1 < len(history) else None
+    current["previous_id"] = history.previous_id
+    current["following_id"] = history.following_id
     current["next_id"] = next_id
-    state["view"] = view
+    actions.shown(view)
     state.setdefault("shown_at", time.monotonic())
     state["render_seq"] += 1
     show_candidate(
@@ -444,7 +284,7 @@ def labelling() -> None:
         marker=marker,
         render_seq=state["render_seq"],
         message=state.pop("toast", ""),
-        on_key=_on_key,
+        on_key=actions.on_key,
         on_marker=_on_marker,
     )
 
@@ -453,18 +293,20 @@ def labelling() -> None:
         buttons[k - 1].button(
             f"{k} {_SHORT[k]}",
             key=f"label_{k}",
-            on_click=_label,
+            on_click=actions.label,
             args=(str(k),),
             help=CLASS_DESCRIPTIONS[k],
             type="primary",
             width="stretch",
         )
-    buttons[4].button("u Unsure", key="label_unsure", on_click=_label, args=("unsure",), width="stretch")
-    buttons[5].button("s Skip", key="skip", on_click=_skip, width="stretch")
-    buttons[6].button("z Undo", key="undo", on_click=_undo, width="stretch")
-    buttons[7].button("f Flag", key="flag", on_click=_flag, width="stretch")
-    buttons[8].button("← Back", key="back", on_click=_back, width="stretch")
-    buttons[9].button("→ Next", key="forward", on_click=_forward, width="stretch")
+    buttons[4].button(
+        "u Unsure", key="label_unsure", on_click=actions.label, args=("unsure",), width="stretch"
+    )
+    buttons[5].button("s Skip", key="skip", on_click=actions.skip, width="stretch")
+    buttons[6].button("z Undo", key="undo", on_click=actions.undo, width="stretch")
+    buttons[7].button("f Flag", key="flag", on_click=actions.flag, width="stretch")
+    buttons[8].button("← Back", key="back", on_click=actions.back, width="stretch")
+    buttons[9].button("→ Next", key="forward", on_click=actions.forward, width="stretch")
     comment_col, turn_col, definitions_col = st.columns([3, 1, 2])
     comment_col.text_input(
         "Comment",
