@@ -24,8 +24,11 @@ from dataclasses import dataclass
 
 import numpy as np
 from sqlalchemy import (
+    Column,
     Integer,
+    MetaData,
     Select,
+    Table,
     and_,
     bindparam,
     case,
@@ -36,6 +39,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    text,
     true,
     update,
 )
@@ -318,25 +322,68 @@ def mode_sql(votes: Sequence) -> ColumnElement:
     )
 
 
+#: The counted answers of one rebuild, computed once (a temporary table of the connection).
+_COUNTED = Table(
+    "counted_answer",
+    MetaData(),
+    Column("candidate_id", Integer, primary_key=True),
+    Column("expert_id", Integer, primary_key=True),
+    Column("label_id", Integer),
+    Column("label_class", Integer),
+    prefixes=["TEMPORARY"],
+)
+
+
 def _rebuild(
     session: Session,
     scope: Callable[[ColumnElement], ColumnElement[bool]],
     label_scope: ColumnElement[bool] | None,
 ) -> None:
-    """Rewrite the vote cache and the candidates' cached consensus of the candidates in scope.
+    """Bring the vote cache and the candidates' cached consensus of the candidates in scope up to their labels.
 
     ``scope(column)`` is the condition on a candidate-id column (of ``vote``
     and ``candidate``), ``label_scope`` the same on ``Label.candidate_id``
-    (None: everything). Set-based statements only: no parameter per candidate.
+    (None: everything). Set-based statements only, no parameter per
+    candidate, and only what differs is written: the counted answers are
+    ranked once into a temporary table; vote rows that are not among them
+    are deleted and the missing ones inserted; candidates whose stored counts
+    or mode differ from their votes are updated. A rebuild of a correct
+    cache (``refresh_consensus_cache`` after a check) reads but writes
+    nothing, and an import rewrites only the candidates it changed.
     """
-    session.execute(delete(Vote).where(scope(Vote.candidate_id)))
-    counted = _counted_answers(label_scope)
+    connection = session.connection()
+    counted = _COUNTED
+    counted.drop(connection, checkfirst=True)
+    counted.create(connection)
+    answers = _counted_answers(label_scope)
     session.execute(
-        insert(Vote).from_select(
+        insert(counted).from_select(
             ["label_id", "candidate_id", "expert_id", "label_class"],
-            select(counted.c.label_id, counted.c.candidate_id, counted.c.expert_id, counted.c.label_class),
+            select(answers.c.label_id, answers.c.candidate_id, answers.c.expert_id, answers.c.label_class),
         )
     )
+    if connection.dialect.name == "postgresql":
+        session.execute(text("ANALYZE counted_answer"))  # temporary tables get no autovacuum statistics
+    vote = Vote.__table__
+    same = exists().where(
+        counted.c.candidate_id == vote.c.candidate_id,
+        counted.c.expert_id == vote.c.expert_id,
+        counted.c.label_id == vote.c.label_id,
+        counted.c.label_class == vote.c.label_class,
+    )
+    session.execute(delete(vote).where(scope(vote.c.candidate_id), ~same))
+    present = exists().where(
+        vote.c.candidate_id == counted.c.candidate_id, vote.c.expert_id == counted.c.expert_id
+    )
+    session.execute(
+        insert(vote).from_select(
+            ["label_id", "candidate_id", "expert_id", "label_class"],
+            select(
+                counted.c.label_id, counted.c.candidate_id, counted.c.expert_id, counted.c.label_class
+            ).where(~present),
+        )
+    )
+    counted.drop(connection)  # (a failed transaction drops it with its rollback)
     cached = Candidate.__table__.c
     counts = [cached[column.key] for column in _CACHED_TOTALS]
     session.execute(
@@ -344,6 +391,7 @@ def _rebuild(
         .where(
             scope(cached.id),
             or_(cached.consensus_class.is_not(None), *(column != 0 for column in counts)),
+            ~exists().where(Vote.candidate_id == cached.id),
         )
         .values(n_votes=0, consensus_class=None, votes_1=0, votes_2=0, votes_3=0, votes_4=0, n_unsure=0)
     )
@@ -351,18 +399,21 @@ def _rebuild(
     totals = select(Vote.candidate_id, *per_class).where(scope(Vote.candidate_id)).group_by(Vote.candidate_id)
     totals = totals.subquery()
     votes = [totals.c.v1, totals.c.v2, totals.c.v3, totals.c.v4]
+    new = {
+        "n_unsure": totals.c.v0,
+        "votes_1": totals.c.v1,
+        "votes_2": totals.c.v2,
+        "votes_3": totals.c.v3,
+        "votes_4": totals.c.v4,
+        "n_votes": totals.c.v1 + totals.c.v2 + totals.c.v3 + totals.c.v4,
+        "consensus_class": mode_sql(votes),
+    }
     session.execute(
         update(Candidate.__table__)
-        .where(cached.id == totals.c.candidate_id)
-        .values(
-            n_unsure=totals.c.v0,
-            votes_1=totals.c.v1,
-            votes_2=totals.c.v2,
-            votes_3=totals.c.v3,
-            votes_4=totals.c.v4,
-            n_votes=totals.c.v1 + totals.c.v2 + totals.c.v3 + totals.c.v4,
-            consensus_class=mode_sql(votes),
+        .where(
+            cached.id == totals.c.candidate_id, or_(*(cached[k].is_distinct_from(v) for k, v in new.items()))
         )
+        .values(**new)
     )
 
 

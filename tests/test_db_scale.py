@@ -108,6 +108,7 @@ def test_cache_follows_random_labels_changes_undos_and_imports(backend, tmp_path
     with _engine(backend, tmp_path) as engine, session_factory(engine)() as session:
         galaxy = add_galaxy(session, n=40)
         other = add_galaxy(session, name="g2", n=10)
+        quiet = add_galaxy(session, name="g3", n=3)  # never labelled
         experts = [e.id for e in add_experts(session, "a", "b", "c", "d")]
         session.add(Expert(name="cat", role="catalog"))
         ids = list(session.scalars(select(Candidate.id).where(Candidate.galaxy_id == galaxy.id)))
@@ -151,6 +152,30 @@ def test_cache_follows_random_labels_changes_undos_and_imports(backend, tmp_path
         _agreements_match(session, galaxy_id=galaxy.id, roles=["expert"])
         # a full rebuild changes nothing
         refresh_consensus_cache(session)
+        session.commit()
+        assert _check_cache(session) == truth
+        # and repairs a damaged cache: a vote lost, one with a wrong class, one too many, counts and modes off
+        first, second, third = sorted(truth)[:3]
+        session.execute(text("DELETE FROM vote WHERE candidate_id = :c"), {"c": first})
+        session.execute(
+            text("UPDATE vote SET label_class = (label_class + 1) % 5 WHERE candidate_id = :c"), {"c": second}
+        )
+        unlabelled = session.scalar(select(func.min(Candidate.id)).where(Candidate.galaxy_id == quiet.id))
+        session.execute(
+            text("INSERT INTO vote (candidate_id, expert_id, label_id, label_class) VALUES (:c, :e, 1, 2)"),
+            {"c": unlabelled, "e": experts[0]},
+        )
+        session.execute(
+            text("UPDATE candidate SET votes_1 = votes_1 + 3, n_votes = n_votes + 3 WHERE id = :c"),
+            {"c": third},
+        )
+        session.execute(
+            text("UPDATE candidate SET consensus_class = 4, n_votes = 7 WHERE id = :c"), {"c": unlabelled}
+        )
+        session.commit()
+        assert check_consensus(session).mismatches
+        refresh_consensus_cache(session, galaxy.id)
+        refresh_consensus_cache(session, quiet.id)
         session.commit()
         assert _check_cache(session) == truth
 
