@@ -81,26 +81,7 @@ def make_engine(url: str | None = None, *, echo: bool = False) -> Engine:
         engine = create_engine(url, echo=echo, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
         _configure_sqlite(engine)
         return engine
-    engine = create_engine(url, echo=echo, pool_pre_ping=True)
-    if engine.dialect.name == "postgresql":
-        _configure_postgresql(engine)
-    return engine
-
-
-def _configure_postgresql(engine: Engine) -> None:
-    """Every connection without JIT compilation.
-
-    The app's statements read index ranges or aggregate up to a few million
-    rows: PostgreSQL's default ``jit = on`` compiles the larger ones at a
-    cost of 0.1-0.3 s each that they never earn back (consensus of 1M
-    candidates: ~0.55 s with JIT, ~0.45 s without; docs/benchmarks/bench_scale.md).
-    """
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record) -> None:  # noqa: ANN001 - DBAPI types
-        with dbapi_connection.cursor() as cursor:
-            cursor.execute("SET jit = off")
-        dbapi_connection.commit()
+    return create_engine(url, echo=echo, pool_pre_ping=True)
 
 
 def session_factory(engine: Engine, *, read_only: bool = False) -> sessionmaker[Session]:
