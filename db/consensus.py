@@ -501,11 +501,13 @@ _ONE_STATEMENT_POSTGRESQL = None
 def _rebuild_one(session: Session, candidate_id: int) -> None:
     """:func:`_rebuild` of one candidate, every statement by its primary key (what one label costs).
 
-    Four statements with one scalar parameter each, compiled once: the
+    On PostgreSQL one statement (:func:`_one_statement_postgresql`); on
+    SQLite four statements with one scalar parameter each, compiled once: the
     candidate's vote rows are replaced by its counted answers (a few rows
     through ``ix_label_candidate_expert`` and the ``retracts_id`` index), its
     votes are counted, and its cached counts and mode (:func:`from_counts`,
-    the same rule as :func:`mode_sql`) are written in one UPDATE.
+    the same rule as :func:`mode_sql`) are written in one UPDATE. The caller
+    holds the candidate's row lock (``webapp.services.labels.lock_candidates``).
     """
     global _ONE_STATEMENTS, _ONE_STATEMENT_POSTGRESQL
     if session.get_bind().dialect.name == "postgresql":
