@@ -388,7 +388,12 @@ torch.set_num_threads(1)
 sys.path.insert(0, {root!r})
 sys.path.insert(0, {bench!r})
 from bench_scale import synthetic_stamps
+import starcnet_core.nn.predict as predict
 from db.engine import make_engine
+# one precision for every worker: "auto" probes and verifies per process and may settle on bf16
+# in one worker and fp32 in another, which would time the backends instead of the workers
+_select = predict.select_backend
+predict.select_backend = lambda loaded, stamps, precision="auto", **kw: _select(loaded, stamps, "fp32", **kw)
 from webapp.worker import Worker, default_handlers
 Worker(make_engine(sys.argv[1]), default_handlers(stamps=synthetic_stamps), worker_id=sys.argv[2],
        heartbeat_s=1.0).run(idle_exit=True)
