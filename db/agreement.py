@@ -17,7 +17,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from db.consensus import candidate_rows, consensus, effective_labels, tally
+from db.consensus import candidate_rows, consensus, effective_labels, mode_of
 from db.ids import in_ids, int_columns
 from db.models import Candidate, Expert, Prediction
 from db.predictions import active_model_version
@@ -64,22 +64,21 @@ def expert_votes(
         Only experts with these roles (e.g. ``["expert"]`` without catalog pseudo-experts).
     """
     labels = effective_labels(session, galaxy_id=galaxy_id, roles=roles)
-    result = tally(labels)
-    expert_ids = np.unique(labels.expert_id)
+    # rows and columns by lookup tables over the dense ids, not by a sort or a search per label
+    candidate_ids, row = candidate_rows(labels.candidate_id)
+    present = np.bincount(labels.expert_id)
+    expert_ids = np.flatnonzero(present)
     names = dict(session.execute(select(Expert.id, Expert.name).where(in_ids(Expert.id, expert_ids))).all())
-    # rows and columns by lookup tables over the dense ids, not by a search per label
-    row = candidate_rows(labels.candidate_id)[1]
-    expert_index = np.zeros(int(expert_ids.max(initial=0)) + 1, dtype=np.int64)
-    expert_index[expert_ids] = np.arange(len(expert_ids))
-    col = expert_index[labels.expert_id]
-    grid = np.zeros((len(result.candidate_id), len(expert_ids)), dtype=np.int64)
-    grid[row, col] = labels.label_class
+    expert_index = np.cumsum(present > 0) - 1
+    grid = np.zeros((len(candidate_ids), len(expert_ids)), dtype=np.int64)
+    grid[row, expert_index[labels.expert_id]] = labels.label_class
+    per_class = np.bincount(5 * row + labels.label_class, minlength=5 * len(candidate_ids)).reshape(-1, 5)
     return ExpertVotes(
-        candidate_ids=result.candidate_id,
+        candidate_ids=candidate_ids,
         expert_ids=expert_ids,
         expert_names=[names[int(i)] for i in expert_ids],
         votes=grid,
-        consensus=np.asarray(result.mode, dtype=np.int64),
+        consensus=mode_of(per_class[:, 1:]),
     )
 
 

@@ -24,9 +24,13 @@ from dataclasses import dataclass
 
 import numpy as np
 from sqlalchemy import (
+    Column,
     Integer,
+    MetaData,
     Select,
+    Table,
     and_,
+    bindparam,
     case,
     cast,
     delete,
@@ -35,9 +39,11 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    text,
     true,
     update,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import ColumnElement
 
@@ -53,9 +59,11 @@ __all__ = [
     "votes_query",
     "tally",
     "from_counts",
+    "mode_of",
     "candidate_rows",
     "consensus",
     "labelled",
+    "mode_sql",
     "update_consensus_cache",
     "refresh_consensus_cache",
 ]
@@ -201,8 +209,10 @@ def votes_query(
 
 def effective_labels(session: Session, **filters) -> EffectiveLabels:
     """The labels that count (same keyword filters as :func:`effective_labels_query`), read from the vote cache."""
-    rows = int_columns(session, votes_query(**filters), 3)
-    return EffectiveLabels(rows[:, 0].copy(), rows[:, 1].copy(), rows[:, 2].copy())
+    votes = votes_query(**filters).subquery()
+    # expert and class packed into one column (classes 0-4 take 3 bits): a third less to pack and send
+    rows = int_columns(session, select(votes.c.candidate_id, votes.c.expert_id * 8 + votes.c.label_class), 2)
+    return EffectiveLabels(rows[:, 0].copy(), rows[:, 1] >> 3, rows[:, 1] & 7)
 
 
 def from_counts(candidate_ids: np.ndarray, per_class: np.ndarray) -> Consensus:
@@ -211,14 +221,21 @@ def from_counts(candidate_ids: np.ndarray, per_class: np.ndarray) -> Consensus:
     counts = per_class[:, 1:]
     n_votes = counts.sum(axis=1)
     top = counts.max(axis=1, initial=0)
-    tied = (counts == top[:, None]).sum(axis=1) > 1
-    mode = np.where((n_votes > 0) & ~tied, counts.argmax(axis=1) + 1, 0)
+    mode = mode_of(counts)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = (counts * np.arange(1, 5)).sum(axis=1) / n_votes
         agreement = top / n_votes
     return Consensus(
         np.asarray(candidate_ids, dtype=np.int64), counts, per_class[:, 0], n_votes, mode, mean, agreement
     )
+
+
+def mode_of(counts: np.ndarray) -> np.ndarray:
+    """The consensus class 1-4 of per-class vote counts ``(M, 4)``: strictly the most votes, else 0 (tie, none)."""
+    counts = np.asarray(counts)
+    top = counts.max(axis=1, initial=0)
+    tied = (counts == top[:, None]).sum(axis=1) > 1
+    return np.where((top > 0) & ~tied, counts.argmax(axis=1) + 1, 0)
 
 
 def tally(labels: EffectiveLabels) -> Consensus:
@@ -297,7 +314,7 @@ def consensus(
     return from_counts(rows[:, 0], rows[:, 1:])
 
 
-def _mode_sql(votes: Sequence) -> ColumnElement:
+def mode_sql(votes: Sequence) -> ColumnElement:
     """The class (1-4) with strictly the most votes, else NULL (a tie, or no votes): :func:`from_counts`'s mode."""
     return case(
         *((and_(*(votes[k] > votes[j] for j in range(4) if j != k)), k + 1) for k in range(4)),
@@ -305,25 +322,68 @@ def _mode_sql(votes: Sequence) -> ColumnElement:
     )
 
 
+#: The counted answers of one rebuild, computed once (a temporary table of the connection).
+_COUNTED = Table(
+    "counted_answer",
+    MetaData(),
+    Column("candidate_id", Integer, primary_key=True),
+    Column("expert_id", Integer, primary_key=True),
+    Column("label_id", Integer),
+    Column("label_class", Integer),
+    prefixes=["TEMPORARY"],
+)
+
+
 def _rebuild(
     session: Session,
     scope: Callable[[ColumnElement], ColumnElement[bool]],
     label_scope: ColumnElement[bool] | None,
 ) -> None:
-    """Rewrite the vote cache and the candidates' cached consensus of the candidates in scope.
+    """Bring the vote cache and the candidates' cached consensus of the candidates in scope up to their labels.
 
     ``scope(column)`` is the condition on a candidate-id column (of ``vote``
     and ``candidate``), ``label_scope`` the same on ``Label.candidate_id``
-    (None: everything). Set-based statements only: no parameter per candidate.
+    (None: everything). Set-based statements only, no parameter per
+    candidate, and only what differs is written: the counted answers are
+    ranked once into a temporary table; vote rows that are not among them
+    are deleted and the missing ones inserted; candidates whose stored counts
+    or mode differ from their votes are updated. A rebuild of a correct
+    cache (``refresh_consensus_cache`` after a check) reads but writes
+    nothing, and an import rewrites only the candidates it changed.
     """
-    session.execute(delete(Vote).where(scope(Vote.candidate_id)))
-    counted = _counted_answers(label_scope)
+    connection = session.connection()
+    counted = _COUNTED
+    counted.drop(connection, checkfirst=True)
+    counted.create(connection)
+    answers = _counted_answers(label_scope)
     session.execute(
-        insert(Vote).from_select(
+        insert(counted).from_select(
             ["label_id", "candidate_id", "expert_id", "label_class"],
-            select(counted.c.label_id, counted.c.candidate_id, counted.c.expert_id, counted.c.label_class),
+            select(answers.c.label_id, answers.c.candidate_id, answers.c.expert_id, answers.c.label_class),
         )
     )
+    if connection.dialect.name == "postgresql":
+        session.execute(text("ANALYZE counted_answer"))  # temporary tables get no autovacuum statistics
+    vote = Vote.__table__
+    same = exists().where(
+        counted.c.candidate_id == vote.c.candidate_id,
+        counted.c.expert_id == vote.c.expert_id,
+        counted.c.label_id == vote.c.label_id,
+        counted.c.label_class == vote.c.label_class,
+    )
+    session.execute(delete(vote).where(scope(vote.c.candidate_id), ~same))
+    present = exists().where(
+        vote.c.candidate_id == counted.c.candidate_id, vote.c.expert_id == counted.c.expert_id
+    )
+    session.execute(
+        insert(vote).from_select(
+            ["label_id", "candidate_id", "expert_id", "label_class"],
+            select(
+                counted.c.label_id, counted.c.candidate_id, counted.c.expert_id, counted.c.label_class
+            ).where(~present),
+        )
+    )
+    counted.drop(connection)  # (a failed transaction drops it with its rollback)
     cached = Candidate.__table__.c
     counts = [cached[column.key] for column in _CACHED_TOTALS]
     session.execute(
@@ -331,6 +391,7 @@ def _rebuild(
         .where(
             scope(cached.id),
             or_(cached.consensus_class.is_not(None), *(column != 0 for column in counts)),
+            ~exists().where(Vote.candidate_id == cached.id),
         )
         .values(n_votes=0, consensus_class=None, votes_1=0, votes_2=0, votes_3=0, votes_4=0, n_unsure=0)
     )
@@ -338,9 +399,88 @@ def _rebuild(
     totals = select(Vote.candidate_id, *per_class).where(scope(Vote.candidate_id)).group_by(Vote.candidate_id)
     totals = totals.subquery()
     votes = [totals.c.v1, totals.c.v2, totals.c.v3, totals.c.v4]
+    new = {
+        "n_unsure": totals.c.v0,
+        "votes_1": totals.c.v1,
+        "votes_2": totals.c.v2,
+        "votes_3": totals.c.v3,
+        "votes_4": totals.c.v4,
+        "n_votes": totals.c.v1 + totals.c.v2 + totals.c.v3 + totals.c.v4,
+        "consensus_class": mode_sql(votes),
+    }
     session.execute(
         update(Candidate.__table__)
-        .where(cached.id == totals.c.candidate_id)
+        .where(
+            cached.id == totals.c.candidate_id, or_(*(cached[k].is_distinct_from(v) for k, v in new.items()))
+        )
+        .values(**new)
+    )
+
+
+#: Up to this many candidates are rewritten one by one by primary key (:func:`_rebuild_one`).
+_ONE_BY_ONE = 16
+
+_ONE = bindparam("candidate_id", type_=Integer)
+
+
+def _one_statements() -> tuple:
+    """The statements of :func:`_rebuild_one`, built once: one bound scalar each, so compiled once and cached."""
+    counted = _counted_answers(Label.candidate_id == _ONE)
+    per_class = [func.sum(case((Vote.label_class == k, 1), else_=0)) for k in range(5)]
+    values = {name: bindparam(name, type_=Integer) for name in (c.key for c in _CACHED_TOTALS)}
+    table = Vote.__table__  # Core statements: the ORM's bulk paths would want parameter rows
+    return (
+        delete(table).where(table.c.candidate_id == _ONE),
+        insert(table).from_select(
+            ["label_id", "candidate_id", "expert_id", "label_class"],
+            select(counted.c.label_id, counted.c.candidate_id, counted.c.expert_id, counted.c.label_class),
+        ),
+        select(*per_class).where(Vote.candidate_id == _ONE),
+        update(Candidate.__table__)
+        .where(Candidate.__table__.c.id == _ONE)
+        .values(**values, consensus_class=bindparam("consensus_class", type_=Integer)),
+    )
+
+
+def _one_statement_postgresql():
+    """:func:`_rebuild_one` in ONE PostgreSQL statement (data-modifying CTEs): one round trip per label.
+
+    ``counted`` is the candidate's counted answers; ``gone`` deletes the vote
+    rows of experts without one, ``kept`` upserts the others (disjoint rows,
+    so the two never touch the same row), and the UPDATE counts the rows
+    ``kept`` returns: the candidate's new vote rows.
+    """
+    answers = _counted_answers(Label.candidate_id == _ONE)
+    counted = select(
+        answers.c.label_id, answers.c.candidate_id, answers.c.expert_id, answers.c.label_class
+    ).cte("counted")
+    table = Vote.__table__
+    gone = (
+        delete(table)
+        .where(table.c.candidate_id == _ONE, ~exists().where(counted.c.expert_id == table.c.expert_id))
+        .cte("gone")
+    )
+    upsert = postgresql.insert(table).from_select(
+        ["label_id", "candidate_id", "expert_id", "label_class"], select(counted)
+    )
+    kept = (
+        upsert.on_conflict_do_update(
+            index_elements=[table.c.candidate_id, table.c.expert_id],
+            set_={"label_id": upsert.excluded.label_id, "label_class": upsert.excluded.label_class},
+        )
+        .returning(table.c.label_class)
+        .cte("kept")
+    )
+    per_class = [
+        func.coalesce(func.sum(case((kept.c.label_class == k, 1), else_=0)), 0).label(f"v{k}")
+        for k in range(5)
+    ]
+    # an aggregate without GROUP BY: always one row, with the candidate's id to join on
+    totals = select(cast(_ONE, Integer).label("candidate_id"), *per_class).subquery("totals")
+    votes = [totals.c.v1, totals.c.v2, totals.c.v3, totals.c.v4]
+    return (
+        update(Candidate.__table__)
+        .where(Candidate.__table__.c.id == totals.c.candidate_id)
         .values(
             n_unsure=totals.c.v0,
             votes_1=totals.c.v1,
@@ -348,15 +488,64 @@ def _rebuild(
             votes_3=totals.c.v3,
             votes_4=totals.c.v4,
             n_votes=totals.c.v1 + totals.c.v2 + totals.c.v3 + totals.c.v4,
-            consensus_class=_mode_sql(votes),
+            consensus_class=mode_sql(votes),
         )
+        .add_cte(gone)
+    )
+
+
+_ONE_STATEMENTS: tuple | None = None
+_ONE_STATEMENT_POSTGRESQL = None
+
+
+def _rebuild_one(session: Session, candidate_id: int) -> None:
+    """:func:`_rebuild` of one candidate, every statement by its primary key (what one label costs).
+
+    On PostgreSQL one statement (:func:`_one_statement_postgresql`); on
+    SQLite four statements with one scalar parameter each, compiled once: the
+    candidate's vote rows are replaced by its counted answers (a few rows
+    through ``ix_label_candidate_expert`` and the ``retracts_id`` index), its
+    votes are counted, and its cached counts and mode (:func:`from_counts`,
+    the same rule as :func:`mode_sql`) are written in one UPDATE. The caller
+    holds the candidate's row lock (``webapp.services.labels.lock_candidates``).
+    """
+    global _ONE_STATEMENTS, _ONE_STATEMENT_POSTGRESQL
+    if session.get_bind().dialect.name == "postgresql":
+        if _ONE_STATEMENT_POSTGRESQL is None:
+            _ONE_STATEMENT_POSTGRESQL = _one_statement_postgresql()
+        session.execute(_ONE_STATEMENT_POSTGRESQL, {"candidate_id": candidate_id})
+        return
+    if _ONE_STATEMENTS is None:
+        _ONE_STATEMENTS = _one_statements()
+    remove, fill, count, write = _ONE_STATEMENTS
+    key = {"candidate_id": candidate_id}
+    session.execute(remove, key)
+    session.execute(fill, key)
+    per_class = [int(v or 0) for v in session.execute(count, key).one()]
+    result = from_counts(np.array([candidate_id]), np.array([per_class]))
+    session.execute(
+        write,
+        {
+            **key,
+            "n_unsure": per_class[0],
+            **{f"votes_{k}": per_class[k] for k in range(1, 5)},
+            "n_votes": int(result.n_votes[0]),
+            "consensus_class": int(result.mode[0]) or None,
+        },
     )
 
 
 def update_consensus_cache(session: Session, candidate_ids: Sequence[int]) -> None:
-    """Rewrite the vote cache and the cached consensus of these candidates from their labels."""
+    """Rewrite the vote cache and the cached consensus of these candidates from their labels.
+
+    A few candidates (one label, an undo) are rewritten one by one by
+    primary key; more (an import) with set-based statements.
+    """
     ids = sorted({int(c) for c in candidate_ids})
-    if ids:
+    if len(ids) <= _ONE_BY_ONE:
+        for candidate_id in ids:
+            _rebuild_one(session, candidate_id)
+    else:
         _rebuild(session, lambda column: in_ids(column, ids), in_ids(Label.candidate_id, ids))
 
 

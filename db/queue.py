@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import and_, exists, select, tuple_
+from sqlalchemy import and_, exists, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from db import jobs
@@ -175,16 +175,17 @@ def review_queue(
         raise ValueError(f"queue order {order!r} needs an active model version with predictions")
     join_on = and_(Prediction.candidate_id == Candidate.id, Prediction.model_version_id == model_version_id)
     query = select(Candidate, Prediction).join(Prediction, join_on, isouter=not needs_prediction)
+    sqlite = session.get_bind().dialect.name == "sqlite"
     if galaxy_id is not None:
-        query = query.where(Candidate.galaxy_id == galaxy_id)
+        query = query.where(_steered(session, sqlite, Candidate.galaxy_id, lambda c: c == galaxy_id))
     if predicted_class is not None:
         query = query.where(Prediction.predicted_class == predicted_class)
     if mag_v_range is not None:
         brightest, faintest = mag_v_range
-        if brightest is not None:
-            query = query.where(Candidate.mag_v >= brightest)
-        if faintest is not None:
-            query = query.where(Candidate.mag_v <= faintest)
+        if brightest is not None or faintest is not None:
+            query = query.where(
+                _steered(session, sqlite, Candidate.mag_v, lambda c: _between(c, brightest, faintest))
+            )
     if labelled_by_expert is not None:
         if expert_id is None:
             raise ValueError("labelled_by_expert needs expert_id")
@@ -210,6 +211,38 @@ def review_queue(
         owner = {Candidate: candidate, Prediction: prediction}
         next_cursor = tuple(getattr(owner[key.class_], key.key) for key in keys)
     return QueuePage(items, next_cursor, model_version_id)
+
+
+#: On SQLite a filter's own index may lead a queue query only below this many matching candidates.
+_SQLITE_LEADING_ROWS = 20_000
+
+
+def _between(column, brightest: float | None, faintest: float | None):  # noqa: ANN001 - a column expression
+    return and_(
+        *(() if brightest is None else (column >= brightest,)),
+        *(() if faintest is None else (column <= faintest,)),
+    )
+
+
+def _steered(session: Session, sqlite: bool, column, condition):  # noqa: ANN001 - column, its condition
+    """``condition(column)``, kept off the column's index on SQLite when many candidates match it.
+
+    A queue page walks the index of its order until a page of candidates
+    passes the filters; SQLite's planner, above all after ``ANALYZE``, may
+    instead read every candidate of a filter's index (a galaxy, a magnitude
+    range: 500,000 rows at 1M candidates) and sort them, seconds instead of
+    milliseconds. So the filter's matches are counted first, by its index and
+    up to :data:`_SQLITE_LEADING_ROWS`: below that bound reading them all is
+    cheap and the planner keeps the choice; at the bound the condition is put
+    on ``column + 0``, which no index serves, and the order's index leads.
+    PostgreSQL's planner estimates both plans from its statistics.
+    """
+    if not sqlite:
+        return condition(column)
+    capped = select(Candidate.id).where(condition(column)).limit(_SQLITE_LEADING_ROWS).subquery()
+    if session.scalar(select(func.count()).select_from(capped)) < _SQLITE_LEADING_ROWS:
+        return condition(column)
+    return condition(column + 0)
 
 
 def _item(candidate: Candidate, prediction: Prediction | None) -> QueueItem:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from db_testing import add_experts, add_galaxy, add_model, migrated_engine
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from db.engine import session_factory
 from db.models import Candidate
@@ -110,3 +110,50 @@ def test_unknown_order_and_missing_model(tmp_path):
             review_queue(session, order="least_confidence")
         page = review_queue(session, order="fewest_votes")
         assert len(page.items) == 6 and page.items[0].scores is None
+
+
+@pytest.mark.parametrize("bound", [3, 20_000])
+@pytest.mark.parametrize("analyze", [False, True])
+def test_filtered_pages_are_the_same_whichever_index_leads(tmp_path, monkeypatch, bound, analyze):
+    """SQLite: a filter matching many candidates is kept off its index; the pages stay exact."""
+    monkeypatch.setattr("db.queue._SQLITE_LEADING_ROWS", bound)
+    engine = migrated_engine(tmp_path)
+    rng = np.random.default_rng(4)
+    with session_factory(engine)() as session:
+        galaxies = [add_galaxy(session, f"g{k}", n=30) for k in range(3)]
+        rows = session.execute(select(Candidate.id, Candidate.galaxy_id, Candidate.mag_v)).all()
+        scores = {c: list(rng.dirichlet(np.ones(4))) for c, _, _ in rows}
+        add_model(session, "m", scores)
+        (ana,) = add_experts(session, "ana")
+        for c, _, _ in rows[::4]:
+            record_label(session, candidate_id=c, expert_id=ana.id, label_class=1)
+        if analyze:
+            session.execute(text("ANALYZE"))
+        session.commit()
+        labelled = {c for c, _, _ in rows[::4]}
+        galaxy = galaxies[1].id
+        expected = sorted(
+            (
+                (max(scores[c]), c)
+                for c, g, mag in rows
+                if g == galaxy and mag >= 22 and c not in labelled and int(np.argmax(scores[c])) == 2
+            ),
+        )
+        pages, after = [], None
+        while True:
+            page = review_queue(
+                session,
+                order="least_confidence",
+                galaxy_id=galaxy,
+                predicted_class=3,
+                mag_v_range=(22.0, None),
+                expert_id=ana.id,
+                labelled_by_expert=False,
+                limit=2,
+                after=after,
+            )
+            pages += _ids(page)
+            if page.next_cursor is None:
+                break
+            after = page.next_cursor
+        assert pages == [c for _, c in expected] and len(expected) >= 2

@@ -6,28 +6,34 @@ with 75,000 candidates runs every path that takes a set of ids there.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 import pytest
 from db_testing import add_experts, add_galaxy, migrated_engine, postgres_database
 from sqlalchemy import func, select, text
 
+from db.agreement import expert_votes
 from db.consensus import (
     EffectiveLabels,
     consensus,
     effective_labels,
     effective_labels_query,
+    refresh_consensus_cache,
     tally,
     update_consensus_cache,
 )
 from db.engine import make_engine, session_factory
 from db.ids import in_ids, int_columns
 from db.migrate import upgrade
-from db.models import Candidate, Galaxy, Vote
+from db.models import Candidate, Expert, Galaxy, Vote
 from db.snapshot import label_snapshot
 from starcnet_core.errors import UserInputError
+from starcnet_core.evaluation import agreement
 from webapp.services.agreement import expert_agreement
 from webapp.services.held_out import usable_labels
-from webapp.services.labels import record_label, undo_label
+from webapp.services.integrity import check_consensus
+from webapp.services.labels import import_labels, record_label, undo_label
 from webapp.services.review import session_progress
 
 
@@ -43,17 +49,83 @@ def _from_labels(session) -> dict[int, tuple]:
     }
 
 
-def test_cache_follows_random_labels_changes_and_undos(tmp_path):
-    sessions = session_factory(migrated_engine(tmp_path))
+@contextmanager
+def _engine(backend: str, tmp_path):
+    """A migrated engine on SQLite (a file) or on a fresh PostgreSQL database."""
+    if backend == "sqlite":
+        engine = migrated_engine(tmp_path)
+        yield engine
+        engine.dispose()
+        return
+    with postgres_database() as url:
+        engine = make_engine(url)
+        upgrade(engine)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+
+
+def _check_cache(session) -> dict[int, tuple]:
+    """Assert the vote and candidate caches equal the labels (and ``webapp check``); return the counts."""
+    truth = _from_labels(session)
+    cached = consensus(session)
+    assert {
+        int(c): (int(cached.n_unsure[i]), *map(int, cached.counts[i]))
+        for i, c in enumerate(cached.candidate_id)
+    } == truth
+    # the candidates' stored mode and vote count equal the numpy ones of the same counts
+    stored = {
+        c: (n, m)
+        for c, n, m in session.execute(select(Candidate.id, Candidate.n_votes, Candidate.consensus_class))
+    }
+    for i, c in enumerate(cached.candidate_id):
+        assert stored[int(c)] == (int(cached.n_votes[i]), int(cached.mode[i]) or None)
+    # candidates without counted answers carry no cached votes
+    assert all(n == 0 and m is None for c, (n, m) in stored.items() if c not in truth)
+    # the vote table is exactly the counted answers
+    rows = sorted(session.connection().execute(effective_labels_query()).all())
+    assert sorted(session.execute(select(Vote.candidate_id, Vote.expert_id, Vote.label_class)).all()) == rows
+    assert check_consensus(session).mismatches == []
+    return truth
+
+
+def _agreements_match(session, **filters) -> None:
+    """The database-counted agreement equals the numpy one of the same votes."""
+    votes = expert_votes(session, **filters)
+    numpy_side = agreement.expert_agreement(votes.votes, votes.consensus, votes.expert_names)
+    db_side = expert_agreement(session, **filters)
+    assert db_side["experts"] == {
+        int(i): n for i, n in zip(votes.expert_ids, votes.expert_names, strict=True)
+    }
+    db_side.pop("experts")
+    assert db_side == numpy_side
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_cache_follows_random_labels_changes_undos_and_imports(backend, tmp_path):
     rng = np.random.default_rng(3)
-    with sessions() as session:
-        galaxy = add_galaxy(session, n=12)
+    with _engine(backend, tmp_path) as engine, session_factory(engine)() as session:
+        galaxy = add_galaxy(session, n=40)
+        other = add_galaxy(session, name="g2", n=10)
+        quiet = add_galaxy(session, name="g3", n=3)  # never labelled
         experts = [e.id for e in add_experts(session, "a", "b", "c", "d")]
+        session.add(Expert(name="cat", role="catalog"))
         ids = list(session.scalars(select(Candidate.id).where(Candidate.galaxy_id == galaxy.id)))
         session.commit()
-        for _ in range(150):
+        for step in range(240):
             candidate, expert = int(rng.choice(ids)), int(rng.choice(experts))
-            if rng.random() < 0.25:
+            if step in (80, 160):
+                # an import of more candidates than the one-by-one path takes: the set-based path
+                rows = ["galaxy,id,class"] + [
+                    f"{g},{i},{rng.choice(['1', '2', '3', '4', 'unsure'])}"
+                    for g, n in (("g1", 40), ("g2", 10))
+                    for i in rng.choice(np.arange(1, n + 1), size=n // 2, replace=False)
+                ]
+                path = tmp_path / f"import{step}.csv"
+                path.write_text("\n".join(rows) + "\n")
+                import_labels(session, path, expert="cat" if step == 80 else "b")
+            elif rng.random() < 0.25:
                 try:
                     undo_label(session, candidate_id=candidate, expert_id=expert)
                 except UserInputError:  # nothing to undo yet
@@ -65,20 +137,47 @@ def test_cache_follows_random_labels_changes_and_undos(tmp_path):
                     expert_id=expert,
                     label_class=str(rng.choice(["1", "2", "3", "4", "unsure"])),
                 )
-        truth = _from_labels(session)
+            if step % 60 == 59:
+                _check_cache(session)
+        truth = _check_cache(session)
+        assert len(truth) > 20 and any(v[0] for v in truth.values())  # some unsure answers survive
         cached = consensus(session)
-        assert {
-            int(c): (int(cached.n_unsure[i]), *map(int, cached.counts[i]))
-            for i, c in enumerate(cached.candidate_id)
-        } == truth
-        # the candidates' mode equals the numpy mode of the same counts
-        modes = dict(session.execute(select(Candidate.id, Candidate.consensus_class)).all())
-        for i, c in enumerate(cached.candidate_id):
-            assert (modes[int(c)] or 0) == cached.mode[i]
-        # filtered consensus aggregates the vote table: the same as all experts here
-        by_role = consensus(session, roles=["expert"])
-        assert np.array_equal(by_role.counts, cached.counts) and np.array_equal(by_role.mode, cached.mode)
-        assert len(truth) > 5 and any(v[0] for v in truth.values())  # some unsure answers survive
+        # filtered consensus aggregates the vote table: with every role the same as all experts
+        every = consensus(session, roles=["expert", "catalog"])
+        assert np.array_equal(every.counts, cached.counts) and np.array_equal(every.mode, cached.mode)
+        # agreement counted by the database equals numpy's over the same votes, with and without filters
+        _agreements_match(session)
+        _agreements_match(session, roles=["expert"])
+        _agreements_match(session, galaxy_id=other.id)
+        _agreements_match(session, galaxy_id=galaxy.id, roles=["expert"])
+        # a full rebuild changes nothing
+        refresh_consensus_cache(session)
+        session.commit()
+        assert _check_cache(session) == truth
+        # and repairs a damaged cache: a vote lost, one with a wrong class, one too many, counts and modes off
+        first, second, third = sorted(truth)[:3]
+        session.execute(text("DELETE FROM vote WHERE candidate_id = :c"), {"c": first})
+        session.execute(
+            text("UPDATE vote SET label_class = (label_class + 1) % 5 WHERE candidate_id = :c"), {"c": second}
+        )
+        unlabelled = session.scalar(select(func.min(Candidate.id)).where(Candidate.galaxy_id == quiet.id))
+        session.execute(
+            text("INSERT INTO vote (candidate_id, expert_id, label_id, label_class) VALUES (:c, :e, 1, 2)"),
+            {"c": unlabelled, "e": experts[0]},
+        )
+        session.execute(
+            text("UPDATE candidate SET votes_1 = votes_1 + 3, n_votes = n_votes + 3 WHERE id = :c"),
+            {"c": third},
+        )
+        session.execute(
+            text("UPDATE candidate SET consensus_class = 4, n_votes = 7 WHERE id = :c"), {"c": unlabelled}
+        )
+        session.commit()
+        assert check_consensus(session).mismatches
+        refresh_consensus_cache(session, galaxy.id)
+        refresh_consensus_cache(session, quiet.id)
+        session.commit()
+        assert _check_cache(session) == truth
 
 
 def test_pairwise_agreement_counts_common_candidates(tmp_path):
