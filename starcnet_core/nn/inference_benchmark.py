@@ -188,7 +188,10 @@ def benchmark_inference(
     reference_warm = reference_scores(loaded.model, warm, loaded.band_mean)
     fp32_warm = predict_stamps(loaded, warm, precision="fp32", batch_size=REFERENCE_BATCH).scores
     bit_identical = bool(
-        np.array_equal(torch.softmax(torch.from_numpy(reference_warm), dim=1).numpy(), fp32_warm)
+        # predict_stamps applies the network's temperature (temperature scaling) before the softmax
+        np.array_equal(
+            torch.softmax(torch.from_numpy(reference_warm) / loaded.temperature, dim=1).numpy(), fp32_warm
+        )
     )
     runs = {
         "reference": lambda chunk: reference_scores(loaded.model, chunk, loaded.band_mean),
