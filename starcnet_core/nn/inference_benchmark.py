@@ -24,7 +24,8 @@ The stamps are synthetic e-/s cutouts (sky noise plus one Gaussian source of
 random brightness and width at the centre) unless a stamp set is given.
 Without a checkpoint the networks have their (seeded) Xavier initialisation,
 whose scores sit closer together than a trained network's, so the agreement
-measured that way is a pessimistic bound.
+measured that way is a pessimistic bound; ``benchmarks/build_inference_net.py``
+builds the trained paper and lite networks the recorded runs use.
 """
 
 from __future__ import annotations
