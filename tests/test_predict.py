@@ -15,7 +15,7 @@ from starcnet_core.cli import main
 from starcnet_core.errors import UserInputError
 from starcnet_core.io.published import read_predictions_csv, read_starcnet_tab
 from starcnet_core.nn import backends
-from starcnet_core.nn.checkpoint import LoadedModel, save_checkpoint
+from starcnet_core.nn.checkpoint import LoadedModel, calibration_sample, load_model, save_checkpoint
 from starcnet_core.nn.inference_benchmark import markdown_section, reference_scores, synthetic_stamps
 from starcnet_core.nn.model import StarcNet
 from starcnet_core.nn.predict import dihedral_views, predict_stamps
@@ -87,6 +87,7 @@ def test_fp32_is_the_published_loop_bit_for_bit(loaded) -> None:
 
 
 def test_int8_is_used_only_after_passing_its_check_against_fp32(loaded, monkeypatch, caplog) -> None:
+    monkeypatch.setenv("STARCNET_INT8_ENGINE", "torch")
     stamps = tiny_stampset(60, seed=4).stamps
     exact = predict_stamps(loaded, stamps, precision="fp32")
     monkeypatch.setattr(backends, "AGREEMENT", 0.0)
@@ -111,6 +112,7 @@ def test_a_backend_that_fails_to_load_falls_back_with_one_line(loaded, monkeypat
         raise RuntimeError("Didn't find engine for operation quantized::conv2d_prepack\nmore detail")
 
     monkeypatch.setattr(backends, "_int8_backend", broken)
+    monkeypatch.setenv("STARCNET_INT8_ENGINE", "torch")  # PyTorch's int8 even where OpenVINO is installed
     stamps = tiny_stampset(12).stamps
     with caplog.at_level(logging.WARNING, logger="starcnet_core.inference"):
         predicted = predict_stamps(loaded, stamps, precision="int8")
@@ -120,6 +122,72 @@ def test_a_backend_that_fails_to_load_falls_back_with_one_line(loaded, monkeypat
         "quantized::conv2d_prepack); fp32 used"
     ]
     assert "CPU only" in backends.int8_is_available("meta")
+
+
+def test_int8_without_openvino_says_so_once_and_runs_pytorch_int8(loaded, monkeypatch, caplog) -> None:
+    def missing(model, calibration):
+        raise ImportError("No module named 'openvino'", name="openvino")
+
+    monkeypatch.setattr(backends, "_openvino_int8_backend", missing)
+    monkeypatch.setattr(backends, "_OPENVINO_MISSING_SAID", False)
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    monkeypatch.setattr(backends, "AGREEMENT", 0.0)
+    stamps = tiny_stampset(60, seed=4).stamps
+    with caplog.at_level(logging.WARNING, logger="starcnet_core.inference"):
+        first = predict_stamps(loaded, stamps, precision="int8")
+        monkeypatch.setattr(backends, "_BUILT", OrderedDict())
+        predict_stamps(loaded, stamps, precision="int8")
+    assert first.precision == "int8" and backends._BUILT[next(iter(backends._BUILT))].engine == "torch"
+    assert [r.getMessage() for r in caplog.records] == [
+        "inference: OpenVINO/NNCF not installed (openvino); int8 uses PyTorch's quantisation, slower"
+    ]
+
+
+def test_int8_calibrates_on_the_training_stamps_stored_with_the_network(
+    loaded, monkeypatch, tmp_path
+) -> None:
+    monkeypatch.setenv("STARCNET_INT8_ENGINE", "torch")
+    monkeypatch.setattr(backends, "AGREEMENT", 0.0)
+    training = tiny_stampset(40, seed=1).stamps
+    stored = calibration_sample(training, np.arange(len(training)), n=16)
+    path = save_checkpoint(
+        tmp_path / "c.pt", loaded.model, band_mean=loaded.band_mean, calibration_stamps=stored
+    )
+    again = load_model(path)
+    np.testing.assert_array_equal(again.calibration_stamps, stored)
+    probe = tiny_stampset(30, seed=9).stamps
+    # two "processes" scoring different stamps build the same int8 network: same scores on the same stamps
+    first = predict_stamps(again, tiny_stampset(60, seed=4).stamps, precision="int8")
+    on_probe = predict_stamps(again, probe, precision="int8").scores
+    monkeypatch.setattr(backends, "_BUILT", OrderedDict())
+    other = predict_stamps(load_model(path), tiny_stampset(50, seed=7).stamps, precision="int8")
+    assert first.precision == other.precision == "int8"
+    np.testing.assert_array_equal(predict_stamps(load_model(path), probe, precision="int8").scores, on_probe)
+    # a network without stored stamps calibrates on the scored ones, so its int8 follows them
+    assert (
+        load_model(
+            save_checkpoint(tmp_path / "bare.pt", loaded.model, band_mean=loaded.band_mean)
+        ).calibration_stamps
+        is None
+    )
+
+
+@pytest.mark.slow
+def test_openvino_int8_is_checked_deterministic_and_close_to_fp32(loaded, monkeypatch) -> None:
+    pytest.importorskip("openvino")
+    pytest.importorskip("nncf")
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    monkeypatch.delenv("STARCNET_INT8_ENGINE", raising=False)
+    monkeypatch.setattr(backends, "AGREEMENT", 0.0)
+    stamps = tiny_stampset(60, seed=4).stamps
+    exact = predict_stamps(loaded, stamps, precision="fp32")
+    quantised = predict_stamps(loaded, stamps, precision="int8")
+    built = backends._BUILT[next(iter(backends._BUILT))]
+    assert quantised.precision == "int8" and built.engine == "openvino"
+    assert built.check["stamps"] == 40 and 0 < np.abs(quantised.scores - exact.scores).max() < 0.3
+    assert any("I8" in kernel for kernel in backends.openvino_conv_kernels(built))
+    monkeypatch.setattr(backends, "_BUILT", OrderedDict())
+    np.testing.assert_array_equal(predict_stamps(loaded, stamps, precision="int8").scores, quantised.scores)
 
 
 def test_auto_probes_once_records_its_choice_and_reuses_it(loaded, monkeypatch, tmp_path) -> None:

@@ -24,6 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--n", type=int, default=512, help="number of stamps (default 512)")
     parser.add_argument("--model", help="checkpoint to time (default: the paper network, Xavier weights)")
     parser.add_argument("--stamps", help="stamp set directory to draw the stamps from (default: synthetic)")
+    parser.add_argument("--lite-model", help="trained lite checkpoint to time (default: lite preset, Xavier weights)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print JSON instead of a markdown section")
     parser.set_defaults(func=_run)
@@ -32,6 +33,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> int:
     if args.n < 1:
         raise UserInputError(f"--n must be at least 1, not {args.n}")
-    result = benchmark_inference(args.n, model_path=args.model, stamps_path=args.stamps, seed=args.seed)
+    result = benchmark_inference(
+        args.n, model_path=args.model, stamps_path=args.stamps, seed=args.seed, lite_model_path=args.lite_model
+    )
     print(json.dumps(result, indent=2) if args.json else markdown_section(result))
     return 0

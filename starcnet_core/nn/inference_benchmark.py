@@ -24,7 +24,8 @@ The stamps are synthetic e-/s cutouts (sky noise plus one Gaussian source of
 random brightness and width at the centre) unless a stamp set is given.
 Without a checkpoint the networks have their (seeded) Xavier initialisation,
 whose scores sit closer together than a trained network's, so the agreement
-measured that way is a pessimistic bound.
+measured that way is a pessimistic bound; ``benchmarks/build_inference_net.py``
+builds the trained paper and lite networks the recorded runs use.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from starcnet_core.nn.backends import (
     cached_choice,
     cpu_instruction_sets,
     int8_is_available,
+    openvino_conv_kernels,
     select_backend,
 )
 from starcnet_core.nn.checkpoint import LoadedModel, load_model
@@ -134,7 +136,12 @@ def _timed(function, *args, **kwargs):
 
 
 def benchmark_inference(
-    n: int = 512, *, model_path: str | None = None, stamps_path: str | None = None, seed: int = 0
+    n: int = 512,
+    *,
+    model_path: str | None = None,
+    stamps_path: str | None = None,
+    seed: int = 0,
+    lite_model_path: str | None = None,
 ) -> dict:
     """Objects/s and agreement of the reference loop, every backend, the default and the lite preset.
 
@@ -147,6 +154,8 @@ def benchmark_inference(
     stamps_path : str, optional
         A stamp set to draw the ``n`` stamps from (default: synthetic stamps).
     seed : int
+    lite_model_path : str, optional
+        A trained lite checkpoint (default: the lite preset with seeded Xavier weights).
 
     Returns
     -------
@@ -164,7 +173,10 @@ def benchmark_inference(
         loaded = load_model(model_path)
     else:
         loaded = LoadedModel.from_model(StarcNet(PRESETS["paper"]), np.zeros(5, dtype=np.float32))
-    lite = LoadedModel.from_model(StarcNet(PRESETS["lite"]), loaded.band_mean)
+    if lite_model_path:
+        lite = load_model(lite_model_path)
+    else:
+        lite = LoadedModel.from_model(StarcNet(PRESETS["lite"]), loaded.band_mean)
     stamps, stamps_source = _load_stamps(n, loaded, stamps_path, seed)
     n = len(stamps)
     recorded_before = cached_choice(loaded) is not None
@@ -177,7 +189,10 @@ def benchmark_inference(
     reference_warm = reference_scores(loaded.model, warm, loaded.band_mean)
     fp32_warm = predict_stamps(loaded, warm, precision="fp32", batch_size=REFERENCE_BATCH).scores
     bit_identical = bool(
-        np.array_equal(torch.softmax(torch.from_numpy(reference_warm), dim=1).numpy(), fp32_warm)
+        # predict_stamps applies the network's temperature (temperature scaling) before the softmax
+        np.array_equal(
+            torch.softmax(torch.from_numpy(reference_warm) / loaded.temperature, dim=1).numpy(), fp32_warm
+        )
     )
     runs = {
         "reference": lambda chunk: reference_scores(loaded.model, chunk, loaded.band_mean),
@@ -207,6 +222,8 @@ def benchmark_inference(
     backends = {
         p: {
             "precision_used": used[p].precision,
+            "engine": used[p].engine,
+            "check": used[p].check,
             "obj_s": n / seconds[p],
             "speedup": seconds["reference"] / seconds[p],
             **against_fp32(scores[p]),
@@ -236,6 +253,13 @@ def benchmark_inference(
         "auto_picks": auto.precision,
         "auto_recorded_before": recorded_before,
         "lite_auto_picks": lite_auto.precision,
+        "lite_model": lite_model_path or "lite preset, Xavier initialisation",
+        "lite_auto_check": lite_auto.check,
+        "int8_engine": used["int8"].engine,
+        "int8_calibration": "training stamps stored with the network"
+        if loaded.calibration_stamps is not None
+        else "a seeded sample of the scored stamps",
+        "int8_conv_kernels": openvino_conv_kernels(used["int8"]),
         "fp32_bit_identical_to_reference": bit_identical,
         "reference_obj_s": reference_obj_s,
         "default_obj_s": default_obj_s,
@@ -268,13 +292,17 @@ def markdown_section(result: dict) -> str:
         "Goals: default >= 2.5x the reference with >= 99.5% identical classes (AVX2-only CPU), "
         ">= 4x with native bf16 or AMX; lite >= 20x.",
         "",
+        f"int8 engine: {result.get('int8_engine', 'torch')}, calibrated on {result.get('int8_calibration', '?')}; "
+        f"lite model: {result.get('lite_model', 'lite preset, Xavier initialisation')}.",
+        "",
         "| path | precision run | objects/s | x reference | identical classes vs fp32 | largest score difference |",
         "|---|---|---:|---:|---:|---:|",
         f"| reference (paper net, fp32 eager, batch 64) | fp32 | {result['reference_obj_s']:.1f} | 1.00 | | |",
     ]
     for name, entry in result["backends"].items():
+        engine = f" ({entry['engine']})" if entry.get("engine", "torch") != "torch" else ""
         lines.append(
-            f"| `--precision {name}` | {entry['precision_used']} | {entry['obj_s']:.1f} | {entry['speedup']:.2f} "
+            f"| `--precision {name}` | {entry['precision_used']}{engine} | {entry['obj_s']:.1f} | {entry['speedup']:.2f} "
             f"| {100 * entry['identical_classes']:.2f}% | {entry['max_score_difference']:.4f} |"
         )
     lines += [

@@ -1,0 +1,108 @@
+"""Build the trained network and the stamps the inference benchmark runs on (reproducible, not committed).
+
+The inference benchmark (``bench_inference.py``) needs a *trained* paper
+network: a randomly initialised one, or one with only its head fitted, puts
+its class scores close together and so is a pessimistic case for int8. No
+trained paper network ships with the repository (weights are not committed),
+so this script makes one:
+
+1. simulates the training survey ``simulate_survey(seed=3, fraction=0.08)``
+   (1,237 labelled stamps of the Table 6 galaxies);
+2. trains the paper network on it, briefly, on the CPU with 2 threads
+   (``TrainConfig(epochs=2, lr=5e-4, seed=0, balance=False, device="cpu")``,
+   random split: a short run that fits a shared 2-core machine, not the
+   paper's 15 balanced epochs, which take hours there);
+3. saves the checkpoint with its temperature and 64 of its training stamps
+   (:func:`~starcnet_core.nn.checkpoint.calibration_sample`), on which int8
+   calibrates.
+
+Output (default ``~/.cache/starcnet-studio/bench-inference``, or ``--out``):
+``survey/`` (the stamp set), ``paper_trained.pt`` and ``lite_trained.pt``
+(the lite preset, trained the same way). Each is rebuilt only when missing. An accuracy-type computation: run it niced in the background,
+e.g. ``nohup nice -n 19 python benchmarks/build_inference_net.py > /tmp/net.log 2>&1 &``
+(about 15-30 minutes on a shared 2-core machine).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import torch  # noqa: E402
+
+from starcnet_core.io.stampset import StampSet  # noqa: E402
+from starcnet_core.nn.checkpoint import calibration_sample, save_checkpoint  # noqa: E402
+from starcnet_core.nn.model import PRESETS  # noqa: E402
+from starcnet_core.sim.survey import simulate_survey  # noqa: E402
+from starcnet_core.training.train import TrainConfig, train_model  # noqa: E402
+
+DEFAULT_OUT = Path.home() / ".cache" / "starcnet-studio" / "bench-inference"
+SURVEY_SEED, SURVEY_FRACTION = 3, 0.08
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--lr", type=float, default=5e-4)
+    parser.add_argument(
+        "--balance", action="store_true", help="the paper's balancing augmentation (several times slower)"
+    )
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    survey_dir, checkpoint = args.out / "survey", args.out / "paper_trained.pt"
+    if (survey_dir / "stamps.npy").exists() or any(survey_dir.glob("*")):
+        stamps = StampSet.load(survey_dir)
+    else:
+        started = time.perf_counter()
+        stamps = simulate_survey(survey_dir, seed=SURVEY_SEED, fraction=SURVEY_FRACTION)
+        print(f"simulated {len(stamps.stamps)} stamps in {time.perf_counter() - started:.0f} s", flush=True)
+    config = TrainConfig(epochs=args.epochs, lr=args.lr, seed=0, balance=args.balance, device="cpu")
+    for preset, path in (("paper", checkpoint), ("lite", args.out / "lite_trained.pt")):
+        if path.exists():
+            print(f"{path} exists; delete it to retrain")
+            continue
+        train_one(stamps, config, preset, path)
+
+
+def train_one(stamps: StampSet, config: TrainConfig, preset: str, checkpoint: Path) -> None:
+    """Train ``preset`` on ``stamps`` with ``config`` and save it with its calibration stamps."""
+
+    def report(event: dict) -> None:
+        if "train_loss" in event:
+            print(
+                f"epoch {event['epoch']}: train loss {event['train_loss']:.4f}, val loss {event['val_loss']:.4f}, "
+                f"val accuracy {event['val_accuracy']:.3f} ({event['seconds']:.0f} s)",
+                flush=True,
+            )
+        else:
+            print(f"  step {event['step']}/{event['total_steps']} loss {event['loss']:.3f}", flush=True)
+
+    result = train_model(stamps, config, PRESETS[preset], progress=report)
+    save_checkpoint(
+        checkpoint,
+        result.model,
+        band_mean=result.band_mean,
+        bands=stamps.bands,
+        label_fingerprint=stamps.label_fingerprint,
+        metrics=result.test_metrics,
+        temperature=result.temperature,
+        calibration_stamps=calibration_sample(stamps.stamps, result.split.train),
+        extra={
+            "train_config": config.to_dict(),
+            "preset": preset,
+            "history": result.history,
+            "survey": {"seed": SURVEY_SEED, "fraction": SURVEY_FRACTION},
+        },
+    )
+    print(f"best epoch {result.best_epoch}; test {result.test_metrics}; wrote {checkpoint}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
