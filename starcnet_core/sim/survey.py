@@ -37,7 +37,7 @@ from starcnet_core.sim.calibration import (
     distance_modulus,
 )
 from starcnet_core.sim.noise import add_noise
-from starcnet_core.sim.photometry import Photometry, measure_photometry, tile_patches
+from starcnet_core.sim.photometry import MEASURE_HALF_PX, Photometry, measure_photometry, tile_patches
 from starcnet_core.sim.population import (
     ACS_FILTERS,
     WFC3_FILTERS,
@@ -142,23 +142,32 @@ def render_local_scenes(
         filters,
     )
     scene = (background + render_patches(own, n, size) + render_patches(stars, n, size)).astype(np.float32)
-    # Noise once, on the whole patch: the photometry and the stamp see the same pixels.
+    # Catalog position in patch coordinates, 1-based, cut as a mosaic is cut.
+    x_cat, y_cat = centre + frac[:, 0] + 1.0, centre + frac[:, 1] + 1.0
+    row0, col0 = stamp_origins(x_cat, y_cat, stamp_size)
+    # Noise once, on the pixels anyone looks at: the stamp and the photometry's
+    # windows around the candidate (the same box for every candidate, since
+    # 0 <= frac < 1). The photometry and the stamp see the same pixels.
+    reach = MEASURE_HALF_PX + 1
+    lo = min(int(row0.min()), int(col0.min()), centre - reach)
+    hi = max(int(row0.max()), int(col0.max())) + stamp_size
+    hi = max(hi, centre + 1 + reach)
+    if lo < 0 or hi > size:
+        raise ValueError("stamp_size and the photometry windows must fit in the rendered patch")
+    region = scene[:, :, lo:hi, lo:hi]
     for b, band in enumerate(BANDS):
-        scene[:, b] = add_noise(scene[:, b], band, rng)
-    mosaic, origins = tile_patches(scene)
+        region[:, b] = add_noise(region[:, b], band, rng)
+    mosaic, origins = tile_patches(np.ascontiguousarray(region))
     phot = measure_photometry(
         mosaic,
-        origins + centre + frac,
+        origins + centre - lo + frac,
         band_zeropoints(filters),
         np.array([EXPTIME_S[b] for b in BANDS]),
         typical_aperture_correction(distance_mpc),
     )
-    # Catalog position in patch coordinates, 1-based, cut as a mosaic is cut.
-    x_cat, y_cat = centre + frac[:, 0] + 1.0, centre + frac[:, 1] + 1.0
-    row0, col0 = stamp_origins(x_cat, y_cat, stamp_size)
-    rows = row0[:, None] + np.arange(stamp_size)
-    cols = col0[:, None] + np.arange(stamp_size)
-    stamps = scene[
+    rows = row0[:, None] - lo + np.arange(stamp_size)
+    cols = col0[:, None] - lo + np.arange(stamp_size)
+    stamps = region[
         np.arange(n)[:, None, None, None],
         np.arange(len(BANDS))[None, :, None, None],
         rows[:, None, :, None],
