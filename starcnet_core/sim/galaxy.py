@@ -43,7 +43,7 @@ from starcnet_core.sim.population import (
     draw_candidates,
     field_stars,
 )
-from starcnet_core.sim.render import render_patches
+from starcnet_core.sim.render import add_points_to_image, render_patches
 from starcnet_core.sim.scene import (
     difficulty,
     in_legus_catalog,
@@ -69,7 +69,6 @@ _PHOT = {
 }
 _COARSE = 8
 _PATCH = 48
-_STAR_CHUNK = 4096
 _CLASS_FRACTIONS = np.array([sum(c[k] for _, c in SURVEY_GALAXIES.values()) for k in range(4)], float)
 
 
@@ -255,12 +254,8 @@ def simulate_galaxy(
         rng,
         filters,
     )
-    # One component per star, star i in patch i: render in chunks to bound memory.
-    for start in range(0, len(star_xy), _STAR_CHUNK):
-        part = np.arange(start, min(start + _STAR_CHUNK, len(star_xy)))
-        chunk = stars.take(part)
-        chunk.patch = chunk.patch - start
-        _paste(images, render_patches(chunk, len(part), _PATCH), star_base[part])
+    # One point source per star, each drawn straight into the mosaics.
+    add_points_to_image(images, star_base[:, 0] + stars.dx, star_base[:, 1] + stars.dy, stars.flux, _PATCH)
 
     zp = band_zeropoints(filters)
     exptime = np.array([EXPTIME_S[b] for b in BANDS])

@@ -34,7 +34,7 @@ from scipy.fft import irfft2, rfft2
 from starcnet_core.sim.profiles import eff_images
 from starcnet_core.sim.psf import SUBPIXEL_STEPS, SUPERSAMPLE, fine_kernels, point_source_table
 
-__all__ = ["Components", "render_patches"]
+__all__ = ["Components", "render_patches", "add_points_to_image"]
 
 _CHUNK = 16
 
@@ -231,3 +231,42 @@ def render_patches(components: Components, n_patches: int, size: int) -> np.ndar
     _points(out, components.take(np.flatnonzero(point)), size)
     _extended(out, components.take(np.flatnonzero(~point)), size)
     return out
+
+
+def add_points_to_image(image: np.ndarray, x: np.ndarray, y: np.ndarray, flux: np.ndarray, size: int) -> None:
+    """Add point sources through the PSF straight into an image ``(n_bands, H, W)``, e-/s.
+
+    The same pixels as rendering each source on its own ``size`` patch
+    centred on pixel ``floor(x), floor(y)`` and adding the patch to the
+    image, without the patches: a mosaic's tens of thousands of field stars
+    each add one table image.
+
+    Parameters
+    ----------
+    image : float32 array (n_bands, H, W)
+        Modified in place.
+    x, y : arrays (N,)
+        0-based positions, pixels.
+    flux : array (N, n_bands)
+        Total flux per band, e-/s.
+    size : int
+        Side of the patch the PSF is drawn on (its reach), pixels.
+    """
+    n_bands, height, width = image.shape
+    table = point_source_table(size)[:n_bands]
+    steps = SUBPIXEL_STEPS
+    half = size // 2
+    base_x, base_y = np.floor(x).astype(np.int64), np.floor(y).astype(np.int64)
+    whole_x, frac_x = np.divmod(np.round((x - base_x) * steps).astype(np.int64), steps)
+    whole_y, frac_y = np.divmod(np.round((y - base_y) * steps).astype(np.int64), steps)
+    flux = np.asarray(flux, np.float32)
+    for k in range(len(base_x)):
+        # Table pixels that stay on the source's own patch, then on the image.
+        t_x0, t_x1 = max(0, -whole_x[k]), min(size, size - whole_x[k])
+        t_y0, t_y1 = max(0, -whole_y[k]), min(size, size - whole_y[k])
+        x0, y0 = base_x[k] + whole_x[k] - half, base_y[k] + whole_y[k] - half
+        t_x0, t_x1 = max(t_x0, -x0), min(t_x1, width - x0)
+        t_y0, t_y1 = max(t_y0, -y0), min(t_y1, height - y0)
+        if t_x1 > t_x0 and t_y1 > t_y0:
+            psf = table[:, frac_y[k], frac_x[k], t_y0:t_y1, t_x0:t_x1]
+            image[:, y0 + t_y0 : y0 + t_y1, x0 + t_x0 : x0 + t_x1] += psf * flux[k][:, None, None]
