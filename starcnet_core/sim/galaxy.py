@@ -33,7 +33,13 @@ from starcnet_core.io.bands import BANDS, PIXEL_SCALE_ARCSEC
 from starcnet_core.io.legus_columns import STANDARD_35, readme_text
 from starcnet_core.sim.annotators import simulate_votes
 from starcnet_core.sim.background import GalaxyBackground, interpolate_coarse
-from starcnet_core.sim.calibration import DEFAULT_CI_CUT, EXPTIME_S, SURVEY_GALAXIES, distance_modulus
+from starcnet_core.sim.calibration import (
+    DEFAULT_CI_CUT,
+    EXPTIME_S,
+    PEAK_CI_MAX,
+    SURVEY_GALAXIES,
+    distance_modulus,
+)
 from starcnet_core.sim.noise import add_noise
 from starcnet_core.sim.photometry import APERTURE_PX, aperture_fluxes, measure_photometry, tile_patches
 from starcnet_core.sim.population import (
@@ -135,7 +141,7 @@ def _draw_pool(
     size: int,
     rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Candidates drawn until ``n_candidates`` of them have a noiseless CI at or above the cut.
+    """Candidates drawn until ``n_candidates`` of them have a noiseless CI between the cut and the peak limit.
 
     Candidates below the cut (mostly stars) are kept: they are in the image
     as in a real one, and the measurement decides what the catalog holds.
@@ -158,7 +164,7 @@ def _draw_pool(
         sums = aperture_fluxes(mosaic[0], origins + _PATCH // 2 + frac, (1.0, 3.0))
         with np.errstate(divide="ignore", invalid="ignore"):
             ci = 2.5 * np.log10(sums[:, 1] / sums[:, 0])
-        good = np.cumsum(np.nan_to_num(ci, nan=0.0) >= ci_cut)
+        good = np.cumsum((np.nan_to_num(ci, nan=0.0) >= ci_cut) & (np.nan_to_num(ci, nan=0.0) <= PEAK_CI_MAX))
         # The last batch stops at the candidate that completes the count.
         keep = (
             batch
@@ -188,6 +194,7 @@ def simulate_galaxy(
     seed: int = 0,
     field: str = "simgal",
     ci_cut: float = DEFAULT_CI_CUT,
+    legus_field: str | None = None,
 ) -> Path:
     """Write a simulated galaxy (mosaics, catalog, readme, truth) into ``out_dir``.
 
@@ -210,6 +217,10 @@ def simulate_galaxy(
         Field name used in the file names.
     ci_cut : float
         The field's CI cut, mag (LEGUS: 1.2-1.4).
+    legus_field : str, optional
+        A real LEGUS field whose visual-inspection limit the catalog follows
+        (:data:`~starcnet_core.sim.calibration.INSPECTION_LIMITS`, e.g. ``"NGC 628"``);
+        default: the -6 mag cut.
 
     Returns
     -------
@@ -289,7 +300,7 @@ def simulate_galaxy(
         np.clip(np.round(positions[:, 0] / _COARSE).astype(int), 0, len(coarse) - 1),
     ].T
     m_v = phot.mag[:, v] - distance_modulus(distance_mpc)
-    inspected = inspected_by_legus(phot, m_v)
+    inspected = inspected_by_legus(phot, m_v, legus_field, rng)
     flux_v = 10.0 ** (-0.4 * (phot.mag[:, v] - zp[v]))
     hard = difficulty(phot.mag[:, v], distance_mpc, flux_v, local_bg[:, v])
     votes = np.zeros((n, 3), dtype=np.int64)
@@ -360,7 +371,7 @@ def _write_catalog(
         f"Photometry measured on the mosaics: {APERTURE_PX:g} px aperture, sky annulus 7-8 px, average "
         "aperture corrections (mag) "
         + ", ".join(f"{band} {c:.3f}" for band, c in zip(BANDS, apcor, strict=True))
-        + f"; candidates with CI >= {ci_cut:.2f}, detected in V and in B or I.\n"
+        + f"; candidates with {ci_cut:.2f} <= CI <= {PEAK_CI_MAX:.2f}, detected in V and in B or I.\n"
         "Classified (mode and mean of simulated experts, ties broken by further votes) where Nflt >= 4 "
         "and M_V <= -6, class 0 elsewhere; true classes in the truth file."
     )

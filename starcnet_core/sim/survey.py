@@ -32,7 +32,6 @@ from starcnet_core.sim.calibration import (
     CI_CUTS,
     DEFAULT_CI_CUT,
     EXPTIME_S,
-    M_V_LIMIT,
     SURVEY_GALAXIES,
     distance_modulus,
 )
@@ -50,6 +49,7 @@ from starcnet_core.sim.render import Components, render_patches
 from starcnet_core.sim.scene import (
     PATCH_MARGIN,
     difficulty,
+    faintest_inspected,
     in_legus_catalog,
     inspected_by_legus,
     sed_magnitudes,
@@ -66,9 +66,10 @@ _MAX_ROUNDS = 30
 _N_EXPERTS = 3
 
 
-# Survey candidates are drawn no fainter than this: anything fainter is measured
-# fainter than the inspection limit (errors there are < 0.1 mag) and would be discarded.
-_FAINTEST_DRAWN = M_V_LIMIT + 0.5
+# Survey candidates are drawn no fainter than this past a field's inspection limit:
+# anything fainter is measured fainter than the limit (errors there are < 0.1 mag)
+# and would be discarded.
+_DRAWN_PAST_LIMIT = 0.5
 
 
 @dataclass
@@ -178,6 +179,7 @@ def render_local_scenes(
 
 
 def _inspected_candidates(
+    field: str,
     true_class: int,
     count: int,
     host: GalaxyBackground,
@@ -196,10 +198,12 @@ def _inspected_candidates(
     for _ in range(_MAX_ROUNDS):
         batch = max(8, int(np.ceil(1.3 * (count - have) / max(rate, 0.05))))
         positions = host.sample_positions(batch, _FIELD_SIZE, rng, margin=stamp_size)
-        candidates = draw_candidates(np.full(batch, true_class), distance_mpc, rng, filters, _FAINTEST_DRAWN)
+        faintest = faintest_inspected(field) + _DRAWN_PAST_LIMIT
+        candidates = draw_candidates(np.full(batch, true_class), distance_mpc, rng, filters, faintest)
         scenes = render_local_scenes(candidates, positions, host, distance_mpc, rng, filters, stamp_size)
         m_v = scenes.phot.mag[:, BANDS.index("V")] - distance_modulus(distance_mpc)
-        passed = np.flatnonzero(in_legus_catalog(scenes.phot, ci_cut) & inspected_by_legus(scenes.phot, m_v))
+        inspected = inspected_by_legus(scenes.phot, m_v, field, rng)
+        passed = np.flatnonzero(in_legus_catalog(scenes.phot, ci_cut) & inspected)
         rate = max(len(passed) / batch, 0.5 * rate)
         take = passed[: count - have]
         kept.append(
@@ -276,7 +280,9 @@ def simulate_survey(
         host = GalaxyBackground.random(_FIELD_SIZE, rng)
         parts = [
             _inspected_candidates(
-                cls, int(k), host, distance, CI_CUTS.get(name, DEFAULT_CI_CUT), filters, rng, stamp_size
+                name,
+                cls,
+                int(k), host, distance, CI_CUTS.get(name, DEFAULT_CI_CUT), filters, rng, stamp_size
             )
             for cls, k in zip((1, 2, 3, 4), per_class, strict=True)
             if k > 0
