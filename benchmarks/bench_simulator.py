@@ -203,10 +203,11 @@ def fidelity(data: Path, size: int, n_candidates: int, seed: int, tmp: Path) -> 
     order_ci = max(sim, key=lambda c: sim[c]["CI"]) == 3
     red = sorted(sim, key=lambda c: -sim[c]["V-I"]).index(1) < 2
     low_ci = sorted(sim, key=lambda c: sim[c]["CI"]).index(1) < 2
+    ordered = order_u_b and order_ci and red and low_ci
     lines.append(
         f"Class ordering at 17.9 Mpc: class 3 bluest in U-B {'yes' if order_u_b else 'NO'}, highest CI "
         f"{'yes' if order_ci else 'NO'}; class 1 among the two reddest in V-I {'yes' if red else 'NO'}, "
-        f"among the two lowest CI {'yes' if low_ci else 'NO'}."
+        f"among the two lowest CI {'yes' if low_ci else 'NO'}: **{'met' if ordered else 'NOT met'}**."
     )
     lines.append("")
     lines.append(
@@ -221,11 +222,13 @@ def fidelity(data: Path, size: int, n_candidates: int, seed: int, tmp: Path) -> 
         "Catalog minus magnitudes measured again on the mosaic files (median |difference| over detected "
         "bands, goal <= 0.05 mag): "
         + ", ".join(f"{kind} {d:.4f} (n={n})" for kind, (n, d) in remeasured.items())
-        + f"; worst {worst:.4f}."
+        + f"; worst {worst:.4f}: **{'met' if worst <= 0.05 else 'NOT met'}**."
     )
     lines.append("")
+    lowest = noiseless_minimum(seed)
     lines.append(
-        f"Noiseless renders: most negative pixel / peak = {noiseless_minimum(seed):.2e} (goal >= -1e-6)."
+        f"Noiseless renders: most negative pixel / peak = {lowest:.2e} (goal >= -1e-6): "
+        f"**{'met' if lowest >= -1e-6 else 'NOT met'}**."
     )
     return lines
 
