@@ -10,9 +10,11 @@ stars, on a disk with spiral arms, dust lanes and star-forming clumps.
 
 The catalog is measured on the final noisy mosaics as LEGUS measures it
 (:mod:`starcnet_core.sim.photometry`), and holds what LEGUS's catalog holds:
-candidates with CI at or above the field's cut, detected in V and in B or I.
-As in LEGUS, only those detected in at least four bands (``Nflt >= 4``) and
-brighter than M_V = -6 were classified by the simulated experts; the others
+candidates with CI at or above the field's cut and no more than a light peak
+can have (2.39), detected in V and in B or I. As in LEGUS, only those
+detected in at least four bands (``Nflt >= 4``) and brighter than M_V = -6
+(or the real field's own limit, ``legus_field``) were classified by the
+simulated experts; the others
 have class mode and mean 0 and no votes, so the share of class 0 follows the
 distance (most candidates of a nearby galaxy are fainter than -6).
 """

@@ -10,7 +10,8 @@ Poisson and read noise once, measured on that noisy patch as LEGUS measures
 exactly as :func:`starcnet_core.io.cutouts.extract_stamps` cuts a mosaic.
 Table 6 counts candidates LEGUS classified, so candidates are drawn until
 each class has its count of candidates that pass LEGUS's cuts as measured
-(in the catalog, ``Nflt >= 4``, M_V <= -6). Simulated experts vote on every
+(in the catalog, ``Nflt >= 4``, M_V <= -6 or the field's own inspection
+limit: :data:`~starcnet_core.sim.calibration.INSPECTION_LIMITS`). Simulated experts vote on every
 one; the label is their mode, the true class is kept beside it.
 """
 
