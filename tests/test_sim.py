@@ -219,11 +219,15 @@ def test_cli(tmp_path, capsys):
                 "5",
                 "--filter-set",
                 "wfc3+acs",
+                "--inspection-like",
+                "NGC 628",
             ]
         )
         == 0
     )
     assert (tmp_path / "g" / "hlsp_legus_hst_acs_simgal_f435w_v1_drc.fits").exists()
+    with pytest.raises(SystemExit):
+        main(["simulate", "galaxy", str(tmp_path / "h"), "--inspection-like", "NGC 9999"])
     assert main(["simulate", "survey", str(tmp_path / "s"), "--fraction", "0"]) == 2
     assert main(["simulate", "galaxy", str(tmp_path / "h"), "--size", "10"]) == 2
     assert main(["simulate", "galaxy", str(tmp_path / "h"), "--ci-cut", "5"]) == 2
