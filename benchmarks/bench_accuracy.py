@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> dict:
     )
     started = time.perf_counter()
     fit_rows = np.concatenate([split.train, split.val])
-    trees = BaggedTreeBaseline(seed=args.seed, n_jobs=-1)
+    trees = BaggedTreeBaseline(args.trees, seed=args.seed, n_jobs=-1)
     trees.fit(np.asarray(stamps.stamps[fit_rows]), stamps.labels[fit_rows], stamps.bands)
     tree_scores = trees.predict_proba(test_stamps, stamps.bands)
     tree_seconds = time.perf_counter() - started
@@ -89,6 +89,7 @@ def run(args: argparse.Namespace) -> dict:
         "n_val": len(split.val),
         "n_test": len(split.test),
         "epochs": args.epochs,
+        "trees": args.trees,
         "best_epoch": trained.best_epoch,
         "train_seconds": train_seconds,
         "baseline_seconds": tree_seconds,
@@ -105,7 +106,8 @@ def markdown(result: dict) -> str:
         f"`python benchmarks/bench_accuracy.py`: StarcNet preset **{result['preset']}** on {result['device']}, "
         f"{result['data']} ({result['n_stamps']} stamps: "
         f"{result['n_train']}/{result['n_val']}/{result['n_test']} train/val/test), {result['epochs']} epochs "
-        f"(best {result['best_epoch']}), trained in {result['train_seconds'] / 60:.1f} min; baseline fitted in "
+        f"(best {result['best_epoch']}), trained in {result['train_seconds'] / 60:.1f} min; baseline "
+        f"({result.get('trees', 100)} bagged trees) fitted in "
         f"{result['baseline_seconds'] / 60:.1f} min. Test split, against the simulated human mode "
         "(95% bootstrap intervals).",
         "",
@@ -152,6 +154,7 @@ def main() -> None:
     parser.add_argument("--fraction", type=float, default=1.0, help="fraction of the simulated survey")
     parser.add_argument("--preset", choices=sorted(PRESETS), default="lite")
     parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--trees", type=int, default=100, help="trees in the bagged baseline (Grasha et al.: 100)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--num-workers", type=int, default=0)

@@ -5,8 +5,8 @@ sub-type, each as the paper's RGB mix (ACS bands of ACS fields scaled as the
 paper scales them) and beside it the V band (asinh stretch, 32x32 px), titled
 with the three simulated experts' votes and the measured CI. Survey stamps are
 candidates LEGUS would have classified: a detector artifact (light in one
-band) is there only where neighbours give it four detected bands, and a star
-only where blending lifts its CI over the cut. Right: a whole simulated
+band) is there only where neighbours give it four detected bands and a light
+peak in V (CI <= 2.39), and a star only where blending lifts its CI over the cut. Right: a whole simulated
 galaxy (1000x1000 px).
 
 Usage: ``python scripts/make_contact_sheet.py [--out docs/contact_sheet.png] [--seed 0]``.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from starcnet_core.errors import UserInputError
+from starcnet_core.sim.calibration import INSPECTION_LIMITS
 
 __all__ = ["register"]
 
@@ -37,6 +38,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=1.35,
         help="the field's CI cut, mag: candidates below it are not in the catalog (default 1.35)",
     )
+    galaxy.add_argument(
+        "--inspection-like",
+        choices=sorted(INSPECTION_LIMITS),
+        help="classify down to this real field's own inspection limit instead of M_V = -6",
+    )
     galaxy.set_defaults(func=_galaxy)
     survey = modes.add_parser("survey", help="labelled stamp set of the paper's Table 6 galaxies")
     survey.add_argument("out", help="output stamp-set directory")
@@ -61,6 +67,7 @@ def _galaxy(args: argparse.Namespace) -> int:
             seed=args.seed,
             field=args.field,
             ci_cut=args.ci_cut,
+            legus_field=args.inspection_like,
         )
     except ValueError as exc:
         raise UserInputError(str(exc)) from exc

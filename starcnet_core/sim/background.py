@@ -163,10 +163,17 @@ def interpolate_coarse(coarse: np.ndarray, size: int, step: int) -> np.ndarray:
     x = np.arange(size) / step
     i0 = np.minimum(np.floor(x).astype(np.int64), n - 2)
     w = (x - i0).astype(np.float32)
+    exact = rows_needed * step == size
     for b, grid in enumerate(coarse.astype(np.float32)):
         # Along x: every coarse row at every pixel column.
         across = grid[:, i0] * (1 - w) + grid[:, i0 + 1] * w
         # Along y: the step rows between two coarse rows share their two neighbours.
         lower, upper = across[:rows_needed, None, :], across[1 : rows_needed + 1, None, :]
-        out[b] = (lower * (1 - weight) + upper * weight).reshape(-1, size)[:size]
+        if exact:
+            # Written in place: an image-sized temporary less per band.
+            rows = out[b].reshape(rows_needed, step, size)
+            np.multiply(lower, 1 - weight, out=rows)
+            rows += upper * weight
+        else:
+            out[b] = (lower * (1 - weight) + upper * weight).reshape(-1, size)[:size]
     return out

@@ -44,6 +44,9 @@ __all__ = [
     "M_V_BRIGHTEST",
     "DETECTION_V50",
     "DETECTION_WIDTH",
+    "CLASS_DETECTION",
+    "INSPECTION_LIMITS",
+    "PEAK_CI_MAX",
     "CI_CUTS",
     "DEFAULT_CI_CUT",
     "ACS_GALAXIES",
@@ -119,6 +122,25 @@ M_V_BRIGHTEST = -13.0
 DETECTION_V50 = 23.78
 DETECTION_WIDTH = 0.26
 
+#: Per true class: (V50, width) of the completeness in the true apparent V the simulator
+#: draws. Fitted as above on each class of NGC 1566's catalog magnitudes (hybrid class; n =
+#: 477, 404, 692, 878), with the class's own slope: V50 = 23.81, 23.58, 23.62, 24.00 (at
+#: 17.9 Mpc its inspection limit, V = 25.3, lies far below where its catalog thins out, so
+#: these are detection limits only; NGC 628's classes, cut by inspection near V = 24.2,
+#: give 23.57 / 23.77 / 23.75 / 24.04). Catalog magnitudes are measured ones, so each V50
+#: is then moved by the simulator's own measurement offset at 17.9 Mpc (median measured
+#: minus median drawn V of the candidates its catalog keeps, an artificial-source test:
+#: -0.01 / -0.02 / +0.01 / -0.19 mag; class 4's blends and point sources, over-corrected by
+#: the average aperture correction as in LEGUS, come out brighter). Compact, point-like
+#: candidates (class 4) are detected about 0.4 mag fainter than clusters and associations.
+#: ``scripts/calibrate_simulator.py`` re-measures both steps.
+CLASS_DETECTION: dict[int, tuple[float, float]] = {
+    1: (23.82, 0.16),
+    2: (23.60, 0.22),
+    3: (23.61, 0.20),
+    4: (24.19, 0.17),
+}
+
 #: CI cut of each field (mag): the smallest CI in its real catalog; other fields 1.35.
 CI_CUTS: dict[str, float] = {
     "NGC 1566": 1.35,
@@ -169,6 +191,24 @@ SKY_E_S: dict[str, float] = {"NUV": 0.0005, "U": 0.001, "B": 0.004, "V": 0.012, 
 #: LEGUS visual-inspection cut (Adamo et al. 2017): candidates with a measured M_V at or
 #: brighter than -6 mag (and Nflt >= 4) are classified by eye.
 M_V_LIMIT = -6.0
+
+#: Fields whose visual inspection did not follow the -6 mag cut sharply on their catalog
+#: magnitudes: (M50, width) of the classified fraction ``1 / (1 + exp((M_V - M50) / width))``
+#: among candidates with Nflt >= 4, maximum likelihood on the real catalog (NGC 628: n =
+#: 2,271, of which 1,890 classified; 62% classified at M_V -6.0 to -5.75, 24% at -5.75
+#: to -5.5). NGC 1566 classified every candidate with Nflt >= 4 (its catalog barely
+#: reaches -6), consistent with the sharp cut, which every other field keeps.
+INSPECTION_LIMITS: dict[str, tuple[float, float]] = {"NGC 628": (-5.77, 0.13)}
+
+#: Largest V concentration index of a candidate LEGUS's source detection can find: a
+#: surface brightness peak has at least the mean light of its 3 px disk within 1 px,
+#: i.e. ``CI = 2.5 log10(f3 / f1) <= 2.5 log10(9)`` (2.39, a uniform disk's CI). Real
+#: catalogs hold almost no candidate above it (the 12 in ``legus/``: 99th percentiles of
+#: the classified candidates' CI 2.07-2.63 in 11 of them, NGC 45 3.55; at most 0.7% above
+#: 2.5 in 10 of them, 2.5% in NGC 5253 and NGC 45), while
+#: light without a peak at the position (a hot pixel or cosmic ray in another band, seen
+#: in V only through its neighbours; a knot-less patch of an association) has CI ~ 3.
+PEAK_CI_MAX = 2.5 * float(np.log10(9.0))
 
 #: Per true class: SED-fit (log10 age / yr, log10 mass / Msun, E(B-V) / mag) =
 #: ``[1, M_V, NUV-V, U-V, B-V, V-I] @ coef`` plus Gaussian residuals of covariance ``cov``.

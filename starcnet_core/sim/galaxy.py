@@ -10,9 +10,11 @@ stars, on a disk with spiral arms, dust lanes and star-forming clumps.
 
 The catalog is measured on the final noisy mosaics as LEGUS measures it
 (:mod:`starcnet_core.sim.photometry`), and holds what LEGUS's catalog holds:
-candidates with CI at or above the field's cut, detected in V and in B or I.
-As in LEGUS, only those detected in at least four bands (``Nflt >= 4``) and
-brighter than M_V = -6 were classified by the simulated experts; the others
+candidates with CI at or above the field's cut and no more than a light peak
+can have (2.39), detected in V and in B or I. As in LEGUS, only those
+detected in at least four bands (``Nflt >= 4``) and brighter than M_V = -6
+(or the real field's own limit, ``legus_field``) were classified by the
+simulated experts; the others
 have class mode and mean 0 and no votes, so the share of class 0 follows the
 distance (most candidates of a nearby galaxy are fainter than -6).
 """
@@ -33,7 +35,13 @@ from starcnet_core.io.bands import BANDS, PIXEL_SCALE_ARCSEC
 from starcnet_core.io.legus_columns import STANDARD_35, readme_text
 from starcnet_core.sim.annotators import simulate_votes
 from starcnet_core.sim.background import GalaxyBackground, interpolate_coarse
-from starcnet_core.sim.calibration import DEFAULT_CI_CUT, EXPTIME_S, SURVEY_GALAXIES, distance_modulus
+from starcnet_core.sim.calibration import (
+    DEFAULT_CI_CUT,
+    EXPTIME_S,
+    PEAK_CI_MAX,
+    SURVEY_GALAXIES,
+    distance_modulus,
+)
 from starcnet_core.sim.noise import add_noise
 from starcnet_core.sim.photometry import APERTURE_PX, aperture_fluxes, measure_photometry, tile_patches
 from starcnet_core.sim.population import (
@@ -43,7 +51,7 @@ from starcnet_core.sim.population import (
     draw_candidates,
     field_stars,
 )
-from starcnet_core.sim.render import render_patches
+from starcnet_core.sim.render import add_points_to_image, render_patches
 from starcnet_core.sim.scene import (
     difficulty,
     in_legus_catalog,
@@ -69,7 +77,6 @@ _PHOT = {
 }
 _COARSE = 8
 _PATCH = 48
-_STAR_CHUNK = 4096
 _CLASS_FRACTIONS = np.array([sum(c[k] for _, c in SURVEY_GALAXIES.values()) for k in range(4)], float)
 
 
@@ -136,7 +143,7 @@ def _draw_pool(
     size: int,
     rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Candidates drawn until ``n_candidates`` of them have a noiseless CI at or above the cut.
+    """Candidates drawn until ``n_candidates`` of them have a noiseless CI between the cut and the peak limit.
 
     Candidates below the cut (mostly stars) are kept: they are in the image
     as in a real one, and the measurement decides what the catalog holds.
@@ -159,7 +166,7 @@ def _draw_pool(
         sums = aperture_fluxes(mosaic[0], origins + _PATCH // 2 + frac, (1.0, 3.0))
         with np.errstate(divide="ignore", invalid="ignore"):
             ci = 2.5 * np.log10(sums[:, 1] / sums[:, 0])
-        good = np.cumsum(np.nan_to_num(ci, nan=0.0) >= ci_cut)
+        good = np.cumsum((np.nan_to_num(ci, nan=0.0) >= ci_cut) & (np.nan_to_num(ci, nan=0.0) <= PEAK_CI_MAX))
         # The last batch stops at the candidate that completes the count.
         keep = (
             batch
@@ -189,6 +196,7 @@ def simulate_galaxy(
     seed: int = 0,
     field: str = "simgal",
     ci_cut: float = DEFAULT_CI_CUT,
+    legus_field: str | None = None,
 ) -> Path:
     """Write a simulated galaxy (mosaics, catalog, readme, truth) into ``out_dir``.
 
@@ -211,6 +219,10 @@ def simulate_galaxy(
         Field name used in the file names.
     ci_cut : float
         The field's CI cut, mag (LEGUS: 1.2-1.4).
+    legus_field : str, optional
+        A real LEGUS field whose visual-inspection limit the catalog follows
+        (:data:`~starcnet_core.sim.calibration.INSPECTION_LIMITS`, e.g. ``"NGC 628"``);
+        default: the -6 mag cut.
 
     Returns
     -------
@@ -255,12 +267,8 @@ def simulate_galaxy(
         rng,
         filters,
     )
-    # One component per star, star i in patch i: render in chunks to bound memory.
-    for start in range(0, len(star_xy), _STAR_CHUNK):
-        part = np.arange(start, min(start + _STAR_CHUNK, len(star_xy)))
-        chunk = stars.take(part)
-        chunk.patch = chunk.patch - start
-        _paste(images, render_patches(chunk, len(part), _PATCH), star_base[part])
+    # One point source per star, each drawn straight into the mosaics.
+    add_points_to_image(images, star_base[:, 0] + stars.dx, star_base[:, 1] + stars.dy, stars.flux, _PATCH)
 
     zp = band_zeropoints(filters)
     exptime = np.array([EXPTIME_S[b] for b in BANDS])
@@ -294,7 +302,7 @@ def simulate_galaxy(
         np.clip(np.round(positions[:, 0] / _COARSE).astype(int), 0, len(coarse) - 1),
     ].T
     m_v = phot.mag[:, v] - distance_modulus(distance_mpc)
-    inspected = inspected_by_legus(phot, m_v)
+    inspected = inspected_by_legus(phot, m_v, legus_field, rng)
     flux_v = 10.0 ** (-0.4 * (phot.mag[:, v] - zp[v]))
     hard = difficulty(phot.mag[:, v], distance_mpc, flux_v, local_bg[:, v])
     votes = np.zeros((n, 3), dtype=np.int64)
@@ -365,7 +373,7 @@ def _write_catalog(
         f"Photometry measured on the mosaics: {APERTURE_PX:g} px aperture, sky annulus 7-8 px, average "
         "aperture corrections (mag) "
         + ", ".join(f"{band} {c:.3f}" for band, c in zip(BANDS, apcor, strict=True))
-        + f"; candidates with CI >= {ci_cut:.2f}, detected in V and in B or I.\n"
+        + f"; candidates with {ci_cut:.2f} <= CI <= {PEAK_CI_MAX:.2f}, detected in V and in B or I.\n"
         "Classified (mode and mean of simulated experts, ties broken by further votes) where Nflt >= 4 "
         "and M_V <= -6, class 0 elsewhere; true classes in the truth file."
     )

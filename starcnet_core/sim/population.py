@@ -12,8 +12,9 @@ Per true class (LEGUS morphology, the paper's section 2):
    cosmic ray, in one band only).
 
 Apparent V magnitudes follow the class's luminosity function dN/dL ~ L^-alpha
-(:data:`~starcnet_core.sim.calibration.LF_ALPHA`) times the catalogs'
-completeness in apparent V (the exposures' detection limit), so that the
+(:data:`~starcnet_core.sim.calibration.LF_ALPHA`) times the class's
+completeness in apparent V (the exposures' detection limit, deeper for
+point-like class 4: :data:`~starcnet_core.sim.calibration.CLASS_DETECTION`), so that the
 candidates of a distant galaxy are brighter in absolute terms, as in real
 catalogs; colours are drawn from the class's measured Gaussian
 (:data:`~starcnet_core.sim.calibration.CLASS_PHOTOMETRY`) conditional on that
@@ -29,9 +30,8 @@ import numpy as np
 
 from starcnet_core.io.bands import BANDS, VEGA_ZEROPOINTS
 from starcnet_core.sim.calibration import (
+    CLASS_DETECTION,
     CLASS_PHOTOMETRY,
-    DETECTION_V50,
-    DETECTION_WIDTH,
     EFF_ETA,
     LF_ALPHA,
     LOG_REFF_PC,
@@ -97,20 +97,22 @@ def band_zeropoints(filters: dict[str, tuple[str, str]]) -> np.ndarray:
 
 
 def _apparent_v(
-    alpha: float, n: int, distance_mpc: float, rng: np.random.Generator, faintest_m_v: float | None
+    cls: int, n: int, distance_mpc: float, rng: np.random.Generator, faintest_m_v: float | None
 ) -> np.ndarray:
-    """Apparent V of n candidates: the power-law LF times the detection completeness.
+    """Apparent V of n candidates of a class: its power-law LF times its detection completeness.
 
     Inverse-CDF sampling on a 0.005 mag grid from M_V = -13 to 6 widths past
     the 50% limit (or to ``faintest_m_v`` when that is brighter).
     """
+    alpha = LF_ALPHA[cls]
+    v50, width = CLASS_DETECTION[cls]
     dm = distance_modulus(distance_mpc)
-    faint = DETECTION_V50 + 6.0 * DETECTION_WIDTH
+    faint = v50 + 6.0 * width
     if faintest_m_v is not None:
         faint = min(faint, faintest_m_v + dm)
     grid = np.arange(M_V_BRIGHTEST + dm, faint, 0.005)
     density = 10.0 ** (0.4 * (alpha - 1.0) * (grid - faint))
-    density /= 1.0 + np.exp((grid - DETECTION_V50) / DETECTION_WIDTH)
+    density /= 1.0 + np.exp((grid - v50) / width)
     cdf = np.cumsum(density)
     return np.interp(rng.random(n) * cdf[-1], cdf, grid)
 
@@ -125,7 +127,7 @@ def _photometry(
         rows = np.flatnonzero(true_class == cls)
         if len(rows) == 0:
             continue
-        v = _apparent_v(LF_ALPHA[cls], len(rows), distance_mpc, rng, faintest_m_v)
+        v = _apparent_v(cls, len(rows), distance_mpc, rng, faintest_m_v)
         mean, cov = calib["mean"], calib["cov"]
         slope = cov[1:, 0] / cov[0, 0]
         conditional = cov[1:, 1:] - np.outer(cov[1:, 0], cov[0, 1:]) / cov[0, 0]

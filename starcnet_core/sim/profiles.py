@@ -59,14 +59,29 @@ def eff_images(
     dx = np.zeros(m) if dx is None else np.asarray(dx, float)
     dy = np.zeros(m) if dy is None else np.asarray(dy, float)
     n = size * supersample * _SAMPLES
-    # Sample centres in pixels relative to the centre of pixel size // 2.
+    # Sample centres in pixels relative to the centre of pixel size // 2. In
+    # float32 (7x faster powers; the rendered patches are float32 anyway),
+    # each profile relative to its own centre and in units of its core radius.
     coords = (np.arange(n) + 0.5) / (supersample * _SAMPLES) - 0.5 - size // 2
-    c, s = np.cos(theta)[:, None, None], np.sin(theta)[:, None, None]
-    x = coords[None, None, :] - dx[:, None, None]
-    y = coords[None, :, None] - dy[:, None, None]
-    u = x * c + y * s
-    v = (-x * s + y * c) / q[:, None, None]
     core = np.asarray(a, float)[:, None, None]
-    samples = (1.0 + (u * u + v * v) / core**2) ** (-np.asarray(eta, float)[:, None, None])
-    fine = samples.reshape(m, n // _SAMPLES, _SAMPLES, n // _SAMPLES, _SAMPLES).mean(axis=(2, 4))
+    c, s = np.cos(theta)[:, None, None] / core, np.sin(theta)[:, None, None] / core
+    x = (coords[None, None, :] - dx[:, None, None]).astype(np.float32)
+    y = (coords[None, :, None] - dy[:, None, None]).astype(np.float32)
+    c, s = c.astype(np.float32), s.astype(np.float32)
+    u = x * c + y * s
+    v = (y * c - x * s) / np.asarray(q, np.float32)[:, None, None]
+    r2 = u * u
+    r2 += v * v
+    r2 += 1.0
+    samples = np.power(r2, -np.asarray(eta, np.float32)[:, None, None], out=r2)
+    # The mean of each fine pixel's samples, as adds of strided views (a
+    # reduction over two inner axes is several times slower).
+    grouped = samples.reshape(m, n // _SAMPLES, _SAMPLES, n // _SAMPLES, _SAMPLES)
+    rows = grouped[:, :, 0]
+    for k in range(1, _SAMPLES):
+        rows = rows + grouped[:, :, k]
+    fine = rows[..., 0].astype(np.float64)
+    for k in range(1, _SAMPLES):
+        fine += rows[..., k]
+    fine /= _SAMPLES**2
     return fine / fine.sum(axis=(1, 2), keepdims=True) if normalise else fine

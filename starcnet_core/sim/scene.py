@@ -13,7 +13,15 @@ from functools import lru_cache
 import numpy as np
 
 from starcnet_core.io.bands import BANDS
-from starcnet_core.sim.calibration import EFF_ETA, LOG_REFF_PC, M_V_LIMIT, distance_modulus, pc_per_pixel
+from starcnet_core.sim.calibration import (
+    EFF_ETA,
+    INSPECTION_LIMITS,
+    LOG_REFF_PC,
+    M_V_LIMIT,
+    PEAK_CI_MAX,
+    distance_modulus,
+    pc_per_pixel,
+)
 from starcnet_core.sim.photometry import DETECTION_ERROR_MAG, NOT_DETECTED, Photometry, aperture_correction
 from starcnet_core.sim.profiles import eff_core_radius
 from starcnet_core.sim.render import Components, render_patches
@@ -22,6 +30,7 @@ __all__ = [
     "PATCH_MARGIN",
     "in_legus_catalog",
     "inspected_by_legus",
+    "faintest_inspected",
     "sed_magnitudes",
     "typical_aperture_correction",
     "difficulty",
@@ -37,16 +46,44 @@ _CONTRAST_RADIUS_PX = 3.0
 
 
 def in_legus_catalog(phot: Photometry, ci_cut: float) -> np.ndarray:
-    """Candidates LEGUS's automatic catalog keeps: CI at or above the cut, detected in V and in B or I."""
+    """Candidates LEGUS's automatic catalog keeps.
+
+    CI at or above the field's cut (not a star) and at most
+    :data:`~starcnet_core.sim.calibration.PEAK_CI_MAX` (a light peak a source
+    detection finds), detected in V and in B or I.
+    """
     good = phot.mag_err <= DETECTION_ERROR_MAG
     b, v, i = (BANDS.index(x) for x in ("B", "V", "I"))
     with np.errstate(invalid="ignore"):
-        return (phot.ci >= ci_cut) & good[:, v] & (good[:, b] | good[:, i])
+        return (phot.ci >= ci_cut) & (phot.ci <= PEAK_CI_MAX) & good[:, v] & (good[:, b] | good[:, i])
 
 
-def inspected_by_legus(phot: Photometry, m_v: np.ndarray) -> np.ndarray:
-    """Candidates classified by eye: ``Nflt >= 4`` and measured M_V <= -6."""
-    return (phot.nflt >= _INSPECTED_NFLT) & (m_v <= M_V_LIMIT)
+def faintest_inspected(field: str | None) -> float:
+    """Absolute V below which a field's candidates are (practically) never classified."""
+    if field in INSPECTION_LIMITS:
+        m50, width = INSPECTION_LIMITS[field]
+        return m50 + 5.0 * width  # 0.7% classified there
+    return M_V_LIMIT
+
+
+def inspected_by_legus(
+    phot: Photometry, m_v: np.ndarray, field: str | None = None, rng: np.random.Generator | None = None
+) -> np.ndarray:
+    """Candidates classified by eye: ``Nflt >= 4`` and measured M_V <= -6.
+
+    A field of :data:`~starcnet_core.sim.calibration.INSPECTION_LIMITS` (NGC
+    628) classified with a probability that falls off around its own limit
+    instead, drawn from ``rng``.
+    """
+    enough = phot.nflt >= _INSPECTED_NFLT
+    if field not in INSPECTION_LIMITS:
+        return enough & (m_v <= M_V_LIMIT)
+    if rng is None:
+        raise ValueError(f"{field}: its soft inspection limit needs a random generator")
+    m50, width = INSPECTION_LIMITS[field]
+    with np.errstate(over="ignore"):
+        chance = 1.0 / (1.0 + np.exp((m_v - m50) / width))
+    return enough & (rng.random(len(m_v)) < chance)
 
 
 def sed_magnitudes(phot: Photometry, true_mag: np.ndarray) -> np.ndarray:

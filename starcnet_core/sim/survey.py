@@ -10,7 +10,8 @@ Poisson and read noise once, measured on that noisy patch as LEGUS measures
 exactly as :func:`starcnet_core.io.cutouts.extract_stamps` cuts a mosaic.
 Table 6 counts candidates LEGUS classified, so candidates are drawn until
 each class has its count of candidates that pass LEGUS's cuts as measured
-(in the catalog, ``Nflt >= 4``, M_V <= -6). Simulated experts vote on every
+(in the catalog, ``Nflt >= 4``, M_V <= -6 or the field's own inspection
+limit: :data:`~starcnet_core.sim.calibration.INSPECTION_LIMITS`). Simulated experts vote on every
 one; the label is their mode, the true class is kept beside it.
 """
 
@@ -32,12 +33,11 @@ from starcnet_core.sim.calibration import (
     CI_CUTS,
     DEFAULT_CI_CUT,
     EXPTIME_S,
-    M_V_LIMIT,
     SURVEY_GALAXIES,
     distance_modulus,
 )
 from starcnet_core.sim.noise import add_noise
-from starcnet_core.sim.photometry import Photometry, measure_photometry, tile_patches
+from starcnet_core.sim.photometry import MEASURE_HALF_PX, Photometry, measure_photometry, tile_patches
 from starcnet_core.sim.population import (
     ACS_FILTERS,
     WFC3_FILTERS,
@@ -50,6 +50,7 @@ from starcnet_core.sim.render import Components, render_patches
 from starcnet_core.sim.scene import (
     PATCH_MARGIN,
     difficulty,
+    faintest_inspected,
     in_legus_catalog,
     inspected_by_legus,
     sed_magnitudes,
@@ -66,9 +67,10 @@ _MAX_ROUNDS = 30
 _N_EXPERTS = 3
 
 
-# Survey candidates are drawn no fainter than this: anything fainter is measured
-# fainter than the inspection limit (errors there are < 0.1 mag) and would be discarded.
-_FAINTEST_DRAWN = M_V_LIMIT + 0.5
+# Survey candidates are drawn no fainter than this past a field's inspection limit:
+# anything fainter is measured fainter than the limit (errors there are < 0.1 mag)
+# and would be discarded.
+_DRAWN_PAST_LIMIT = 0.5
 
 
 @dataclass
@@ -142,23 +144,32 @@ def render_local_scenes(
         filters,
     )
     scene = (background + render_patches(own, n, size) + render_patches(stars, n, size)).astype(np.float32)
-    # Noise once, on the whole patch: the photometry and the stamp see the same pixels.
+    # Catalog position in patch coordinates, 1-based, cut as a mosaic is cut.
+    x_cat, y_cat = centre + frac[:, 0] + 1.0, centre + frac[:, 1] + 1.0
+    row0, col0 = stamp_origins(x_cat, y_cat, stamp_size)
+    # Noise once, on the pixels anyone looks at: the stamp and the photometry's
+    # windows around the candidate (the same box for every candidate, since
+    # 0 <= frac < 1). The photometry and the stamp see the same pixels.
+    reach = MEASURE_HALF_PX + 1
+    lo = min(int(row0.min()), int(col0.min()), centre - reach)
+    hi = max(int(row0.max()), int(col0.max())) + stamp_size
+    hi = max(hi, centre + 1 + reach)
+    if lo < 0 or hi > size:
+        raise ValueError("stamp_size and the photometry windows must fit in the rendered patch")
+    region = scene[:, :, lo:hi, lo:hi]
     for b, band in enumerate(BANDS):
-        scene[:, b] = add_noise(scene[:, b], band, rng)
-    mosaic, origins = tile_patches(scene)
+        region[:, b] = add_noise(region[:, b], band, rng)
+    mosaic, origins = tile_patches(np.ascontiguousarray(region))
     phot = measure_photometry(
         mosaic,
-        origins + centre + frac,
+        origins + centre - lo + frac,
         band_zeropoints(filters),
         np.array([EXPTIME_S[b] for b in BANDS]),
         typical_aperture_correction(distance_mpc),
     )
-    # Catalog position in patch coordinates, 1-based, cut as a mosaic is cut.
-    x_cat, y_cat = centre + frac[:, 0] + 1.0, centre + frac[:, 1] + 1.0
-    row0, col0 = stamp_origins(x_cat, y_cat, stamp_size)
-    rows = row0[:, None] + np.arange(stamp_size)
-    cols = col0[:, None] + np.arange(stamp_size)
-    stamps = scene[
+    rows = row0[:, None] - lo + np.arange(stamp_size)
+    cols = col0[:, None] - lo + np.arange(stamp_size)
+    stamps = region[
         np.arange(n)[:, None, None, None],
         np.arange(len(BANDS))[None, :, None, None],
         rows[:, None, :, None],
@@ -169,6 +180,7 @@ def render_local_scenes(
 
 
 def _inspected_candidates(
+    field: str,
     true_class: int,
     count: int,
     host: GalaxyBackground,
@@ -187,10 +199,12 @@ def _inspected_candidates(
     for _ in range(_MAX_ROUNDS):
         batch = max(8, int(np.ceil(1.3 * (count - have) / max(rate, 0.05))))
         positions = host.sample_positions(batch, _FIELD_SIZE, rng, margin=stamp_size)
-        candidates = draw_candidates(np.full(batch, true_class), distance_mpc, rng, filters, _FAINTEST_DRAWN)
+        faintest = faintest_inspected(field) + _DRAWN_PAST_LIMIT
+        candidates = draw_candidates(np.full(batch, true_class), distance_mpc, rng, filters, faintest)
         scenes = render_local_scenes(candidates, positions, host, distance_mpc, rng, filters, stamp_size)
         m_v = scenes.phot.mag[:, BANDS.index("V")] - distance_modulus(distance_mpc)
-        passed = np.flatnonzero(in_legus_catalog(scenes.phot, ci_cut) & inspected_by_legus(scenes.phot, m_v))
+        inspected = inspected_by_legus(scenes.phot, m_v, field, rng)
+        passed = np.flatnonzero(in_legus_catalog(scenes.phot, ci_cut) & inspected)
         rate = max(len(passed) / batch, 0.5 * rate)
         take = passed[: count - have]
         kept.append(
@@ -267,7 +281,9 @@ def simulate_survey(
         host = GalaxyBackground.random(_FIELD_SIZE, rng)
         parts = [
             _inspected_candidates(
-                cls, int(k), host, distance, CI_CUTS.get(name, DEFAULT_CI_CUT), filters, rng, stamp_size
+                name,
+                cls,
+                int(k), host, distance, CI_CUTS.get(name, DEFAULT_CI_CUT), filters, rng, stamp_size
             )
             for cls, k in zip((1, 2, 3, 4), per_class, strict=True)
             if k > 0
