@@ -116,7 +116,8 @@ class RetrainRequest:
     consensus : {"mode", "dawid-skene"}
         The class each candidate trains with: the mode of the votes, or the
         expert-weighted Dawid-Skene consensus (:mod:`webapp.services.crowd`) of
-        the same votes. The candidates are the same either way.
+        the same votes. Dawid-Skene also decides the candidates whose votes tie,
+        which the mode leaves out; otherwise the candidates are the same.
     min_votes : int
         Minimum votes behind a consensus class for a candidate to be used.
     epochs : int, optional
@@ -180,14 +181,30 @@ def training_labels(session: Session, request: RetrainRequest) -> LabelSnapshot:
     Usable candidates only (a full stamp). Reads only.
     """
     roles = None if request.include_catalog else _EXPERT_ROLES
-    snapshot = label_snapshot(session, held_out=False, roles=roles, min_votes=request.min_votes)
-    if request.consensus == "dawid-skene" and len(snapshot):
+    weighted = request.consensus == "dawid-skene"
+    # the expert-weighted consensus also decides the candidates whose votes tie, which the mode leaves out
+    snapshot = label_snapshot(
+        session, held_out=False, roles=roles, min_votes=request.min_votes, tied=weighted
+    )
+    if weighted and len(snapshot):
         # the held-out votes stay out: they are the truth new versions are measured against
         fit = weighted_consensus(session, roles=roles, exclude=registry.held_out_ids(session))
-        snapshot = dataclasses.replace(
-            snapshot, classes=fit.consensus[np.searchsorted(fit.items, snapshot.candidate_ids)]
-        )
+        snapshot = _decided_by(snapshot, fit)
     return usable_labels(snapshot, session)
+
+
+def _decided_by(snapshot: LabelSnapshot, fit: Any) -> LabelSnapshot:
+    """``snapshot`` with every class replaced by the Dawid-Skene consensus ``fit`` (candidates it lacks dropped)."""
+    at = np.searchsorted(fit.items, snapshot.candidate_ids) if fit is not None else np.zeros(0, np.int64)
+    found = np.zeros(len(snapshot), dtype=bool)
+    if fit is not None:
+        inside = at < len(fit.items)
+        found[inside] = fit.items[at[inside]] == snapshot.candidate_ids[inside]
+    kept = {
+        field.name: getattr(snapshot, field.name)[found] for field in dataclasses.fields(LabelSnapshot)
+    }
+    kept["classes"] = fit.consensus[at[found]] if fit is not None else kept["classes"]
+    return LabelSnapshot(**kept)
 
 
 def not_worse(new: dict[str, Any], old: dict[str, Any]) -> bool:
