@@ -113,7 +113,7 @@ with st.sidebar:
         QUEUE_ORDERS,
         index=QUEUE_ORDERS.index(saved.order),
         key="review_order",
-        format_func=lambda o: o.replace("_", " "),
+        format_func=lambda o: {"most_informative": "most informative (BALD)"}.get(o, o.replace("_", " ")),
     )
     predicted = st.selectbox(
         "Predicted class",
