@@ -419,7 +419,7 @@ def finetune_head(
     tuned.eval()
     if len(val_idx):
         result.temperature, result.calibration = calibrate(
-            head_logits(tuned, features[val_idx]), target[val_idx]
+            head_logits(tuned, features[val_idx]), target[val_idx], tuned
         )
     return result
 
