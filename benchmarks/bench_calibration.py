@@ -25,17 +25,20 @@ themselves): no calibration can be told apart from perfect below it.
 Goal (issue 17): ECE <= 3% on held-out stamps after calibration. Prints one
 markdown section (``benchmarks/run_all.py`` collects it).
 
-    python benchmarks/bench_calibration.py --stamps S --cache C [--base-share 0.1]
+    python benchmarks/bench_calibration.py [--stamps S] [--cache C] [--epochs 40]
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import platform
 import sys
+import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import torch
@@ -184,10 +187,48 @@ def cpu_model() -> str:
     return platform.machine()
 
 
+def prepared_cache(args: argparse.Namespace) -> StampSet:
+    """The survey, with ``args.cache`` holding the starting model and features (built like bench_active_learning's)."""
+    if args.stamps is not None:
+        survey = StampSet.load(args.stamps, mmap=True)
+    else:
+        from starcnet_core.sim import simulate_survey
+
+        survey = simulate_survey(None, seed=args.seed, fraction=1.0)
+    if not all((args.cache / name).is_file() for name in ("start.pt", "features.npy", "rows.npy")):
+        spec = importlib.util.spec_from_file_location(
+            "bench_active_learning", ROOT / "benchmarks" / "bench_active_learning.py"
+        )
+        al = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(al)
+        labels = np.asarray(survey.table["label"], dtype=np.int64)
+        labelled = np.flatnonzero(labels > 0)
+        galaxies = np.asarray(survey.table["galaxy"]).astype(str)[labelled]
+        base, new = (labelled[i] for i in al.split_survey(galaxies, args.seed, args.base_share))
+        settings = SimpleNamespace(
+            cache=args.cache,
+            base_share=args.base_share,
+            base_epochs=args.base_epochs,
+            base_plain=True,
+            seed=args.seed,
+        )
+        al.starting_model(survey, base, new, settings)
+    return survey
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--stamps", type=Path, required=True, help="the saved simulated survey")
-    parser.add_argument("--cache", type=Path, required=True, help="bench_active_learning.py's --cache folder")
+    parser.add_argument(
+        "--stamps", type=Path, help="the saved simulated survey (default: simulate it, fraction 1)"
+    )
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "starcnet-bench-al-cache",
+        help="bench_active_learning.py's --cache folder; built like it (plain stamps) when empty",
+    )
+    parser.add_argument("--base-share", type=float, default=0.15, help="when building the cache")
+    parser.add_argument("--base-epochs", type=int, default=4, help="when building the cache")
     parser.add_argument("--test-fraction", type=float, default=0.4)
     parser.add_argument(
         "--epochs", type=int, default=40, help="epochs of the quick retrain (the product's default: 40)"
@@ -197,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     load_before, started = os.getloadavg()[0], time.perf_counter()
-    survey = StampSet.load(args.stamps, mmap=True)
+    survey = prepared_cache(args)
     start = load_model(args.cache / "start.pt")
     features = np.load(args.cache / "features.npy")
     new = np.load(args.cache / "rows.npy")
