@@ -246,8 +246,15 @@ def head_mc_probabilities(
             torch.manual_seed(seed)
             for start in range(0, len(features), batch_size):
                 batch = torch.from_numpy(np.asarray(features[start : start + batch_size], np.float32))
+                # everything before the dropout is deterministic: the large fully connected layers run once
+                kept = [path.act(path.fc_norm(path.fc(batch[:, i]))) for i, path in enumerate(head.pathways)]
                 for s in range(n_samples):
-                    out[s, start : start + len(batch)] = apply_temperature(head(batch).numpy(), temperature)
+                    dropped = torch.cat(
+                        [path.dropout(k) for path, k in zip(head.pathways, kept, strict=True)], 1
+                    )
+                    out[s, start : start + len(batch)] = apply_temperature(
+                        head.head(dropped).numpy(), temperature
+                    )
     finally:
         model.train(was_training)
     return out
