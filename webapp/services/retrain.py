@@ -200,9 +200,7 @@ def _decided_by(snapshot: LabelSnapshot, fit: Any) -> LabelSnapshot:
     if fit is not None:
         inside = at < len(fit.items)
         found[inside] = fit.items[at[inside]] == snapshot.candidate_ids[inside]
-    kept = {
-        field.name: getattr(snapshot, field.name)[found] for field in dataclasses.fields(LabelSnapshot)
-    }
+    kept = {field.name: getattr(snapshot, field.name)[found] for field in dataclasses.fields(LabelSnapshot)}
     kept["classes"] = fit.consensus[at[found]] if fit is not None else kept["classes"]
     return LabelSnapshot(**kept)
 
