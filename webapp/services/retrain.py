@@ -390,7 +390,9 @@ def _train(
     """Run the chosen training; returns (model, band_mean, history, calibration temperature, counts).
 
     ``counts``: ``n_fit`` labels trained on, ``n_validation`` labels choosing
-    the best epoch, ``n_new_features`` (quick mode).
+    the best epoch, ``n_new_features`` (quick mode) and ``calibration``, the
+    kind :func:`starcnet_core.calibration.fit_calibration` picked (an affine
+    kind is already folded into the returned network; the temperature is 1 then).
     """
     from starcnet_core.training.splits import VALIDATION_SHARE
 
@@ -432,7 +434,12 @@ def _train(
             ),
         )
         n_val = len(result.val_index)
-        counts = {"n_fit": len(train) - n_val, "n_validation": n_val, "n_new_features": int(n_new)}
+        counts = {
+            "n_fit": len(train) - n_val,
+            "n_validation": n_val,
+            "n_new_features": int(n_new),
+            "calibration": result.calibration.get("kind", "temperature"),
+        }
         return result.model, loaded.band_mean, result.history, result.temperature, counts
     from astropy.table import Table
 
@@ -470,7 +477,12 @@ def _train(
             init_state=loaded.model.state_dict() if full else None,
         ),
     )
-    counts = {"n_fit": len(result.split.train), "n_validation": len(result.split.val), "n_new_features": 0}
+    counts = {
+        "n_fit": len(result.split.train),
+        "n_validation": len(result.split.val),
+        "n_new_features": 0,
+        "calibration": result.calibration.get("kind", "temperature"),
+    }
     return result.model, result.band_mean, result.history, result.temperature, counts
 
 
@@ -536,6 +548,8 @@ def retrain_job_handler(stamps: StampLoader = mosaic_stamps) -> Callable[[sessio
 
         model, band_mean, history, temperature, counts = _train(loaded, train, load, request, context, clock)
         context.log(f"trained on {counts['n_fit']} labels, {counts['n_validation']} chose the best epoch")
+        # an affine calibration is folded into the network's last layer; a temperature is stored beside it
+        context.log(f"calibration: {counts['calibration']} scaling (temperature {temperature:.3g})")
         context.progress(0.92, "evaluating on the held-out set")
         new_loaded = LoadedModel.from_model(model, band_mean, bands=BANDS, temperature=temperature)
         compared = [new_loaded] if loaded is None else [new_loaded, loaded]
@@ -584,7 +598,11 @@ def retrain_job_handler(stamps: StampLoader = mosaic_stamps) -> Callable[[sessio
                 metrics=metrics,
                 baseline_metrics=baseline,
                 history=history,
-                config={"request": asdict(request), "model": model.config.to_dict()},
+                config={
+                    "request": asdict(request),
+                    "model": model.config.to_dict(),
+                    "calibration": counts["calibration"],
+                },
                 job_id=context.job.id,
             )
             if promoted:
