@@ -37,6 +37,7 @@ import sys
 import time
 from functools import partial
 from pathlib import Path
+from types import SimpleNamespace
 
 import matplotlib
 
@@ -49,6 +50,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from starcnet_core.io.stampset import StampSet  # noqa: E402
+from starcnet_core.nn.checkpoint import load_model, save_checkpoint  # noqa: E402
 from starcnet_core.nn.model import PRESETS  # noqa: E402
 from starcnet_core.training.active_learning import (  # noqa: E402
     UNCERTAINTY_MEASURES,
@@ -136,6 +138,51 @@ def whole_pool(start, features, labels, truth, args: argparse.Namespace) -> dict
     return accuracies(head_probabilities(tuned, features[test]), labels[test], truth[test])
 
 
+def starting_model(survey, base: np.ndarray, new: np.ndarray, args: argparse.Namespace):
+    """The starting model and the new survey's cached conv features (read from ``--cache`` when it has them)."""
+    cache = args.cache
+    if cache is not None and (cache / "start.pt").is_file() and (cache / "features.npy").is_file():
+        loaded = load_model(cache / "start.pt")
+        features = np.load(cache / "features.npy")
+        if len(features) != len(new):
+            raise SystemExit(
+                f"{cache}: cached features of {len(features)} stamps, the new survey has {len(new)}"
+            )
+        start = SimpleNamespace(
+            model=loaded.model, band_mean=loaded.band_mean, temperature=loaded.temperature
+        )
+        return start, features, 0.0, 0.0
+    started = time.perf_counter()
+    start = train_model(
+        survey.subset(base),
+        TrainConfig(epochs=args.base_epochs, seed=args.seed, device="cpu", balance=not args.base_plain),
+        PRESETS["lite"],
+    )
+    base_s = time.perf_counter() - started
+    started = time.perf_counter()
+    # float16 halves the memory of the cached features; head_probabilities converts batch by batch
+    features = conv_features(start.model, np.asarray(survey.stamps[new]), start.band_mean).astype(np.float16)
+    features_s = time.perf_counter() - started
+    if cache is not None:
+        cache.mkdir(parents=True, exist_ok=True)
+        save_checkpoint(
+            cache / "start.pt",
+            start.model,
+            band_mean=start.band_mean,
+            temperature=start.temperature,
+            extra={
+                "base_share": args.base_share,
+                "base_epochs": args.base_epochs,
+                "base_plain": args.base_plain,
+                "seed": args.seed,
+                "stamps": int(len(base)),
+            },
+        )
+        np.save(cache / "features.npy", features)
+        np.save(cache / "rows.npy", new)
+    return start, features, base_s, features_s
+
+
 def run(args: argparse.Namespace) -> dict:
     torch.manual_seed(args.seed)
     load_before = os.getloadavg()[0]
@@ -152,17 +199,7 @@ def run(args: argparse.Namespace) -> dict:
     labelled = np.flatnonzero(labels > 0)
     galaxies = np.asarray(survey.table["galaxy"]).astype(str)[labelled]
     base, new = (labelled[i] for i in split_survey(galaxies, args.seed, args.base_share))
-    started = time.perf_counter()
-    start = train_model(
-        survey.subset(base),
-        TrainConfig(epochs=args.base_epochs, seed=args.seed, device="cpu"),
-        PRESETS["lite"],
-    )
-    base_s = time.perf_counter() - started
-    started = time.perf_counter()
-    # float16 halves the memory of the cached features; head_probabilities converts batch by batch
-    features = conv_features(start.model, np.asarray(survey.stamps[new]), start.band_mean).astype(np.float16)
-    features_s = time.perf_counter() - started
+    start, features, base_s, features_s = starting_model(survey, base, new, args)
     started = time.perf_counter()
     campaigns = [
         run_campaign(start, features, labels[new], truth[new], c, args) for c in range(args.campaigns)
@@ -251,7 +288,9 @@ def report(result: dict, mode: dict[str, dict], truth: dict[str, dict], args: ar
     print(f"## bench_active_learning: {names} sampling vs random labelling\n")
     print(
         f"Simulated survey (fraction {args.fraction}): {n_base} stamps of {args.base_share:.0%} of the galaxies train "
-        f"the starting `lite` model ({args.base_epochs} epochs); the other galaxies' {n_pool + n_test} stamps are "
+        f"the starting `lite` model ({args.base_epochs} epochs"
+        f"{' on the plain stamps, no balancing or augmentation' if args.base_plain else ', the paper recipe'}); "
+        f"the other galaxies' {n_pool + n_test} stamps are "
         f"split afresh in each of {args.campaigns} campaigns into a pool of {n_pool} and a test set of {n_test}. "
         f"Every strategy starts from the same {args.initial} random labels and adds {args.batch} per round up to "
         f"{args.budget}; after every round the fully connected layers are fine-tuned from the starting model on "
@@ -359,7 +398,17 @@ def main() -> None:
     )
     parser.add_argument("--base-epochs", type=int, default=3, help="epochs of the starting model")
     parser.add_argument(
+        "--base-plain",
+        action="store_true",
+        help="train the starting model on its plain stamps (no class balancing or x6 augmentation): cheaper and weaker",
+    )
+    parser.add_argument(
         "--no-whole-pool", dest="whole_pool", action="store_false", help="skip the fit on a whole pool"
+    )
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        help="folder keeping the starting model and the cached features between runs (same survey, seed, base share)",
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--png", type=Path, default=PNG)

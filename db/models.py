@@ -320,6 +320,7 @@ class Prediction(Base):
         Index("ix_prediction_confidence", "model_version_id", "confidence", "candidate_id"),
         Index("ix_prediction_margin", "model_version_id", "margin", "candidate_id"),
         Index("ix_prediction_entropy", "model_version_id", "entropy", "candidate_id"),
+        Index("ix_prediction_bald", "model_version_id", "bald", "candidate_id"),
         Index("ix_prediction_candidate", "candidate_id"),
     )
 
@@ -335,6 +336,8 @@ class Prediction(Base):
     confidence: Mapped[float] = mapped_column(Float)
     margin: Mapped[float] = mapped_column(Float)
     entropy: Mapped[float] = mapped_column(Float)
+    #: mutual information between class and weights (BALD, nats) of MC-dropout passes; None: not computed
+    bald: Mapped[float | None] = mapped_column(Float, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 

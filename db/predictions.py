@@ -3,9 +3,12 @@
 Each prediction keeps the four softmax scores with the summaries the review
 queue orders by: the predicted class, the top score ("confidence"), the gap
 between the two top scores ("margin") and the Shannon entropy of the scores
-(nats). The summaries are computed by the caller with
-``starcnet_core.scores.score_summaries`` (the one definition; this layer does
-not import the science core) and stored as given.
+(nats), and, when the caller computed it, the BALD score (the mutual
+information between class and weights of MC-dropout passes, nats). The
+summaries are computed by the caller with
+``starcnet_core.scores.score_summaries`` and
+``starcnet_core.training.active_learning.uncertainty`` (the one definitions;
+this layer does not import the science core) and stored as given.
 """
 
 from __future__ import annotations
@@ -46,12 +49,14 @@ def store_predictions(
         ``predicted_class``, ``confidence``, ``margin`` and ``entropy`` per
         row, as ``starcnet_core.scores.score_summaries(scores)`` returns them
         (a published file whose two-decimal scores can tie may give its own
-        ``predicted_class``).
+        ``predicted_class``), and optionally ``bald`` (stored as NULL without it).
     """
     scores = np.asarray(scores, dtype=np.float64).reshape(-1, 4)
     if len(candidate_ids) != len(scores):
         raise ValueError(f"{len(candidate_ids)} candidates but {len(scores)} score rows")
     summary = {name: np.asarray(summaries[name]).reshape(-1) for name in _SUMMARIES}
+    if summaries.get("bald") is not None:
+        summary["bald"] = np.asarray(summaries["bald"], dtype=np.float64).reshape(-1)
     if any(len(values) != len(scores) for values in summary.values()):
         raise ValueError(f"summaries must have one value per score row ({len(scores)})")
     rows = [
@@ -66,6 +71,7 @@ def store_predictions(
             "confidence": float(summary["confidence"][i]),
             "margin": float(summary["margin"][i]),
             "entropy": float(summary["entropy"][i]),
+            "bald": float(summary["bald"][i]) if "bald" in summary else None,
         }
         for i, (cid, p) in enumerate(zip(candidate_ids, scores, strict=True))
     ]

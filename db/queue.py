@@ -4,7 +4,9 @@ Orders (``QUEUE_ORDERS``), all on the predictions of the active model version:
 ``smallest_margin`` (closest top two scores first; the default, as the
 uncertainty that needed the fewest labels in ``benchmarks/bench_active_learning.py``,
 see :mod:`starcnet_core.training.active_learning`), ``least_confidence`` (lowest top
-score first), ``highest_entropy``, ``disagreement`` (only candidates
+score first), ``highest_entropy``, ``most_informative`` (highest BALD score,
+the mutual information between class and weights of MC-dropout passes; only
+predictions that carry one), ``disagreement`` (only candidates
 whose consensus differs from the model's class, the most confident model
 first), ``fewest_votes`` and ``random`` (a fixed shuffle, so that pages do not
 repeat). Pages are keyset-paginated: a page returns the cursor of its last
@@ -38,6 +40,7 @@ QUEUE_ORDERS: tuple[str, ...] = (
     "smallest_margin",
     "least_confidence",
     "highest_entropy",
+    "most_informative",
     "disagreement",
     "fewest_votes",
     "random",
@@ -63,6 +66,7 @@ class QueueItem:
     confidence: float | None
     margin: float | None
     entropy: float | None
+    bald: float | None = None
 
 
 @dataclass(frozen=True)
@@ -103,6 +107,7 @@ def _order_keys(order: str):
         "least_confidence": ((Prediction.confidence, Prediction.candidate_id), False, True),
         "smallest_margin": ((Prediction.margin, Prediction.candidate_id), False, True),
         "highest_entropy": ((Prediction.entropy, Prediction.candidate_id), True, True),
+        "most_informative": ((Prediction.bald, Prediction.candidate_id), True, True),
         "disagreement": ((Prediction.confidence, Prediction.candidate_id), True, True),
         "fewest_votes": ((Candidate.n_votes, Candidate.id), False, False),
         "random": ((Candidate.shuffle_key, Candidate.id), False, False),
@@ -195,6 +200,9 @@ def review_queue(
         query = query.where(_labelled_by(flagged_by, flagged=True))
     if usable_only:
         query = query.where(Candidate.usable.is_(True))
+    if order == "most_informative":
+        # predictions scored without MC passes carry no BALD score (NULL sorts differently per database)
+        query = query.where(Prediction.bald.is_not(None))
     if order == "disagreement":
         query = query.where(
             Candidate.consensus_class.is_not(None), Candidate.consensus_class != Prediction.predicted_class
@@ -261,4 +269,5 @@ def _item(candidate: Candidate, prediction: Prediction | None) -> QueueItem:
         confidence=prediction.confidence if scored else None,
         margin=prediction.margin if scored else None,
         entropy=prediction.entropy if scored else None,
+        bald=prediction.bald if scored else None,
     )

@@ -49,8 +49,9 @@ def label_snapshot(
     roles: Sequence[str] | None = None,
     min_votes: int = 1,
     held_out: bool | None = False,
+    tied: bool = False,
 ) -> LabelSnapshot:
-    """The consensus label of every candidate with a decided consensus.
+    """The consensus label of every candidate with a decided consensus (and, on request, the tied ones).
 
     Parameters
     ----------
@@ -65,9 +66,12 @@ def label_snapshot(
     held_out : bool or None
         False (default): leave out the held-out set; True: only the held-out
         set; None: all candidates.
+    tied : bool
+        Also the candidates whose votes tie (class 0 in the snapshot), for a
+        caller that decides them otherwise (the expert-weighted consensus).
     """
     votes = consensus(session, galaxy_id=galaxy_id, roles=roles)
-    keep = (votes.mode > 0) & (votes.n_votes >= min_votes)
+    keep = ((votes.mode > 0) | tied) & (votes.n_votes >= min_votes)
     if held_out is not None:
         reserved = int_columns(session, select(HeldOutCandidate.candidate_id), 1)[:, 0]
         in_set = np.isin(votes.candidate_id, reserved)

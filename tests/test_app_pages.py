@@ -297,6 +297,25 @@ def test_queue_order_and_filters(database_url: str) -> None:
     assert not app.exception
 
 
+def test_the_queue_can_follow_the_most_informative_bald_order(database_url: str) -> None:
+    engine = make_engine(database_url)
+    with engine.begin() as connection:
+        ids = dict(connection.execute(select(Candidate.source_id, Candidate.id)).all())
+        for source, cid in ids.items():
+            bald = 0.5 if source == 4 else 0.01 * source
+            connection.execute(update(Prediction).where(Prediction.candidate_id == cid).values(bald=bald))
+    engine.dispose()
+    app = _signed_in()
+    app.switch_page("pages/review.py").run()
+    order = app.selectbox(key="review_order")
+    assert "most informative (BALD)" in order.options
+    order.select("most_informative").run()
+    assert not app.exception
+    assert app.session_state["view"].source_id == 4  # the highest mutual information first
+    app.button(key="skip").click().run()
+    assert app.session_state["view"].source_id == 6
+
+
 def test_export_every_format(database_url: str) -> None:
     app = _signed_in()
     app.switch_page("pages/export.py").run()

@@ -115,3 +115,63 @@ def test_training_fits_the_temperature_on_validation_and_the_cli_checkpoint_keep
     assert main(["train", *args]) == 0
     loaded = load_model(out)
     assert loaded.temperature == loaded.meta["extra"]["calibration"]["temperature"]
+
+
+def _prior_shifted(n: int = 3000, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Logits of a network trained towards equal classes on a survey where class 4 dominates."""
+    rng = np.random.default_rng(seed)
+    balanced = rng.normal(0, 1.5, size=(n, 4))
+    survey = balanced + np.log([0.15, 0.2, 0.2, 0.45])  # what the scores should have been
+    targets = np.array([rng.choice(4, p=p) for p in apply_temperature(survey, 1.0)])
+    return balanced, targets
+
+
+def test_fit_calibration_picks_temperature_for_overconfidence_and_vector_scaling_for_a_prior_shift():
+    from starcnet_core.calibration import fit_calibration
+
+    logits, targets = _overconfident()
+    assert fit_calibration(logits, targets).kind == "temperature"
+    assert 2.7 < fit_calibration(logits, targets).temperature < 3.3
+    logits, targets = _prior_shifted()
+    fitted = fit_calibration(logits, targets)
+    # only a per-class bias can undo the balancing; it wins on held-out folds of the validation set
+    assert fitted.kind in ("vector", "matrix")
+    assert fitted.cv_nll[fitted.kind] < fitted.cv_nll["temperature"]
+    bias = fitted.bias - fitted.bias.mean()
+    assert bias[3] > 0.3 and bias.argmax() == 3
+    before = expected_calibration_error(apply_temperature(logits, 1.0), targets)
+    assert expected_calibration_error(fitted.apply(logits), targets) < before - 0.005
+    # too few validation rows for 2K or K^2 + K numbers: temperature scaling
+    assert fit_calibration(logits[:150], targets[:150]).kind == "temperature"
+
+
+def test_calibrate_folds_an_affine_calibration_into_the_networks_last_layer():
+    from starcnet_core.calibration import fit_calibration
+    from starcnet_core.training.train import calibrate
+
+    class Net(torch.nn.Module):  # any network whose logits come out of a last linear layer ``head``
+        def __init__(self):
+            super().__init__()
+            self.body = torch.nn.Linear(6, 8)
+            self.head = torch.nn.Linear(8, 4)
+
+        def forward(self, x):
+            return self.head(torch.tanh(self.body(x)))
+
+    torch.manual_seed(0)
+    model = Net().eval()
+    inputs = torch.randn(2000, 6)
+    with torch.no_grad():
+        logits = model(inputs).double().numpy()
+    # targets that make the network's scores too flat and prior-shifted towards class 4
+    rng = np.random.default_rng(0)
+    shifted = apply_temperature(logits * 3 + np.log([0.15, 0.2, 0.2, 0.45]), 1.0)
+    targets = np.array([rng.choice(4, p=p) for p in shifted])
+    expected = fit_calibration(logits, targets)
+    assert expected.kind != "temperature"
+    temperature, record = calibrate(logits, targets, model)
+    assert temperature == 1.0 and record["kind"] == expected.kind
+    with torch.no_grad():
+        folded = torch.softmax(model(inputs).double(), dim=1).numpy()
+    np.testing.assert_allclose(folded, expected.apply(logits), atol=1e-5)
+    assert record["val_ece_after"] < record["val_ece_before"]

@@ -8,7 +8,7 @@ from db_testing import add_experts, add_galaxy, add_model, migrated_engine
 from sqlalchemy import select, text
 
 from db.engine import session_factory
-from db.models import Candidate
+from db.models import Candidate, ModelVersion
 from db.queue import QUEUE_ORDERS, review_queue
 from webapp.services.labels import record_label
 
@@ -79,7 +79,7 @@ def test_filters(queue_world):
     assert ids[1] not in _ids(review_queue(session, galaxy_id=galaxy_id))
 
 
-@pytest.mark.parametrize("order", QUEUE_ORDERS[:3] + QUEUE_ORDERS[4:])
+@pytest.mark.parametrize("order", [o for o in QUEUE_ORDERS if o not in ("disagreement", "most_informative")])
 def test_keyset_pages_cover_everything_once(queue_world, order):
     session, ids, *_ = queue_world
     seen, cursor = [], None
@@ -157,3 +157,42 @@ def test_filtered_pages_are_the_same_whichever_index_leads(tmp_path, monkeypatch
                 break
             after = page.next_cursor
         assert pages == [c for _, c in expected] and len(expected) >= 2
+
+
+def test_most_informative_orders_by_the_stored_bald_score_and_skips_predictions_without_one(tmp_path):
+    from db.predictions import store_predictions
+    from starcnet_core.scores import score_summaries
+
+    engine = migrated_engine(tmp_path)
+    session = session_factory(engine)()
+    galaxy = add_galaxy(session, "g1", n=5)
+    ids = session.scalars(
+        select(Candidate.id).where(Candidate.galaxy_id == galaxy.id).order_by(Candidate.id)
+    ).all()
+    model = ModelVersion(name="active", status="active")
+    session.add(model)
+    session.flush()
+    table = np.array(SCORES[:4])
+    bald = np.array([0.01, 0.30, 0.05, 0.20])
+    store_predictions(session, model.id, ids[:4], table, {**score_summaries(table), "bald": bald})
+    # scored without MC passes: no BALD score, so not in the BALD order
+    store_predictions(
+        session, model.id, ids[4:], np.array(SCORES[4:5]), score_summaries(np.array(SCORES[4:5]))
+    )
+    session.commit()
+    page = review_queue(session, order="most_informative")
+    assert _ids(page) == [ids[1], ids[3], ids[2], ids[0]]
+    assert np.allclose([item.bald for item in page.items], [0.30, 0.20, 0.05, 0.01])
+    seen, cursor = [], None
+    while True:
+        page = review_queue(session, order="most_informative", limit=3, after=cursor)
+        seen += _ids(page)
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert seen == [ids[1], ids[3], ids[2], ids[0]]
+    unscored = [
+        item for item in review_queue(session, order="highest_entropy").items if item.candidate_id == ids[4]
+    ]
+    assert unscored[0].bald is None
+    session.close()

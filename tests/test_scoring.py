@@ -69,6 +69,9 @@ def test_scoring_stores_usable_predictions_once(galaxy) -> None:
         assert len(unscored_candidates(session, version)) == 1  # the edge candidate stays unscored
         assert score_candidates(session, version, unscored_candidates(session, version)) == 0
         assert session.scalar(select(func.count()).select_from(Prediction)) == 3
+        # every prediction carries a BALD score of MC-dropout passes (the queue's most informative order)
+        bald = session.scalars(select(Prediction.bald)).all()
+        assert all(value is not None and value >= 0 for value in bald) and max(bald) > 0
         assert request_scoring(session).params["model_version_id"] == version
         with pytest.raises(UserInputError):
             request_scoring(session, 77)
@@ -117,3 +120,26 @@ def test_a_quick_retrain_is_scored_from_cached_features_without_their_stamps(tmp
         scores = np.array([stored[int(i)] for i in ids])
         np.testing.assert_allclose(scores, expected.scores, atol=1e-2)
         assert np.array_equal(scores.argmax(1) + 1, expected.classes)
+        # BALD from the cached features is the head's MC-dropout mutual information of exactly those features
+        from starcnet_core.training.finetune import head_bald
+
+        bald = dict(
+            session.execute(
+                select(Prediction.candidate_id, Prediction.bald).where(Prediction.model_version_id == child)
+            ).all()
+        )
+        assert all(bald[int(i)] is not None and bald[int(i)] >= 0 for i in ids)
+        loaded = load_version_model(session, child)
+        found, cached = cache.lookup(loaded.model, labelled, loaded.band_mean)
+        assert found.all()
+        np.testing.assert_allclose(
+            [bald[int(i)] for i in labelled],
+            head_bald(loaded.model, cached, temperature=loaded.temperature),
+            rtol=1e-6,
+        )
+        # without MC passes no BALD score is stored
+        other = import_model(session, path, "quick, no passes").id
+        score_candidates(session, other, stamps=synthetic_stamps, features=cache, bald_passes=0)
+        assert set(
+            session.scalars(select(Prediction.bald).where(Prediction.model_version_id == other)).all()
+        ) == {None}

@@ -10,7 +10,7 @@ from db_testing import add_experts, add_galaxy, add_model, migrated_engine
 from sqlalchemy import select
 
 from db.engine import session_factory
-from db.models import Candidate
+from db.models import Candidate, Expert
 from starcnet_core.errors import UserInputError
 from webapp.services.agreement import agreement_report
 from webapp.services.labels import record_label
@@ -85,16 +85,32 @@ def test_weighted_consensus_follows_the_reliable_experts(tmp_path):
         assert report["agreement_with_mode"] < 0.5
 
 
-def test_a_retrain_can_train_on_the_weighted_consensus_of_the_same_candidates(tmp_path):
+def test_a_retrain_can_train_on_the_weighted_consensus_which_also_decides_ties(tmp_path):
     from webapp.services.retrain import RetrainRequest, training_labels
 
     engine = migrated_engine(tmp_path)
     with session_factory(engine)() as session:
         truth = _careful_and_hasty(session)
+        # candidates only one careful and one hasty expert classified, each as they usually do: the votes tie
+        tied = session.scalars(
+            select(Candidate.id).where(Candidate.galaxy_id == add_galaxy(session, "g2", n=12).id)
+        ).all()
+        c1, h1 = (session.scalars(select(Expert).where(Expert.name == name)).one() for name in ("c1", "h1"))
+        session.commit()
+        for i, cid in enumerate(tied):
+            truth[cid] = i % 4 + 1
+            record_label(session, candidate_id=cid, expert_id=c1.id, label_class=truth[cid])
+            record_label(session, candidate_id=cid, expert_id=h1.id, label_class=truth[cid] % 4 + 1)
         by_mode = training_labels(session, RetrainRequest(consensus="mode"))
         weighted = training_labels(session, RetrainRequest(consensus="dawid-skene"))
-        np.testing.assert_array_equal(by_mode.candidate_ids, weighted.candidate_ids)
+        # the mode leaves the ties out; the weighted consensus trains on them too, decided
+        assert not np.isin(tied, by_mode.candidate_ids).any()
+        np.testing.assert_array_equal(weighted.candidate_ids, np.union1d(by_mode.candidate_ids, tied))
+        assert weighted.classes.min() >= 1
         expected = np.array([truth[int(c)] for c in weighted.candidate_ids])
-        assert (weighted.classes == expected).mean() > 0.9 > 0.5 > (by_mode.classes == expected).mean()
+        assert (weighted.classes == expected).mean() > 0.9
+        assert (by_mode.classes == [truth[int(c)] for c in by_mode.candidate_ids]).mean() < 0.5
+        on_ties = np.isin(weighted.candidate_ids, tied)
+        np.testing.assert_array_equal(weighted.classes[on_ties], expected[on_ties])
         with pytest.raises(UserInputError, match="consensus"):
             RetrainRequest(consensus="vote")

@@ -78,3 +78,27 @@ def test_pool_votes_come_from_distinct_experts_of_different_skill_with_tie_break
         for e in range(10)
     ]
     assert right[int(np.argmax(skill))] > right[int(np.argmin(skill))] + 0.1
+
+
+def test_the_bayes_posterior_of_the_simulator_is_a_ceiling_for_the_mode_and_dawid_skene():
+    from starcnet_core.evaluation.dawid_skene import dawid_skene
+    from starcnet_core.sim.annotators import bayes_posterior, simulate_pool_votes, vote_mode
+
+    rng = np.random.default_rng(3)
+    truth = rng.choice([1, 2, 3, 4], size=8000, p=[0.15, 0.2, 0.2, 0.45])
+    difficulty = rng.random(len(truth))
+    votes, experts, skill = simulate_pool_votes(truth, rng, pool_size=12, difficulty=difficulty)
+    prior = np.bincount(truth - 1, minlength=4) / len(truth)
+    posterior = bayes_posterior(votes, experts, skill, difficulty, prior)
+    np.testing.assert_allclose(posterior.sum(axis=1), 1.0)
+    bayes = (posterior.argmax(axis=1) + 1 == truth).mean()
+    mode = (vote_mode(votes[:, :3], votes[:, 3:]) == truth).mean()
+    cast = votes > 0
+    items = np.repeat(np.arange(len(truth))[:, None], votes.shape[1], axis=1)[cast]
+    weighted = (dawid_skene(items, experts[cast], votes[cast]).consensus == truth).mean()
+    assert bayes > mode and bayes >= weighted - 0.003
+    # a team of identical experts: nothing to weigh, the ceiling is the mode's
+    votes, experts, skill = simulate_pool_votes(truth, rng, difficulty=difficulty, skill_range=(1.0, 1.0))
+    assert np.all(skill == 1.0)
+    same = bayes_posterior(votes, experts, skill, difficulty, prior).argmax(axis=1) + 1
+    assert abs((same == truth).mean() - (vote_mode(votes[:, :3], votes[:, 3:]) == truth).mean()) < 0.01

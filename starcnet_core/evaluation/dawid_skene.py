@@ -72,7 +72,7 @@ def dawid_skene(
     votes: np.ndarray,
     *,
     n_classes: int = 4,
-    max_iter: int = 100,
+    max_iter: int = 500,
     tol: float = 1e-6,
 ) -> DawidSkene:
     """Fit the Dawid-Skene model to votes given as parallel arrays.

@@ -15,7 +15,7 @@ import numpy as np
 
 from starcnet_core.sim.calibration import EXPERT_CONFUSION
 
-__all__ = ["simulate_pool_votes", "simulate_votes", "vote_mode"]
+__all__ = ["bayes_posterior", "simulate_pool_votes", "simulate_votes", "vote_mode"]
 
 #: Spread of individual skill in a pool of experts: each expert's probability of
 #: voting what they see is the pool's times a factor drawn uniformly in this range
@@ -122,6 +122,7 @@ def simulate_pool_votes(
     n_experts: int = 3,
     n_tie_breakers: int = 2,
     difficulty: np.ndarray | None = None,
+    skill_range: tuple[float, float] = POOL_SKILL_RANGE,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Votes of experts drawn from a pool of individuals of different skill, with tie-breakers.
 
@@ -130,7 +131,8 @@ def simulate_pool_votes(
     time, until the tie is broken (as LEGUS did). Expert e votes what the image
     shows with probability ``sqrt(diag(Fig. 3)) * skill_e`` (see
     :data:`POOL_SKILL_RANGE`), so some experts are markedly more reliable than
-    others, as in a real team.
+    others, as in a real team. ``skill_range=(1, 1)`` gives a team of
+    identical experts.
 
     Returns
     -------
@@ -145,7 +147,7 @@ def simulate_pool_votes(
     n, width = len(true_class), n_experts + n_tie_breakers
     if pool_size < width:
         raise ValueError("the pool must hold at least n_experts + n_tie_breakers experts")
-    skill = rng.uniform(*POOL_SKILL_RANGE, pool_size)
+    skill = rng.uniform(*skill_range, pool_size)
     d = np.full(n, 0.5) if difficulty is None else np.clip(np.asarray(difficulty, float), 0, 1)
     shown = _confuse(true_class, _SHOWN_EASY + (_SHOWN_HARD - _SHOWN_EASY) * d, rng)
     experts = np.argsort(rng.random((n, pool_size)), axis=1)[:, :width]
@@ -159,3 +161,51 @@ def simulate_pool_votes(
         experts[~tied, k] = -1
         counts[np.flatnonzero(tied), votes[tied, k] - 1] += 1
     return votes, experts, skill
+
+
+def bayes_posterior(
+    votes: np.ndarray,
+    experts: np.ndarray,
+    skill: np.ndarray,
+    difficulty: np.ndarray,
+    class_prior: np.ndarray,
+) -> np.ndarray:
+    """Posterior of the true class given the votes under this simulator's own model, ``(N, 4)``.
+
+    Knows everything the simulation drew except the truth: each expert's skill,
+    each candidate's difficulty and the shared-view mechanism (all experts see
+    the same, possibly wrong, class). Its most probable class is the best any
+    aggregation of these votes can do (the Bayes classifier), the ceiling for
+    the mode, Dawid-Skene or GLAD on :func:`simulate_pool_votes` votes.
+
+    Parameters
+    ----------
+    votes, experts : int arrays (N, W)
+        As :func:`simulate_pool_votes` returns them (0 / -1 where no vote was cast).
+    skill : float array (pool_size,)
+    difficulty : float array (N,)
+    class_prior : float array (4,)
+        Frequency of the true classes.
+    """
+    votes = np.asarray(votes, dtype=int)
+    d = np.clip(np.asarray(difficulty, dtype=float), 0, 1)
+    n, classes = len(votes), np.arange(4)
+    keep = _SHOWN_EASY + (_SHOWN_HARD - _SHOWN_EASY) * d
+    # P(shown s | true t): (N, t, s)
+    shown = (1 - keep)[:, None, None] * _OFF[None]
+    shown[:, classes, classes] = keep[:, None]
+    # P(all votes | shown s): (N, s)
+    likelihood = np.ones((n, 4))
+    for k in range(votes.shape[1]):
+        cast = votes[:, k] > 0
+        if not cast.any():
+            continue
+        v = votes[cast, k] - 1
+        own = np.clip(
+            _OWN[None, :] * skill[experts[cast, k]][:, None] * (1.08 - 0.16 * d[cast])[:, None], 0.0, 1.0
+        )
+        p_vote = (1 - own) * _OFF[:, v].T
+        p_vote[np.arange(len(v)), v] = own[np.arange(len(v)), v]
+        likelihood[cast] *= p_vote
+    posterior = np.asarray(class_prior, dtype=float)[None, :] * np.einsum("nts,ns->nt", shown, likelihood)
+    return posterior / posterior.sum(axis=1, keepdims=True)

@@ -31,6 +31,7 @@ from starcnet_core.atomic_write import atomic_path
 from starcnet_core.calibration import apply_temperature
 from starcnet_core.errors import UserInputError
 from starcnet_core.nn.model import StarcNet
+from starcnet_core.training.active_learning import uncertainty
 from starcnet_core.training.train import TrainingCancelled, calibrate
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "conv_features",
     "finetune_head",
     "head_logits",
+    "head_bald",
     "head_mc_probabilities",
     "head_probabilities",
     "quick_costs",
@@ -244,11 +246,48 @@ def head_mc_probabilities(
             torch.manual_seed(seed)
             for start in range(0, len(features), batch_size):
                 batch = torch.from_numpy(np.asarray(features[start : start + batch_size], np.float32))
+                # everything before the dropout is deterministic: the large fully connected layers run once
+                kept = [path.act(path.fc_norm(path.fc(batch[:, i]))) for i, path in enumerate(head.pathways)]
                 for s in range(n_samples):
-                    out[s, start : start + len(batch)] = apply_temperature(head(batch).numpy(), temperature)
+                    dropped = torch.cat(
+                        [path.dropout(k) for path, k in zip(head.pathways, kept, strict=True)], 1
+                    )
+                    out[s, start : start + len(batch)] = apply_temperature(
+                        head.head(dropped).numpy(), temperature
+                    )
     finally:
         model.train(was_training)
     return out
+
+
+#: MC-dropout passes behind a stored BALD score (the review queue's ``most_informative`` order).
+BALD_PASSES = 20
+
+
+def head_bald(
+    model: StarcNet,
+    features: np.ndarray,
+    *,
+    n_samples: int = BALD_PASSES,
+    temperature: float = 1.0,
+    seed: int = 0,
+) -> np.ndarray:
+    """BALD score ``(N,)`` of each row of cached conv features: the mutual information (nats).
+
+    The entropy of the mean of ``n_samples`` MC-dropout passes of the fully
+    connected layers (:func:`head_mc_probabilities`, logits divided by the
+    model's calibration ``temperature``) minus the mean entropy of the passes
+    (:func:`starcnet_core.training.active_learning.uncertainty`, Houlsby et al.
+    2011): high where the dropout networks disagree, not merely where each is
+    unsure. Deterministic for a given ``seed``.
+    """
+    if len(features) == 0:
+        return np.zeros(0)
+    passes = head_mc_probabilities(
+        model, features, n_samples=max(2, n_samples), temperature=temperature, seed=seed
+    )
+    # the mutual information is >= 0; rounding can leave -1e-17
+    return np.maximum(uncertainty(passes, "bald"), 0.0)
 
 
 def _split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -387,7 +426,7 @@ def finetune_head(
     tuned.eval()
     if len(val_idx):
         result.temperature, result.calibration = calibrate(
-            head_logits(tuned, features[val_idx]), target[val_idx]
+            head_logits(tuned, features[val_idx]), target[val_idx], tuned
         )
     return result
 

@@ -32,9 +32,10 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from starcnet_core.calibration import (
+    CALIBRATION_KINDS,
     apply_temperature,
     expected_calibration_error,
-    fit_temperature,
+    fit_calibration,
 )
 from starcnet_core.errors import UserInputError
 from starcnet_core.groupings import BINARY, GROUPINGS, group_labels
@@ -334,18 +335,55 @@ class _Trainer:
         return apply_temperature(self.logits(indices), temperature)
 
 
-def calibrate(logits: np.ndarray, targets: np.ndarray) -> tuple[float, dict[str, float]]:
-    """Temperature scaling fitted on validation ``logits``: the temperature and the ECE before/after."""
-    temperature = fit_temperature(logits, targets)
-    before = (
-        expected_calibration_error(apply_temperature(logits, 1.0), targets) if len(targets) else float("nan")
-    )
-    after = (
-        expected_calibration_error(apply_temperature(logits, temperature), targets)
-        if len(targets)
-        else float("nan")
-    )
-    return temperature, {"temperature": temperature, "val_ece_before": before, "val_ece_after": after}
+def calibrate(
+    logits: np.ndarray, targets: np.ndarray, model: nn.Module | None = None
+) -> tuple[float, dict[str, Any]]:
+    """Post-hoc calibration fitted on validation ``logits``: the temperature to store and a record.
+
+    :func:`starcnet_core.calibration.fit_calibration` picks temperature, vector
+    or matrix scaling by cross-validated NLL on the validation rows. A
+    temperature is returned to be stored in the checkpoint and divided out in
+    every prediction. Vector or matrix scaling is an affine map of the logits,
+    so it is folded into ``model``'s final linear layer (its weights are
+    changed in place): every prediction path, any backend, cached features and
+    MC-dropout passes then apply it with nothing else to store, and the
+    returned temperature is 1. Without ``model`` only temperature scaling is
+    fitted.
+
+    Returns
+    -------
+    temperature : float
+    record : dict
+        ``kind``, ``temperature``, the validation ECE before and after
+        (``val_ece_before``, ``val_ece_after``) and the fitted calibration
+        (``calibration``: :meth:`~starcnet_core.calibration.Calibration.to_dict`).
+    """
+    model = getattr(model, "module", model)  # the network inside a DistributedDataParallel wrapper
+    kinds = CALIBRATION_KINDS if model is not None and hasattr(model, "head") else ("temperature",)
+    fitted = fit_calibration(logits, targets, kinds)
+    temperature = fitted.temperature
+    nan = float("nan")
+    before = expected_calibration_error(apply_temperature(logits, 1.0), targets) if len(targets) else nan
+    after = expected_calibration_error(fitted.apply(logits), targets) if len(targets) else nan
+    if fitted.kind != "temperature":
+        _fold_into_head(model, fitted.weight, fitted.bias)
+    return temperature, {
+        "kind": fitted.kind,
+        "temperature": temperature,
+        "val_ece_before": before,
+        "val_ece_after": after,
+        "calibration": fitted.to_dict(),
+    }
+
+
+def _fold_into_head(model: nn.Module, weight: np.ndarray, bias: np.ndarray) -> None:
+    """Make ``model``'s logits ``logits @ weight.T + bias``: its last linear layer absorbs the map."""
+    layer = model.head
+    with torch.no_grad():
+        w = torch.as_tensor(weight, dtype=layer.weight.dtype, device=layer.weight.device)
+        b = torch.as_tensor(bias, dtype=layer.bias.dtype, device=layer.bias.device)
+        layer.weight.copy_(w @ layer.weight)
+        layer.bias.copy_(w @ layer.bias + b)
 
 
 def _metrics(scores: np.ndarray, targets: np.ndarray) -> dict[str, float]:
@@ -451,7 +489,7 @@ def train_model(
             best_state = copy.deepcopy(trainer.model.state_dict())
         report({**record, "step": step, "loss": record["train_loss"]})
     trainer.model.load_state_dict(best_state)
-    temperature, calibration = calibrate(trainer.logits(split.val), targets[split.val])
+    temperature, calibration = calibrate(trainer.logits(split.val), targets[split.val], trainer.model)
     test = _metrics(trainer.scores(split.test, temperature), targets[split.test])
     model = trainer.model.cpu().to(memory_format=torch.contiguous_format).eval()
     return TrainResult(model, band_mean, history, best_epoch, split, test, temperature, calibration)

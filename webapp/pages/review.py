@@ -108,7 +108,10 @@ with st.sidebar:
     galaxy = galaxies[names.index(galaxy_name)]
     # the widgets below take their values from the session state set above
     order = st.selectbox(
-        "Queue order", QUEUE_ORDERS, key="review_order", format_func=lambda o: o.replace("_", " ")
+        "Queue order",
+        QUEUE_ORDERS,
+        key="review_order",
+        format_func=lambda o: {"most_informative": "most informative (BALD)"}.get(o, o.replace("_", " ")),
     )
     predicted = (
         st.selectbox(

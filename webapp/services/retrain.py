@@ -114,7 +114,8 @@ class RetrainRequest:
     consensus : {"mode", "dawid-skene"}
         The class each candidate trains with: the mode of the votes, or the
         expert-weighted Dawid-Skene consensus (:mod:`webapp.services.crowd`) of
-        the same votes. The candidates are the same either way.
+        the same votes. Dawid-Skene also decides the candidates whose votes tie,
+        which the mode leaves out; otherwise the candidates are the same.
     min_votes : int
         Minimum votes behind a consensus class for a candidate to be used.
     epochs : int, optional
@@ -178,15 +179,29 @@ def training_labels(session: Session, request: RetrainRequest) -> LabelSnapshot:
     Usable candidates only (a full stamp). Reads only.
     """
     roles = None if request.include_catalog else _EXPERT_ROLES
+    weighted = request.consensus == "dawid-skene"
     with use_case(session):
-        snapshot = label_snapshot(session, held_out=False, roles=roles, min_votes=request.min_votes)
-        if request.consensus == "dawid-skene" and len(snapshot):
+        # the expert-weighted consensus also decides the candidates whose votes tie, which the mode leaves out
+        snapshot = label_snapshot(
+            session, held_out=False, roles=roles, min_votes=request.min_votes, tied=weighted
+        )
+        if weighted and len(snapshot):
             # the held-out votes stay out: they are the truth new versions are measured against
             fit = weighted_consensus(session, roles=roles, exclude=registry.held_out_ids(session))
-            snapshot = dataclasses.replace(
-                snapshot, classes=fit.consensus[np.searchsorted(fit.items, snapshot.candidate_ids)]
-            )
+            snapshot = _decided_by(snapshot, fit)
         return usable_labels(snapshot, session)
+
+
+def _decided_by(snapshot: LabelSnapshot, fit: Any) -> LabelSnapshot:
+    """``snapshot`` with every class replaced by the Dawid-Skene consensus ``fit`` (candidates it lacks dropped)."""
+    at = np.searchsorted(fit.items, snapshot.candidate_ids) if fit is not None else np.zeros(0, np.int64)
+    found = np.zeros(len(snapshot), dtype=bool)
+    if fit is not None:
+        inside = at < len(fit.items)
+        found[inside] = fit.items[at[inside]] == snapshot.candidate_ids[inside]
+    kept = {field.name: getattr(snapshot, field.name)[found] for field in dataclasses.fields(LabelSnapshot)}
+    kept["classes"] = fit.consensus[at[found]] if fit is not None else kept["classes"]
+    return LabelSnapshot(**kept)
 
 
 def not_worse(new: dict[str, Any], old: dict[str, Any]) -> bool:
@@ -376,7 +391,9 @@ def _train(
     """Run the chosen training; returns (model, band_mean, history, calibration temperature, counts).
 
     ``counts``: ``n_fit`` labels trained on, ``n_validation`` labels choosing
-    the best epoch, ``n_new_features`` (quick mode).
+    the best epoch, ``n_new_features`` (quick mode) and ``calibration``, the
+    kind :func:`starcnet_core.calibration.fit_calibration` picked (an affine
+    kind is already folded into the returned network; the temperature is 1 then).
     """
     from starcnet_core.training.splits import VALIDATION_SHARE
 
@@ -418,7 +435,12 @@ def _train(
             ),
         )
         n_val = len(result.val_index)
-        counts = {"n_fit": len(train) - n_val, "n_validation": n_val, "n_new_features": int(n_new)}
+        counts = {
+            "n_fit": len(train) - n_val,
+            "n_validation": n_val,
+            "n_new_features": int(n_new),
+            "calibration": result.calibration.get("kind", "temperature"),
+        }
         return result.model, loaded.band_mean, result.history, result.temperature, counts
     from astropy.table import Table
 
@@ -456,7 +478,12 @@ def _train(
             init_state=loaded.model.state_dict() if full else None,
         ),
     )
-    counts = {"n_fit": len(result.split.train), "n_validation": len(result.split.val), "n_new_features": 0}
+    counts = {
+        "n_fit": len(result.split.train),
+        "n_validation": len(result.split.val),
+        "n_new_features": 0,
+        "calibration": result.calibration.get("kind", "temperature"),
+    }
     return result.model, result.band_mean, result.history, result.temperature, counts
 
 
@@ -519,6 +546,8 @@ def retrain_job_handler(stamps: StampLoader = mosaic_stamps) -> Callable[[sessio
 
         model, band_mean, history, temperature, counts = _train(loaded, train, load, request, context, clock)
         context.log(f"trained on {counts['n_fit']} labels, {counts['n_validation']} chose the best epoch")
+        # an affine calibration is folded into the network's last layer; a temperature is stored beside it
+        context.log(f"calibration: {counts['calibration']} scaling (temperature {temperature:.3g})")
         context.progress(0.92, "evaluating on the held-out set")
         new_loaded = LoadedModel.from_model(model, band_mean, bands=BANDS, temperature=temperature)
         compared = [new_loaded] if loaded is None else [new_loaded, loaded]
@@ -567,7 +596,11 @@ def retrain_job_handler(stamps: StampLoader = mosaic_stamps) -> Callable[[sessio
                 metrics=metrics,
                 baseline_metrics=baseline,
                 history=history,
-                config={"request": asdict(request), "model": model.config.to_dict()},
+                config={
+                    "request": asdict(request),
+                    "model": model.config.to_dict(),
+                    "calibration": counts["calibration"],
+                },
                 job_id=context.job.id,
             )
             if promoted:

@@ -155,6 +155,7 @@ def score_candidates(
     features: FeatureCache | None = None,
     precision: str = "auto",
     log: Callable[[str], None] | None = None,
+    bald_passes: int | None = None,
 ) -> int:
     """Score candidates with a model version and store the predictions; returns how many were stored.
 
@@ -183,8 +184,18 @@ def score_candidates(
         Inference backend (:func:`starcnet_core.nn.backends.select_backend`; default ``auto``).
     log : callable, optional
         Told once which precision computed the scores (a job's log is its record).
+    bald_passes : int, optional
+        MC-dropout passes of the fully connected layers behind each stored BALD
+        score (the queue's ``most_informative`` order); default
+        :data:`starcnet_core.training.finetune.BALD_PASSES`, 0 stores none. From
+        cached features they cost only the small head; from stamps they add one
+        fp32 pass of the convolutions per candidate (the scores themselves keep
+        the requested ``precision``).
     """
     from starcnet_core.nn.predict import predict_stamps
+    from starcnet_core.training.finetune import BALD_PASSES
+
+    passes = BALD_PASSES if bald_passes is None else bald_passes
 
     ids = (
         unscored_candidates(session, version_id, galaxy_id)
@@ -197,7 +208,7 @@ def score_candidates(
     stored = 0
     said: set[str] = set()
     if features is not None:
-        stored, ids = _score_cached(session, version_id, loaded, ids, features)
+        stored, ids = _score_cached(session, version_id, loaded, ids, features, passes)
     for start in range(0, len(ids), chunk):
         if should_stop is not None and should_stop():
             raise InterruptedError(f"scoring stopped after {stored} of {len(ids)} candidates")
@@ -208,10 +219,9 @@ def score_candidates(
         usable = ~np.isnan(batch_stamps).any(axis=(1, 2, 3))
         if usable.any():
             predicted = predict_stamps(loaded, batch_stamps[usable], precision=precision)
+            summaries = {**predicted.summaries, "bald": _bald_of_stamps(loaded, batch_stamps[usable], passes)}
             with use_case(session):
-                stored += store_predictions(
-                    session, version_id, batch[usable].tolist(), predicted.scores, predicted.summaries
-                )
+                stored += store_predictions(session, version_id, batch[usable].tolist(), predicted.scores, summaries)
             if log is not None and predicted.precision not in said:
                 said.add(predicted.precision)
                 log(f"inference precision {predicted.precision} (requested {precision})")
@@ -220,8 +230,26 @@ def score_candidates(
     return stored
 
 
+def _bald(loaded: Any, features: np.ndarray, passes: int) -> np.ndarray | None:
+    """BALD scores of conv features under the version's calibration; None without passes."""
+    from starcnet_core.training.finetune import head_bald
+
+    if passes <= 0:
+        return None
+    return head_bald(loaded.model, features, n_samples=passes, temperature=loaded.temperature)
+
+
+def _bald_of_stamps(loaded: Any, stamps: np.ndarray, passes: int) -> np.ndarray | None:
+    """BALD scores of stamps: their conv features (fp32), then MC-dropout passes of the head."""
+    from starcnet_core.training.finetune import conv_features
+
+    if passes <= 0:
+        return None
+    return _bald(loaded, conv_features(loaded.model, stamps, loaded.band_mean), passes)
+
+
 def _score_cached(
-    session: Session, version_id: int, loaded: Any, ids: np.ndarray, features: FeatureCache
+    session: Session, version_id: int, loaded: Any, ids: np.ndarray, features: FeatureCache, passes: int
 ) -> tuple[int, np.ndarray]:
     """Score the candidates whose conv features are cached; returns (stored, ids still to score)."""
     from starcnet_core.training.finetune import head_probabilities
@@ -230,8 +258,9 @@ def _score_cached(
     if not found.any():
         return 0, ids
     scores = head_probabilities(loaded.model, cached, temperature=loaded.temperature)
+    summaries = {**score_summaries(scores), "bald": _bald(loaded, cached, passes)}
     with use_case(session):
-        stored = store_predictions(session, version_id, ids[found].tolist(), scores, score_summaries(scores))
+        stored = store_predictions(session, version_id, ids[found].tolist(), scores, summaries)
     return stored, ids[~found]
 
 
