@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import socket
 import subprocess
 import sys
@@ -39,7 +38,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-
+from benchmarks.run_all import cpu_line  # noqa: E402
 from starcnet_core.io.bands import BANDS  # noqa: E402
 from starcnet_core.io.mosaics import open_mosaics  # noqa: E402
 from tests.app_testing import prepared_database  # noqa: E402
@@ -167,26 +166,6 @@ def _browser(url: str, data_dir: Path, labels: int) -> dict[str, list[float]]:
     return times
 
 
-def _machine() -> str:
-    flags = set()
-    model = platform.processor() or "unknown CPU"
-    with open("/proc/cpuinfo") as cpuinfo:
-        for line in cpuinfo:
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-            elif line.startswith("flags"):
-                flags = set(line.split(":", 1)[1].split())
-    wanted = {
-        "avx2": "AVX2",
-        "avx512f": "AVX-512",
-        "avx512_bf16": "bf16",
-        "amx_tile": "AMX",
-        "avx512_vnni": "VNNI",
-    }
-    present = [name for flag, name in wanted.items() if flag in flags]
-    return f"{model}, {os.cpu_count()} CPUs ({', '.join(present) or 'no AVX2'})"
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--candidates", type=int, default=2000)
@@ -250,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     lines = [
         "## Review app (benchmarks/bench_app.py)",
         "",
-        f"{args.candidates} candidates, 1000 x 1000 px mosaics, SQLite; {_machine()}; "
+        f"{args.candidates} candidates, 1000 x 1000 px mosaics, SQLite; {cpu_line()}; "
         f"1-min load average {load:.1f} at the end; {time.strftime('%Y-%m-%d', time.gmtime())}.",
         "",
         "| step | median (ms) | 95th pct (ms) | goal (ms, median / p95) |",

@@ -46,7 +46,7 @@ from sklearn.model_selection import train_test_split
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-
+from benchmarks.run_all import cpu_model, instruction_sets  # noqa: E402
 from starcnet_core.calibration import (  # noqa: E402
     apply_affine,
     apply_temperature,
@@ -171,22 +171,6 @@ def measure_network(name, model, features, val_rows, test_rows, targets, truth, 
     )
 
 
-def cpu_flags() -> str:
-    try:
-        flags = set(Path("/proc/cpuinfo").read_text().split("flags")[1].split("\n")[0].split())
-    except (OSError, IndexError):
-        return "unknown"
-    wanted = ["avx2", "avx512f", "avx512_bf16", "avx512_vnni", "avx_vnni", "amx_tile"]
-    return ", ".join(f for f in wanted if f in flags) or "none of AVX2/AVX-512/AMX"
-
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.machine()
-
-
 def prepared_cache(args: argparse.Namespace) -> StampSet:
     """The survey, with ``args.cache`` holding the starting model and features (built like bench_active_learning's)."""
     if args.stamps is not None:
@@ -266,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print("## Calibration (temperature, vector and matrix scaling)\n")
     print(
-        f"*Measured {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC on {cpu_model()} ({cpu_flags()}), "
+        f"*Measured {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC on {cpu_model()} ({instruction_sets()}), "
         f"{os.cpu_count()} cores; Python {platform.python_version()}, torch {torch.__version__}. 1-min load "
         f"average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end; {seconds / 60:.1f} min "
         "at nice 19 beside other engineers' work. An accuracy benchmark: the load does not change its numbers.*\n"

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import platform
 import re
 import signal
 import socket
@@ -37,6 +36,9 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from benchmarks.run_all import cpu_line  # noqa: E402
+
 FIRST_RUN_GOAL_S = 300.0
 LATER_START_GOAL_S = 15.0
 DEMO_LINE = re.compile(r"\[demo (\d)/\d\s+(\d+) s\] (.*)")
@@ -54,26 +56,6 @@ def _healthy(port: int) -> bool:
             return response.status == 200
     except OSError:
         return False
-
-
-def machine() -> str:
-    """CPU model, cores and the instruction sets that decide torch's speed."""
-    model, flags = platform.processor() or "unknown CPU", set()
-    with open("/proc/cpuinfo") as cpuinfo:
-        for line in cpuinfo:
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-            elif line.startswith("flags"):
-                flags = set(line.split(":", 1)[1].split())
-    wanted = {
-        "avx2": "AVX2",
-        "avx512f": "AVX-512",
-        "avx512_bf16": "bf16",
-        "avx512_vnni": "VNNI",
-        "amx_tile": "AMX",
-    }
-    present = [name for flag, name in wanted.items() if flag in flags]
-    return f"{model}, {os.cpu_count()} cores ({', '.join(present) or 'no AVX2'})"
 
 
 def _echo(lines: list[str], stream) -> None:  # noqa: ANN001 - the app's stdout
@@ -150,7 +132,7 @@ def main(argv: list[str] | None = None) -> None:
         shown = ", ".join("no healthy server in 120 s" if t is None else f"{t:.1f} s" for t in times)
         print(
             f"Later starts of `./run_app.sh` on {args.later_only} (demo built): {shown} "
-            f"(goal {LATER_START_GOAL_S:.0f} s). Machine: {machine()}. Started {started:%Y-%m-%d %H:%M} UTC; "
+            f"(goal {LATER_START_GOAL_S:.0f} s). Machine: {cpu_line()}. Started {started:%Y-%m-%d %H:%M} UTC; "
             f"1-min load average {load_before:.1f} at the start, {load_after:.1f} at the end."
         )
         return
@@ -166,7 +148,7 @@ def main(argv: list[str] | None = None) -> None:
         "`flock /tmp/starcnet-bench.lock python benchmarks/run_all.py demo`: `./run_app.sh` on a fresh data "
         "directory (SQLite), timed from launch until Streamlit answers its health check; the venv was already "
         "installed (its one-off `pip install` is not included).",
-        f"Machine: {machine()}. Started {started:%Y-%m-%d %H:%M} UTC; 1-min load average "
+        f"Machine: {cpu_line()}. Started {started:%Y-%m-%d %H:%M} UTC; 1-min load average "
         f"{load_before:.1f} at the start, {load_after:.1f} at the end (2 means both cores busy).",
         "",
         "| start | seconds | goal |",

@@ -26,23 +26,11 @@ from astropy.io import fits
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-
+from benchmarks.run_all import instruction_sets  # noqa: E402
 from starcnet_core.io.cutouts import extract_stamps  # noqa: E402
 from starcnet_core.io.mosaics import IN_MEMORY_BYTES, open_mosaics  # noqa: E402
 
 FILTERS = ("f275w", "f336w", "f438w", "f555w", "f814w")
-
-
-def _cpu_flags() -> str:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return "unknown"
-    flags = next(
-        (line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), []
-    )
-    wanted = ("avx2", "avx512f", "avx512_bf16", "amx_tile", "avx512_vnni", "avx_vnni")
-    return ", ".join(f for f in wanted if f in flags) or "none of AVX2/AVX-512/AMX/VNNI"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -88,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     print("## Gzip-compressed mosaics (bench_mosaics_gzip.py)")
     print()
-    print(f"*CPU flags: {_cpu_flags()}; 1-min load average after the timings: {os.getloadavg()[0]:.1f}.*")
+    print(f"*CPU flags: {instruction_sets()}; 1-min load average after the timings: {os.getloadavg()[0]:.1f}.*")
     print()
     print(
         f"Five {args.size}x{args.size} float32 mosaics of sky noise ({raw_mb:.0f} MB as FITS, "

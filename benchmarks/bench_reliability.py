@@ -45,7 +45,7 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.run_all import machine_description  # noqa: E402
+from benchmarks.run_all import instruction_sets, machine_description  # noqa: E402
 from db import jobs  # noqa: E402
 from db.engine import make_engine, session_factory, use_case  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
@@ -349,25 +349,6 @@ SECURITY_TESTS = [
 ]
 
 
-def _cpu_flags() -> str:
-    flags = set()
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("flags"):
-            flags = set(line.split(":", 1)[1].split())
-            break
-    wanted = {
-        "avx2": "AVX2",
-        "avx512f": "AVX-512",
-        "avx512_bf16": "bf16",
-        "amx_tile": "AMX",
-        "avx512_vnni": "VNNI",
-    }
-    return (
-        ", ".join(name for flag, name in wanted.items() if flag in flags)
-        or "none of AVX2/AVX-512/bf16/AMX/VNNI"
-    )
-
-
 def report(found: dict, crashes: dict, bad: tuple[int, int], security: tuple[int, int], args) -> str:
     n, L, W = args.processes, args.labels, args.writer_labels
     lines = [
@@ -439,7 +420,7 @@ def main() -> int:
     print(section)
     stamp = (
         f"*Measured {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {machine_description()}; CPU flags: "
-        f"{_cpu_flags()}; 1-min load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after "
+        f"{instruction_sets()}; 1-min load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after "
         "(2 means both cores busy).*\n"
     )
     OUTPUT.write_text(

@@ -23,27 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-
-
-def _cpu_flags() -> str:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return "unknown"
-    flags = next(
-        (line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), []
-    )
-    wanted = {
-        "avx2": "AVX2",
-        "avx512f": "AVX-512",
-        "avx512_bf16": "bf16",
-        "amx_tile": "AMX",
-        "avx_vnni": "VNNI",
-    }
-    return (
-        ", ".join(name for flag, name in wanted.items() if flag in flags)
-        or "none of AVX2/AVX-512/bf16/AMX/VNNI"
-    )
+from benchmarks.run_all import instruction_sets  # noqa: E402
 
 
 def main() -> None:
@@ -60,7 +40,7 @@ def main() -> None:
     print("## bench_retrain_estimate: retrain time estimates from earlier jobs' measurements\n")
     print(
         f"Simulated galaxy of {args.candidates} candidates (catalog labels, `--include-catalog`), active "
-        f"network `lite`, the real worker cutting stamps from the mosaics. CPU flags: {_cpu_flags()}; "
+        f"network `lite`, the real worker cutting stamps from the mosaics. CPU flags: {instruction_sets()}; "
         f"1-min load average at the end: {load:.1f} (the machine's cores are shared).\n"
     )
     print("| job | mode | epochs | labels | estimate (s) | actual (s) | actual / estimate |")

@@ -46,7 +46,7 @@ from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-
+from benchmarks.run_all import instruction_sets  # noqa: E402
 from db import jobs  # noqa: E402
 from db.consensus import consensus, from_counts, refresh_consensus_cache  # noqa: E402
 from db.engine import make_engine, session_factory, use_case  # noqa: E402
@@ -508,28 +508,6 @@ def database(backend: str, tmp: Path, tag: str) -> tuple[str, callable]:
     return f"sqlite:///{tmp / f'{tag}.sqlite'}", lambda: None
 
 
-def cpu_flags() -> str:
-    try:
-        flags = next(
-            line.split(":", 1)[1].split()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("flags")
-        )
-    except (OSError, StopIteration):
-        return "unknown"
-    wanted = {
-        "avx2": "AVX2",
-        "avx512f": "AVX-512",
-        "avx512_bf16": "bf16",
-        "amx_tile": "AMX",
-        "avx512_vnni": "VNNI",
-    }
-    return (
-        ", ".join(name for flag, name in wanted.items() if flag in flags)
-        or "none of AVX2/AVX-512/bf16/AMX/VNNI"
-    )
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
@@ -603,7 +581,7 @@ def main() -> int:
     total_min = (time.perf_counter() - began) / 60
     print("## bench_scale: survey scale on SQLite and PostgreSQL\n")
     print(
-        f"`python benchmarks/bench_scale.py`; CPU flags: {cpu_flags()}; {os.cpu_count()} cores shared with other"
+        f"`python benchmarks/bench_scale.py`; CPU flags: {instruction_sets()}; {os.cpu_count()} cores shared with other"
         f" engineers' work, so every figure carries the 1-minute load average when it was taken. Total run"
         f" {total_min:.1f} min. PostgreSQL: the test server ({_server_version(args)})."
         " Median wall times after one untimed warm-up call (the export: one timed call after the warm-up).\n"

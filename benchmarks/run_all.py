@@ -25,15 +25,38 @@ OUTPUT = ROOT / "docs" / "BENCHMARKS.md"
 SECTIONS = ROOT / "docs" / "benchmarks"
 
 
-def machine_description() -> str:
-    cpu = platform.processor() or platform.machine()
+_INSTRUCTION_SET_NAMES = {"avx2": "AVX2", "avx512": "AVX-512", "avx512_bf16": "bf16", "vnni": "VNNI", "amx": "AMX"}
+
+
+def instruction_sets() -> str:
+    """The CPU's instruction sets that decide torch's speed, named as every benchmark section names them."""
+    sys.path.insert(0, str(ROOT))
+    from starcnet_core.nn.backends import cpu_instruction_sets
+
+    present = cpu_instruction_sets()
+    return ", ".join(name for key, name in _INSTRUCTION_SET_NAMES.items() if present[key]) or (
+        "none of " + "/".join(_INSTRUCTION_SET_NAMES.values())
+    )
+
+
+def cpu_model() -> str:
+    """The CPU's model name (/proc/cpuinfo), or what the platform says."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
+    return platform.processor() or platform.machine()
+
+
+def cpu_line() -> str:
+    """CPU model, cores and instruction sets, in one line."""
+    return f"{cpu_model()}, {os.cpu_count()} cores ({instruction_sets()})"
+
+
+def machine_description() -> str:
+    cpu = f"{cpu_model()} ({instruction_sets()})"
     memory = ""
     try:
         kib = int(Path("/proc/meminfo").read_text().split()[1])
