@@ -55,6 +55,31 @@ def galaxy_name_of_catalog(session: Session, catalog_path: str) -> str | None:
     return session.scalar(select(Galaxy.name).where(Galaxy.catalog_path == catalog_path))
 
 
+def galaxy_with_candidates(
+    session: Session, source_ids: Sequence[int], x: Sequence[float], y: Sequence[float]
+) -> str | None:
+    """The name of a galaxy whose candidates are these: the same source ids at the same positions (0.01 px).
+
+    Finds a field imported again from a copy of its catalog in another folder,
+    which the catalog path alone does not show.
+    """
+    wanted = sorted(
+        (int(s), round(float(a), 2), round(float(b), 2)) for s, a, b in zip(source_ids, x, y, strict=True)
+    )
+    same_count = (
+        select(Candidate.galaxy_id).group_by(Candidate.galaxy_id).having(func.count() == len(wanted))
+    )
+    for galaxy_id in session.scalars(same_count):
+        rows = session.execute(
+            select(Candidate.source_id, Candidate.x, Candidate.y)
+            .where(Candidate.galaxy_id == galaxy_id)
+            .order_by(Candidate.source_id)
+        ).all()
+        if [(s, round(a, 2), round(b, 2)) for s, a, b in rows] == wanted:
+            return session.scalar(select(Galaxy.name).where(Galaxy.id == galaxy_id))
+    return None
+
+
 def mosaic_paths(session: Session, galaxy_id: int) -> dict[str, str]:
     """Band -> stored mosaic path of a galaxy (empty without mosaics or without the galaxy)."""
     galaxy = session.get(Galaxy, galaxy_id)

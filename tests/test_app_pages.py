@@ -520,14 +520,13 @@ def test_a_failed_retrain_is_rerun_from_the_page(database_url: str) -> None:
     assert RetrainRequest.from_params(again.params) == RetrainRequest.from_params(params)
 
 
-def _ngc45_like(directory: Path) -> Path:
-    """A galaxy whose catalog, without a readme, has two class columns as NGC 45's."""
-    directory = write_galaxy(
-        directory, [40.5, 50.5], [40.5, 50.5], [1, 2], field=directory.name, shape=(90, 90)
-    )
+def _ngc45_like(directory: Path, at: float = 40.5) -> Path:
+    """A galaxy whose catalog, without a readme, has two class columns as NGC 45's (sources at ``at`` and ``at`` + 10 px)."""
+    where = [at, at + 10.0]
+    directory = write_galaxy(directory, where, where, [1, 2], field=directory.name, shape=(90, 90))
     tab = next(directory.glob("*.tab"))
     tab.with_suffix(".readme").unlink()
-    rows = catalog_rows([40.5, 50.5], [40.5, 50.5], [1, 2])[:, :33]
+    rows = catalog_rows(where, where, [1, 2])[:, :33]
     # As NGC 45: a 0/1 flag, a class column, a 0-2 column, another class column.
     np.savetxt(tab, np.column_stack([rows, [0, 1], [3, 4], [0, 2], [4, 1]]), fmt="%.5f")
     return directory
@@ -560,7 +559,8 @@ def test_galaxies_page_lists_ambiguous_class_columns_and_imports_the_one_chosen(
     engine.dispose()
     assert [tuple(r) for r in labels] == [(1, "4"), (2, "1")]
     # Imported with none chosen: the page says how to add one later.
-    app.text_input(key="import_dir").input(str(_ngc45_like(tmp_path / "ngc46"))).run()
+    # another field: the same ids elsewhere (the same positions would be refused as a copy of ngc45)
+    app.text_input(key="import_dir").input(str(_ngc45_like(tmp_path / "ngc46", at=35.5))).run()
     app.button(key="import_dir_go").click().run()
     assert "Imported ngc46" in app.success[0].value
     assert "catalog-labels ngc46 --label-column N" in app.text[0].value

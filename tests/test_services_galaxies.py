@@ -9,6 +9,8 @@ against a count made directly from the two files.
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pytest
 from astropy.io import fits
@@ -126,6 +128,23 @@ def test_duplicate_import_is_refused_without_a_write(session, tmp_path):
         import_galaxy(session, tmp_path / "tiny", name="other")
     assert session.scalar(select(func.count()).select_from(Candidate)) == 5
     assert session.scalar(select(func.count()).select_from(Galaxy)) == 1
+
+
+def test_a_copy_of_an_imported_field_in_another_folder_is_refused_without_a_write(session, tmp_path):
+    write_galaxy(tmp_path / "tiny")
+    import_galaxy(session, tmp_path / "tiny")
+    shutil.copytree(tmp_path / "tiny", tmp_path / "copy")
+    with pytest.raises(UserInputError, match="galaxy 'tiny' already holds these candidates"):
+        import_galaxy(session, tmp_path / "copy", name="other")
+    # the same ids elsewhere on the image are another field
+    moved = tmp_path / "moved"
+    shutil.copytree(tmp_path / "tiny", moved)
+    catalog = next(moved.glob("*.tab"))
+    rows = np.loadtxt(catalog)
+    rows[:, 1] += 3.0
+    np.savetxt(catalog, rows, fmt="%.5f")
+    import_galaxy(session, moved, name="moved")
+    assert session.scalar(select(func.count()).select_from(Galaxy)) == 2
 
 
 def test_catalog_without_mosaics_and_predictions(session, tmp_path):

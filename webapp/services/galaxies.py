@@ -279,6 +279,13 @@ def import_galaxy(
         twin = db_galaxies.galaxy_name_of_catalog(session, catalog_path)
         if twin is not None:
             raise UserInputError(f"{catalog.path}: already imported as galaxy {twin!r}")
+        table = catalog.table
+        twin = db_galaxies.galaxy_with_candidates(session, table["id"], table["x"], table["y"])
+        if twin is not None:
+            raise UserInputError(
+                f"{catalog.path}: galaxy {twin!r} already holds these candidates (the same ids at the same "
+                "positions): the same field imported again from a copy of its catalog"
+            )
         galaxy = Galaxy(
             name=name,
             distance_mpc=distance_mpc,
