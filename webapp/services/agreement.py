@@ -15,11 +15,11 @@ from sqlalchemy.orm import Session
 
 from db.agreement import expert_votes, model_consensus_pairs
 from db.engine import use_case
-from db.galaxies import galaxy_id_by_name
 from db.predictions import active_model_version
 from db.registry import version_by_name
 from starcnet_core.errors import UserInputError
 from starcnet_core.evaluation import agreement
+from webapp.services.galaxies import galaxy_id_of
 
 __all__ = ["agreement_report", "expert_agreement", "model_agreement"]
 
@@ -104,11 +104,7 @@ def agreement_report(
         and ``model`` (see :func:`model_agreement`: model in columns, consensus in rows).
     """
     with use_case(session):
-        galaxy_id = None
-        if galaxy is not None:
-            galaxy_id = galaxy_id_by_name(session, galaxy)
-            if galaxy_id is None:
-                raise UserInputError(f"unknown galaxy {galaxy!r}")
+        galaxy_id = None if galaxy is None else galaxy_id_of(session, galaxy)
         if model is not None:
             version = version_by_name(session, model)
             if version is None:

@@ -23,13 +23,14 @@ from sqlalchemy.orm import Session
 
 from db.consensus import from_counts
 from db.engine import use_case
-from db.galaxies import export_row_partitions, galaxy_id_by_name
+from db.galaxies import export_row_partitions
 from db.models import ModelVersion
 from db.predictions import active_model_version
 from db.registry import version_by_name
 from starcnet_core.errors import UserInputError
 from starcnet_core.io.published import write_starcnet_tab
 from starcnet_core.io.regions import write_ds9_regions
+from webapp.services.galaxies import galaxy_id_of
 
 __all__ = ["EXPORT_FORMATS", "EXPORT_COLUMNS", "galaxy_table", "export_galaxy"]
 
@@ -73,13 +74,6 @@ def _model(session: Session, model: str | None) -> ModelVersion | None:
 _CHUNK_ROWS = 20_000
 
 _FLOAT_COLUMNS = ("x", "y", "ra", "dec", "mag_V", "consensus_mean", "agreement", "p1", "p2", "p3", "p4")
-
-
-def _galaxy_id(session: Session, galaxy: str) -> int:
-    galaxy_id = galaxy_id_by_name(session, galaxy)
-    if galaxy_id is None:
-        raise UserInputError(f"unknown galaxy {galaxy!r}")
-    return galaxy_id
 
 
 def _chunks(
@@ -128,7 +122,7 @@ def galaxy_table(session: Session, galaxy: str, *, model: str | None = None) -> 
     of ``model`` (default the active version; NaN without prediction).
     """
     with use_case(session):
-        galaxy_id = _galaxy_id(session, galaxy)
+        galaxy_id = galaxy_id_of(session, galaxy)
         version = _model(session, model)
         chunks = list(_chunks(session, galaxy_id, version))
     table = Table()
@@ -144,7 +138,7 @@ def galaxy_table(session: Session, galaxy: str, *, model: str | None = None) -> 
 def _write_csv(session: Session, galaxy: str, out: Path, model: str | None) -> None:
     """The columns of :func:`galaxy_table` as CSV, written chunk by chunk as the rows arrive."""
     with use_case(session):
-        galaxy_id = _galaxy_id(session, galaxy)
+        galaxy_id = galaxy_id_of(session, galaxy)
         version = _model(session, model)
         with out.open("w", newline="") as stream:  # opened once the names are known good
             writer = csv.writer(stream)

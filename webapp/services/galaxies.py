@@ -377,6 +377,14 @@ def list_galaxies(session: Session) -> list[GalaxySummary]:
     return _summaries(session)
 
 
+def galaxy_id_of(session: Session, name: str) -> int:
+    """The id of the galaxy called ``name``; a user error when there is none."""
+    galaxy_id = db_galaxies.galaxy_id_by_name(session, name)
+    if galaxy_id is None:
+        raise UserInputError(f"unknown galaxy {name!r}")
+    return galaxy_id
+
+
 def get_galaxy(session: Session, name: str) -> GalaxySummary:
     """The galaxy called ``name``; :class:`UserInputError` when there is none."""
     found = _summaries(session, name)

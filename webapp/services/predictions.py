@@ -18,7 +18,7 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from db.engine import use_case
-from db.galaxies import candidate_ids_by_source, galaxy_id_by_name
+from db.galaxies import candidate_ids_by_source
 from db.models import ModelVersion
 from db.predictions import active_model_version, store_predictions
 from db.registry import version_by_name
@@ -26,6 +26,7 @@ from db.scoring import count_predictions
 from starcnet_core.errors import UserInputError
 from starcnet_core.io.published import read_starcnet_tab
 from starcnet_core.scores import score_summaries
+from webapp.services.galaxies import galaxy_id_of
 
 __all__ = ["PredictionImport", "get_or_create_model_version", "import_predictions"]
 
@@ -77,9 +78,7 @@ def import_predictions(session: Session, path: str | Path, *, galaxy: str, model
     if len(np.unique(ids)) != len(ids):
         raise UserInputError(f"{path}: candidate ids repeat")
     with use_case(session):
-        galaxy_id = galaxy_id_by_name(session, galaxy)
-        if galaxy_id is None:
-            raise UserInputError(f"unknown galaxy {galaxy!r}")
+        galaxy_id = galaxy_id_of(session, galaxy)
         by_source = candidate_ids_by_source(session, galaxy_id)
         unknown = [int(i) for i in ids if int(i) not in by_source]
         if unknown:
