@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["score_summaries"]
+__all__ = ["score_summaries", "mutual_information"]
 
 
 def score_summaries(scores: np.ndarray) -> dict[str, np.ndarray]:
@@ -41,3 +41,27 @@ def score_summaries(scores: np.ndarray) -> dict[str, np.ndarray]:
         "margin": ordered[:, -1] - ordered[:, -2],
         "entropy": -terms.sum(axis=1),
     }
+
+
+def mutual_information(passes: np.ndarray) -> np.ndarray:
+    """BALD: the mutual information between class and network of ``(S, N, K)`` scores of S stochastic passes (nats).
+
+    The entropy of the mean scores minus the mean entropy of the passes
+    (Houlsby et al. 2011), each entropy as :func:`score_summaries` defines it:
+    high where the passes disagree (the model does not know), not where they
+    agree on an ambiguous answer (the image does not tell).
+
+    Raises
+    ------
+    ValueError
+        Fewer than two passes, or not an ``(S, N, K)`` array.
+    """
+    passes = np.asarray(passes, dtype=np.float64)
+    if passes.ndim != 3 or len(passes) < 2:
+        raise ValueError("bald needs (S, N, K) scores of at least two stochastic passes")
+    return _entropy(passes.mean(axis=0)) - _entropy(passes).mean(axis=0)
+
+
+def _entropy(scores: np.ndarray) -> np.ndarray:
+    """Entropy of each score vector of an ``(..., K)`` array, as :func:`score_summaries` defines it."""
+    return score_summaries(scores.reshape(-1, scores.shape[-1]))["entropy"].reshape(scores.shape[:-1])

@@ -86,6 +86,31 @@ def test_fp32_is_the_published_loop_bit_for_bit(loaded) -> None:
     assert table.colnames[-1] == "precision" and set(table["precision"]) == {"fp32"}
 
 
+def test_bald_comes_from_the_backend_pass_and_is_close_across_backends(monkeypatch) -> None:
+    from starcnet_core.training.finetune import conv_features, head_bald
+
+    torch.manual_seed(0)
+    loaded = LoadedModel.from_model(StarcNet(replace(TINY, dropout=0.5)), np.full(5, 0.5, dtype=np.float32))
+    monkeypatch.setenv("STARCNET_INT8_ENGINE", "torch")
+    monkeypatch.setattr(backends, "AGREEMENT", 0.0)
+    stamps = tiny_stampset(60, seed=4).stamps
+    assert predict_stamps(loaded, stamps, precision="fp32").bald is None  # only when asked for
+    exact = predict_stamps(loaded, stamps, precision="fp32", bald_passes=20, batch_size=16)
+    # fp32: the MC-dropout BALD of the network's own conv features, whatever the batches
+    expected = head_bald(loaded.model, conv_features(loaded.model, stamps, loaded.band_mean))
+    assert exact.bald.shape == (60,) and expected.min() > 1e-4
+    np.testing.assert_allclose(exact.bald, expected, rtol=1e-4, atol=1e-7)
+    # with test-time augmentation BALD is of the stamps as given
+    np.testing.assert_allclose(
+        predict_stamps(loaded, stamps, precision="fp32", bald_passes=20, tta=True).bald, exact.bald, rtol=1e-5
+    )
+    for precision in ("bf16", "int8"):
+        fast = predict_stamps(loaded, stamps, precision=precision, bald_passes=20)
+        assert fast.precision == precision
+        assert np.abs(fast.bald - exact.bald).max() < 0.1 * exact.bald.max()
+        assert np.corrcoef(fast.bald, exact.bald)[0, 1] > 0.95
+
+
 def test_int8_is_used_only_after_passing_its_check_against_fp32(loaded, monkeypatch, caplog) -> None:
     monkeypatch.setenv("STARCNET_INT8_ENGINE", "torch")
     stamps = tiny_stampset(60, seed=4).stamps

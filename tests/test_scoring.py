@@ -77,6 +77,52 @@ def test_scoring_stores_usable_predictions_once(galaxy) -> None:
             request_scoring(session, 77)
 
 
+def test_scores_and_bald_come_from_one_pass_of_the_convolutions(tmp_path, monkeypatch) -> None:
+    from dataclasses import replace
+
+    import torch
+    from retrain_testing import make_galaxy, synthetic_stamps
+    from stamp_testing import TINY
+
+    from starcnet_core.nn.checkpoint import save_checkpoint
+    from starcnet_core.nn.model import StarcNet
+    from starcnet_core.training.finetune import conv_features, head_bald
+    from webapp.services import scoring
+    from webapp.services.model_versions import import_model
+
+    monkeypatch.setenv("STARCNET_DATA_DIR", str(tmp_path / "data"))
+    sessions = session_factory(migrated_engine(tmp_path))
+    with sessions() as session:
+        ids = np.array(make_galaxy(session, n=24))
+        torch.manual_seed(0)  # a network with dropout, so that the MC-dropout passes differ
+        path = save_checkpoint(tmp_path / "d.pt", StarcNet(replace(TINY, dropout=0.5)), band_mean=np.zeros(5))
+        version = import_model(session, path, "with dropout", activate=True).id
+        loaded = scoring.load_version_model(session, version)
+        seen: list[int] = []
+        hooks = [
+            path.features.register_forward_hook(lambda module, args, out: seen.append(len(args[0])))
+            for path in loaded.model.pathways
+        ]
+        monkeypatch.setattr(scoring, "load_version_model", lambda session, version_id: loaded)
+        assert score_candidates(session, version, ids, stamps=synthetic_stamps, precision="fp32") == 24
+        for hook in hooks:
+            hook.remove()
+        # each of the 3 pathways' convolutions saw each stamp once: no second pass for BALD
+        assert sum(seen) == 3 * 24
+        stored = dict(
+            session.execute(
+                select(Prediction.candidate_id, Prediction.bald).where(Prediction.model_version_id == version)
+            ).all()
+        )
+        stamps = synthetic_stamps(session, ids)
+    # the same BALD as 20 MC-dropout passes of the head on the fp32 conv features of the stamps
+    expected = head_bald(
+        loaded.model, conv_features(loaded.model, stamps, loaded.band_mean), temperature=loaded.temperature
+    )
+    assert expected.min() > 1e-4
+    np.testing.assert_allclose([stored[int(i)] for i in ids], expected, rtol=1e-4, atol=1e-7)
+
+
 def test_a_quick_retrain_is_scored_from_cached_features_without_their_stamps(tmp_path, monkeypatch) -> None:
     from retrain_testing import make_galaxy, synthetic_stamps, true_class
 

@@ -63,6 +63,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -112,23 +113,38 @@ log = logging.getLogger("starcnet_core.inference")
 
 @dataclass
 class Backend:
-    """A way of running one network: normalised stamps ``(B, bands, S, S)`` to float32 logits.
+    """A way of running one network on normalised stamps ``(B, bands, S, S)``.
 
     Attributes
     ----------
     precision : str
         ``fp32``, ``bf16`` or ``int8``: what really runs.
-    logits : callable
+    hidden : callable
+        Stamps to the pathways' pre-dropout features ``(B, n_pathways *
+        fc_width)``, float32: everything but the final layer, the part that
+        costs. MC dropout (:mod:`starcnet_core.nn.mc_dropout`) starts from
+        them, so BALD needs no second pass of the convolutions.
+    head : torch.nn.Module
+        The network's final layer (float32), features to logits.
     check : dict
         For a backend other than fp32: ``stamps``, ``identical_classes`` and
         ``max_score_difference`` of its check against fp32 (and objects/s of both).
+    engine : str
+        What runs it: ``torch``, or ``openvino`` (int8 when OpenVINO and NNCF are installed).
+    runtime : object
+        The engine's compiled network where there is one (OpenVINO's), else None.
     """
 
     precision: str
-    logits: Callable[[torch.Tensor], torch.Tensor]
+    hidden: Callable[[torch.Tensor], torch.Tensor]
+    head: nn.Module
     check: dict = field(default_factory=dict)
-    #: What runs it: ``torch``, or ``openvino`` (int8 when OpenVINO and NNCF are installed).
     engine: str = "torch"
+    runtime: Any = None
+
+    def logits(self, batch: torch.Tensor) -> torch.Tensor:
+        """Float32 logits ``(B, n_classes)`` of normalised stamps."""
+        return self.head(self.hidden(batch))
 
 
 def bf16_is_fast(device: torch.device | str = "cpu") -> bool:
@@ -223,7 +239,15 @@ def choice_cache_path() -> Path:
 
 
 def _fp32_backend(model: StarcNet) -> Backend:
-    return Backend("fp32", model)
+    """The network as it is: ``head(hidden(x))`` is ``model(x)`` in evaluation mode, operation for operation."""
+
+    def hidden(batch: torch.Tensor) -> torch.Tensor:
+        views = model.pathway_inputs(batch)
+        return torch.cat(
+            [path.hidden(path.features(v)) for path, v in zip(model.pathways, views, strict=True)], 1
+        )
+
+    return Backend("fp32", hidden, model.head)
 
 
 def _bf16_backend(model: StarcNet) -> Backend:
@@ -246,7 +270,7 @@ def _bf16_backend(model: StarcNet) -> Backend:
             layers.append((weight, conv.bias.to(torch.bfloat16), conv.padding, norm, act.negative_slope))
         stacks.append(layers)
 
-    def logits(batch: torch.Tensor) -> torch.Tensor:
+    def hidden(batch: torch.Tensor) -> torch.Tensor:
         features = []
         for path, layers, view in zip(model.pathways, stacks, model.pathway_inputs(batch), strict=True):
             maps = view.to(torch.bfloat16).contiguous(memory_format=torch.channels_last)
@@ -258,10 +282,10 @@ def _bf16_backend(model: StarcNet) -> Backend:
                 maps = F.conv2d(maps, weight, bias, padding=padding)
                 maps = F.group_norm(maps, norm.num_groups, norm.weight, norm.bias, norm.eps)
                 maps = F.leaky_relu_(maps, slope)
-            features.append(path.embed(maps.float()))
-        return model.head(torch.cat(features, dim=1))
+            features.append(path.hidden(maps.float()))
+        return torch.cat(features, dim=1)
 
-    return Backend("bf16", logits)
+    return Backend("bf16", hidden, model.head)
 
 
 class _QuantisedStack(nn.Module):
@@ -317,19 +341,20 @@ def _int8_backend(model: StarcNet, calibration: torch.Tensor) -> Backend:
                     stack(view)
         tq.convert(stacks, inplace=True)
 
-    def logits(batch: torch.Tensor) -> torch.Tensor:
+    def hidden(batch: torch.Tensor) -> torch.Tensor:
         views = model.pathway_inputs(batch)
         features = [
-            path.embed(stack(view)) for path, stack, view in zip(model.pathways, stacks, views, strict=True)
+            path.hidden(stack(view)) for path, stack, view in zip(model.pathways, stacks, views, strict=True)
         ]
-        return model.head(torch.cat(features, dim=1))
+        return torch.cat(features, dim=1)
 
-    return Backend("int8", logits)
+    return Backend("int8", hidden, model.head)
 
 
 class _ExportNet(nn.Module):
-    """The network as OpenVINO converts it: the same arithmetic, each pathway's fully connected
-    GroupNorm applied to ``(B, C, 1, 1)`` maps (OpenVINO's CPU plugin has no 2-D GroupNorm)."""
+    """The network up to its final layer as OpenVINO converts it: the pre-dropout pathway features,
+    each pathway's fully connected GroupNorm applied to ``(B, C, 1, 1)`` maps (OpenVINO's CPU plugin
+    has no 2-D GroupNorm). The final layer runs in PyTorch, on these features (:class:`Backend`)."""
 
     def __init__(self, model: StarcNet) -> None:
         super().__init__()
@@ -342,7 +367,7 @@ class _ExportNet(nn.Module):
             norm = path.fc_norm
             hidden = F.group_norm(hidden[:, :, None, None], norm.num_groups, norm.weight, norm.bias, norm.eps)
             features.append(path.act(hidden.flatten(1)))
-        return self.model.head(torch.cat(features, dim=1))
+        return torch.cat(features, dim=1)
 
 
 _OPENVINO_MISSING_SAID = False
@@ -403,28 +428,25 @@ def _openvino_int8_backend(model: StarcNet, calibration: torch.Tensor) -> Backen
             },
         )
 
-    def logits(batch: torch.Tensor) -> torch.Tensor:
+    def hidden(batch: torch.Tensor) -> torch.Tensor:
         request = compiled.create_infer_request()
         request.infer({0: batch.detach().cpu().numpy()})
         return torch.from_numpy(request.get_output_tensor(0).data.copy()).to(batch.device)
 
-    return Backend("int8", logits, engine="openvino")
+    return Backend("int8", hidden, model.head, engine="openvino", runtime=compiled)
 
 
 def openvino_conv_kernels(backend: Backend) -> dict[str, int]:
     """The OpenVINO int8 backend's convolution kernels (``primitiveType``) and how many use each; {} otherwise."""
-    compiled = getattr(backend.logits, "__closure__", None)
-    for cell in compiled or ():
-        value = cell.cell_contents
-        if hasattr(value, "get_runtime_model"):
-            kernels: dict[str, int] = {}
-            for op in value.get_runtime_model().get_ops():
-                info = op.get_rt_info()
-                if info["layerType"].astype(str) == "Convolution":
-                    name = info["primitiveType"].astype(str)
-                    kernels[name] = kernels.get(name, 0) + 1
-            return kernels
-    return {}
+    if backend.runtime is None or not hasattr(backend.runtime, "get_runtime_model"):
+        return {}
+    kernels: dict[str, int] = {}
+    for op in backend.runtime.get_runtime_model().get_ops():
+        info = op.get_rt_info()
+        if info["layerType"].astype(str) == "Convolution":
+            name = info["primitiveType"].astype(str)
+            kernels[name] = kernels.get(name, 0) + 1
+    return kernels
 
 
 def _int8_engine_backend(model: StarcNet, calibration: torch.Tensor) -> Backend:

@@ -118,7 +118,11 @@ class Pathway(nn.Module):
 
     def embed(self, conv_maps: torch.Tensor) -> torch.Tensor:
         """The fully connected part: ``(B, width, S/2, S/2)`` conv maps to ``(B, fc_width)``."""
-        return self.dropout(self.act(self.fc_norm(self.fc(torch.flatten(conv_maps, 1)))))
+        return self.dropout(self.hidden(conv_maps))
+
+    def hidden(self, conv_maps: torch.Tensor) -> torch.Tensor:
+        """The fully connected part before its dropout (deterministic): conv maps to ``(B, fc_width)``."""
+        return self.act(self.fc_norm(self.fc(torch.flatten(conv_maps, 1))))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.embed(self.features(x))

@@ -27,6 +27,7 @@ from astropy.table import Table
 from starcnet_core.errors import UserInputError
 from starcnet_core.nn.backends import PRECISIONS, bf16_is_fast, select_backend
 from starcnet_core.nn.checkpoint import LoadedModel
+from starcnet_core.nn.mc_dropout import mc_dropout_bald
 from starcnet_core.scores import score_summaries
 
 __all__ = ["Predictions", "predict_stamps", "PRECISIONS", "bf16_is_fast", "dihedral_views"]
@@ -49,10 +50,13 @@ class Predictions:
         Shannon entropy of the scores (nats).
     precision : str
         The backend that computed the scores: ``fp32``, ``bf16`` or ``int8``.
+    bald : numpy.ndarray or None
+        BALD score of each stamp (nats) when MC-dropout passes were asked for, else None.
     """
 
     scores: np.ndarray
     precision: str = "fp32"
+    bald: np.ndarray | None = None
 
     @property
     def summaries(self) -> dict[str, np.ndarray]:
@@ -118,6 +122,7 @@ def predict_stamps(
     tta: bool = False,
     precision: str = "auto",
     progress: Callable[[int, int], None] | None = None,
+    bald_passes: int = 0,
 ) -> Predictions:
     """Class scores of ``stamps`` under ``loaded``.
 
@@ -136,6 +141,13 @@ def predict_stamps(
         the published network, bit-reproducible for the same batches.
     progress : callable, optional
         Called as ``progress(done, total)`` after each batch.
+    bald_passes : int
+        With ``n > 0``, also the BALD score of each stamp
+        (:attr:`Predictions.bald`): ``n`` MC-dropout passes of the final
+        layers (:func:`~starcnet_core.nn.mc_dropout.mc_dropout_bald`, seed 0,
+        under the model's temperature) from the pre-dropout features of the
+        same backend pass that gives the scores, so BALD costs no second pass
+        of the convolutions. With ``tta``, BALD is of the stamps as given.
 
     Raises
     ------
@@ -150,15 +162,27 @@ def predict_stamps(
     device = next(model.parameters()).device
     backend = select_backend(loaded, stamps, precision, device=device)
     mean = torch.as_tensor(np.asarray(loaded.band_mean, dtype=np.float32).reshape(1, -1, 1, 1), device=device)
-    out = []
+    out, hidden = [], []
     with torch.inference_mode():
         for start in range(0, len(stamps), batch_size):
             # A copy: the stamps may be a read-only memory map.
             batch = torch.from_numpy(np.array(stamps[start : start + batch_size])).to(device) - mean
-            views = dihedral_views(batch) if tta else [batch]
-            logits = [backend.logits(v).float() for v in views]
+            features = backend.hidden(batch).float()
+            if bald_passes > 0:
+                hidden.append(features.cpu().numpy())
+            logits = [backend.head(features)]
+            if tta:  # the first view is the batch itself
+                logits += [backend.logits(v).float() for v in dihedral_views(batch)[1:]]
             scores = torch.stack([torch.softmax(x / loaded.temperature, dim=1) for x in logits])
             out.append(scores.mean(dim=0).cpu().numpy())
             if progress is not None:
                 progress(min(start + batch_size, len(stamps)), len(stamps))
-    return Predictions(np.concatenate(out).astype(np.float64), precision=backend.precision)
+    bald = None
+    if bald_passes > 0:
+        bald = mc_dropout_bald(
+            model,
+            np.concatenate(hidden),
+            n_samples=bald_passes,
+            temperature=loaded.temperature,
+        )
+    return Predictions(np.concatenate(out).astype(np.float64), precision=backend.precision, bald=bald)

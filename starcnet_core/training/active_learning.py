@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
-from starcnet_core.scores import score_summaries
+from starcnet_core.scores import mutual_information, score_summaries
 
 __all__ = [
     "UNCERTAINTY_MEASURES",
@@ -44,11 +44,6 @@ __all__ = [
 
 #: Names accepted by :func:`uncertainty`.
 UNCERTAINTY_MEASURES: tuple[str, ...] = ("entropy", "margin", "least_confident", "bald")
-
-
-def _entropy(scores: np.ndarray) -> np.ndarray:
-    """Entropy of each score vector of an ``(..., K)`` array, as :func:`score_summaries` defines it."""
-    return score_summaries(scores.reshape(-1, scores.shape[-1]))["entropy"].reshape(scores.shape[:-1])
 
 
 def uncertainty(scores: np.ndarray, measure: str = "margin") -> np.ndarray:
@@ -77,9 +72,7 @@ def uncertainty(scores: np.ndarray, measure: str = "margin") -> np.ndarray:
         raise ValueError(f"unknown uncertainty measure {measure!r}; choose from {UNCERTAINTY_MEASURES}")
     scores = np.asarray(scores, dtype=np.float64)
     if measure == "bald":
-        if scores.ndim != 3 or len(scores) < 2:
-            raise ValueError("bald needs (S, N, K) scores of at least two stochastic passes")
-        return _entropy(scores.mean(axis=0)) - _entropy(scores).mean(axis=0)
+        return mutual_information(scores)
     if scores.ndim == 3:
         scores = scores.mean(axis=0)
     summaries = score_summaries(scores)

@@ -30,8 +30,8 @@ from torch import nn
 from starcnet_core.atomic_write import atomic_path
 from starcnet_core.calibration import apply_temperature
 from starcnet_core.errors import UserInputError
+from starcnet_core.nn.mc_dropout import BALD_PASSES, mc_dropout_bald, mc_dropout_probabilities
 from starcnet_core.nn.model import StarcNet
-from starcnet_core.training.active_learning import uncertainty
 from starcnet_core.training.train import TrainingCancelled, calibrate
 
 __all__ = [
@@ -42,7 +42,9 @@ __all__ = [
     "conv_features",
     "finetune_head",
     "head_logits",
+    "BALD_PASSES",
     "head_bald",
+    "head_hidden",
     "head_mc_probabilities",
     "head_probabilities",
     "quick_costs",
@@ -220,6 +222,20 @@ def head_probabilities(
     return apply_temperature(head_logits(model, features, batch_size=batch_size), temperature)
 
 
+def head_hidden(model: StarcNet, features: np.ndarray, *, batch_size: int = 512) -> np.ndarray:
+    """Pre-dropout pathway features ``(N, n_pathways * fc_width)`` of ``model`` from cached conv features."""
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(features), batch_size):
+            batch = torch.from_numpy(np.asarray(features[start : start + batch_size], np.float32))
+            out.append(
+                torch.cat([path.hidden(batch[:, i]) for i, path in enumerate(model.pathways)], 1).numpy()
+            )
+    if not out:
+        return np.zeros((0, sum(path.fc.out_features for path in model.pathways)), np.float32)
+    return np.concatenate(out)
+
+
 def head_mc_probabilities(
     model: StarcNet,
     features: np.ndarray,
@@ -233,35 +249,20 @@ def head_mc_probabilities(
 
     The pathways' dropout (p = 0.5 in the paper's network) is the only random
     layer: GroupNorm behaves the same in training and evaluation. A network
-    without dropout gives ``n_samples`` identical passes.
+    without dropout gives ``n_samples`` identical passes. The large fully
+    connected layers run once (:func:`head_hidden`); the passes are
+    :func:`starcnet_core.nn.mc_dropout.mc_dropout_probabilities`.
     """
     if n_samples < 1:
         raise UserInputError("MC dropout needs at least one pass")
-    was_training = model.training
-    # the head shares the model's modules: training mode switches their dropout on
-    head = _Head(model).train()
-    out = np.empty((n_samples, len(features), model.config.n_classes), np.float64)
-    try:
-        with torch.random.fork_rng(), torch.no_grad():
-            torch.manual_seed(seed)
-            for start in range(0, len(features), batch_size):
-                batch = torch.from_numpy(np.asarray(features[start : start + batch_size], np.float32))
-                # everything before the dropout is deterministic: the large fully connected layers run once
-                kept = [path.act(path.fc_norm(path.fc(batch[:, i]))) for i, path in enumerate(head.pathways)]
-                for s in range(n_samples):
-                    dropped = torch.cat(
-                        [path.dropout(k) for path, k in zip(head.pathways, kept, strict=True)], 1
-                    )
-                    out[s, start : start + len(batch)] = apply_temperature(
-                        head.head(dropped).numpy(), temperature
-                    )
-    finally:
-        model.train(was_training)
-    return out
-
-
-#: MC-dropout passes behind a stored BALD score (the review queue's ``most_informative`` order).
-BALD_PASSES = 20
+    return mc_dropout_probabilities(
+        model,
+        head_hidden(model, features, batch_size=batch_size),
+        n_samples=n_samples,
+        temperature=temperature,
+        seed=seed,
+        batch_size=batch_size,
+    )
 
 
 def head_bald(
@@ -277,17 +278,17 @@ def head_bald(
     The entropy of the mean of ``n_samples`` MC-dropout passes of the fully
     connected layers (:func:`head_mc_probabilities`, logits divided by the
     model's calibration ``temperature``) minus the mean entropy of the passes
-    (:func:`starcnet_core.training.active_learning.uncertainty`, Houlsby et al.
+    (:func:`starcnet_core.scores.mutual_information`, Houlsby et al.
     2011): high where the dropout networks disagree, not merely where each is
-    unsure. Deterministic for a given ``seed``.
+    unsure. Deterministic for a given ``seed``; the same as
+    :func:`starcnet_core.nn.predict.predict_stamps` gives with ``bald_passes``
+    from the stamps themselves (:func:`starcnet_core.nn.mc_dropout.mc_dropout_bald`).
     """
     if len(features) == 0:
         return np.zeros(0)
-    passes = head_mc_probabilities(
-        model, features, n_samples=max(2, n_samples), temperature=temperature, seed=seed
+    return mc_dropout_bald(
+        model, head_hidden(model, features), n_samples=n_samples, temperature=temperature, seed=seed
     )
-    # the mutual information is >= 0; rounding can leave -1e-17
-    return np.maximum(uncertainty(passes, "bald"), 0.0)
 
 
 def _split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

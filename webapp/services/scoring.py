@@ -187,13 +187,14 @@ def score_candidates(
     bald_passes : int, optional
         MC-dropout passes of the fully connected layers behind each stored BALD
         score (the queue's ``most_informative`` order); default
-        :data:`starcnet_core.training.finetune.BALD_PASSES`, 0 stores none. From
-        cached features they cost only the small head; from stamps they add one
-        fp32 pass of the convolutions per candidate (the scores themselves keep
-        the requested ``precision``).
+        :data:`starcnet_core.nn.mc_dropout.BALD_PASSES`, 0 stores none. They
+        cost only the small final layers: from stamps they start from the
+        pre-dropout features of the same backend pass that gives the scores
+        (:func:`~starcnet_core.nn.predict.predict_stamps`, in the requested
+        ``precision``), from cached features from those.
     """
+    from starcnet_core.nn.mc_dropout import BALD_PASSES
     from starcnet_core.nn.predict import predict_stamps
-    from starcnet_core.training.finetune import BALD_PASSES
 
     passes = BALD_PASSES if bald_passes is None else bald_passes
 
@@ -218,10 +219,12 @@ def score_candidates(
             batch_stamps = stamps(session, batch)
         usable = ~np.isnan(batch_stamps).any(axis=(1, 2, 3))
         if usable.any():
-            predicted = predict_stamps(loaded, batch_stamps[usable], precision=precision)
-            summaries = {**predicted.summaries, "bald": _bald_of_stamps(loaded, batch_stamps[usable], passes)}
+            predicted = predict_stamps(loaded, batch_stamps[usable], precision=precision, bald_passes=passes)
+            summaries = {**predicted.summaries, "bald": predicted.bald}
             with use_case(session):
-                stored += store_predictions(session, version_id, batch[usable].tolist(), predicted.scores, summaries)
+                stored += store_predictions(
+                    session, version_id, batch[usable].tolist(), predicted.scores, summaries
+                )
             if log is not None and predicted.precision not in said:
                 said.add(predicted.precision)
                 log(f"inference precision {predicted.precision} (requested {precision})")
@@ -237,15 +240,6 @@ def _bald(loaded: Any, features: np.ndarray, passes: int) -> np.ndarray | None:
     if passes <= 0:
         return None
     return head_bald(loaded.model, features, n_samples=passes, temperature=loaded.temperature)
-
-
-def _bald_of_stamps(loaded: Any, stamps: np.ndarray, passes: int) -> np.ndarray | None:
-    """BALD scores of stamps: their conv features (fp32), then MC-dropout passes of the head."""
-    from starcnet_core.training.finetune import conv_features
-
-    if passes <= 0:
-        return None
-    return _bald(loaded, conv_features(loaded.model, stamps, loaded.band_mean), passes)
 
 
 def _score_cached(
