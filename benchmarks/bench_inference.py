@@ -4,7 +4,8 @@ Runs ``python -m starcnet_core benchmark inference --json`` (the same
 :func:`starcnet_core.nn.inference_benchmark.benchmark_inference`) twice, each
 in a fresh process: once as the machine is, once with the instruction sets
 of PyTorch's libraries capped at AVX2 (``ATEN_CPU_CAPABILITY=avx2``,
-``ONEDNN_MAX_CPU_ISA=AVX2``, ``FBGEMM_ENABLE_INSTRUCTIONS=AVX2``,
+``ONEDNN_MAX_CPU_ISA=AVX2`` with ``OV_CPU_MAX_ISA=AVX2`` for OpenVINO's own
+kernels, ``FBGEMM_ENABLE_INSTRUCTIONS=AVX2``,
 ``MKL_ENABLE_INSTRUCTIONS=AVX2``: no AVX-512, no VNNI, no native bf16), which
 is how most laptops run it. The caps are read when the libraries load, hence
 the separate processes. Prints one markdown section with both runs (``--json``
@@ -31,6 +32,7 @@ from starcnet_core.nn.inference_benchmark import markdown_section  # noqa: E402
 AVX2_ONLY = {
     "ATEN_CPU_CAPABILITY": "avx2",
     "ONEDNN_MAX_CPU_ISA": "AVX2",
+    "OV_CPU_MAX_ISA": "AVX2",
     "FBGEMM_ENABLE_INSTRUCTIONS": "AVX2",
     "MKL_ENABLE_INSTRUCTIONS": "AVX2",
 }

@@ -168,6 +168,31 @@ def test_int8_without_openvino_says_so_once_and_runs_pytorch_int8(loaded, monkey
     ]
 
 
+def test_openvino_runs_under_a_onednn_cap_only_with_the_same_openvino_cap(
+    loaded, monkeypatch, caplog
+) -> None:
+    engines: list[str] = []
+
+    def openvino(model, calibration):
+        engines.append("openvino")
+        return backends._fp32_backend(model)
+
+    monkeypatch.setattr(backends, "_openvino_int8_backend", openvino)
+    monkeypatch.setattr(backends, "_OPENVINO_MISSING_SAID", False)
+    monkeypatch.delenv("STARCNET_INT8_ENGINE", raising=False)
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    monkeypatch.delenv("OV_CPU_MAX_ISA", raising=False)
+    calibration = torch.from_numpy(tiny_stampset(8).stamps)
+    model = loaded.model.eval()
+    with caplog.at_level(logging.WARNING, logger="starcnet_core.inference"):
+        assert backends.build_backend("int8", model, calibration).engine == "torch"  # its plugin would crash
+    assert engines == [] and "OV_CPU_MAX_ISA" in caplog.records[0].getMessage()
+    monkeypatch.setenv("OV_CPU_MAX_ISA", "avx2")
+    backends.build_backend("int8", model, calibration)
+    assert engines == ["openvino"]
+    assert "OV_CPU_MAX_ISA=avx2" in backends.machine_key()
+
+
 def test_int8_calibrates_on_the_training_stamps_stored_with_the_network(
     loaded, monkeypatch, tmp_path
 ) -> None:

@@ -15,9 +15,11 @@ One network, three ways to run it (``precision``):
   plugin, which fuses GroupNorm, LeakyReLU and the (de)quantisation into the
   int8 convolutions (:func:`_openvino_int8_backend`; measured 3.5x fp32
   natively on a trained paper network, against ~2x for PyTorch's int8 below,
-  whose quantised GroupNorm and LeakyReLU take ~45% of its time). OpenVINO
-  is skipped under a oneDNN ISA cap (``ONEDNN_MAX_CPU_ISA``, used to emulate
-  an older CPU), where its CPU plugin cannot build its kernels. Without it
+  whose quantised GroupNorm and LeakyReLU take ~45% of its time). Under a
+  oneDNN ISA cap (``ONEDNN_MAX_CPU_ISA``, used to emulate an older CPU)
+  OpenVINO is used only when its own kernels get the same cap
+  (``OV_CPU_MAX_ISA``): with the oneDNN cap alone its CPU plugin crashes
+  (measured with OpenVINO 2026.4.1; openvinotoolkit/openvino#36980). Without it
   (one line says so), static post-training
   quantisation of the three convolution stacks with PyTorch's eager-mode
   quantisation (``torch.ao.quantization``,
@@ -104,6 +106,7 @@ _PROBE_BATCH = 64
 ISA_LIMITS = (
     "ATEN_CPU_CAPABILITY",
     "ONEDNN_MAX_CPU_ISA",
+    "OV_CPU_MAX_ISA",
     "FBGEMM_ENABLE_INSTRUCTIONS",
     "MKL_ENABLE_INSTRUCTIONS",
 )
@@ -452,12 +455,15 @@ def openvino_conv_kernels(backend: Backend) -> dict[str, int]:
 def _int8_engine_backend(model: StarcNet, calibration: torch.Tensor) -> Backend:
     """OpenVINO's int8 where it is installed (measured faster), else PyTorch's (said once)."""
     global _OPENVINO_MISSING_SAID
-    if os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA"):
-        # Measured: OpenVINO's CPU plugin cannot build its kernels under a oneDNN ISA cap (an emulated
-        # older CPU): it refuses the network, and crashes the process when PyTorch is loaded too.
+    onednn_cap = (os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA") or "").upper()
+    if onednn_cap and os.environ.get("OV_CPU_MAX_ISA", "").upper() != onednn_cap:
+        # Measured (OpenVINO 2026.4.1): under a oneDNN ISA cap alone (an emulated older CPU) OpenVINO's
+        # CPU plugin crashes the process, since its own kernels are not capped; with OV_CPU_MAX_ISA set
+        # to the same value it runs, beside PyTorch too, on kernels of the capped ISA.
         if not _OPENVINO_MISSING_SAID:
             log.warning(
-                "inference: OpenVINO is not used under ONEDNN_MAX_CPU_ISA; int8 uses PyTorch's quantisation"
+                "inference: OpenVINO is not used under ONEDNN_MAX_CPU_ISA without the same OV_CPU_MAX_ISA; "
+                "int8 uses PyTorch's quantisation"
             )
             _OPENVINO_MISSING_SAID = True
     elif os.environ.get("STARCNET_INT8_ENGINE", "").lower() != "torch":
