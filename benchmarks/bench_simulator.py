@@ -142,9 +142,10 @@ def fidelity(data: Path, size: int, n_candidates: int, seed: int, tmp: Path) -> 
     real628 = read_catalog(data / _NGC628[0], data / _NGC628[1])
     lines = []
     results = {}
-    for name, distance, real, column in (
-        ("NGC 1566", 17.9, real1566, "class_hybrid"),
-        ("NGC 628", 9.9, real628, "class_mode"),
+    # Each field with its own instruments: NGC 628's B, V, I are ACS/WFC.
+    for name, distance, real, column, filter_set in (
+        ("NGC 1566", 17.9, real1566, "class_hybrid", "wfc3"),
+        ("NGC 628", 9.9, real628, "class_mode", "wfc3+acs"),
     ):
         start = time.perf_counter()
         directory = simulate_galaxy(
@@ -154,6 +155,7 @@ def fidelity(data: Path, size: int, n_candidates: int, seed: int, tmp: Path) -> 
             distance_mpc=distance,
             seed=seed,
             ci_cut=CI_CUTS[name],
+            filter_set=filter_set,
             field="bench",
             legus_field=name,
         )

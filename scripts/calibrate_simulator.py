@@ -212,6 +212,125 @@ def measure_injection_offsets(distance_mpc: float = NGC1566_DISTANCE_MPC, n: int
     print(f"# measured minus drawn median V at {distance_mpc} Mpc, per class: {offsets}")
 
 
+def _pooled_ci_percentiles(ci: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    return np.quantile(ci[(labels >= 1) & (labels <= 4)], [0.16, 0.5, 0.84])
+
+
+def measure_psf_widths(legus: Path, seeds: tuple[int, ...] = (0, 1)) -> None:
+    """PSF width scatter (NGC 1566, WFC3) and the ACS/WFC width (NGC 628, ACS B/V/I), from CI.
+
+    CI is the pixel observable of the PSF: the 16/50/84th percentiles of the
+    classified candidates' CI (classes 1-4 pooled, so no class's numbers
+    are aimed at) in a simulated galaxy at the field's distance, CI cut and
+    instruments, against the real catalog; the grid value with the smallest
+    sum of squared differences (averaged over ``seeds``) is printed.
+    """
+    import tempfile
+
+    from starcnet_core.io.galaxy import read_galaxy
+    from starcnet_core.sim import calibration, psf, simulate_galaxy
+
+    real1566 = read_catalog(legus / "ngc1566" / "hlsp_legus_hst_wfc3_ngc1566_multiband_v1_padagb-mwext-avgapcor.tab")
+    real628 = read_catalog(legus / "ngc628" / "ngc628_catalog_wClass0.csv", legus / "ngc628" / "LEGUS_description.txt")
+    targets = {
+        "NGC 1566": _pooled_ci_percentiles(np.asarray(real1566.table["ci"], float), np.asarray(real1566.table["class_hybrid"], int)),
+        "NGC 628": _pooled_ci_percentiles(np.asarray(real628.table["ci"], float), np.asarray(real628.table["class_mode"], int)),
+    }
+
+    def misfit(name: str, distance: float, filter_set: str) -> float:
+        cost = []
+        with tempfile.TemporaryDirectory() as tmp:
+            for seed in seeds:
+                directory = simulate_galaxy(
+                    Path(tmp) / str(seed), size=3000, n_candidates=2000, distance_mpc=distance, seed=seed,
+                    ci_cut=calibration.CI_CUTS[name], filter_set=filter_set, legus_field=name, field="cal",
+                )
+                sim = read_galaxy(directory).catalog
+                got = _pooled_ci_percentiles(np.asarray(sim.table["ci"], float), np.asarray(sim.labels["LEGUS mode"]))
+                cost.append(float(np.sum((got - targets[name]) ** 2)))
+        return float(np.mean(cost))
+
+    def fit(name: str, distance: float, filter_set: str, attribute: str, grid: np.ndarray) -> float:
+        costs = []
+        for value in grid:
+            setattr(psf, attribute, value)  # psf.psf_widths / nominal_fwhm read these at call time
+            costs.append(misfit(name, distance, filter_set))
+            print(f"#   {name}: {attribute} = {value:.3f}: CI misfit {costs[-1]:.5f}")
+        return float(grid[int(np.argmin(costs))])
+
+    print(f"# real pooled CI 16/50/84: {({k: np.round(v, 3).tolist() for k, v in targets.items()})}")
+    scatter = fit("NGC 1566", NGC1566_DISTANCE_MPC, "wfc3", "PSF_WIDTH_SCATTER", np.arange(0.0, 0.121, 0.02))
+    psf.PSF_WIDTH_SCATTER = scatter
+    print(f"PSF_WIDTH_SCATTER = {scatter:.2f}")
+    scale = fit("NGC 628", NGC628_DISTANCE_MPC, "wfc3+acs", "ACS_PSF_SCALE", np.arange(1.0, 1.201, 0.04))
+    print(f"ACS_PSF_SCALE = {scale:.2f}")
+
+
+def _binned_errors(table, band: str, centres: np.ndarray) -> np.ndarray:
+    mag = np.asarray(table[f"mag_{band}"], float)
+    err = np.asarray(table[f"magerr_{band}"], float)
+    ok = (mag < 40) & (err > 0) & (err < 5)
+    out = np.full(len(centres), np.nan)
+    for k, c in enumerate(centres):
+        sel = ok & (np.abs(mag - c) < 0.25)
+        if sel.sum() >= 10:
+            out[k] = np.median(err[sel])
+    return out
+
+
+def measure_error_floor(legus: Path, seed: int = 0) -> None:
+    """Per field and band, the catalog errors' floor (aperture-correction uncertainty) and noise ratio.
+
+    Real median error^2 = floor^2 + k^2 * simulated error^2 in 0.5 mag bins of
+    apparent magnitude 21.5-24.5 (at least 10 sources per bin), least squares
+    in (floor^2, k^2); the simulated galaxy is measured without a floor. k is
+    the real pixel noise relative to the simulated one; it is printed, not used.
+    """
+    import tempfile
+
+    from starcnet_core.io.galaxy import read_galaxy
+    from starcnet_core.sim import calibration, simulate_galaxy
+
+    fields = {
+        "NGC 1566": (
+            read_catalog(legus / "ngc1566" / "hlsp_legus_hst_wfc3_ngc1566_multiband_v1_padagb-mwext-avgapcor.tab"),
+            NGC1566_DISTANCE_MPC,
+            "wfc3",
+        ),
+        "NGC 628": (
+            read_catalog(legus / "ngc628" / "ngc628_catalog_wClass0.csv", legus / "ngc628" / "LEGUS_description.txt"),
+            NGC628_DISTANCE_MPC,
+            "wfc3+acs",
+        ),
+    }
+    centres = np.arange(21.5, 24.51, 0.5)
+    saved = dict(calibration.APCOR_ERROR_MAG)
+    calibration.APCOR_ERROR_MAG.clear()
+    floors = {}
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, (real, distance, filter_set) in fields.items():
+                directory = simulate_galaxy(
+                    Path(tmp) / name.replace(" ", ""), size=3000, n_candidates=2000, distance_mpc=distance,
+                    seed=seed, ci_cut=calibration.CI_CUTS[name], filter_set=filter_set, legus_field=name,
+                    field="cal",
+                )
+                sim = read_galaxy(directory).catalog.table
+                row, ratios = [], []
+                for band in BANDS:
+                    r, s = _binned_errors(real.table, band, centres), _binned_errors(sim, band, centres)
+                    ok = np.isfinite(r) & np.isfinite(s)
+                    design = np.column_stack([np.ones(ok.sum()), s[ok] ** 2])
+                    (f2, k2), *_ = np.linalg.lstsq(design, r[ok] ** 2, rcond=None)
+                    row.append(round(float(np.sqrt(max(f2, 0.0))), 3))
+                    ratios.append(round(float(np.sqrt(max(k2, 0.0))), 2))
+                floors[name] = tuple(row)
+                print(f"#   {name}: noise ratio real/simulated per band {dict(zip(BANDS, ratios, strict=True))}")
+    finally:
+        calibration.APCOR_ERROR_MAG.update(saved)
+    print(f"APCOR_ERROR_MAG = {floors}")
+
+
 def measure_inspection_limit(legus: Path) -> None:
     """NGC 628's classified fraction vs M_V among Nflt >= 4 candidates: a logistic (M50, width)."""
     from scipy.optimize import minimize
@@ -379,6 +498,8 @@ def main() -> None:
     measure_detection_limits(ngc1566)
     measure_luminosity_functions(legus)
     measure_class_detection(legus)
+    measure_psf_widths(legus)
+    measure_error_floor(legus)
     measure_injection_offsets()
     measure_inspection_limit(legus)
     measure_ci_cuts(legus)

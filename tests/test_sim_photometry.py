@@ -56,6 +56,34 @@ def test_magnitudes_and_errors_follow_the_noise():
     assert np.all(phot.nflt == 5) and np.all(apcor < 0)
 
 
+def test_catalog_errors_level_off_at_the_aperture_correction_uncertainty():
+    from starcnet_core.sim.calibration import APCOR_ERROR_MAG, aperture_correction_error
+
+    rng = np.random.default_rng(5)
+    n = 200
+    fluxes = np.repeat([400.0, 0.5], n)
+    comps = _sources([1.0] * 5, a=0.6, n=2 * n)
+    comps.flux = fluxes[:, None] * np.ones((1, 5))
+    patches = render_patches(comps, 2 * n, 48)
+    image, origins = _noisy(patches, rng)
+    where = origins + 24 + np.array([0.3, -0.2])
+    plain = measure_photometry(image, where, _ZP, _T, np.zeros(5))
+    floor = aperture_correction_error("NGC 1566")
+    assert set(APCOR_ERROR_MAG) >= {"NGC 1566", "NGC 628"} and np.all((floor > 0.01) & (floor < 0.2))
+    with_floor = measure_photometry(image, where, _ZP, _T, np.zeros(5), floor)
+    # Errors add in quadrature: bright sources sit at the floor, faint ones keep their noise.
+    np.testing.assert_allclose(with_floor.mag_err, np.hypot(plain.mag_err, floor), rtol=1e-9)
+    bright, faint = fluxes == 400.0, fluxes == 0.5
+    assert np.all(np.median(plain.mag_err[bright], axis=0) < 0.5 * floor)
+    np.testing.assert_allclose(np.median(with_floor.mag_err[bright], axis=0), floor, rtol=0.15)
+    assert np.all(np.median(plain.mag_err[faint], axis=0) > floor)
+    np.testing.assert_array_equal(with_floor.mag, plain.mag)
+    # Other fields take the mean of the calibrated ones.
+    np.testing.assert_allclose(
+        aperture_correction_error("NGC 9999"), np.mean([APCOR_ERROR_MAG[f] for f in APCOR_ERROR_MAG], axis=0)
+    )
+
+
 def test_ci_of_a_star_is_below_the_legus_cut_and_a_cluster_above():
     rng = np.random.default_rng(1)
     star = render_patches(_sources([50.0] * 5, n=20), 20, 48)

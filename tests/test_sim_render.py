@@ -198,3 +198,49 @@ def test_extended_sources_equal_a_direct_fine_grid_convolution():
         fine = fftconvolve(core / (s**2 * total), fine_kernels()[b])  # covers the patch exactly
         pixels = fine.reshape(size, s, size, s).sum(axis=(1, 3)) + wing / total
         np.testing.assert_allclose(patch[b], pixels, atol=2e-6 * pixels.max())
+
+
+def test_psf_width_varies_smoothly_across_a_field_within_the_calibrated_scatter():
+    from starcnet_core.sim.calibration import ACS_PSF_SCALE, PSF_WIDTH_SCATTER
+    from starcnet_core.sim.population import ACS_FILTERS
+    from starcnet_core.sim.psf import PSF_STEP, nominal_fwhm, psf_field, psf_widths
+
+    assert 0.0 < PSF_WIDTH_SCATTER <= 0.15 and 1.0 <= ACS_PSF_SCALE <= 1.3
+    rng = np.random.default_rng(3)
+    size = 4000
+    x, y = rng.uniform(0, size, (2, 20000))
+    # Over many fields, a position's deviate is standard normal; within one it changes slowly.
+    z = np.concatenate([psf_field(size, rng)(x[:500], y[:500]) for _ in range(40)])
+    assert abs(z.mean()) < 0.15 and 0.8 < z.std() < 1.2
+    field = psf_field(size, rng)
+    widths = psf_widths(field(x, y))
+    factor = widths / nominal_fwhm()
+    np.testing.assert_allclose(factor, factor[:, :1] * np.ones((1, 5)), rtol=1e-3)  # every band together
+    assert factor.min() < 1.0 < factor.max()
+    assert np.all(np.abs(np.log(factor)) <= 5 * PSF_WIDTH_SCATTER + PSF_STEP)
+    steps = np.log(factor[:, 0]) / PSF_STEP
+    np.testing.assert_allclose(steps, np.round(steps), atol=0.01)  # shared tables
+    near = psf_widths(field(x[:200] + 5.0, y[:200]))
+    assert np.all(np.abs(np.log(near[:, 0] / widths[:200, 0])) <= 1.01 * PSF_STEP)
+    # ACS/WFC B, V, I are wider by the calibrated factor; WFC3 UV/U unchanged.
+    acs = nominal_fwhm(ACS_FILTERS) / nominal_fwhm()
+    np.testing.assert_allclose(acs, [1.0, 1.0, ACS_PSF_SCALE, ACS_PSF_SCALE, ACS_PSF_SCALE])
+
+
+def test_a_wider_psf_gives_a_star_a_higher_ci_and_renders_per_patch():
+    from starcnet_core.sim.psf import nominal_fwhm
+
+    nominal = nominal_fwhm()
+    psf = np.stack([nominal * f for f in (0.9, 1.0, 1.1, 1.2)])
+    flux = np.tile(np.eye(5)[[3]] * 100.0, (4, 1))
+    patches = render_patches(_points([0.0] * 4, [0.0] * 4, flux), 4, 48, psf)
+    mosaic, origins = tile_patches(patches[:, [3]].astype(float))
+    sums = aperture_fluxes(mosaic[0], origins + 24.0, (1.0, 3.0))
+    ci = 2.5 * np.log10(sums[:, 1] / sums[:, 0])
+    assert np.all(np.diff(ci) > 0.03)
+    # The nominal row is exactly the default render; every row as if rendered alone.
+    default = render_patches(_points([0.0], [0.0], flux[:1]), 1, 48)
+    np.testing.assert_array_equal(patches[1], default[0])
+    alone = render_patches(_points([0.0], [0.0], flux[:1]), 1, 48, psf[3:])
+    np.testing.assert_array_equal(patches[3], alone[0])
+    assert np.all(patches >= 0)

@@ -32,6 +32,8 @@ __all__ = [
     "EFF_ETA",
     "PSF_FWHM_PX",
     "MOFFAT_BETA",
+    "ACS_PSF_SCALE",
+    "PSF_WIDTH_SCATTER",
     "EXPTIME_S",
     "READ_NOISE_E",
     "SKY_E_S",
@@ -52,6 +54,8 @@ __all__ = [
     "ACS_GALAXIES",
     "SURVEY_GALAXIES",
     "EXPERT_CONFUSION",
+    "APCOR_ERROR_MAG",
+    "aperture_correction_error",
     "pc_per_pixel",
     "distance_modulus",
 ]
@@ -129,15 +133,16 @@ DETECTION_WIDTH = 0.26
 #: these are detection limits only; NGC 628's classes, cut by inspection near V = 24.2,
 #: give 23.57 / 23.77 / 23.75 / 24.04). Catalog magnitudes are measured ones, so each V50
 #: is then moved by the simulator's own measurement offset at 17.9 Mpc (median measured
-#: minus median drawn V of the candidates its catalog keeps, an artificial-source test:
-#: -0.01 / -0.02 / +0.01 / -0.19 mag; class 4's blends and point sources, over-corrected by
+#: minus median drawn V of the candidates its catalog keeps, an artificial-source test,
+#: re-measured with the varying PSF (``PSF_WIDTH_SCATTER``): +0.01 / +0.01 / +0.02 / -0.19
+#: mag (one PSF: -0.01 / -0.02 / +0.01 / -0.19); class 4's blends and point sources, over-corrected by
 #: the average aperture correction as in LEGUS, come out brighter). Compact, point-like
 #: candidates (class 4) are detected about 0.4 mag fainter than clusters and associations.
 #: ``scripts/calibrate_simulator.py`` re-measures both steps.
 CLASS_DETECTION: dict[int, tuple[float, float]] = {
-    1: (23.82, 0.16),
-    2: (23.60, 0.22),
-    3: (23.61, 0.20),
+    1: (23.80, 0.16),
+    2: (23.57, 0.22),
+    3: (23.60, 0.20),
     4: (24.19, 0.17),
 }
 
@@ -176,8 +181,40 @@ EFF_ETA: tuple[float, float, float] = (1.780, 1.442, 2.928)
 #: 1566 (``benchmarks/bench_simulator.py``).
 PSF_FWHM_PX: dict[str, float] = {"NUV": 2.3, "U": 2.1, "B": 1.9, "V": 2.0, "I": 2.1}
 
+#: ACS/WFC B, V, I FWHM relative to WFC3/UVIS on the same 0.0396" grid: ACS's native 0.05"
+#: pixels, drizzled, and its wider optical PSF. Fitted by ``scripts/calibrate_simulator.py``
+#: (``measure_psf_widths``) to the CI percentiles (16/50/84, classes 1-4 pooled) of the
+#: NGC 628 catalog (WFC3 UV/U + ACS B/V/I), a pixel observable.
+#: The grid 1.00-1.20 (step 0.04) gives its smallest misfit at 1.00 (misfit 0.0078 mag²,
+#: rising to 0.0088 at 1.04): NGC 628's CI shows no wider ACS PSF, so ACS keeps the WFC3
+#: widths (its CI percentiles are matched no better by any width in the grid).
+ACS_PSF_SCALE = 1.0
+
+#: Standard deviation of ln(FWHM) across a field and between fields: the HST PSF changes
+#: with position on the detector, focus (breathing over an orbit) and between the visits
+#: drizzled together, so stars do not all have one CI (LEGUS cuts candidates at a CI that
+#: removes most stars, not all). Fitted by the same function to NGC 1566's CI percentiles
+#: (1.404 / 1.528 / 1.740), grid 0-0.12 in steps of 0.02, 2 seeds: misfit 0.00120 mag² at
+#: 0 (one PSF), 0.00050 at 0.06, 0.00006 at 0.10 (best), 0.00009 at 0.12.
+PSF_WIDTH_SCATTER = 0.10
+
 #: Moffat power index of the PSF wings (2: 1.5% of a star's light beyond 12 px).
 MOFFAT_BETA = 2.0
+
+#: Per field: the uncertainty of LEGUS's average aperture correction per band (NUV, U, B, V,
+#: I), mag, which the catalogs add in quadrature to the photometric errors, so that their
+#: errors level off at a few hundredths of a mag for bright sources where photon noise
+#: alone gives < 0.01. Fitted by ``scripts/calibrate_simulator.py`` (``measure_error_floor``):
+#: real median error^2 = floor^2 + k^2 * simulated photometric error^2 in 0.5 mag bins of
+#: apparent magnitude (21.5-24.5), per band, on the real catalog and a simulated galaxy at
+#: the field's distance, CI cut and instruments. Other fields: the mean of the two.
+#: The same fit gives the real pixel noise relative to the simulated (k): NGC 1566 NUV 1.09,
+#: U 1.27, B 1.06, V 1.40, I 1.36; NGC 628 1.09, 0.72, 0.76, 0.98, 1.48 (V 1.0-1.4: the
+#: simulated noise is not changed).
+APCOR_ERROR_MAG: dict[str, tuple[float, float, float, float, float]] = {
+    "NGC 1566": (0.072, 0.093, 0.061, 0.039, 0.031),
+    "NGC 628": (0.094, 0.067, 0.036, 0.033, 0.034),
+}
 
 #: Typical LEGUS exposure times per band, s.
 EXPTIME_S: dict[str, float] = {"NUV": 2400.0, "U": 1100.0, "B": 950.0, "V": 1130.0, "I": 950.0}
@@ -337,6 +374,15 @@ EXPERT_CONFUSION = np.array(
         [0.06, 0.12, 0.19, 0.63],
     ]
 )
+
+def aperture_correction_error(field: str | None) -> np.ndarray:
+    """The aperture-correction uncertainty per band of a field, mag (:data:`APCOR_ERROR_MAG`)."""
+    if field in APCOR_ERROR_MAG:
+        return np.array(APCOR_ERROR_MAG[field])
+    if not APCOR_ERROR_MAG:
+        return np.zeros(5)
+    return np.mean([np.array(v) for v in APCOR_ERROR_MAG.values()], axis=0)
+
 
 _RAD_PER_ARCSEC = np.pi / (180.0 * 3600.0)
 

@@ -40,6 +40,7 @@ from starcnet_core.sim.calibration import (
     EXPTIME_S,
     PEAK_CI_MAX,
     SURVEY_GALAXIES,
+    aperture_correction_error,
     distance_modulus,
 )
 from starcnet_core.sim.noise import add_noise
@@ -51,6 +52,7 @@ from starcnet_core.sim.population import (
     draw_candidates,
     field_stars,
 )
+from starcnet_core.sim.psf import nominal_fwhm, psf_field, psf_widths
 from starcnet_core.sim.render import add_points_to_image, render_patches
 from starcnet_core.sim.scene import (
     difficulty,
@@ -142,6 +144,7 @@ def _draw_pool(
     host: GalaxyBackground,
     size: int,
     rng: np.random.Generator,
+    psf_z=None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Candidates drawn until ``n_candidates`` of them have a noiseless CI between the cut and the peak limit.
 
@@ -161,7 +164,8 @@ def _draw_pool(
         comps = candidates.components
         comps.dx = comps.dx + frac[comps.patch, 0]
         comps.dy = comps.dy + frac[comps.patch, 1]
-        source = render_patches(comps, batch, _PATCH)
+        psf = None if psf_z is None else psf_widths(psf_z(positions[:, 0], positions[:, 1]), filters)
+        source = render_patches(comps, batch, _PATCH, psf)
         mosaic, origins = tile_patches(source[:, [v]])
         sums = aperture_fluxes(mosaic[0], origins + _PATCH // 2 + frac, (1.0, 3.0))
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -240,6 +244,7 @@ def simulate_galaxy(
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     host = GalaxyBackground.random(size, rng)
+    psf_z = psf_field(size, rng)
 
     # Background on a coarse grid, interpolated: it varies over tens of pixels.
     coarse = np.arange(0, size + _COARSE, _COARSE, dtype=float)
@@ -248,7 +253,7 @@ def simulate_galaxy(
     images = interpolate_coarse(light, size, _COARSE)
 
     true_class, mag_true, kind, positions, source = _draw_pool(
-        n_candidates, distance_mpc, filters, ci_cut, host, size, rng
+        n_candidates, distance_mpc, filters, ci_cut, host, size, rng, psf_z
     )
     _paste(images, source, np.floor(positions).astype(np.int64))
 
@@ -268,11 +273,12 @@ def simulate_galaxy(
         filters,
     )
     # One point source per star, each drawn straight into the mosaics.
-    add_points_to_image(images, star_base[:, 0] + stars.dx, star_base[:, 1] + stars.dy, stars.flux, _PATCH)
+    star_x, star_y = star_base[:, 0] + stars.dx, star_base[:, 1] + stars.dy
+    add_points_to_image(images, star_x, star_y, stars.flux, _PATCH, psf_widths(psf_z(star_x, star_y), filters))
 
     zp = band_zeropoints(filters)
     exptime = np.array([EXPTIME_S[b] for b in BANDS])
-    apcor = typical_aperture_correction(distance_mpc)
+    apcor = typical_aperture_correction(distance_mpc, tuple(float(w) for w in nominal_fwhm(filters)))
     wcs = _wcs(size, rng)
     headers = [_header(wcs, filters[band], band, field, apcor[b]) for b, band in enumerate(BANDS)]
     # Each band's noise from its own stream: the same files whatever the number of threads.
@@ -290,7 +296,7 @@ def simulate_galaxy(
     with ThreadPoolExecutor(max_workers=min(len(BANDS), os.cpu_count() or 1)) as pool:
         list(pool.map(write_band, range(len(BANDS))))
 
-    phot = measure_photometry(images, positions, zp, exptime, apcor)
+    phot = measure_photometry(images, positions, zp, exptime, apcor, aperture_correction_error(legus_field))
     rows = np.flatnonzero(in_legus_catalog(phot, ci_cut))
     phot = phot.take(rows)
     true_class, mag_true, kind, positions = true_class[rows], mag_true[rows], kind[rows], positions[rows]

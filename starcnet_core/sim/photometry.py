@@ -207,6 +207,7 @@ def measure_photometry(
     zeropoints: np.ndarray,
     exptime: np.ndarray,
     apcor: np.ndarray,
+    apcor_err: np.ndarray | None = None,
 ) -> Photometry:
     """Measure candidates on noisy images, LEGUS style.
 
@@ -222,6 +223,10 @@ def measure_photometry(
         Exposure times, s (for the source's Poisson noise).
     apcor : array (n_bands,)
         Aperture corrections, mag, added to the 4 px magnitudes.
+    apcor_err : array (n_bands,), optional
+        Uncertainty of the average aperture correction, mag, added in quadrature
+        to every detected band's error (the catalog's errors are photometric
+        error and aperture-correction uncertainty together); default none.
     """
     positions = np.asarray(positions, float).reshape(-1, 2)
     n, n_bands = len(positions), len(images)
@@ -256,7 +261,8 @@ def measure_photometry(
     detected = flux > 0
     with np.errstate(divide="ignore", invalid="ignore"):
         mag = np.where(detected, zeropoints - 2.5 * np.log10(flux) + apcor, NOT_DETECTED)
-        err = np.where(detected, _MAG_ERR * np.sqrt(variance) / flux, NOT_DETECTED)
+        floor = np.zeros(n_bands) if apcor_err is None else np.asarray(apcor_err, float)
+        err = np.where(detected, np.hypot(_MAG_ERR * np.sqrt(variance) / flux, floor), NOT_DETECTED)
         f1 = sums[_CI_RADII[0]][:, 0] - sky[:, v] * np.pi * _CI_RADII[0] ** 2
         f3 = sums[_CI_RADII[1]][:, 0] - sky[:, v] * np.pi * _CI_RADII[1] ** 2
         ci = np.where((f1 > 0) & (f3 > 0), 2.5 * np.log10(f3 / f1), np.nan)

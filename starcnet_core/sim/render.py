@@ -32,7 +32,7 @@ import numpy as np
 from scipy.fft import irfft2, rfft2
 
 from starcnet_core.sim.profiles import eff_images
-from starcnet_core.sim.psf import SUBPIXEL_STEPS, SUPERSAMPLE, fine_kernels, point_source_table
+from starcnet_core.sim.psf import NOMINAL_FWHM, SUBPIXEL_STEPS, SUPERSAMPLE, fine_kernels, point_source_table
 
 __all__ = ["Components", "render_patches", "add_points_to_image"]
 
@@ -88,14 +88,14 @@ def _add_to_patches(view: np.ndarray, patch: np.ndarray, values: np.ndarray) -> 
         np.add.at(view, patch, values)
 
 
-def _points(out: np.ndarray, part: Components, size: int) -> None:
+def _points(out: np.ndarray, part: Components, size: int, fwhm: tuple[float, ...] = NOMINAL_FWHM) -> None:
     """Add point sources (PSF, or one pixel for hot pixels) into ``out`` (n_patches, B, P, P).
 
     Sources that move the table image by the same whole pixels are added
     together, as one slice of ``out``.
     """
     n_bands = out.shape[1]
-    table = point_source_table(size)[:n_bands]
+    table = point_source_table(size, fwhm)[:n_bands]
     steps = SUBPIXEL_STEPS
     flux = part.flux.astype(np.float32)
     centre = size // 2
@@ -125,8 +125,10 @@ def _points(out: np.ndarray, part: Components, size: int) -> None:
         _add_to_patches(out[:, :, ys:ye, xs:xe], part.patch[rows_k], images * flux[rows_k][:, :, None, None])
 
 
-@lru_cache(maxsize=4)
-def _kernel_spectra(inner_fine: int, n_bands: int) -> tuple[np.ndarray, np.ndarray, int]:
+@lru_cache(maxsize=32)
+def _kernel_spectra(
+    inner_fine: int, n_bands: int, fwhm: tuple[float, ...] = NOMINAL_FWHM
+) -> tuple[np.ndarray, np.ndarray, int]:
     """Spectra of the fine-grid PSFs times a pixel's box, for the linear convolution of ``inner_fine`` images.
 
     Returns the distinct kernels' rfft2 ``(U, L, L // 2 + 1)`` (bands with the
@@ -135,7 +137,7 @@ def _kernel_spectra(inner_fine: int, n_bands: int) -> tuple[np.ndarray, np.ndarr
     The box sums the fine samples ``3X .. 3X + 2`` into pixel ``X``, so that
     sampling the convolution at every third fine pixel gives pixel values.
     """
-    kernels = fine_kernels()[:n_bands]
+    kernels = fine_kernels(fwhm)[:n_bands]
     _, first, index = np.unique(kernels.reshape(n_bands, -1), axis=0, return_index=True, return_inverse=True)
     size = inner_fine + kernels.shape[-1] - 1
     s = SUPERSAMPLE
@@ -169,7 +171,7 @@ def _fold_to_pixels(spectrum: np.ndarray, size: int) -> np.ndarray:
     return irfft2(out, s=(n, n)) / s**2
 
 
-def _extended(out: np.ndarray, part: Components, size: int) -> None:
+def _extended(out: np.ndarray, part: Components, size: int, fwhm: tuple[float, ...] = NOMINAL_FWHM) -> None:
     """Add extended components (EFF through the PSF, or cosmic-ray streaks) into ``out``.
 
     The profile's inner box (the PSF kernel's width, centred on the patch)
@@ -179,10 +181,10 @@ def _extended(out: np.ndarray, part: Components, size: int) -> None:
     """
     n_bands = out.shape[1]
     s = SUPERSAMPLE
-    half = fine_kernels().shape[-1] // (2 * s)  # kernel half-width, pixels
+    half = fine_kernels(fwhm).shape[-1] // (2 * s)  # kernel half-width, pixels
     inner = min(size, 2 * half)
     margin = (size - inner) // 2
-    spectra, band_row, shape = _kernel_spectra(inner * s, n_bands)
+    spectra, band_row, shape = _kernel_spectra(inner * s, n_bands, fwhm)
     in_box = np.zeros((size, size), bool)
     in_box[margin : margin + inner, margin : margin + inner] = True
     # The convolved box spans patch pixels [start, start + shape / s): crop or place it.
@@ -214,7 +216,19 @@ def _extended(out: np.ndarray, part: Components, size: int) -> None:
         _add_to_patches(out, chunk.patch, pixels)
 
 
-def render_patches(components: Components, n_patches: int, size: int) -> np.ndarray:
+def _psf_groups(fwhm: np.ndarray | None, owner: np.ndarray) -> list[tuple[tuple[float, ...], np.ndarray]]:
+    """(FWHM tuple, rows) for each distinct PSF among the rows' owners (``fwhm[owner]``)."""
+    if fwhm is None:
+        return [(NOMINAL_FWHM, np.arange(len(owner)))]
+    fwhm = np.asarray(fwhm, float)
+    distinct, index = np.unique(fwhm, axis=0, return_inverse=True)
+    index = np.ravel(index)[owner]
+    return [(tuple(float(w) for w in distinct[k]), np.flatnonzero(index == k)) for k in range(len(distinct))]
+
+
+def render_patches(
+    components: Components, n_patches: int, size: int, psf: np.ndarray | None = None
+) -> np.ndarray:
     """Noiseless patches ``(n_patches, n_bands, size, size)`` float32, e-/s.
 
     Parameters
@@ -224,16 +238,28 @@ def render_patches(components: Components, n_patches: int, size: int) -> np.ndar
     n_patches : int
     size : int
         Patch side, pixels.
+    psf : array (n_patches, 5), optional
+        FWHM per band of each patch's PSF, pixels (:func:`starcnet_core.sim.psf.psf_widths`);
+        default the WFC3/UVIS nominal PSF everywhere.
     """
     n_bands = components.flux.shape[1]
     out = np.zeros((n_patches, n_bands, size, size), np.float32)
-    point = components.a <= 0
-    _points(out, components.take(np.flatnonzero(point)), size)
-    _extended(out, components.take(np.flatnonzero(~point)), size)
+    for fwhm, rows in _psf_groups(psf, components.patch):
+        part = components.take(rows)
+        point = part.a <= 0
+        _points(out, part.take(np.flatnonzero(point)), size, fwhm)
+        _extended(out, part.take(np.flatnonzero(~point)), size, fwhm)
     return out
 
 
-def add_points_to_image(image: np.ndarray, x: np.ndarray, y: np.ndarray, flux: np.ndarray, size: int) -> None:
+def add_points_to_image(
+    image: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    flux: np.ndarray,
+    size: int,
+    psf: np.ndarray | None = None,
+) -> None:
     """Add point sources through the PSF straight into an image ``(n_bands, H, W)``, e-/s.
 
     The same pixels as rendering each source on its own ``size`` patch
@@ -251,9 +277,21 @@ def add_points_to_image(image: np.ndarray, x: np.ndarray, y: np.ndarray, flux: n
         Total flux per band, e-/s.
     size : int
         Side of the patch the PSF is drawn on (its reach), pixels.
+    psf : array (N, 5), optional
+        FWHM per band at each source, pixels; default the WFC3/UVIS nominal PSF.
     """
+    if psf is not None:
+        for fwhm, rows in _psf_groups(psf, np.arange(len(x))):
+            _add_points(image, x[rows], y[rows], np.asarray(flux)[rows], size, fwhm)
+    else:
+        _add_points(image, x, y, flux, size, NOMINAL_FWHM)
+
+
+def _add_points(
+    image: np.ndarray, x: np.ndarray, y: np.ndarray, flux: np.ndarray, size: int, fwhm: tuple[float, ...]
+) -> None:
     n_bands, height, width = image.shape
-    table = point_source_table(size)[:n_bands]
+    table = point_source_table(size, fwhm)[:n_bands]
     steps = SUBPIXEL_STEPS
     half = size // 2
     base_x, base_y = np.floor(x).astype(np.int64), np.floor(y).astype(np.int64)

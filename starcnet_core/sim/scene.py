@@ -92,12 +92,14 @@ def sed_magnitudes(phot: Photometry, true_mag: np.ndarray) -> np.ndarray:
 
 
 @lru_cache(maxsize=64)
-def typical_aperture_correction(distance_mpc: float) -> np.ndarray:
+def typical_aperture_correction(distance_mpc: float, fwhm: tuple[float, ...] | None = None) -> np.ndarray:
     """Per-band average aperture correction of a field, mag: a median-size, round cluster at its distance.
 
     LEGUS measures one correction per band on isolated bright clusters and
     applies it to every candidate (``avgapcor`` in the catalog name), so
     stars come out slightly too bright and large sources too faint, as in the real catalogs.
+    ``fwhm``: the field's nominal PSF per band (default WFC3/UVIS), as LEGUS
+    measures the correction on the field's own images.
     """
     reff = np.array([10.0 ** LOG_REFF_PC[0] / pc_per_pixel(distance_mpc)])
     eta = np.array([EFF_ETA[0]])
@@ -113,7 +115,8 @@ def typical_aperture_correction(distance_mpc: float) -> np.ndarray:
         np.zeros(1),
         np.zeros(1, bool),
     )
-    return aperture_correction(render_patches(cluster, 1, _PATCH)[0].astype(float))
+    psf = None if fwhm is None else np.array([fwhm])
+    return aperture_correction(render_patches(cluster, 1, _PATCH, psf)[0].astype(float))
 
 
 def difficulty(

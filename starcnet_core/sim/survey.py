@@ -34,6 +34,7 @@ from starcnet_core.sim.calibration import (
     DEFAULT_CI_CUT,
     EXPTIME_S,
     SURVEY_GALAXIES,
+    aperture_correction_error,
     distance_modulus,
 )
 from starcnet_core.sim.noise import add_noise
@@ -46,6 +47,7 @@ from starcnet_core.sim.population import (
     draw_candidates,
     field_stars,
 )
+from starcnet_core.sim.psf import nominal_fwhm, psf_widths
 from starcnet_core.sim.render import Components, render_patches
 from starcnet_core.sim.scene import (
     PATCH_MARGIN,
@@ -100,6 +102,7 @@ def render_local_scenes(
     rng: np.random.Generator,
     filters: dict[str, tuple[str, str]] = WFC3_FILTERS,
     stamp_size: int = 32,
+    field: str | None = None,
 ) -> LocalScenes:
     """Render candidates, each on its own noisy patch of the host around its position, and measure them.
 
@@ -116,6 +119,9 @@ def render_local_scenes(
         Band -> (instrument, filter): zeropoints of the field's instruments.
     stamp_size : int
         Stamp side, pixels.
+    field : str, optional
+        The LEGUS field, for its aperture-correction uncertainty
+        (:func:`~starcnet_core.sim.calibration.aperture_correction_error`).
     """
     n = len(positions)
     size = stamp_size + 2 * PATCH_MARGIN
@@ -143,7 +149,10 @@ def render_local_scenes(
         rng,
         filters,
     )
-    scene = (background + render_patches(own, n, size) + render_patches(stars, n, size)).astype(np.float32)
+    # Each candidate's PSF where it lies in the field: the field's width map
+    # sampled at a random position is a standard-normal deviate.
+    psf = psf_widths(rng.standard_normal(n), filters)
+    scene = (background + render_patches(own, n, size, psf) + render_patches(stars, n, size, psf)).astype(np.float32)
     # Catalog position in patch coordinates, 1-based, cut as a mosaic is cut.
     x_cat, y_cat = centre + frac[:, 0] + 1.0, centre + frac[:, 1] + 1.0
     row0, col0 = stamp_origins(x_cat, y_cat, stamp_size)
@@ -165,7 +174,8 @@ def render_local_scenes(
         origins + centre - lo + frac,
         band_zeropoints(filters),
         np.array([EXPTIME_S[b] for b in BANDS]),
-        typical_aperture_correction(distance_mpc),
+        typical_aperture_correction(distance_mpc, tuple(float(w) for w in nominal_fwhm(filters))),
+        aperture_correction_error(field),
     )
     rows = row0[:, None] - lo + np.arange(stamp_size)
     cols = col0[:, None] - lo + np.arange(stamp_size)
@@ -201,7 +211,7 @@ def _inspected_candidates(
         positions = host.sample_positions(batch, _FIELD_SIZE, rng, margin=stamp_size)
         faintest = faintest_inspected(field) + _DRAWN_PAST_LIMIT
         candidates = draw_candidates(np.full(batch, true_class), distance_mpc, rng, filters, faintest)
-        scenes = render_local_scenes(candidates, positions, host, distance_mpc, rng, filters, stamp_size)
+        scenes = render_local_scenes(candidates, positions, host, distance_mpc, rng, filters, stamp_size, field)
         m_v = scenes.phot.mag[:, BANDS.index("V")] - distance_modulus(distance_mpc)
         inspected = inspected_by_legus(scenes.phot, m_v, field, rng)
         passed = np.flatnonzero(in_legus_catalog(scenes.phot, ci_cut) & inspected)
