@@ -62,7 +62,8 @@ def test_pool_votes_come_from_distinct_experts_of_different_skill_with_tie_break
 
     rng = np.random.default_rng(3)
     truth = rng.integers(1, 5, 6000)
-    votes, experts, skill = simulate_pool_votes(truth, rng, pool_size=10)
+    votes, experts, pool = simulate_pool_votes(truth, rng, pool_size=10)
+    skill = pool.skill
     assert votes.shape == experts.shape == (6000, 5)
     assert ((skill >= POOL_SKILL_RANGE[0]) & (skill <= POOL_SKILL_RANGE[1])).all()
     first = experts[:, :3]
@@ -87,9 +88,9 @@ def test_the_bayes_posterior_of_the_simulator_is_a_ceiling_for_the_mode_and_dawi
     rng = np.random.default_rng(3)
     truth = rng.choice([1, 2, 3, 4], size=8000, p=[0.15, 0.2, 0.2, 0.45])
     difficulty = rng.random(len(truth))
-    votes, experts, skill = simulate_pool_votes(truth, rng, pool_size=12, difficulty=difficulty)
+    votes, experts, pool = simulate_pool_votes(truth, rng, pool_size=12, difficulty=difficulty)
     prior = np.bincount(truth - 1, minlength=4) / len(truth)
-    posterior = bayes_posterior(votes, experts, skill, difficulty, prior)
+    posterior = bayes_posterior(votes, experts, pool, difficulty, prior)
     np.testing.assert_allclose(posterior.sum(axis=1), 1.0)
     bayes = (posterior.argmax(axis=1) + 1 == truth).mean()
     mode = (vote_mode(votes[:, :3], votes[:, 3:]) == truth).mean()
@@ -98,7 +99,66 @@ def test_the_bayes_posterior_of_the_simulator_is_a_ceiling_for_the_mode_and_dawi
     weighted = (dawid_skene(items, experts[cast], votes[cast]).consensus == truth).mean()
     assert bayes > mode and bayes >= weighted - 0.003
     # a team of identical experts: nothing to weigh, the ceiling is the mode's
-    votes, experts, skill = simulate_pool_votes(truth, rng, difficulty=difficulty, skill_range=(1.0, 1.0))
-    assert np.all(skill == 1.0)
-    same = bayes_posterior(votes, experts, skill, difficulty, prior).argmax(axis=1) + 1
+    votes, experts, pool = simulate_pool_votes(
+        truth, rng, difficulty=difficulty, skill_range=(1.0, 1.0), lean_range=(0.0, 0.0)
+    )
+    assert np.all(pool.skill == 1.0) and np.all(pool.lean == 0.0)
+    same = bayes_posterior(votes, experts, pool, difficulty, prior).argmax(axis=1) + 1
     assert abs((same == truth).mean() - (vote_mode(votes[:, :3], votes[:, 3:]) == truth).mean()) < 0.01
+
+
+def _pool_agreement(seed: int, **kwargs) -> dict:
+    """Class-weighted agreement of a simulated pool, measured as the paper measures its classifiers."""
+    from starcnet_core.evaluation.agreement import expert_agreement
+    from starcnet_core.sim.annotators import simulate_pool_votes
+
+    rng = np.random.default_rng(seed)
+    truth = rng.choice([1, 2, 3, 4], size=15000, p=[0.16, 0.21, 0.19, 0.44])  # Table 6's class mix
+    votes, experts, pool = simulate_pool_votes(truth, rng, difficulty=rng.random(len(truth)), **kwargs)
+    matrix = np.zeros((len(truth), len(pool)), dtype=int)
+    for k in range(votes.shape[1]):
+        cast = votes[:, k] > 0
+        matrix[np.flatnonzero(cast), experts[cast, k]] = votes[cast, k]
+    return expert_agreement(matrix, vote_mode(votes[:, :3], votes[:, 3:]), [str(e) for e in range(len(pool))])
+
+
+def test_the_pool_agrees_with_itself_as_the_papers_classifiers_did():
+    from starcnet_core.sim.annotators import PAPER_AGREEMENT
+
+    # one pool of 12 is one team: its agreement depends on who is in it (a few points), so
+    # the calibration holds for the mean of several pools
+    keys = ("mean_balanced", "mean_binary_balanced")
+    found = [_pool_agreement(seed) for seed in range(6)]
+    pairs = {k: np.mean([f["pairwise_summary"][k] for f in found]) for k in keys}
+    with_mode = {k: np.mean([f["vs_consensus_summary"][k] for f in found]) for k in keys}
+    assert abs(pairs["mean_balanced"] - PAPER_AGREEMENT["pairwise"]) < 0.03
+    assert abs(with_mode["mean_balanced"] - PAPER_AGREEMENT["with_mode"]) < 0.03
+    assert abs(pairs["mean_binary_balanced"] - PAPER_AGREEMENT["binary_pairwise"]) < 0.035
+    assert abs(with_mode["mean_binary_balanced"] - PAPER_AGREEMENT["binary_with_mode"]) < 0.015
+    per_class = np.mean([np.diag(f["pairwise_summary"]["mean_confusion"]) for f in found], axis=0)
+    # highest for classes 1 and 4, lowest for class 3 (paper section 2.1)
+    assert min(per_class[0], per_class[3]) > max(per_class[1], per_class[2])
+    assert per_class[2] == per_class.min()
+    # without personal leans the same pools' experts agree markedly less often
+    plain = np.mean(
+        [_pool_agreement(seed, lean_range=(0.0, 0.0))["pairwise_summary"]["mean_balanced"] for seed in range(6)]
+    )
+    assert plain < pairs["mean_balanced"] - 0.025
+
+
+def test_each_expert_errs_in_the_direction_of_their_lean_and_votes_only_in_their_team():
+    from starcnet_core.sim.annotators import draw_pool, simulate_pool_votes
+
+    rng = np.random.default_rng(6)
+    pool = draw_pool(rng, 8)
+    truth = np.full(20000, 2)  # class 2 can be mistaken both ways (1, or 3 and 4)
+    team = np.array([0, 2, 3, 5, 7])
+    votes, experts, same = simulate_pool_votes(truth, rng, difficulty=np.zeros(len(truth)), pool=pool, team=team)
+    assert same is pool
+    assert set(np.unique(experts[experts >= 0])) <= set(team.tolist())
+    drift = {e: np.mean(votes[(experts == e) & (votes != 2)] - 2) for e in team}
+    strict, loose = team[np.argmax(pool.lean[team])], team[np.argmin(pool.lean[team])]
+    assert pool.lean[strict] > 0 > pool.lean[loose]
+    assert drift[strict] > 0.5 and drift[loose] < 0
+    np.testing.assert_allclose(pool.confused.sum(axis=2), 1.0)
+    assert np.allclose(np.diagonal(pool.confused, axis1=1, axis2=2), 0.0)
