@@ -1,9 +1,9 @@
 """The review queue: which candidates an expert should look at next.
 
 Orders (``QUEUE_ORDERS``), all on the predictions of the active model version:
-``smallest_margin`` (closest top two scores first; the default, as the
-uncertainty that needed the fewest labels in ``benchmarks/bench_active_learning.py``,
-see :mod:`starcnet_core.training.active_learning`), ``least_confidence`` (lowest top
+``smallest_margin`` (closest top two scores first; the default, see
+:mod:`starcnet_core.training.active_learning` for what
+``benchmarks/bench_active_learning.py`` measured of it), ``least_confidence`` (lowest top
 score first), ``highest_entropy``, ``most_informative`` (highest BALD score,
 the mutual information between class and weights of MC-dropout passes; only
 predictions that carry one), ``disagreement`` (only candidates
