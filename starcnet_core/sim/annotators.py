@@ -75,10 +75,8 @@ _OWN = np.sqrt(np.diag(EXPERT_CONFUSION)) - 0.02
 
 
 def _confuse(classes: np.ndarray, keep: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Keep each class with probability ``keep``, else replace it by a confused one."""
-    cum = np.cumsum(_OFF[classes - 1], axis=-1)
-    other = 1 + np.sum(rng.random(classes.shape)[..., None] > cum, axis=-1)
-    return np.where(rng.random(classes.shape) < keep, classes, np.minimum(other, 4))
+    """Keep each class with probability ``keep``, else replace it by one drawn from its row of Fig. 3."""
+    return _confuse_rows(classes, keep, _OFF[classes - 1], rng)
 
 
 def _mode_and_tie_votes(votes: np.ndarray, tie_votes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -155,7 +153,6 @@ def simulate_votes(
     return votes, mode, mean
 
 
-
 @dataclass(frozen=True)
 class ExpertPool:
     """A team of simulated LEGUS classifiers, each with their own skill and personal bias.
@@ -201,7 +198,8 @@ def draw_pool(
 
 
 def _confuse_rows(classes: np.ndarray, keep: np.ndarray, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """As :func:`_confuse`, with the confused class drawn from ``rows`` (``classes.shape + (4,)``)."""
+    """Keep each class with probability ``keep``, else replace it by one drawn from its row of
+    confusion probabilities ``rows`` (``classes.shape + (4,)``)."""
     other = 1 + np.sum(rng.random(classes.shape)[..., None] > np.cumsum(rows, axis=-1), axis=-1)
     return np.where(rng.random(classes.shape) < keep, classes, np.minimum(other, 4))
 

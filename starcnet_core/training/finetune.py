@@ -42,7 +42,6 @@ __all__ = [
     "conv_features",
     "finetune_head",
     "head_logits",
-    "BALD_PASSES",
     "head_bald",
     "head_hidden",
     "head_mc_probabilities",
@@ -240,7 +239,7 @@ def head_mc_probabilities(
     model: StarcNet,
     features: np.ndarray,
     *,
-    n_samples: int = 20,
+    n_samples: int = BALD_PASSES,
     temperature: float = 1.0,
     seed: int = 0,
     batch_size: int = 512,
@@ -253,8 +252,6 @@ def head_mc_probabilities(
     connected layers run once (:func:`head_hidden`); the passes are
     :func:`starcnet_core.nn.mc_dropout.mc_dropout_probabilities`.
     """
-    if n_samples < 1:
-        raise UserInputError("MC dropout needs at least one pass")
     return mc_dropout_probabilities(
         model,
         head_hidden(model, features, batch_size=batch_size),
