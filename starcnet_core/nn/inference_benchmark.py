@@ -5,8 +5,8 @@
 * the **reference**: the paper network in float32, eager, batches of 64 under
   ``torch.no_grad``, the per-band mean subtracted beforehand, exactly as the
   published ``test_net.py`` runs it;
-* every **backend** of :mod:`starcnet_core.nn.backends` (``fp32``, ``bf16``,
-  ``int8``) through :func:`~starcnet_core.nn.predict.predict_stamps`, each
+* every **backend** of :mod:`starcnet_core.nn.backends` (``fp32``,
+  ``fp32-openvino``, ``bf16``, ``int8``) through :func:`~starcnet_core.nn.predict.predict_stamps`, each
   with its classes and scores against ``fp32``;
 * the **default** (``precision="auto"``) and the backend it picks;
 * the **lite** preset through the default path;
@@ -63,7 +63,7 @@ __all__ = [
 REFERENCE_BATCH = 64
 #: Stamps per interleaved timing round.
 ROUND = 128
-BACKENDS = ("fp32", "bf16", "int8")
+BACKENDS = ("fp32", "fp32-openvino", "bf16", "int8")
 
 
 def synthetic_stamps(n: int, size: int = 32, n_bands: int = 5, seed: int = 0) -> np.ndarray:
@@ -300,7 +300,8 @@ def markdown_section(result: dict) -> str:
         f"| reference (paper net, fp32 eager, batch 64) | fp32 | {result['reference_obj_s']:.1f} | 1.00 | | |",
     ]
     for name, entry in result["backends"].items():
-        engine = f" ({entry['engine']})" if entry.get("engine", "torch") != "torch" else ""
+        engine = entry.get("engine", "torch")
+        engine = f" ({engine})" if engine != "torch" and engine not in entry["precision_used"] else ""
         lines.append(
             f"| `--precision {name}` | {entry['precision_used']}{engine} | {entry['obj_s']:.1f} | {entry['speedup']:.2f} "
             f"| {100 * entry['identical_classes']:.2f}% | {entry['max_score_difference']:.4f} |"
