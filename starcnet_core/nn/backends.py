@@ -102,6 +102,7 @@ __all__ = [
     "check_against_fp32",
     "choice_cache_path",
     "cpu_instruction_sets",
+    "cpu_model",
     "int8_is_available",
     "machine_key",
     "network_fingerprint",
@@ -214,7 +215,7 @@ def machine_key(device: torch.device | str = "cpu") -> str:
     if device.type == "cuda":
         hardware = torch.cuda.get_device_name(device)
     else:
-        hardware = _cpu_model() + " " + ",".join(k for k, v in cpu_instruction_sets().items() if v)
+        hardware = cpu_model() + " " + ",".join(k for k, v in cpu_instruction_sets().items() if v)
     limits = ",".join(f"{name}={os.environ[name]}" for name in ISA_LIMITS if os.environ.get(name))
     return (
         f"{hardware} | {limits or 'no ISA limits'} | torch {torch.__version__} | "
@@ -222,7 +223,8 @@ def machine_key(device: torch.device | str = "cpu") -> str:
     )
 
 
-def _cpu_model() -> str:
+def cpu_model() -> str:
+    """The CPU's model name (/proc/cpuinfo), or what the platform says."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
