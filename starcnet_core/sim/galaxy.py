@@ -5,8 +5,9 @@ WCS on the 0.0396"/px grid, PHOTFLAM/PHOTPLAM/FILTER/INSTRUME/EXPTIME and the
 aperture correction APCOR), the 35-column ``.tab`` catalog with its
 ``.readme`` (photometry, SED-fit age, mass and E(B-V), class mode and mean of
 the simulated experts) and ``<field>_truth.csv`` (true class, what was drawn,
-each expert's vote). Candidates sit where clusters form, among resolved field
-stars, on a disk with spiral arms, dust lanes and star-forming clumps.
+each vote of the galaxy's team of simulated classifiers, tie-breakers
+included). Candidates sit where clusters form, among resolved field stars, on
+a disk with spiral arms, dust lanes and star-forming clumps.
 
 The catalog is measured on the final noisy mosaics as LEGUS measures it
 (:mod:`starcnet_core.sim.photometry`), and holds what LEGUS's catalog holds:
@@ -33,7 +34,14 @@ from astropy.wcs import WCS
 from starcnet_core.atomic_write import write_text_atomic
 from starcnet_core.io.bands import BANDS, PIXEL_SCALE_ARCSEC
 from starcnet_core.io.legus_columns import STANDARD_35, readme_text
-from starcnet_core.sim.annotators import simulate_votes
+from starcnet_core.sim.annotators import (
+    N_EXPERTS,
+    N_TIE_BREAKERS,
+    consensus,
+    draw_pool,
+    draw_team,
+    simulate_pool_votes,
+)
 from starcnet_core.sim.background import GalaxyBackground, interpolate_coarse
 from starcnet_core.sim.calibration import (
     DEFAULT_CI_CUT,
@@ -311,12 +319,14 @@ def simulate_galaxy(
     inspected = inspected_by_legus(phot, m_v, legus_field, rng)
     flux_v = 10.0 ** (-0.4 * (phot.mag[:, v] - zp[v]))
     hard = difficulty(phot.mag[:, v], distance_mpc, flux_v, local_bg[:, v])
-    votes = np.zeros((n, 3), dtype=np.int64)
-    mode, mean = np.zeros(n, dtype=np.int64), np.zeros(n)
-    if inspected.any():
-        votes[inspected], mode[inspected], mean[inspected] = simulate_votes(
-            true_class[inspected], rng, 3, hard[inspected]
-        )
+    # The galaxy's team of the simulated LEGUS classifiers: three of them vote on every
+    # inspected candidate, tie-breakers where they tie.
+    pool = draw_pool(rng)
+    votes = np.zeros((n, N_EXPERTS + N_TIE_BREAKERS), dtype=np.int64)
+    votes[inspected] = simulate_pool_votes(
+        true_class[inspected], rng, difficulty=hard[inspected], pool=pool, team=draw_team(rng, pool)
+    )[0]
+    mode, mean = consensus(votes)
     sed = draw_sed(
         true_class, sed_magnitudes(phot, mag_true), distance_mpc, rng, fitted=phot.nflt >= MIN_FILTERS_FOR_SED
     )
