@@ -181,35 +181,7 @@ def measure_class_detection(legus: Path) -> None:
             fitted[cls] = (round(float(fit.x[0]), 2), round(abs(float(fit.x[1])) + 1e-3, 2))
         print(f"# {name} per-class detection (V50, width): {fitted}")
         if name == "NGC 1566":
-            print("# CLASS_DETECTION: these V50 minus the measured-minus-drawn offsets printed next")
-
-
-def measure_injection_offsets(distance_mpc: float = NGC1566_DISTANCE_MPC, n: int = 3000) -> None:
-    """Per class, the simulator's measured minus drawn median V of the candidates its catalog keeps.
-
-    An artificial-source test at NGC 1566's distance and CI cut: the catalog
-    (measured) V50 of each class minus this offset is the true-magnitude
-    V50 the simulator draws with (``CLASS_DETECTION``).
-    """
-    from starcnet_core.sim.background import GalaxyBackground
-    from starcnet_core.sim.population import draw_candidates
-    from starcnet_core.sim.scene import in_legus_catalog
-    from starcnet_core.sim.survey import render_local_scenes
-
-    rng = np.random.default_rng(11)
-    offsets = {}
-    for cls in (1, 2, 3, 4):
-        measured, drawn = [], []
-        for _ in range(3):
-            host = GalaxyBackground.random(4000, rng)
-            candidates = draw_candidates(np.full(n, cls), distance_mpc, rng)
-            positions = host.sample_positions(n, 4000, rng, margin=32)
-            scenes = render_local_scenes(candidates, positions, host, distance_mpc, rng)
-            kept = in_legus_catalog(scenes.phot, 1.35)
-            measured.append(scenes.phot.mag[kept, BANDS.index("V")])
-            drawn.append(candidates.mag[kept, BANDS.index("V")])
-        offsets[cls] = round(float(np.median(np.concatenate(measured)) - np.median(np.concatenate(drawn))), 2)
-    print(f"# measured minus drawn median V at {distance_mpc} Mpc, per class: {offsets}")
+            print("# CLASS_DETECTION: these (the simulator applies them to its measured V)")
 
 
 def _pooled_ci_percentiles(ci: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -500,7 +472,6 @@ def main() -> None:
     measure_class_detection(legus)
     measure_psf_widths(legus)
     measure_error_floor(legus)
-    measure_injection_offsets()
     measure_inspection_limit(legus)
     measure_ci_cuts(legus)
     measure_ci_tails(legus)

@@ -59,6 +59,7 @@ from starcnet_core.sim.psf import nominal_fwhm, psf_widths
 from starcnet_core.sim.render import Components, render_patches
 from starcnet_core.sim.scene import (
     PATCH_MARGIN,
+    detected_by_legus,
     difficulty,
     faintest_inspected,
     in_legus_catalog,
@@ -221,7 +222,8 @@ def _inspected_candidates(
         scenes = render_local_scenes(candidates, positions, host, distance_mpc, rng, filters, stamp_size, field)
         m_v = scenes.phot.mag[:, BANDS.index("V")] - distance_modulus(distance_mpc)
         inspected = inspected_by_legus(scenes.phot, m_v, field, rng)
-        passed = np.flatnonzero(in_legus_catalog(scenes.phot, ci_cut) & inspected)
+        found = detected_by_legus(scenes.phot, candidates.true_class, candidates.mag[:, BANDS.index("V")], rng)
+        passed = np.flatnonzero(in_legus_catalog(scenes.phot, ci_cut) & found & inspected)
         rate = max(len(passed) / batch, 0.5 * rate)
         take = passed[: count - have]
         kept.append(
