@@ -184,6 +184,44 @@ def measure_class_detection(legus: Path) -> None:
             print("# CLASS_DETECTION: these (the simulator applies them to its measured V)")
 
 
+def measure_label_mixing(seeds: tuple[int, ...] = (0, 1, 2)) -> None:
+    """``LABEL_MIXING``: P(true class | simulated experts' mode) on simulated NGC 1566 galaxies.
+
+    The real catalogs' classes are human labels, so their per-class statistics mix
+    true classes as the experts confuse them; the simulator's expert pool labels its
+    own galaxy at 17.9 Mpc (3000 px, 2,000 candidates, NGC 1566's CI cut), and the
+    inspected candidates, pooled over ``seeds``, give the mixing (rows: label 1-4,
+    columns: true class 1-4).
+    """
+    import csv
+    import tempfile
+
+    from starcnet_core.io.galaxy import read_galaxy
+    from starcnet_core.sim import simulate_galaxy
+
+    counts = np.zeros((4, 4))
+    with tempfile.TemporaryDirectory() as tmp:
+        for seed in seeds:
+            directory = simulate_galaxy(
+                Path(tmp) / str(seed),
+                size=3000,
+                n_candidates=2000,
+                distance_mpc=NGC1566_DISTANCE_MPC,
+                seed=seed,
+                ci_cut=1.35,
+                field="mix",
+                legus_field="NGC 1566",
+            )
+            with open(directory / "mix_truth.csv", newline="") as handle:
+                truth = np.array([int(row["true_class"]) for row in csv.DictReader(handle)])
+            labels = np.asarray(read_galaxy(directory).catalog.labels["LEGUS mode"])
+            seen = labels > 0
+            np.add.at(counts, (labels[seen] - 1, truth[seen] - 1), 1)
+    mixing = counts / counts.sum(axis=1, keepdims=True)
+    print(f"# label mixing from {int(counts.sum())} inspected candidates, seeds {seeds}")
+    print(f"LABEL_MIXING = np.array({np.round(mixing, 3).tolist()})")
+
+
 def _pooled_ci_percentiles(ci: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return np.quantile(ci[(labels >= 1) & (labels <= 4)], [0.16, 0.5, 0.84])
 
@@ -477,6 +515,7 @@ def main() -> None:
     measure_ci_tails(legus)
     measure_ryon(legus / "ryon2017")
     measure_sed(legus)
+    measure_label_mixing()
 
 
 if __name__ == "__main__":

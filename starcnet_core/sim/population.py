@@ -16,9 +16,10 @@ Apparent V magnitudes follow the class's luminosity function dN/dL ~ L^-alpha
 detection limit in apparent V (the exposures' limit, deeper for point-like
 class 4: :data:`~starcnet_core.sim.calibration.CLASS_DETECTION`), which the
 catalog then applies to the measured light, so that the candidates of a
-distant galaxy are brighter in absolute terms, as in real catalogs; colours are drawn from the class's measured Gaussian
-(:data:`~starcnet_core.sim.calibration.CLASS_PHOTOMETRY`) conditional on that
-M_V. Sizes from Ryon et al. (2017) scaled to pixels by the distance;
+distant galaxy are brighter in absolute terms, as in real catalogs; colours
+are drawn from the class's measured Gaussian
+(:data:`~starcnet_core.sim.calibration.TRUE_CLASS_PHOTOMETRY`: the real
+catalog's, unmixed from the human labels' confusion) conditional on that M_V. Sizes from Ryon et al. (2017) scaled to pixels by the distance;
 magnitudes become e-/s with the LEGUS Vega zeropoints of each band's instrument.
 """
 
@@ -31,18 +32,27 @@ import numpy as np
 from starcnet_core.io.bands import BANDS, VEGA_ZEROPOINTS
 from starcnet_core.sim.calibration import (
     CLASS_DETECTION,
-    CLASS_PHOTOMETRY,
     EFF_ETA,
     LF_ALPHA,
     LOG_REFF_PC,
     M_V_BRIGHTEST,
+    TRUE_CLASS_PHOTOMETRY,
     distance_modulus,
     pc_per_pixel,
 )
 from starcnet_core.sim.profiles import eff_core_radius
 from starcnet_core.sim.render import Components
 
-__all__ = ["DRAWN_PAST_DETECTION", "Candidates", "detection_completeness", "WFC3_FILTERS", "ACS_FILTERS", "band_zeropoints", "draw_candidates", "field_stars"]
+__all__ = [
+    "DRAWN_PAST_DETECTION",
+    "Candidates",
+    "detection_completeness",
+    "WFC3_FILTERS",
+    "ACS_FILTERS",
+    "band_zeropoints",
+    "draw_candidates",
+    "field_stars",
+]
 
 #: (instrument, filter) per band for the two filter sets the simulator writes.
 WFC3_FILTERS: dict[str, tuple[str, str]] = {
@@ -142,7 +152,7 @@ def _photometry(
     """Apparent magnitudes (N, 5): V from the class's LF, colours from its Gaussian given M_V."""
     mags = np.empty((len(true_class), len(BANDS)))
     dm = distance_modulus(distance_mpc)
-    for cls, calib in CLASS_PHOTOMETRY.items():
+    for cls, calib in TRUE_CLASS_PHOTOMETRY.items():
         rows = np.flatnonzero(true_class == cls)
         if len(rows) == 0:
             continue
