@@ -135,7 +135,7 @@ def measure_luminosity_functions(legus: Path) -> None:
         return -np.sum(np.log(density(v) / norm))
 
     fit = minimize(nll, [24.0, 0.3], method="Nelder-Mead")
-    print(f"DETECTION_V50, DETECTION_WIDTH = {fit.x[0]:.2f}, {abs(fit.x[1]) + 1e-3:.2f}  # n={len(v)}")
+    print(f"# every-row detection limit V50, width = {fit.x[0]:.2f}, {abs(fit.x[1]) + 1e-3:.2f} (n={len(v)})")
 
 
 def _class_detection_fit(v_all: np.ndarray, classes: np.ndarray) -> dict[int, tuple[float, float]]:

@@ -46,8 +46,6 @@ __all__ = [
     "EBV_RANGE",
     "LF_ALPHA",
     "M_V_BRIGHTEST",
-    "DETECTION_V50",
-    "DETECTION_WIDTH",
     "CLASS_DETECTION",
     "INSPECTION_LIMITS",
     "PEAK_CI_MAX",
@@ -156,12 +154,6 @@ LF_ALPHA: dict[int, float] = {1: 2.27, 2: 2.32, 3: 2.55, 4: 2.48}
 
 #: Brightest candidate drawn, absolute V mag (the brightest LEGUS clusters are near -13).
 M_V_BRIGHTEST = -13.0
-
-#: Detection limit of LEGUS catalogs in apparent V (set by the exposures, the same for
-#: every field): completeness ``1 / (1 + exp((V - V50) / width))``; maximum likelihood on
-#: the 5,023 rows of NGC 1566 and NGC 628 with the pooled slope alpha = 2.39.
-DETECTION_V50 = 23.78
-DETECTION_WIDTH = 0.26
 
 #: Per true class: (V50, width) of the completeness ``1 / (1 + exp((V - V50) / width))`` in the
 #: measured (catalog) apparent V: the source detection sees the image, so the limit applies to
