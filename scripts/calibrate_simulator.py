@@ -191,6 +191,22 @@ def measure_class_detection(legus: Path) -> dict[int, tuple[float, float]]:
     return found["NGC 1566"]
 
 
+def _simulated_ngc1566(directory: Path, seed: int, field: str) -> Path:
+    """A simulated NGC 1566 (17.9 Mpc, 3000 px, 2,000 candidates, its CI cut) written to ``directory``."""
+    from starcnet_core.sim import simulate_galaxy
+
+    return simulate_galaxy(
+        directory,
+        size=3000,
+        n_candidates=2000,
+        distance_mpc=NGC1566_DISTANCE_MPC,
+        seed=seed,
+        ci_cut=1.35,
+        field=field,
+        legus_field="NGC 1566",
+    )
+
+
 def fit_true_class_detection(legus: Path, seeds: tuple[int, ...] = (0, 1), rounds: int = 3) -> None:
     """``CLASS_DETECTION`` per true class: the limits that give NGC 1566's per-label limits once labelled.
 
@@ -205,23 +221,14 @@ def fit_true_class_detection(legus: Path, seeds: tuple[int, ...] = (0, 1), round
     import tempfile
 
     from starcnet_core.io.galaxy import read_galaxy
-    from starcnet_core.sim import calibration, simulate_galaxy
+    from starcnet_core.sim import calibration
 
     real = measure_class_detection(legus)
     for step in range(rounds):
         v, labels = [], []
         with tempfile.TemporaryDirectory() as tmp:
             for seed in seeds:
-                directory = simulate_galaxy(
-                    Path(tmp) / str(seed),
-                    size=3000,
-                    n_candidates=2000,
-                    distance_mpc=NGC1566_DISTANCE_MPC,
-                    seed=seed,
-                    ci_cut=1.35,
-                    field="fit",
-                    legus_field="NGC 1566",
-                )
+                directory = _simulated_ngc1566(Path(tmp) / str(seed), seed, "fit")
                 catalog = read_galaxy(directory).catalog
                 v.append(np.asarray(catalog.table["mag_V"], float))
                 labels.append(np.asarray(catalog.labels["LEGUS mode"]))
@@ -246,21 +253,11 @@ def measure_label_mixing(seeds: tuple[int, ...] = (0, 1, 2)) -> None:
     import tempfile
 
     from starcnet_core.io.galaxy import read_galaxy
-    from starcnet_core.sim import simulate_galaxy
 
     counts = np.zeros((4, 4))
     with tempfile.TemporaryDirectory() as tmp:
         for seed in seeds:
-            directory = simulate_galaxy(
-                Path(tmp) / str(seed),
-                size=3000,
-                n_candidates=2000,
-                distance_mpc=NGC1566_DISTANCE_MPC,
-                seed=seed,
-                ci_cut=1.35,
-                field="mix",
-                legus_field="NGC 1566",
-            )
+            directory = _simulated_ngc1566(Path(tmp) / str(seed), seed, "mix")
             with open(directory / "mix_truth.csv", newline="") as handle:
                 truth = np.array([int(row["true_class"]) for row in csv.DictReader(handle)])
             labels = np.asarray(read_galaxy(directory).catalog.labels["LEGUS mode"])

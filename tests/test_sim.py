@@ -269,7 +269,7 @@ def test_detection_acts_on_the_measured_v_and_the_draw_leaves_nothing_out():
         mag = np.full((n, 5), 22.0)
         mag[:, BANDS.index("V")] = measured_v
         phot = Photometry(mag, np.full((n, 5), 0.05), np.full(n, 1.5), np.full(n, 5))
-        return detected_by_legus(phot, np.full(n, 2), drawn, rng).mean()
+        return detected_by_legus(phot.mag[:, BANDS.index("V")], np.full(n, 2), drawn, rng).mean()
 
     # drawn and measured at the 50% limit: the draw applied the moved completeness already,
     # so the rest is kept with completeness / moved completeness

@@ -55,10 +55,8 @@ from starcnet_core.sim.noise import add_noise
 from starcnet_core.sim.photometry import APERTURE_PX, aperture_fluxes, measure_photometry, tile_patches
 from starcnet_core.sim.population import (
     ACS_FILTERS,
-    DRAWN_PAST_DETECTION,
     WFC3_FILTERS,
     band_zeropoints,
-    detection_completeness,
     draw_candidates,
     field_stars,
 )
@@ -184,11 +182,9 @@ def _draw_pool(
         with np.errstate(divide="ignore", invalid="ignore"):
             ci = 2.5 * np.log10(sums[:, 1] / sums[:, 0])
         # Counted as the catalog will keep them: detection as if measured as drawn (the catalog
-        # applies it to the measured V, scene.detected_by_legus).
+        # applies it to the measured V).
         drawn_v = candidates.mag[:, v]
-        found = rng.random(batch) * detection_completeness(drawn_v, true_class, DRAWN_PAST_DETECTION) < (
-            detection_completeness(drawn_v, true_class)
-        )
+        found = detected_by_legus(drawn_v, true_class, drawn_v, rng)
         ci = np.nan_to_num(ci, nan=0.0)
         good = np.cumsum((ci >= ci_cut) & (ci <= PEAK_CI_MAX) & found)
         # The last batch stops at the candidate that completes the count.
@@ -321,7 +317,7 @@ def simulate_galaxy(
     phot = measure_photometry(images, positions, zp, exptime, apcor, aperture_correction_error(legus_field))
     # The source detection (at the measured V) and LEGUS's catalog cuts decide what is listed.
     v = BANDS.index("V")
-    found = detected_by_legus(phot, true_class, mag_true[:, v], rng)
+    found = detected_by_legus(phot.mag[:, v], true_class, mag_true[:, v], rng)
     rows = np.flatnonzero(in_legus_catalog(phot, ci_cut) & found)
     phot = phot.take(rows)
     true_class, mag_true, kind, positions = true_class[rows], mag_true[rows], kind[rows], positions[rows]

@@ -61,18 +61,18 @@ def in_legus_catalog(phot: Photometry, ci_cut: float) -> np.ndarray:
 
 
 def detected_by_legus(
-    phot: Photometry, true_class: np.ndarray, drawn_v: np.ndarray, rng: np.random.Generator
+    measured_v: np.ndarray, true_class: np.ndarray, drawn_v: np.ndarray, rng: np.random.Generator
 ) -> np.ndarray:
     """Candidates LEGUS's source detection found: its completeness at their measured V.
 
     The limit is the exposures' (the same apparent V at every distance),
     deeper for compact class 4 (:data:`~starcnet_core.sim.calibration.CLASS_DETECTION`),
     and acts on the light as measured: a candidate measured brighter than it
-    was drawn is found more often, as on a real image. ``drawn_v``: the
-    apparent V each was drawn with, whose moved completeness
+    was drawn is found more often, as on a real image. ``measured_v``: the
+    catalog's V (99.999 where not detected); ``drawn_v``: the apparent V each was drawn with, whose moved completeness
     (:data:`~starcnet_core.sim.population.DRAWN_PAST_DETECTION`) the draw already applied.
     """
-    measured = detection_completeness(phot.mag[:, BANDS.index("V")], true_class)
+    measured = detection_completeness(measured_v, true_class)
     drawn = detection_completeness(drawn_v, true_class, DRAWN_PAST_DETECTION)
     return rng.random(len(measured)) * drawn < measured
 

@@ -222,7 +222,7 @@ def _inspected_candidates(
         scenes = render_local_scenes(candidates, positions, host, distance_mpc, rng, filters, stamp_size, field)
         m_v = scenes.phot.mag[:, BANDS.index("V")] - distance_modulus(distance_mpc)
         inspected = inspected_by_legus(scenes.phot, m_v, field, rng)
-        found = detected_by_legus(scenes.phot, candidates.true_class, candidates.mag[:, BANDS.index("V")], rng)
+        found = detected_by_legus(scenes.phot.mag[:, BANDS.index("V")], candidates.true_class, candidates.mag[:, BANDS.index("V")], rng)
         passed = np.flatnonzero(in_legus_catalog(scenes.phot, ci_cut) & found & inspected)
         rate = max(len(passed) / batch, 0.5 * rate)
         take = passed[: count - have]
