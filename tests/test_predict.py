@@ -83,7 +83,8 @@ def test_fp32_is_the_published_loop_bit_for_bit(loaded) -> None:
     np.testing.assert_array_equal(first.scores, again.scores)
     np.testing.assert_array_equal(first.scores, published.numpy())
     table = first.to_table()
-    assert table.colnames[-1] == "precision" and set(table["precision"]) == {"fp32"}
+    assert table.colnames[-2:] == ["precision", "engine"]
+    assert set(table["precision"]) == {"fp32"} and set(table["engine"]) == {"torch"}
 
 
 def test_bald_comes_from_the_backend_pass_and_is_close_across_backends(monkeypatch) -> None:
@@ -254,6 +255,7 @@ def test_fp32_openvino_agrees_with_fp32_and_says_which_backend_ran(loaded, monke
     built = backends._BUILT[next(iter(backends._BUILT))]
     assert compiled.precision == "fp32-openvino" and built.engine == "openvino"
     assert set(compiled.to_table()["precision"]) == {"fp32-openvino"}
+    assert compiled.engine == "openvino" and exact.engine == "torch"
     # float32 in another order: the same classes, scores within float32 rounding, checked like the others
     np.testing.assert_array_equal(compiled.classes, exact.classes)
     assert built.check["identical_classes"] == 1.0 and built.check["max_score_difference"] < 1e-4
@@ -413,7 +415,7 @@ def test_predict_stampset(tmp_path, checkpoint) -> None:
     assert main(["predict", "--model", str(checkpoint), "--stamps", str(stamps), "--out", str(out)]) == 0
     lines = (out / "scores.csv").read_text().splitlines()
     assert lines[0].startswith("galaxy,id,label,true_class,pred_class,p1") and len(lines) == 11
-    assert lines[0].endswith(",precision") and all(line.endswith(",fp32") for line in lines[1:])
+    assert lines[0].endswith(",precision,engine") and all(line.endswith(",fp32,torch") for line in lines[1:])
 
 
 def test_bad_input_is_a_user_error_with_no_outputs(tmp_path, loaded, capsys) -> None:

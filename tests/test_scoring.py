@@ -65,7 +65,7 @@ def test_scoring_stores_usable_predictions_once(galaxy) -> None:
         assert len(unscored_candidates(session, version)) == 4
         said: list[str] = []
         assert score_candidates(session, version, chunk=2, precision="fp32", log=said.append) == 3
-        assert said == ["inference precision fp32 (requested fp32)"]  # told once, not per chunk
+        assert said == ["inference precision fp32 on torch (requested fp32)"]  # told once, not per chunk
         assert len(unscored_candidates(session, version)) == 1  # the edge candidate stays unscored
         assert score_candidates(session, version, unscored_candidates(session, version)) == 0
         assert session.scalar(select(func.count()).select_from(Prediction)) == 3

@@ -48,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="fp32: the published network, bit-reproducible; fp32-openvino (the network compiled by "
         "OpenVINO, float32), bf16, int8: faster, used only after they "
         "give the fp32 class on 99.5%% of held-out stamps; auto (default): the fastest that passed on "
-        "this machine (a timed probe, recorded). The precision used is in every scores file.",
+        "this machine (a timed probe, recorded). The precision used and the engine that ran it are in every scores file.",
     )
     parser.add_argument(
         "--band-mean", help="per-band mean .npy for published weights (default: next to them)"
@@ -79,7 +79,8 @@ def _run(args: argparse.Namespace) -> int:
                 f"{skipped} candidate(s) without a usable stamp (edge, NaN or no coverage) are not classified"
             )
     counts = np.bincount(np.asarray(table["pred_class"]), minlength=5)[1:]
-    used = sorted(set(np.asarray(table["precision"])) - {""})
+    ran = np.asarray(table["precision"]) != ""
+    used = sorted({f"{p} on {e}" for p, e in zip(table["precision"][ran], table["engine"][ran], strict=True)})
     print(
         f"classified {int(counts.sum())} candidates ({'/'.join(used)}): "
         + ", ".join(f"class {k + 1}: {n}" for k, n in enumerate(counts))

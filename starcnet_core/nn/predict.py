@@ -51,12 +51,15 @@ class Predictions:
         Shannon entropy of the scores (nats).
     precision : str
         The backend that computed the scores: ``fp32``, ``fp32-openvino``, ``bf16`` or ``int8``.
+    engine : str
+        What ran that backend: ``torch`` or ``openvino`` (``int8`` runs on either).
     bald : numpy.ndarray or None
         BALD score of each stamp (nats) when MC-dropout passes were asked for, else None.
     """
 
     scores: np.ndarray
     precision: str = "fp32"
+    engine: str = "torch"
     bald: np.ndarray | None = None
 
     @property
@@ -81,7 +84,7 @@ class Predictions:
         return self.summaries["entropy"]
 
     def to_table(self) -> Table:
-        """One row per stamp: ``pred_class``, ``p1``..``pK``, ``confidence``, ``margin``, ``entropy``, ``precision``."""
+        """One row per stamp: ``pred_class``, ``p1``..``pK``, ``confidence``, ``margin``, ``entropy``, ``precision``, ``engine``."""
         summaries = self.summaries
         table = Table({"pred_class": summaries["predicted_class"]})
         for k in range(self.scores.shape[1]):
@@ -89,6 +92,7 @@ class Predictions:
         for name in ("confidence", "margin", "entropy"):
             table[name] = summaries[name]
         table["precision"] = np.full(len(self.scores), self.precision)
+        table["engine"] = np.full(len(self.scores), self.engine)
         return table
 
 
@@ -186,4 +190,6 @@ def predict_stamps(
             n_samples=bald_passes,
             temperature=loaded.temperature,
         )
-    return Predictions(np.concatenate(out).astype(np.float64), precision=backend.precision, bald=bald)
+    return Predictions(
+        np.concatenate(out).astype(np.float64), precision=backend.precision, engine=backend.engine, bald=bald
+    )

@@ -207,7 +207,7 @@ def score_candidates(
         return 0
     loaded = load_version_model(session, version_id)
     stored = 0
-    said: set[str] = set()
+    said: set[tuple[str, str]] = set()
     if features is not None:
         stored, ids = _score_cached(session, version_id, loaded, ids, features, passes)
     for start in range(0, len(ids), chunk):
@@ -225,9 +225,12 @@ def score_candidates(
                 stored += store_predictions(
                     session, version_id, batch[usable].tolist(), predicted.scores, summaries
                 )
-            if log is not None and predicted.precision not in said:
-                said.add(predicted.precision)
-                log(f"inference precision {predicted.precision} (requested {precision})")
+            used = (predicted.precision, predicted.engine)
+            if log is not None and used not in said:
+                said.add(used)
+                log(
+                    f"inference precision {predicted.precision} on {predicted.engine} (requested {precision})"
+                )
         if progress is not None:
             progress((start + len(batch)) / len(ids), f"scored {start + len(batch)} of {len(ids)} candidates")
     return stored
