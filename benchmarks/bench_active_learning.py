@@ -35,6 +35,7 @@ import argparse
 import os
 import sys
 import time
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
@@ -63,12 +64,38 @@ from starcnet_core.training.finetune import (  # noqa: E402
     QuickFinetuneConfig,
     conv_features,
     finetune_head,
+    head_hidden,
     head_mc_probabilities,
     head_probabilities,
 )
 from starcnet_core.training.train import TrainConfig, train_model  # noqa: E402
 
 PNG = ROOT / "docs" / "active_learning_curve.png"
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """An order of the pool: an uncertainty measure (or ``random``), a random share of each batch, diversity."""
+
+    measure: str
+    random_share: float = 0.0
+    diverse: bool = False
+
+
+def parse_strategy(text: str) -> tuple[str, Strategy]:
+    """``MEASURE[+mixNN][+diverse]``, e.g. ``margin+mix50+diverse``: NN% of each batch at random."""
+    measure, *options = text.split("+")
+    if measure not in UNCERTAINTY_MEASURES:
+        raise argparse.ArgumentTypeError(f"unknown measure {measure!r}; choose from {UNCERTAINTY_MEASURES}")
+    share, diverse = 0.0, False
+    for option in options:
+        if option == "diverse":
+            diverse = True
+        elif option.startswith("mix") and option[3:].isdigit() and int(option[3:]) <= 100:
+            share = int(option[3:]) / 100
+        else:
+            raise argparse.ArgumentTypeError(f"{text!r}: unknown option {option!r} (mixNN or diverse)")
+    return text, Strategy(measure, share, diverse)
 
 
 def split_survey(galaxies: np.ndarray, seed: int, share: float = 0.25) -> tuple[np.ndarray, np.ndarray]:
@@ -95,9 +122,9 @@ def accuracies(scores: np.ndarray, labels: np.ndarray, truth: np.ndarray) -> dic
 
 
 def quick_config(args: argparse.Namespace, seed: int) -> QuickFinetuneConfig:
-    """The benchmark's quick retrain: every label trains (no validation split), the last epoch is kept."""
+    """The benchmark's quick retrain: by default every label trains (no validation split), the last epoch is kept."""
     return QuickFinetuneConfig(
-        epochs=args.epochs, lr=args.lr, val_fraction=0.0, balance=args.balance, seed=seed
+        epochs=args.epochs, lr=args.lr, val_fraction=args.val_fraction, balance=args.balance, seed=seed
     )
 
 
@@ -109,7 +136,7 @@ def run_campaign(start, features, labels, truth, campaign: int, args: argparse.N
     oracle, pool_truth = labels[pool], truth[pool]
     config = quick_config(args, seed=campaign)
 
-    def fit_predict(index: np.ndarray, given: np.ndarray, strategy: str) -> tuple[np.ndarray | None, dict]:
+    def fit_predict(index: np.ndarray, given: np.ndarray, spec: Strategy) -> tuple:
         tuned = finetune_head(start.model, pool_features[index], given, config=config).model
         measured = accuracies(head_probabilities(tuned, test_features), labels[test], truth[test])
         # evaluation only: how many of the labels so far disagree with the simulated truth
@@ -118,17 +145,27 @@ def run_campaign(start, features, labels, truth, campaign: int, args: argparse.N
         for c, share in enumerate(np.bincount(pool_truth[index], minlength=5)[1:] / len(index), start=1):
             measured[f"true_share_{c}"] = float(share)
         # random labelling never reads the pool's scores: skip scoring ~10,000 candidates a round
-        if strategy == "random":
+        if spec.measure == "random":
             return None, measured
-        if strategy == "bald":
-            passes = head_mc_probabilities(tuned, pool_features, n_samples=args.mc_samples, seed=len(index))
-            return passes, measured
-        return head_probabilities(tuned, pool_features), measured
+        if spec.measure == "bald":
+            scores = head_mc_probabilities(tuned, pool_features, n_samples=args.mc_samples, seed=len(index))
+        else:
+            scores = head_probabilities(tuned, pool_features)
+        if spec.diverse:
+            return scores, measured, head_hidden(tuned, pool_features)
+        return scores, measured
 
     common = {"initial": args.initial, "batch_size": args.batch, "budget": args.budget, "seed": campaign}
     curves = {
-        name: labelling_curve(partial(fit_predict, strategy=name), oracle, strategy=name, **common)
-        for name in ("random", *args.strategies)
+        name: labelling_curve(
+            partial(fit_predict, spec=spec),
+            oracle,
+            strategy=spec.measure,
+            random_share=spec.random_share,
+            diverse=spec.diverse,
+            **common,
+        )
+        for name, spec in {"random": Strategy("random"), **args.strategies}.items()
     }
     starting = accuracies(head_probabilities(start.model, test_features), labels[test], truth[test])
     return {"curves": curves, "starting": starting, "sizes": (len(pool), len(test))}
@@ -251,7 +288,9 @@ def summarise(result: dict, strategy: str, key: str) -> dict:
         "mean_random": mean_random,
         "mean_active": mean_active,
         "noise": float(np.mean([curve[-1]["label_noise"] for curve in active_curves])),
-        "mix": [float(np.mean([curve[-1][f"true_share_{c}"] for curve in active_curves])) for c in (1, 2, 3, 4)],
+        "mix": [
+            float(np.mean([curve[-1][f"true_share_{c}"] for curve in active_curves])) for c in (1, 2, 3, 4)
+        ],
     }
 
 
@@ -380,9 +419,11 @@ def main() -> None:
     parser.add_argument(
         "--strategies",
         nargs="+",
-        choices=UNCERTAINTY_MEASURES,
-        default=["margin", "entropy", "bald"],
-        help="active strategies compared with random labelling",
+        type=parse_strategy,
+        default=[parse_strategy(name) for name in ("margin", "entropy", "bald")],
+        help="active strategies compared with random labelling: MEASURE (margin, entropy, least_confident, bald) "
+        "with optional +mixNN (NN%% of each batch at random) and +diverse (k-means over the head's features "
+        "among the most uncertain, Zhdanov 2019), e.g. margin+mix50+diverse",
     )
     parser.add_argument("--mc-samples", type=int, default=20, help="MC-dropout passes of bald")
     parser.add_argument(
@@ -412,6 +453,12 @@ def main() -> None:
         action="store_true",
         help="class-weighted loss (lowers plain accuracy on the survey's class mix)",
     )
+    parser.add_argument(
+        "--val-fraction",
+        type=float,
+        default=0.0,
+        help="share of the labels each retrain keeps aside to choose its best epoch (the app's quick retrain: 0.1)",
+    )
     parser.add_argument("--base-epochs", type=int, default=3, help="epochs of the starting model")
     parser.add_argument(
         "--base-plain",
@@ -436,6 +483,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--png", type=Path, default=PNG)
     args = parser.parse_args()
+    args.strategies = dict(args.strategies)
     result = run(args)
     mode, truth = (
         {name: summarise(result, name, key) for name in args.strategies}
