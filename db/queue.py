@@ -30,6 +30,8 @@ from db.predictions import active_model_version
 __all__ = [
     "QUEUE_ORDERS",
     "SCORELESS_ORDERS",
+    "MIXED_ORDERS",
+    "REVIEW_ORDERS",
     "QueueItem",
     "QueuePage",
     "queue_model_version",
@@ -47,6 +49,13 @@ QUEUE_ORDERS: tuple[str, ...] = (
 )
 #: The orders that need no model scores.
 SCORELESS_ORDERS: tuple[str, ...] = ("fewest_votes", "random")
+#: Orders that alternate between two of :data:`QUEUE_ORDERS` (every other candidate from each, each once):
+#: half of every batch at random keeps the labels a sample of the survey's class mix, which the
+#: most uncertain candidates alone are not (see :func:`starcnet_core.training.active_learning.select_batch`).
+#: They are put together by :func:`webapp.services.review.next_candidates`, not by :func:`review_queue`.
+MIXED_ORDERS: dict[str, tuple[str, str]] = {"smallest_margin_and_random": ("smallest_margin", "random")}
+#: What the Review page offers: the queue orders and the mixed ones.
+REVIEW_ORDERS: tuple[str, ...] = (*QUEUE_ORDERS, *MIXED_ORDERS)
 
 
 @dataclass(frozen=True)
