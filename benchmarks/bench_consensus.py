@@ -33,19 +33,19 @@ sys.path.insert(0, str(ROOT))
 from starcnet_core.evaluation.agreement import expert_agreement  # noqa: E402
 from starcnet_core.evaluation.dawid_skene import dawid_skene  # noqa: E402
 from starcnet_core.sim.annotators import (  # noqa: E402
+    N_EXPERTS,
     PAPER_AGREEMENT,
     POOL_LEAN_RANGE,
     POOL_SKILL_RANGE,
+    TEAM_SIZE,
     bayes_posterior,
     draw_pool,
+    draw_team,
     simulate_pool_votes,
     vote_mode,
 )
 from starcnet_core.sim.survey import survey_counts  # noqa: E402
 
-N_EXPERTS = 3
-#: Pool members who classify one galaxy (its three experts and two tie-breakers come from them).
-TEAM_SIZE = 5
 TEAMS = {"unequal": (POOL_SKILL_RANGE, POOL_LEAN_RANGE), "identical": ((1.0, 1.0), (0.0, 0.0))}
 
 
@@ -98,7 +98,7 @@ def one_campaign(
     votes, experts = [], []
     for name in counts:
         rows = galaxy == name
-        team = rng.choice(pool_size, size=min(TEAM_SIZE, pool_size), replace=False)
+        team = draw_team(rng, pool)
         v, e, _ = simulate_pool_votes(truth[rows], rng, difficulty=difficulty[rows], pool=pool, team=team)
         votes.append(v)
         experts.append(e)

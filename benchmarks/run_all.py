@@ -24,30 +24,18 @@ ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = ROOT / "docs" / "BENCHMARKS.md"
 SECTIONS = ROOT / "docs" / "benchmarks"
 
+sys.path.insert(0, str(ROOT))
+from starcnet_core.nn.backends import cpu_instruction_sets, cpu_model  # noqa: E402
 
 _INSTRUCTION_SET_NAMES = {"avx2": "AVX2", "avx512": "AVX-512", "avx512_bf16": "bf16", "vnni": "VNNI", "amx": "AMX"}
 
 
 def instruction_sets() -> str:
     """The CPU's instruction sets that decide torch's speed, named as every benchmark section names them."""
-    sys.path.insert(0, str(ROOT))
-    from starcnet_core.nn.backends import cpu_instruction_sets
-
     present = cpu_instruction_sets()
     return ", ".join(name for key, name in _INSTRUCTION_SET_NAMES.items() if present[key]) or (
         "none of " + "/".join(_INSTRUCTION_SET_NAMES.values())
     )
-
-
-def cpu_model() -> str:
-    """The CPU's model name (/proc/cpuinfo), or what the platform says."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def cpu_line() -> str:

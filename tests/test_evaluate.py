@@ -120,3 +120,30 @@ def test_agreement_with_individual_experts():
     # pairs: (1,2) 3/4, (1,3) 2/3, (2,3) 1/3
     assert experts["expert_vs_expert"] == pytest.approx(np.mean([0.75, 2 / 3, 1 / 3]))
     assert summary(report)["model_vs_expert"] == experts["model_vs_expert"]
+
+
+def test_stamp_set_agreement_leaves_out_the_tie_breakers():
+    from astropy.table import Table
+
+    from starcnet_core.evaluation.evaluate import evaluate_stampset
+    from starcnet_core.io.stampset import StampSet
+
+    first_three = np.array([[1, 1, 1], [2, 2, 3], [3, 4, 3], [4, 4, 4], [1, 2, 3], [0, 0, 0]])
+    tie_breaker = np.array([0, 0, 0, 0, 2, 0])  # asked only where the three tie
+    table = Table(
+        {
+            "galaxy": ["g"] * 6,
+            "id": np.arange(1, 7),
+            "distance_mpc": np.full(6, 10.0),
+            "label": [1, 2, 3, 4, 2, 0],
+            "vote_1": first_three[:, 0],
+            "vote_2": first_three[:, 1],
+            "vote_3": first_three[:, 2],
+            "vote_4": tie_breaker,
+        }
+    )
+    stamps = StampSet(np.zeros((6, 5, 4, 4), np.float32), table)
+    experts = evaluate_stampset(stamps, _onehot([1, 2, 3, 4, 2, 1]), n_boot=10)["agreement"]["experts"]
+    alone = evaluate(np.array([1, 2, 3, 4, 2]), _onehot([1, 2, 3, 4, 2]), votes=first_three[:5], n_boot=10)
+    assert [e["expert"] for e in experts["experts"]] == [1, 2, 3]
+    assert experts["expert_vs_expert"] == alone["agreement"]["experts"]["expert_vs_expert"]

@@ -71,10 +71,11 @@ def test_simulate_inspect_cutouts_round_trip(tmp_path, capsys):
         "ACS",
         "ACS",
     ]
-    # The catalog holds the candidates that pass LEGUS's cuts as measured: about the 40 drawn.
+    # The catalog holds the candidates detected and passing LEGUS's cuts as measured: about the
+    # 40 counted, up to 40% more (faint ones measured brighter than drawn are found more often).
     galaxy = read_galaxy(directory)
     n = len(galaxy.catalog)
-    assert 30 <= n <= 50 and summary["candidates"] == n
+    assert 30 <= n <= 60 and summary["candidates"] == n
     assert summary["usable"] + sum(summary["excluded"].values()) == n
     assert sum(summary["labels"]["LEGUS mode"].values()) == n
 

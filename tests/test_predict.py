@@ -154,7 +154,7 @@ def test_int8_without_openvino_says_so_once_and_runs_pytorch_int8(loaded, monkey
         raise ImportError("No module named 'openvino'", name="openvino")
 
     monkeypatch.setattr(backends, "_openvino_int8_backend", missing)
-    monkeypatch.setattr(backends, "_OPENVINO_MISSING_SAID", False)
+    monkeypatch.setattr(backends, "_OPENVINO_SAID", set())
     monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
     monkeypatch.setattr(backends, "AGREEMENT", 0.0)
     stamps = tiny_stampset(60, seed=4).stamps
@@ -178,7 +178,7 @@ def test_openvino_runs_under_a_onednn_cap_only_with_the_same_openvino_cap(
         return backends._fp32_backend(model)
 
     monkeypatch.setattr(backends, "_openvino_int8_backend", openvino)
-    monkeypatch.setattr(backends, "_OPENVINO_MISSING_SAID", False)
+    monkeypatch.setattr(backends, "_OPENVINO_SAID", set())
     monkeypatch.delenv("STARCNET_INT8_ENGINE", raising=False)
     monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
     monkeypatch.delenv("OV_CPU_MAX_ISA", raising=False)
@@ -238,6 +238,114 @@ def test_openvino_int8_is_checked_deterministic_and_close_to_fp32(loaded, monkey
     assert any("I8" in kernel for kernel in backends.openvino_conv_kernels(built))
     monkeypatch.setattr(backends, "_BUILT", OrderedDict())
     np.testing.assert_array_equal(predict_stamps(loaded, stamps, precision="int8").scores, quantised.scores)
+
+
+def _without_isa_caps(monkeypatch) -> None:
+    for name in ("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA", "STARCNET_INT8_ENGINE"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_fp32_openvino_agrees_with_fp32_and_says_which_backend_ran(loaded, monkeypatch) -> None:
+    pytest.importorskip("openvino")
+    _without_isa_caps(monkeypatch)
+    stamps = tiny_stampset(60, seed=4).stamps
+    exact = predict_stamps(loaded, stamps, precision="fp32")
+    compiled = predict_stamps(loaded, stamps, precision="fp32-openvino")
+    built = backends._BUILT[next(iter(backends._BUILT))]
+    assert compiled.precision == "fp32-openvino" and built.engine == "openvino"
+    assert set(compiled.to_table()["precision"]) == {"fp32-openvino"}
+    # float32 in another order: the same classes, scores within float32 rounding, checked like the others
+    np.testing.assert_array_equal(compiled.classes, exact.classes)
+    assert built.check["identical_classes"] == 1.0 and built.check["max_score_difference"] < 1e-4
+    np.testing.assert_allclose(compiled.scores, exact.scores, atol=1e-4)
+    # fp32 itself stays PyTorch's, bit for bit
+    np.testing.assert_array_equal(predict_stamps(loaded, stamps, precision="fp32").scores, exact.scores)
+
+
+def test_fp32_openvino_without_openvino_falls_back_with_one_line(loaded, monkeypatch, caplog) -> None:
+    assert "CPU only" in backends.openvino_is_available("meta")
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    monkeypatch.delenv("OV_CPU_MAX_ISA", raising=False)
+    assert "OV_CPU_MAX_ISA" in backends.openvino_is_available()
+    monkeypatch.setattr(backends, "openvino_is_available", lambda device="cpu": "OpenVINO is not installed")
+    stamps = tiny_stampset(20, seed=4).stamps
+    with caplog.at_level(logging.WARNING, logger="starcnet_core.inference"):
+        predicted = predict_stamps(loaded, stamps, precision="fp32-openvino")
+    assert predicted.precision == "fp32"
+    assert [r.getMessage() for r in caplog.records] == ["inference: OpenVINO is not installed; fp32 used"]
+    np.testing.assert_array_equal(predicted.scores, predict_stamps(loaded, stamps, precision="fp32").scores)
+
+
+@pytest.mark.slow
+def test_openvino_networks_are_stored_reused_and_rebuilt_when_the_network_changes(
+    loaded, monkeypatch, caplog
+) -> None:
+    ov = pytest.importorskip("openvino")
+    nncf = pytest.importorskip("nncf")
+    _without_isa_caps(monkeypatch)
+    monkeypatch.setattr(backends, "AGREEMENT", 0.0)
+    calls = {"convert": 0, "quantize": 0}
+
+    def counted(name, function):
+        def wrapper(*args, **kwargs):
+            calls[name] += 1
+            return function(*args, **kwargs)
+
+        return wrapper
+
+    monkeypatch.setattr(ov, "convert_model", counted("convert", ov.convert_model))
+    monkeypatch.setattr(nncf, "quantize", counted("quantize", nncf.quantize))
+    stamps = tiny_stampset(60, seed=4).stamps
+    first = {p: predict_stamps(loaded, stamps, precision=p).scores for p in ("fp32-openvino", "int8")}
+    assert calls == {"convert": 1, "quantize": 1}  # int8 quantises the converted network fp32 stored
+    stored = sorted(path.name for path in backends.openvino_cache_dir().iterdir())
+    assert len(stored) == 4 and [name.rsplit(".", 1)[1] for name in stored] == ["bin", "xml"] * 2
+    # a quantised network keeps GroupNorm and the magnification in float32 (its inputs not quantised)
+    int8_xml = next(backends.openvino_cache_dir().glob("int8-*.xml"))
+    fed = {
+        target.get_node().get_type_name()
+        for op in ov.Core().read_model(int8_xml).get_ops()
+        if op.get_type_name() == "FakeQuantize"
+        for target in op.output(0).get_target_inputs()
+    }
+    assert fed and not fed & {"GroupNormalization", "Interpolate", "MatMul"}
+
+    # a later process reads both from disk: nothing converted or quantised, the same scores
+    monkeypatch.setattr(backends, "_BUILT", OrderedDict())
+    for precision, scores in first.items():
+        np.testing.assert_array_equal(predict_stamps(loaded, stamps, precision=precision).scores, scores)
+    assert calls == {"convert": 1, "quantize": 1}
+
+    # changed weights, or another OpenVINO, are another network
+    monkeypatch.setattr(backends, "_BUILT", OrderedDict())
+    with torch.no_grad():
+        loaded.model.pathways[0].features[0][0].weight.mul_(1.5)
+    changed = predict_stamps(loaded, stamps, precision="fp32-openvino")
+    assert calls["convert"] == 2
+    np.testing.assert_allclose(changed.scores, predict_stamps(loaded, stamps, precision="fp32").scores, atol=1e-4)
+    monkeypatch.setattr(backends, "_BUILT", OrderedDict())
+    version = backends._package_version
+    monkeypatch.setattr(backends, "_package_version", lambda name: "9999.0" if name == "openvino" else version(name))
+    predict_stamps(loaded, stamps, precision="fp32-openvino")
+    assert calls["convert"] == 3
+    # only the most recently used networks stay
+    assert len(list(backends.openvino_cache_dir().glob("*.xml"))) == 4
+    monkeypatch.setattr(backends, "OPENVINO_CACHE_ENTRIES", 1)
+    monkeypatch.setattr(backends, "_BUILT", OrderedDict())
+    with torch.no_grad():
+        loaded.model.pathways[0].features[0][0].weight.mul_(1.5)
+    predict_stamps(loaded, stamps, precision="fp32-openvino")
+    assert len(list(backends.openvino_cache_dir().glob("*.xml"))) == 1
+    assert len(list(backends.openvino_cache_dir().glob("*.bin"))) == 1
+
+    # an unreadable stored network is built again, with one line
+    xml = next(backends.openvino_cache_dir().glob("*.xml"))
+    xml.write_text("not a network")
+    monkeypatch.setattr(backends, "_BUILT", OrderedDict())
+    with caplog.at_level(logging.WARNING, logger="starcnet_core.inference"):
+        predict_stamps(loaded, stamps, precision="fp32-openvino")
+    assert calls["convert"] == 5
+    assert len(caplog.records) == 1 and "unreadable" in caplog.records[0].getMessage()
 
 
 def test_auto_probes_once_records_its_choice_and_reuses_it(loaded, monkeypatch, tmp_path) -> None:
@@ -343,7 +451,7 @@ def test_benchmark_command_reports_consistent_numbers(capsys) -> None:
     assert result["default_speedup"] == pytest.approx(result["default_obj_s"] / result["reference_obj_s"])
     assert result["lite_speedup"] == pytest.approx(result["lite_obj_s"] / result["reference_obj_s"])
     assert result["fp32_bit_identical_to_reference"] is True
-    assert set(result["backends"]) == {"fp32", "bf16", "int8"}
+    assert set(result["backends"]) | set(result["not_timed"]) == {"fp32", "fp32-openvino", "bf16", "int8"}
     assert result["backends"]["fp32"]["identical_classes"] == 1.0
     assert result["backends"]["fp32"]["max_score_difference"] == 0.0
     # 6 stamps are too few for auto's probe: it runs fp32

@@ -43,8 +43,10 @@ def test_galaxy_files_and_headers(galaxy_dir):
     assert header["APCOR"] < 0  # the 4 px aperture misses some light: total is brighter
     with open(galaxy_dir / "tiny_truth.csv") as handle:
         rows = list(csv.DictReader(handle))
-    # The catalog is what LEGUS's cuts keep of the 120 candidates drawn: about as many.
-    assert 90 <= len(rows) <= 150 and {"id", "true_class", "vote_1", "vote_3"} <= set(rows[0])
+    # The catalog is what detection and LEGUS's cuts keep of the 120 candidates counted: about
+    # as many, more where faint candidates are measured brighter than drawn (detection acts on
+    # the measured V); three experts and two tie-breaker columns per candidate.
+    assert 90 <= len(rows) <= 200 and {"id", "true_class", "vote_1", "vote_3", "vote_5"} <= set(rows[0])
 
 
 def test_galaxy_reads_through_the_data_layer(galaxy_dir):
@@ -251,6 +253,36 @@ def test_legus_selection_peak_limit_and_soft_inspection():
     assert 0.3 < soft[near].mean() < 0.7
     with pytest.raises(ValueError):
         inspected_by_legus(phot, m_v, "NGC 628")
+
+
+def test_detection_acts_on_the_measured_v_and_the_draw_leaves_nothing_out():
+    from starcnet_core.sim.calibration import CLASS_DETECTION
+    from starcnet_core.sim.population import DRAWN_PAST_DETECTION, draw_candidates
+    from starcnet_core.sim.scene import detected_by_legus
+
+    rng = np.random.default_rng(5)
+    n = 40000
+    v50, width = CLASS_DETECTION[2]
+    drawn = np.full(n, v50)
+
+    def found(measured_v):
+        mag = np.full((n, 5), 22.0)
+        mag[:, BANDS.index("V")] = measured_v
+        phot = Photometry(mag, np.full((n, 5), 0.05), np.full(n, 1.5), np.full(n, 5))
+        return detected_by_legus(phot.mag[:, BANDS.index("V")], np.full(n, 2), drawn, rng).mean()
+
+    # drawn and measured at the 50% limit: the draw applied the moved completeness already,
+    # so the rest is kept with completeness / moved completeness
+    moved = 1.0 / (1.0 + np.exp(-DRAWN_PAST_DETECTION / width))
+    assert abs(found(drawn) - 0.5 / moved) < 0.01
+    # measured 1 mag brighter than drawn: always found; fainter than the limit by 6 widths, or not
+    # detected at all (99.999): never
+    assert found(drawn - 1.0) == 1.0 and found(drawn + 6 * width) < 0.01 and found(np.full(n, 99.999)) == 0.0
+    # point-like class 4 is drawn deeper than asymmetric clusters (its limit is 0.4 mag fainter)
+    candidates = draw_candidates(np.repeat([2, 4], 5000), 17.9, rng)
+    v = candidates.mag[:, BANDS.index("V")]
+    assert np.quantile(v[5000:], 0.9) > np.quantile(v[:5000], 0.9) + 0.2
+    assert v.max() < CLASS_DETECTION[4][0] + DRAWN_PAST_DETECTION + 6 * CLASS_DETECTION[4][1]
 
 
 def test_artifacts_outside_v_do_not_enter_the_catalog(tmp_path):

@@ -16,7 +16,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "benchmark",
         help="measure inference speed (objects/s) of every backend against the published fp32 loop",
-        description="Time the published way of running StarcNet, every inference backend (fp32, bf16, int8), "
+        description="Time the published way of running StarcNet, every inference backend "
+        "(fp32, fp32-openvino, bf16, int8), "
         "the default (auto) and the lite preset on the same stamps, compare their classes with fp32, and "
         "report the CPU's instruction sets, its measured matrix-multiply limit and the FLOPs per object.",
     )

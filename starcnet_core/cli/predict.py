@@ -45,7 +45,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--precision",
         choices=PRECISIONS,
         default="auto",
-        help="fp32: the published network, bit-reproducible; bf16, int8: faster, used only after they "
+        help="fp32: the published network, bit-reproducible; fp32-openvino (the network compiled by "
+        "OpenVINO, float32), bf16, int8: faster, used only after they "
         "give the fp32 class on 99.5%% of held-out stamps; auto (default): the fastest that passed on "
         "this machine (a timed probe, recorded). The precision used is in every scores file.",
     )

@@ -294,6 +294,21 @@ def evaluate(
     return report
 
 
+def _whole_sample_voters(votes: np.ndarray) -> np.ndarray:
+    """The vote columns of the experts who classified every candidate anyone classified.
+
+    The paper's Fig. 3 compares experts who each classified the whole sample;
+    a tie-breaker (the simulator's ``vote_4``, ``vote_5``) is asked only where
+    the others tie, so its agreement would measure the hard cases alone.
+    Without two such experts (e.g. "unsure" answers in every column) all
+    columns are kept.
+    """
+    votes = np.asarray(votes, dtype=np.int64)
+    cast = (votes > 0).any(axis=1)
+    whole = (votes[cast] > 0).all(axis=0)
+    return votes[:, whole] if whole.sum() >= 2 else votes
+
+
 def evaluate_stampset(
     stamps: StampSet, scores: np.ndarray, rows: np.ndarray | None = None, **options
 ) -> dict:
@@ -306,7 +321,7 @@ def evaluate_stampset(
     vote_columns = sorted(
         (c for c in table.colnames if c.startswith("vote_") and c[5:].isdigit()), key=lambda c: int(c[5:])
     )
-    votes = np.column_stack([np.asarray(table[c]) for c in vote_columns]) if vote_columns else None
+    votes = _whole_sample_voters(np.column_stack([table[c] for c in vote_columns])) if vote_columns else None
     return evaluate(
         np.asarray(table["label"]),
         scores,

@@ -1,6 +1,6 @@
 """Inference backends of StarcNet and the measured choice between them.
 
-One network, three ways to run it (``precision``):
+One network, four ways to run it (``precision``):
 
 * ``fp32``: the network as it is, eager float32. Its scores are the published
   network's, and the same stamps in the same batches give bit-identical
@@ -10,10 +10,20 @@ One network, three ways to run it (``precision``):
   arithmetic, in bfloat16 channels-last (weights cast once, GroupNorm on the
   bf16 maps with float32 statistics); fast only where oneDNN or CUDA has
   native bf16 kernels (AVX512-BF16, AMX, recent GPUs).
+* ``fp32-openvino``: the network compiled by OpenVINO's CPU plugin in
+  float32, nothing quantised (:func:`_openvino_fp32_backend`): the same
+  arithmetic as ``fp32`` with GroupNorm, LeakyReLU and max-pool fused into
+  the convolutions, so its scores differ from ``fp32``'s by float32 rounding
+  only (measured 1.2-1.4x PyTorch fp32 for the lite network under an AVX2
+  cap, where eager PyTorch spends a third of lite's time in those
+  element-wise operations). Its name says which engine ran, in every
+  prediction record.
 * ``int8``: with OpenVINO and NNCF installed (``requirements.txt``), NNCF's
   post-training quantisation of the converted network run by OpenVINO's CPU
-  plugin, which fuses GroupNorm, LeakyReLU and the (de)quantisation into the
-  int8 convolutions (:func:`_openvino_int8_backend`; measured 3.5x fp32
+  plugin, which fuses LeakyReLU and the (de)quantisation into the int8
+  convolutions (:func:`_openvino_int8_backend`; GroupNorm, the magnification
+  and the fully connected layers stay float32, :data:`OPENVINO_FP32_OPS`, or
+  bfloat16 on CPUs with native bf16; measured 3.5x fp32
   natively on a trained paper network, against ~2x for PyTorch's int8 below,
   whose quantised GroupNorm and LeakyReLU take ~45% of its time). Under a
   oneDNN ISA cap (``ONEDNN_MAX_CPU_ISA``, used to emulate an older CPU)
@@ -46,17 +56,23 @@ against ``fp32`` on the check stamps (the probe), takes the fastest that
 passed, and records the choice per machine and network in a JSON file
 (:func:`choice_cache_path`), so later runs skip the probe. Built backends are
 kept in memory per network, so a job scoring many chunks calibrates and
-checks once.
+checks once; OpenVINO's converted and quantised networks are also stored on
+disk (:func:`openvino_cache_dir`, keyed by the weights, the calibration
+stamps, the recipe and the OpenVINO and NNCF versions), so a later process
+neither converts nor quantises again.
 """
 
 from __future__ import annotations
 
 import copy
 import hashlib
+import importlib.metadata
+import importlib.util
 import json
 import logging
 import os
 import platform
+import tempfile
 import threading
 import time
 import warnings
@@ -72,7 +88,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from starcnet_core.atomic_write import write_text_atomic
+from starcnet_core.atomic_write import publish_files, write_text_atomic
 from starcnet_core.nn.checkpoint import LoadedModel
 from starcnet_core.nn.model import StarcNet
 
@@ -86,14 +102,18 @@ __all__ = [
     "check_against_fp32",
     "choice_cache_path",
     "cpu_instruction_sets",
+    "cpu_model",
     "int8_is_available",
     "machine_key",
     "network_fingerprint",
+    "openvino_cache_dir",
+    "openvino_conv_kernels",
+    "openvino_is_available",
     "select_backend",
 ]
 
 #: Accepted ``precision`` values.
-PRECISIONS = ("auto", "fp32", "bf16", "int8")
+PRECISIONS = ("auto", "fp32", "fp32-openvino", "bf16", "int8")
 #: Fraction of identical classes with fp32 a faster backend needs on the check stamps.
 AGREEMENT = 0.995
 #: Stamps an int8 network is calibrated on, and held-out stamps every check uses (at most).
@@ -121,7 +141,7 @@ class Backend:
     Attributes
     ----------
     precision : str
-        ``fp32``, ``bf16`` or ``int8``: what really runs.
+        ``fp32``, ``fp32-openvino``, ``bf16`` or ``int8``: what really runs.
     hidden : callable
         Stamps to the pathways' pre-dropout features ``(B, n_pathways *
         fc_width)``, float32: everything but the final layer, the part that
@@ -133,7 +153,8 @@ class Backend:
         For a backend other than fp32: ``stamps``, ``identical_classes`` and
         ``max_score_difference`` of its check against fp32 (and objects/s of both).
     engine : str
-        What runs it: ``torch``, or ``openvino`` (int8 when OpenVINO and NNCF are installed).
+        What runs it: ``torch``, or ``openvino`` (``fp32-openvino``; ``int8`` when OpenVINO and NNCF
+        are installed).
     runtime : object
         The engine's compiled network where there is one (OpenVINO's), else None.
     """
@@ -194,12 +215,16 @@ def machine_key(device: torch.device | str = "cpu") -> str:
     if device.type == "cuda":
         hardware = torch.cuda.get_device_name(device)
     else:
-        hardware = _cpu_model() + " " + ",".join(k for k, v in cpu_instruction_sets().items() if v)
+        hardware = cpu_model() + " " + ",".join(k for k, v in cpu_instruction_sets().items() if v)
     limits = ",".join(f"{name}={os.environ[name]}" for name in ISA_LIMITS if os.environ.get(name))
-    return f"{hardware} | {limits or 'no ISA limits'} | torch {torch.__version__} | {torch.get_num_threads()} threads"
+    return (
+        f"{hardware} | {limits or 'no ISA limits'} | torch {torch.__version__} | "
+        f"openvino {_package_version('openvino')} | {torch.get_num_threads()} threads"
+    )
 
 
-def _cpu_model() -> str:
+def cpu_model() -> str:
+    """The CPU's model name (/proc/cpuinfo), or what the platform says."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -215,12 +240,17 @@ _WEIGHT_HASHES: weakref.WeakKeyDictionary[nn.Module, tuple[tuple, str]] = weakre
 def network_fingerprint(loaded: LoadedModel) -> str:
     """A short hash of every weight and the band mean: the key of a network's backends.
 
-    The weights' hash is remembered per network object together with the
-    tensors' in-place version counters, so hashing the paper network's 61 MB
-    happens once and again only after its weights changed (training,
-    ``load_state_dict``).
+    The weights' hash (:func:`_weights_hash`) is remembered per network
+    object together with the tensors' in-place version counters, so hashing
+    the paper network's 61 MB happens once and again only after its weights
+    changed (training, ``load_state_dict``).
     """
-    model = loaded.model
+    mean = np.asarray(loaded.band_mean, dtype=np.float32).tobytes()
+    return hashlib.sha256(_weights_hash(loaded.model).encode() + mean).hexdigest()[:16]
+
+
+def _weights_hash(model: nn.Module) -> str:
+    """The sha256 of every weight of ``model`` with its name, remembered until a weight changes."""
     state = model.state_dict()
     versions = tuple((id(tensor), tensor._version) for tensor in state.values())
     remembered = _WEIGHT_HASHES.get(model)
@@ -231,14 +261,22 @@ def network_fingerprint(loaded: LoadedModel) -> str:
             digest.update(tensor.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
         remembered = (versions, digest.hexdigest())
         _WEIGHT_HASHES[model] = remembered
-    mean = np.asarray(loaded.band_mean, dtype=np.float32).tobytes()
-    return hashlib.sha256(remembered[1].encode() + mean).hexdigest()[:16]
+    return remembered[1]
+
+
+def _cache_root() -> Path:
+    """Where inference keeps what it measured and built: $STARCNET_CACHE_DIR or ~/.cache/starcnet-studio."""
+    return Path(os.environ.get("STARCNET_CACHE_DIR") or Path.home() / ".cache" / "starcnet-studio")
 
 
 def choice_cache_path() -> Path:
-    """The JSON file of ``auto``'s choices: ``$STARCNET_CACHE_DIR`` or ``~/.cache/starcnet-studio``."""
-    root = os.environ.get("STARCNET_CACHE_DIR") or Path.home() / ".cache" / "starcnet-studio"
-    return Path(root) / "inference_backends.json"
+    """The JSON file of ``auto``'s choices, in ``$STARCNET_CACHE_DIR`` or ``~/.cache/starcnet-studio``."""
+    return _cache_root() / "inference_backends.json"
+
+
+def openvino_cache_dir() -> Path:
+    """The folder of OpenVINO networks converted (and quantised) earlier: ``openvino/`` beside the choices."""
+    return _cache_root() / "openvino"
 
 
 def _fp32_backend(model: StarcNet) -> Backend:
@@ -373,7 +411,176 @@ class _ExportNet(nn.Module):
         return torch.cat(features, dim=1)
 
 
-_OPENVINO_MISSING_SAID = False
+_OPENVINO_SAID: set[str] = set()  # the fall-back lines already said in this process
+
+#: Operations that stay float32 in OpenVINO's int8 network, besides each pathway's first convolution.
+#: GroupNorm normalises each stamp by its own statistics, so its input's range follows the stamp's
+#: brightness and one 8-bit scale calibrated on other stamps cuts it; the magnification (Interpolate)
+#: sees the raw stamps; MatMul is the fully connected layers. Measured on the trained benchmark
+#: networks (256 held-out stamps): quantising GroupNorm's and Interpolate's inputs too gave 98.4-99.2%
+#: identical classes with fp32 (largest score difference 0.14-0.21), keeping them float32 99.6-100%
+#: (0.003-0.007), natively and under an AVX2 cap.
+OPENVINO_FP32_OPS = ("MatMul", "GroupNormalization", "Interpolate")
+#: Networks kept in :func:`openvino_cache_dir` (the least recently used beyond these are deleted).
+OPENVINO_CACHE_ENTRIES = 8
+
+
+def openvino_is_available(device: torch.device | str = "cpu") -> str | None:
+    """None when OpenVINO can run the network on ``device`` here, else why not (one phrase)."""
+    if torch.device(device).type != "cpu":
+        return f"OpenVINO runs on the CPU only, not on {torch.device(device).type}"
+    onednn_cap = (os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA") or "").upper()
+    if onednn_cap and os.environ.get("OV_CPU_MAX_ISA", "").upper() != onednn_cap:
+        # Measured (OpenVINO 2026.4.1): under a oneDNN ISA cap alone (an emulated older CPU) OpenVINO's
+        # CPU plugin crashes the process, since its own kernels are not capped; with OV_CPU_MAX_ISA set
+        # to the same value it runs, beside PyTorch too, on kernels of the capped ISA.
+        return "OpenVINO is not used under ONEDNN_MAX_CPU_ISA without the same OV_CPU_MAX_ISA"
+    if importlib.util.find_spec("openvino") is None:
+        return "OpenVINO is not installed"
+    return None
+
+
+def _say_once(message: str) -> None:
+    if message not in _OPENVINO_SAID:
+        _OPENVINO_SAID.add(message)
+        log.warning(message)
+
+
+def _package_version(name: str) -> str:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "none"
+
+
+def _openvino_key(model: StarcNet, kind: str, calibration: torch.Tensor | None = None) -> str:
+    """The cache key of an OpenVINO network: the weights, the configuration, what was done, the versions."""
+    digest = hashlib.sha256()
+    for part in (_weights_hash(model), repr(model.config), kind, _package_version("openvino")):
+        digest.update(part.encode() + b"\0")
+    if calibration is not None:
+        digest.update(_package_version("nncf").encode())
+        digest.update(calibration.detach().cpu().contiguous().numpy().tobytes())
+    return f"{kind}-{digest.hexdigest()[:24]}"
+
+
+def _cached_openvino_model(key: str, build: Callable[[], Any]) -> Any:
+    """The OpenVINO network stored under ``key`` in :func:`openvino_cache_dir`, else ``build()``'s, stored.
+
+    The network is saved (float32 weights as they are) into a staging folder
+    and published with :func:`~starcnet_core.atomic_write.publish_files`,
+    whose name order moves the ``.bin`` before the ``.xml`` a reader looks
+    for, so a reader never finds a half-written network. A network that
+    cannot be read is built again (one line); one that cannot be stored is
+    used all the same (one line).
+    """
+    import openvino as ov
+
+    folder = openvino_cache_dir()
+    xml = folder / f"{key}.xml"
+    if xml.exists():
+        try:
+            network = ov.Core().read_model(xml)
+            os.utime(xml)  # most recently used: kept by the eviction below
+            return network
+        except (RuntimeError, OSError) as error:
+            log.warning(
+                "inference: cached OpenVINO network %s unreadable (%s); built again", xml, _first_line(error)
+            )
+    network = build()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=folder, prefix=".staging-") as staging:
+            ov.save_model(network, Path(staging) / xml.name, compress_to_fp16=False)
+            publish_files(staging, folder)
+        _evict_openvino_cache(folder)
+    except (OSError, RuntimeError) as error:
+        log.warning("inference: could not store the OpenVINO network in %s (%s)", folder, _first_line(error))
+    return network
+
+
+def _evict_openvino_cache(folder: Path) -> None:
+    """Delete the networks beyond the :data:`OPENVINO_CACHE_ENTRIES` most recently used."""
+    networks = sorted(folder.glob("*.xml"), key=lambda path: path.stat().st_mtime, reverse=True)
+    for xml in networks[OPENVINO_CACHE_ENTRIES:]:
+        xml.unlink(missing_ok=True)
+        xml.with_suffix(".bin").unlink(missing_ok=True)
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def _openvino_converted(model: StarcNet) -> Any:
+    """``model`` up to its final layer (:class:`_ExportNet`) as an OpenVINO network, float32, cached."""
+
+    def convert() -> Any:
+        import openvino as ov
+
+        size, n_bands = model.config.stamp_size, model.config.n_bands
+        with warnings.catch_warnings():  # tracing warns about Python values in the graph
+            warnings.simplefilter("ignore")
+            example = torch.zeros(2, n_bands, size, size)
+            return ov.convert_model(_ExportNet(model).eval(), example_input=example)
+
+    return _cached_openvino_model(_openvino_key(model, "fp32"), convert)
+
+
+def _openvino_backend(precision: str, model: StarcNet, network: Any) -> Backend:
+    """``network`` (an OpenVINO network of the pre-dropout features) compiled for the CPU, as a backend.
+
+    ``INFERENCE_PRECISION_HINT`` ``f32`` keeps what is float32 in float32
+    (OpenVINO would otherwise run it in bf16 on CPUs with native bf16), except
+    in ``int8`` on a CPU with native bf16 (:func:`bf16_is_fast`), whose
+    float32 parts (GroupNorm, first convolutions, fully connected layers) then
+    run in bf16: measured on 2 AMX cores, 1.18x (paper) and 1.58x (lite) the
+    int8 network with those parts in float32, classes identical to it on the
+    same held-out stamps, largest score difference 0.0025 (paper) and 0.0087 (lite). The
+    ``THROUGHPUT`` hint splits the threads into streams (2 streams of one
+    thread on 2 cores), and each batch is split into one part per stream,
+    run at once: measured under an AVX2 cap on 2 cores, 1.35-1.4x the
+    ``LATENCY`` hint's one stream of 2 threads for the lite network (whose
+    small layers the two threads share poorly), the same within noise for
+    the paper network.
+    """
+    import openvino as ov
+
+    compiled = ov.Core().compile_model(
+        network,
+        "CPU",
+        {
+            "INFERENCE_NUM_THREADS": torch.get_num_threads(),
+            "PERFORMANCE_HINT": "THROUGHPUT",
+            "INFERENCE_PRECISION_HINT": "bf16" if precision == "int8" and bf16_is_fast() else "f32",
+        },
+    )
+    streams = max(1, int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")))
+
+    def hidden(batch: torch.Tensor) -> torch.Tensor:
+        parts = np.array_split(batch.detach().cpu().numpy(), min(streams, len(batch)))
+        requests = [compiled.create_infer_request() for _ in parts]
+        for request, part in zip(requests, parts, strict=True):
+            request.start_async({0: part})
+        outputs = []
+        for request in requests:
+            request.wait()
+            outputs.append(request.get_output_tensor(0).data.copy())
+        return torch.from_numpy(np.concatenate(outputs)).to(batch.device)
+
+    return Backend(precision, hidden, model.head, engine="openvino", runtime=compiled)
+
+
+def _openvino_fp32_backend(model: StarcNet) -> Backend:
+    """``fp32-openvino``: the network compiled by OpenVINO's CPU plugin in float32, nothing quantised.
+
+    OpenVINO fuses GroupNorm, LeakyReLU and max-pool into its convolutions,
+    which eager PyTorch cannot; the arithmetic is float32 as in ``fp32`` but
+    in another order, so the scores differ by float32 rounding and it is
+    checked against ``fp32`` like every other backend. Raises ImportError
+    when OpenVINO is missing.
+    """
+    return _openvino_backend("fp32-openvino", model, _openvino_converted(model))
 
 
 def _openvino_int8_backend(model: StarcNet, calibration: torch.Tensor) -> Backend:
@@ -382,65 +589,57 @@ def _openvino_int8_backend(model: StarcNet, calibration: torch.Tensor) -> Backen
     Every convolution but each pathway's first (it sees the stamps' raw
     range) gets per-channel int8 weights and 8-bit activations whose ranges
     NNCF calibrates on ``calibration`` (``MIXED`` preset: asymmetric
-    activations, fast bias correction); GroupNorm, LeakyReLU and the
-    (de)quantisation fuse into the int8 convolutions, which is what PyTorch's
-    eager quantisation cannot do. The fully connected layers stay float32.
+    activations, fast bias correction); LeakyReLU and the (de)quantisation
+    fuse into the int8 convolutions, which is what PyTorch's eager
+    quantisation cannot do. The operations of :data:`OPENVINO_FP32_OPS`
+    (GroupNorm, the magnification, the fully connected layers) stay float32.
     Without VNNI every weight uses 7 bits (NNCF's overflow fix), as the AVX2
-    int8 kernels need. Raises ImportError when OpenVINO or NNCF is missing.
+    int8 kernels need. The quantised network is stored on disk keyed by the
+    weights, the calibration stamps, this recipe and the OpenVINO and NNCF
+    versions (:func:`openvino_cache_dir`), so a later process skips the
+    quantisation. Raises ImportError when OpenVINO or NNCF is missing.
     """
     import contextlib
     import io
 
-    import openvino as ov
+    import nncf  # noqa: F401 - raises ImportError here, before anything is built, when NNCF is missing
 
-    export = _ExportNet(model).eval()
-    n_bands = model.config.n_bands
-    # NNCF draws progress bars (rich, on stdout) and warns about torch versions.
-    quiet = contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO())
-    with warnings.catch_warnings(), quiet[0], quiet[1]:
-        warnings.simplefilter("ignore")
-        import nncf
+    overflow = "first_layer_only" if _int8_has_vnni() else "enable"
+    recipe = f"int8-{overflow}-{'+'.join(OPENVINO_FP32_OPS)}"
+
+    def quantise() -> Any:
         from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters, OverflowFix
 
-        nncf.set_log_level(logging.ERROR)
-        converted = ov.convert_model(export, example_input=calibration[:2].cpu())
+        converted = _openvino_converted(model)
+        n_bands = model.config.n_bands
         firsts = [
             op.get_friendly_name()
             for op in converted.get_ops()
             if op.get_type_name() == "Convolution"
             and op.input_value(1).get_partial_shape()[1].get_length() == n_bands
         ]
-        overflow = OverflowFix.FIRST_LAYER if _int8_has_vnni() else OverflowFix.ENABLE
         chunks = [calibration[i : i + 16].cpu().numpy() for i in range(0, len(calibration), 16)]
-        quantised = nncf.quantize(
-            converted,
-            nncf.Dataset(chunks),
-            preset=nncf.QuantizationPreset.MIXED,
-            target_device=nncf.TargetDevice.CPU,
-            subset_size=len(chunks),
-            ignored_scope=nncf.IgnoredScope(names=firsts, types=["MatMul"]),
-            advanced_parameters=AdvancedQuantizationParameters(overflow_fix=overflow),
-        )
-        compiled = ov.Core().compile_model(
-            quantised,
-            "CPU",
-            {
-                "INFERENCE_NUM_THREADS": torch.get_num_threads(),
-                "PERFORMANCE_HINT": "LATENCY",
-                "INFERENCE_PRECISION_HINT": "f32",
-            },
-        )
+        # NNCF draws progress bars (rich, on stdout) and warns about torch versions.
+        quiet = contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO())
+        with warnings.catch_warnings(), quiet[0], quiet[1]:
+            warnings.simplefilter("ignore")
+            nncf.set_log_level(logging.ERROR)
+            return nncf.quantize(
+                converted,
+                nncf.Dataset(chunks),
+                preset=nncf.QuantizationPreset.MIXED,
+                target_device=nncf.TargetDevice.CPU,
+                subset_size=len(chunks),
+                ignored_scope=nncf.IgnoredScope(names=firsts, types=list(OPENVINO_FP32_OPS), validate=False),
+                advanced_parameters=AdvancedQuantizationParameters(overflow_fix=OverflowFix(overflow)),
+            )
 
-    def hidden(batch: torch.Tensor) -> torch.Tensor:
-        request = compiled.create_infer_request()
-        request.infer({0: batch.detach().cpu().numpy()})
-        return torch.from_numpy(request.get_output_tensor(0).data.copy()).to(batch.device)
-
-    return Backend("int8", hidden, model.head, engine="openvino", runtime=compiled)
+    network = _cached_openvino_model(_openvino_key(model, recipe, calibration), quantise)
+    return _openvino_backend("int8", model, network)
 
 
 def openvino_conv_kernels(backend: Backend) -> dict[str, int]:
-    """The OpenVINO int8 backend's convolution kernels (``primitiveType``) and how many use each; {} otherwise."""
+    """An OpenVINO backend's convolution kernels (``primitiveType``) and how many use each; {} otherwise."""
     if backend.runtime is None or not hasattr(backend.runtime, "get_runtime_model"):
         return {}
     kernels: dict[str, int] = {}
@@ -453,44 +652,41 @@ def openvino_conv_kernels(backend: Backend) -> dict[str, int]:
 
 
 def _int8_engine_backend(model: StarcNet, calibration: torch.Tensor) -> Backend:
-    """OpenVINO's int8 where it is installed (measured faster), else PyTorch's (said once)."""
-    global _OPENVINO_MISSING_SAID
-    onednn_cap = (os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA") or "").upper()
-    if onednn_cap and os.environ.get("OV_CPU_MAX_ISA", "").upper() != onednn_cap:
-        # Measured (OpenVINO 2026.4.1): under a oneDNN ISA cap alone (an emulated older CPU) OpenVINO's
-        # CPU plugin crashes the process, since its own kernels are not capped; with OV_CPU_MAX_ISA set
-        # to the same value it runs, beside PyTorch too, on kernels of the capped ISA.
-        if not _OPENVINO_MISSING_SAID:
-            log.warning(
-                "inference: OpenVINO is not used under ONEDNN_MAX_CPU_ISA without the same OV_CPU_MAX_ISA; "
-                "int8 uses PyTorch's quantisation"
-            )
-            _OPENVINO_MISSING_SAID = True
+    """OpenVINO's int8 where it can run (measured faster), else PyTorch's (said once)."""
+    unavailable = openvino_is_available()
+    if unavailable and "installed" not in unavailable:
+        _say_once(f"inference: {unavailable}; int8 uses PyTorch's quantisation")
     elif os.environ.get("STARCNET_INT8_ENGINE", "").lower() != "torch":
         try:
             return _openvino_int8_backend(model, calibration)
         except ImportError as error:
-            if not _OPENVINO_MISSING_SAID:
-                log.warning(
-                    "inference: OpenVINO/NNCF not installed (%s); int8 uses PyTorch's quantisation, slower",
-                    error.name or error,
-                )
-                _OPENVINO_MISSING_SAID = True
+            _say_once(
+                f"inference: OpenVINO/NNCF not installed ({error.name or error}); "
+                "int8 uses PyTorch's quantisation, slower"
+            )
         except Exception as error:  # noqa: BLE001 - OpenVINO and NNCF raise their own error types
             log.warning(
                 "inference: OpenVINO int8 failed to load (%s: %s); int8 uses PyTorch's quantisation",
                 type(error).__name__,
-                str(error).strip().splitlines()[0] if str(error).strip() else "",
+                _first_line(error) if str(error).strip() else "",
             )
     return _int8_backend(model, calibration)
 
 
 def build_backend(precision: str, model: StarcNet, calibration: torch.Tensor | None = None) -> Backend:
-    """Build one backend of ``model`` (``int8`` needs ``calibration`` stamps, normalised), unchecked."""
+    """Build one backend of ``model`` (``int8`` needs ``calibration`` stamps, normalised), unchecked.
+
+    Raises ImportError for ``fp32-openvino`` where OpenVINO is not installed.
+    """
     if precision == "fp32":
         return _fp32_backend(model)
     if precision == "bf16":
         return _bf16_backend(model)
+    if precision == "fp32-openvino":
+        unavailable = openvino_is_available()
+        if unavailable:
+            raise ImportError(unavailable, name="openvino")
+        return _openvino_fp32_backend(model)
     if precision == "int8":
         if calibration is None or len(calibration) == 0:
             raise ValueError("the int8 backend needs calibration stamps")
@@ -597,8 +793,9 @@ def cached_choice(loaded: LoadedModel, device: torch.device | str = "cpu") -> di
 
 
 # What building or running a backend raises on a machine that cannot run it: missing quantised
-# kernels ("Could not run 'quantized::...'" is a NotImplementedError), unsupported engines, bad shapes.
-_LOAD_ERRORS = (RuntimeError, ValueError, NotImplementedError)
+# kernels ("Could not run 'quantized::...'" is a NotImplementedError), unsupported engines, bad shapes,
+# an engine that is not installed (fp32-openvino without OpenVINO).
+_LOAD_ERRORS = (RuntimeError, ValueError, NotImplementedError, ImportError)
 
 
 def _verified(
@@ -670,9 +867,10 @@ def select_backend(
         int8 network is calibrated on the training stamps stored with it (a
         seeded sample of these stamps for networks without them), and every
         backend other than fp32 is checked on a disjoint sample.
-    precision : {"auto", "fp32", "bf16", "int8"}
-        ``fp32`` always runs fp32. ``bf16`` and ``int8`` run that backend if it
-        loads and passes its check, else fp32 with one line saying why.
+    precision : {"auto", "fp32", "fp32-openvino", "bf16", "int8"}
+        ``fp32`` always runs fp32. ``fp32-openvino``, ``bf16`` and ``int8``
+        run that backend if it loads and passes its check, else fp32 with one
+        line saying why.
         ``auto``: the fastest native backend that passed (recorded per machine
         and network); fp32 for fewer than :data:`AUTO_MIN_STAMPS` stamps
         unless this process has already built ``auto``'s backend of the network.
@@ -698,7 +896,9 @@ def select_backend(
         if precision == "auto":
             backend = _auto(model, samples, device, machine, network)
         else:
-            unavailable = int8_is_available(device) if precision == "int8" else None
+            unavailable = {"int8": int8_is_available, "fp32-openvino": openvino_is_available}.get(
+                precision, lambda device: None
+            )(device)
             if unavailable:
                 log.warning("inference: %s; fp32 used", unavailable)
                 backend = _fp32_backend(model)
@@ -723,7 +923,15 @@ def _auto(
         if choice == "fp32":
             return _fp32_backend(model)
         return _verified(choice, model, samples, f"{choice} (auto's recorded choice)")
-    candidates = (["bf16"] if bf16_is_fast(device) else []) + ([] if int8_is_available(device) else ["int8"])
+    candidates = [
+        precision
+        for precision, usable in (
+            ("bf16", bf16_is_fast(device)),
+            ("fp32-openvino", openvino_is_available(device) is None),
+            ("int8", int8_is_available(device) is None),
+        )
+        if usable
+    ]
     best, record = _probe(model, samples, candidates)
     record["network"] = network
     _record_choice(machine, network, record)

@@ -8,7 +8,8 @@ and reflections of each stamp.
 
 The network runs on the backend :func:`~starcnet_core.nn.backends.select_backend`
 resolves for ``precision``: ``fp32`` (the published network, bit-reproducible),
-``bf16`` or ``int8`` (checked against fp32 on held-out stamps before use), or
+``fp32-openvino`` (the same network compiled by OpenVINO), ``bf16`` or
+``int8`` (each checked against fp32 on held-out stamps before use), or
 ``auto`` (the default: the fastest backend that passed its check on this
 machine, chosen by a timed probe and recorded). :attr:`Predictions.precision`
 says which one produced the scores. ``benchmarks/bench_inference.py``
@@ -49,7 +50,7 @@ class Predictions:
     entropy : numpy.ndarray
         Shannon entropy of the scores (nats).
     precision : str
-        The backend that computed the scores: ``fp32``, ``bf16`` or ``int8``.
+        The backend that computed the scores: ``fp32``, ``fp32-openvino``, ``bf16`` or ``int8``.
     bald : numpy.ndarray or None
         BALD score of each stamp (nats) when MC-dropout passes were asked for, else None.
     """
@@ -136,7 +137,7 @@ def predict_stamps(
         two CPU threads' share of a batch in cache (measured faster than 256).
     tta : bool
         Average the softmax scores over the 8 rotations/reflections (8x the work).
-    precision : {"auto", "fp32", "bf16", "int8"}
+    precision : {"auto", "fp32", "fp32-openvino", "bf16", "int8"}
         See :func:`~starcnet_core.nn.backends.select_backend`; ``fp32`` is
         the published network, bit-reproducible for the same batches.
     progress : callable, optional

@@ -1,19 +1,17 @@
-"""Simulated human classifiers: votes, their mode (ties broken by further votes) and mean.
+"""Simulated human classifiers: a pool of experts, their votes, the mode (ties broken by further votes) and mean.
 
 Experts looking at one candidate share what the image shows: with a
 probability that falls as the source gets harder (fainter, more crowded) they
 all see something other than its true class, drawn from the paper's
 classifier-vs-classifier confusion (Fig. 3, left). Each expert then votes for
-what they see with a class-dependent probability, or for a confused class.
-The defaults give ~57% agreement between two experts and ~75-80% between the
-three-expert mode and the truth, as in the paper (counted over candidates, not
-class-weighted as the paper counts).
-
-:func:`simulate_pool_votes` draws the votes from a pool of named experts
+what they see or for a confused class. The experts are individuals
 (:class:`ExpertPool`), each with their own skill and personal bias (the
 direction of their mistakes), calibrated to the paper's class-weighted
-agreement figures (:data:`PAPER_AGREEMENT`); :func:`bayes_posterior` is the
-best any aggregation of those votes can do.
+agreement figures (:data:`PAPER_AGREEMENT`); each galaxy is classified by a
+team of them (:func:`draw_team`), three per candidate with tie-breakers
+(:func:`simulate_pool_votes`), and :func:`consensus` gives the catalog's class
+mode and mean. :func:`bayes_posterior` is the best any aggregation of those
+votes can do.
 """
 
 from __future__ import annotations
@@ -29,10 +27,26 @@ __all__ = [
     "PAPER_AGREEMENT",
     "bayes_posterior",
     "draw_pool",
+    "N_EXPERTS",
+    "N_TIE_BREAKERS",
+    "POOL_SIZE",
+    "TEAM_SIZE",
+    "consensus",
+    "draw_team",
     "simulate_pool_votes",
-    "simulate_votes",
     "vote_mode",
 ]
+
+#: Simulated LEGUS classifiers: "more than ten" (paper section 2.1); the pool the
+#: calibration below was made with (``benchmarks/bench_consensus.py --pool-size 12``).
+POOL_SIZE = 12
+#: Pool members who classify one galaxy: its experts and tie-breakers come from them (LEGUS's
+#: galaxies were each classified by a few of its classifiers, paper section 2.1).
+TEAM_SIZE = 5
+#: Experts who classify every candidate (LEGUS: at least three, section 2.1) ...
+N_EXPERTS = 3
+#: ... and further experts asked, one at a time, while their votes are tied.
+N_TIE_BREAKERS = 2
 
 #: Spread of individual skill in a pool of experts: each expert's probability of
 #: voting what they see is the pool's times a factor drawn uniformly in this range
@@ -109,50 +123,6 @@ def vote_mode(votes: np.ndarray, tie_votes: np.ndarray) -> np.ndarray:
     return _mode_and_tie_votes(votes, tie_votes)[0]
 
 
-def simulate_votes(
-    true_class: np.ndarray,
-    rng: np.random.Generator,
-    n_experts: int = 3,
-    difficulty: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Votes of ``n_experts`` simulated classifiers on each candidate.
-
-    Parameters
-    ----------
-    true_class : int array (N,)
-        True classes 1-4.
-    rng : numpy.random.Generator
-    n_experts : int
-        Experts per candidate (LEGUS: at least 3).
-    difficulty : float array (N,), optional
-        0 (bright, isolated) to 1 (at the detection limit, crowded); 0.5 when omitted.
-
-    Returns
-    -------
-    votes : int array (N, n_experts)
-        Each expert's class.
-    mode : int array (N,)
-        The class mode, ties broken by further votes.
-    mean : float array (N,)
-        The mean of every vote cast: the experts' and the tie-breakers' (LEGUS
-        averages all its classifiers, the extra ones included).
-    """
-    true_class = np.asarray(true_class, dtype=int)
-    if n_experts < 1:
-        raise ValueError("n_experts must be at least 1")
-    if np.any((true_class < 1) | (true_class > 4)):
-        raise ValueError("true classes must be 1-4")
-    d = np.full(len(true_class), 0.5) if difficulty is None else np.clip(np.asarray(difficulty, float), 0, 1)
-    shown = _confuse(true_class, _SHOWN_EASY + (_SHOWN_HARD - _SHOWN_EASY) * d, rng)
-    own = np.clip(_OWN[shown - 1] * (1.08 - 0.16 * d), 0.0, 1.0)
-    votes = _confuse(np.repeat(shown[:, None], n_experts, axis=1), own[:, None], rng)
-    tie_votes = _confuse(np.repeat(shown[:, None], 8, axis=1), own[:, None], rng)
-    mode, used = _mode_and_tie_votes(votes, tie_votes)
-    cast = np.arange(tie_votes.shape[1])[None, :] < used[:, None]
-    mean = (votes.sum(axis=1) + np.sum(tie_votes * cast, axis=1)) / (n_experts + used)
-    return votes, mode, mean
-
-
 @dataclass(frozen=True)
 class ExpertPool:
     """A team of simulated LEGUS classifiers, each with their own skill and personal bias.
@@ -189,7 +159,7 @@ class ExpertPool:
 
 def draw_pool(
     rng: np.random.Generator,
-    pool_size: int = 12,
+    pool_size: int = POOL_SIZE,
     skill_range: tuple[float, float] = POOL_SKILL_RANGE,
     lean_range: tuple[float, float] = POOL_LEAN_RANGE,
 ) -> ExpertPool:
@@ -197,7 +167,29 @@ def draw_pool(
     return ExpertPool(rng.uniform(*skill_range, pool_size), rng.uniform(*lean_range, pool_size))
 
 
-def _confuse_rows(classes: np.ndarray, keep: np.ndarray, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def draw_team(rng: np.random.Generator, pool: ExpertPool, team_size: int = TEAM_SIZE) -> np.ndarray:
+    """Pool indices of the ``team_size`` distinct experts who classify one galaxy."""
+    return rng.choice(len(pool), size=min(team_size, len(pool)), replace=False)
+
+
+def consensus(votes: np.ndarray, n_experts: int = N_EXPERTS) -> tuple[np.ndarray, np.ndarray]:
+    """The catalog's class mode and class mean of :func:`simulate_pool_votes` votes.
+
+    The mode is that of the first ``n_experts`` votes, ties broken by the
+    further votes in order (:func:`vote_mode`); the mean is over every vote
+    cast, tie-breakers included (LEGUS averages all its classifiers). Rows
+    without any vote get mode and mean 0.
+    """
+    votes = np.asarray(votes, dtype=np.int64)
+    cast = (votes > 0).sum(axis=1)
+    mode = np.where(cast > 0, vote_mode(votes[:, :n_experts], votes[:, n_experts:]), 0)
+    mean = np.divide(votes.sum(axis=1), cast, out=np.zeros(len(votes)), where=cast > 0)
+    return mode, mean
+
+
+def _confuse_rows(
+    classes: np.ndarray, keep: np.ndarray, rows: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """Keep each class with probability ``keep``, else replace it by one drawn from its row of
     confusion probabilities ``rows`` (``classes.shape + (4,)``)."""
     other = 1 + np.sum(rng.random(classes.shape)[..., None] > np.cumsum(rows, axis=-1), axis=-1)
@@ -208,9 +200,9 @@ def simulate_pool_votes(
     true_class: np.ndarray,
     rng: np.random.Generator,
     *,
-    pool_size: int = 12,
-    n_experts: int = 3,
-    n_tie_breakers: int = 2,
+    pool_size: int = POOL_SIZE,
+    n_experts: int = N_EXPERTS,
+    n_tie_breakers: int = N_TIE_BREAKERS,
     difficulty: np.ndarray | None = None,
     skill_range: tuple[float, float] = POOL_SKILL_RANGE,
     lean_range: tuple[float, float] = POOL_LEAN_RANGE,
@@ -246,6 +238,8 @@ def simulate_pool_votes(
     pool : ExpertPool
     """
     true_class = np.asarray(true_class, dtype=int)
+    if np.any((true_class < 1) | (true_class > 4)):
+        raise ValueError("true classes must be 1-4")
     if pool is None:
         pool = draw_pool(rng, pool_size, skill_range, lean_range)
     members = np.arange(len(pool)) if team is None else np.asarray(team, dtype=int)

@@ -5,8 +5,9 @@ WCS on the 0.0396"/px grid, PHOTFLAM/PHOTPLAM/FILTER/INSTRUME/EXPTIME and the
 aperture correction APCOR), the 35-column ``.tab`` catalog with its
 ``.readme`` (photometry, SED-fit age, mass and E(B-V), class mode and mean of
 the simulated experts) and ``<field>_truth.csv`` (true class, what was drawn,
-each expert's vote). Candidates sit where clusters form, among resolved field
-stars, on a disk with spiral arms, dust lanes and star-forming clumps.
+each vote of the galaxy's team of simulated classifiers, tie-breakers
+included). Candidates sit where clusters form, among resolved field stars, on
+a disk with spiral arms, dust lanes and star-forming clumps.
 
 The catalog is measured on the final noisy mosaics as LEGUS measures it
 (:mod:`starcnet_core.sim.photometry`), and holds what LEGUS's catalog holds:
@@ -33,7 +34,14 @@ from astropy.wcs import WCS
 from starcnet_core.atomic_write import write_text_atomic
 from starcnet_core.io.bands import BANDS, PIXEL_SCALE_ARCSEC
 from starcnet_core.io.legus_columns import STANDARD_35, readme_text
-from starcnet_core.sim.annotators import simulate_votes
+from starcnet_core.sim.annotators import (
+    N_EXPERTS,
+    N_TIE_BREAKERS,
+    consensus,
+    draw_pool,
+    draw_team,
+    simulate_pool_votes,
+)
 from starcnet_core.sim.background import GalaxyBackground, interpolate_coarse
 from starcnet_core.sim.calibration import (
     DEFAULT_CI_CUT,
@@ -55,6 +63,7 @@ from starcnet_core.sim.population import (
 from starcnet_core.sim.psf import nominal_fwhm, psf_field, psf_widths
 from starcnet_core.sim.render import add_points_to_image, render_patches
 from starcnet_core.sim.scene import (
+    detected_by_legus,
     difficulty,
     in_legus_catalog,
     inspected_by_legus,
@@ -146,7 +155,8 @@ def _draw_pool(
     rng: np.random.Generator,
     psf_z=None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Candidates drawn until ``n_candidates`` of them have a noiseless CI between the cut and the peak limit.
+    """Candidates drawn until ``n_candidates`` of them have a noiseless CI between the cut and the peak limit
+    and would be detected at their drawn V.
 
     Candidates below the cut (mostly stars) are kept: they are in the image
     as in a real one, and the measurement decides what the catalog holds.
@@ -156,7 +166,8 @@ def _draw_pool(
     parts, passed = [], 0
     v = BANDS.index("V")
     while passed < n_candidates:
-        batch = max(16, int(1.3 * (n_candidates - passed)))
+        # About half the drawn candidates are detected (population.DRAWN_PAST_DETECTION).
+        batch = max(16, int(2.5 * (n_candidates - passed)))
         true_class = rng.choice([1, 2, 3, 4], size=batch, p=_CLASS_FRACTIONS / _CLASS_FRACTIONS.sum())
         positions = host.sample_positions(batch, size, rng, margin=min(16, size // 8))
         candidates = draw_candidates(true_class, distance_mpc, rng, filters)
@@ -170,7 +181,12 @@ def _draw_pool(
         sums = aperture_fluxes(mosaic[0], origins + _PATCH // 2 + frac, (1.0, 3.0))
         with np.errstate(divide="ignore", invalid="ignore"):
             ci = 2.5 * np.log10(sums[:, 1] / sums[:, 0])
-        good = np.cumsum((np.nan_to_num(ci, nan=0.0) >= ci_cut) & (np.nan_to_num(ci, nan=0.0) <= PEAK_CI_MAX))
+        # Counted as the catalog will keep them: detection as if measured as drawn (the catalog
+        # applies it to the measured V).
+        drawn_v = candidates.mag[:, v]
+        found = detected_by_legus(drawn_v, true_class, drawn_v, rng)
+        ci = np.nan_to_num(ci, nan=0.0)
+        good = np.cumsum((ci >= ci_cut) & (ci <= PEAK_CI_MAX) & found)
         # The last batch stops at the candidate that completes the count.
         keep = (
             batch
@@ -211,9 +227,11 @@ def simulate_galaxy(
     size : int
         Mosaic side, pixels.
     n_candidates : int
-        Candidates drawn with a noiseless CI at or above the cut; the catalog
-        holds those that pass LEGUS's cuts as measured on the noisy mosaics,
-        which is about as many.
+        Candidates drawn with a noiseless CI at or above the cut and found by
+        the detection at their drawn V; the catalog holds those that are found
+        and pass LEGUS's cuts as measured on the noisy mosaics: about as many,
+        up to 40% more in a nearby galaxy, whose many faint candidates
+        measured brighter than drawn are found more often (Eddington bias).
     distance_mpc : float
         Distance, Mpc (apparent magnitudes, pixel sizes of clusters).
     filter_set : {"wfc3", "wfc3+acs"}
@@ -297,7 +315,10 @@ def simulate_galaxy(
         list(pool.map(write_band, range(len(BANDS))))
 
     phot = measure_photometry(images, positions, zp, exptime, apcor, aperture_correction_error(legus_field))
-    rows = np.flatnonzero(in_legus_catalog(phot, ci_cut))
+    # The source detection (at the measured V) and LEGUS's catalog cuts decide what is listed.
+    v = BANDS.index("V")
+    found = detected_by_legus(phot.mag[:, v], true_class, mag_true[:, v], rng)
+    rows = np.flatnonzero(in_legus_catalog(phot, ci_cut) & found)
     phot = phot.take(rows)
     true_class, mag_true, kind, positions = true_class[rows], mag_true[rows], kind[rows], positions[rows]
     n = len(rows)
@@ -311,12 +332,14 @@ def simulate_galaxy(
     inspected = inspected_by_legus(phot, m_v, legus_field, rng)
     flux_v = 10.0 ** (-0.4 * (phot.mag[:, v] - zp[v]))
     hard = difficulty(phot.mag[:, v], distance_mpc, flux_v, local_bg[:, v])
-    votes = np.zeros((n, 3), dtype=np.int64)
-    mode, mean = np.zeros(n, dtype=np.int64), np.zeros(n)
-    if inspected.any():
-        votes[inspected], mode[inspected], mean[inspected] = simulate_votes(
-            true_class[inspected], rng, 3, hard[inspected]
-        )
+    # The galaxy's team of the simulated LEGUS classifiers: three of them vote on every
+    # inspected candidate, tie-breakers where they tie.
+    pool = draw_pool(rng)
+    votes = np.zeros((n, N_EXPERTS + N_TIE_BREAKERS), dtype=np.int64)
+    votes[inspected] = simulate_pool_votes(
+        true_class[inspected], rng, difficulty=hard[inspected], pool=pool, team=draw_team(rng, pool)
+    )[0]
+    mode, mean = consensus(votes)
     sed = draw_sed(
         true_class, sed_magnitudes(phot, mag_true), distance_mpc, rng, fitted=phot.nflt >= MIN_FILTERS_FOR_SED
     )

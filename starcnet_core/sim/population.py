@@ -12,13 +12,14 @@ Per true class (LEGUS morphology, the paper's section 2):
    cosmic ray, in one band only).
 
 Apparent V magnitudes follow the class's luminosity function dN/dL ~ L^-alpha
-(:data:`~starcnet_core.sim.calibration.LF_ALPHA`) times the class's
-completeness in apparent V (the exposures' detection limit, deeper for
-point-like class 4: :data:`~starcnet_core.sim.calibration.CLASS_DETECTION`), so that the
-candidates of a distant galaxy are brighter in absolute terms, as in real
-catalogs; colours are drawn from the class's measured Gaussian
-(:data:`~starcnet_core.sim.calibration.CLASS_PHOTOMETRY`) conditional on that
-M_V. Sizes from Ryon et al. (2017) scaled to pixels by the distance;
+(:data:`~starcnet_core.sim.calibration.LF_ALPHA`) down to past the class's
+detection limit in apparent V (the exposures' limit, deeper for point-like
+class 4: :data:`~starcnet_core.sim.calibration.CLASS_DETECTION`), which the
+catalog then applies to the measured light, so that the candidates of a
+distant galaxy are brighter in absolute terms, as in real catalogs; colours
+are drawn from the class's measured Gaussian
+(:data:`~starcnet_core.sim.calibration.TRUE_CLASS_PHOTOMETRY`: the real
+catalog's, unmixed from the human labels' confusion) conditional on that M_V. Sizes from Ryon et al. (2017) scaled to pixels by the distance;
 magnitudes become e-/s with the LEGUS Vega zeropoints of each band's instrument.
 """
 
@@ -31,18 +32,27 @@ import numpy as np
 from starcnet_core.io.bands import BANDS, VEGA_ZEROPOINTS
 from starcnet_core.sim.calibration import (
     CLASS_DETECTION,
-    CLASS_PHOTOMETRY,
     EFF_ETA,
     LF_ALPHA,
     LOG_REFF_PC,
     M_V_BRIGHTEST,
+    TRUE_CLASS_PHOTOMETRY,
     distance_modulus,
     pc_per_pixel,
 )
 from starcnet_core.sim.profiles import eff_core_radius
 from starcnet_core.sim.render import Components
 
-__all__ = ["Candidates", "WFC3_FILTERS", "ACS_FILTERS", "band_zeropoints", "draw_candidates", "field_stars"]
+__all__ = [
+    "DRAWN_PAST_DETECTION",
+    "Candidates",
+    "detection_completeness",
+    "WFC3_FILTERS",
+    "ACS_FILTERS",
+    "band_zeropoints",
+    "draw_candidates",
+    "field_stars",
+]
 
 #: (instrument, filter) per band for the two filter sets the simulator writes.
 WFC3_FILTERS: dict[str, tuple[str, str]] = {
@@ -58,6 +68,14 @@ ACS_FILTERS: dict[str, tuple[str, str]] = {
     "V": ("ACS", "F555W"),
     "I": ("ACS", "F814W"),
 }
+
+#: The detection limit acts on measured magnitudes (:func:`starcnet_core.sim.scene.detected_by_legus`),
+#: so candidates are drawn with their class's completeness moved this far (mag) fainter and
+#: then kept with probability completeness(measured V) / completeness(drawn V, moved): exact
+#: wherever a candidate is measured less than this much brighter than drawn (at the limit,
+#: photometric errors are 0.1-0.2 mag and the average aperture correction makes point
+#: sources 0.2 mag brighter), and half the drawing of an uncut luminosity function.
+DRAWN_PAST_DETECTION = 0.5
 
 # Sub-types of class 4 and how often each is drawn.
 _NONCLUSTER_KINDS = ("star", "asterism", "galaxy", "hot_pixel", "cosmic_ray")
@@ -96,23 +114,34 @@ def band_zeropoints(filters: dict[str, tuple[str, str]]) -> np.ndarray:
     return np.array([VEGA_ZEROPOINTS[filters[b]] for b in BANDS])
 
 
+def detection_completeness(v: np.ndarray, true_class: np.ndarray, shift: float = 0.0) -> np.ndarray:
+    """Probability that LEGUS's source detection finds a candidate of apparent V ``v`` and class
+    ``true_class`` (:data:`~starcnet_core.sim.calibration.CLASS_DETECTION`), its limit moved
+    ``shift`` mag fainter."""
+    table = np.array([CLASS_DETECTION[c] for c in (1, 2, 3, 4)])
+    v50, width = table[np.asarray(true_class, dtype=int) - 1].T
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp((np.asarray(v, dtype=float) - v50 - shift) / width))
+
+
 def _apparent_v(
     cls: int, n: int, distance_mpc: float, rng: np.random.Generator, faintest_m_v: float | None
 ) -> np.ndarray:
-    """Apparent V of n candidates of a class: its power-law LF times its detection completeness.
+    """Apparent V of n candidates of a class: its power-law LF times its completeness moved
+    :data:`DRAWN_PAST_DETECTION` fainter (what detection could find once measured).
 
     Inverse-CDF sampling on a 0.005 mag grid from M_V = -13 to 6 widths past
-    the 50% limit (or to ``faintest_m_v`` when that is brighter).
+    that limit (or to ``faintest_m_v`` when that is brighter).
     """
     alpha = LF_ALPHA[cls]
     v50, width = CLASS_DETECTION[cls]
     dm = distance_modulus(distance_mpc)
-    faint = v50 + 6.0 * width
+    faint = v50 + DRAWN_PAST_DETECTION + 6.0 * width
     if faintest_m_v is not None:
         faint = min(faint, faintest_m_v + dm)
     grid = np.arange(M_V_BRIGHTEST + dm, faint, 0.005)
     density = 10.0 ** (0.4 * (alpha - 1.0) * (grid - faint))
-    density /= 1.0 + np.exp((grid - v50) / width)
+    density *= detection_completeness(grid, np.full(len(grid), cls), DRAWN_PAST_DETECTION)
     cdf = np.cumsum(density)
     return np.interp(rng.random(n) * cdf[-1], cdf, grid)
 
@@ -123,7 +152,7 @@ def _photometry(
     """Apparent magnitudes (N, 5): V from the class's LF, colours from its Gaussian given M_V."""
     mags = np.empty((len(true_class), len(BANDS)))
     dm = distance_modulus(distance_mpc)
-    for cls, calib in CLASS_PHOTOMETRY.items():
+    for cls, calib in TRUE_CLASS_PHOTOMETRY.items():
         rows = np.flatnonzero(true_class == cls)
         if len(rows) == 0:
             continue

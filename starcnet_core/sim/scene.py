@@ -23,11 +23,13 @@ from starcnet_core.sim.calibration import (
     pc_per_pixel,
 )
 from starcnet_core.sim.photometry import DETECTION_ERROR_MAG, NOT_DETECTED, Photometry, aperture_correction
+from starcnet_core.sim.population import DRAWN_PAST_DETECTION, detection_completeness
 from starcnet_core.sim.profiles import eff_core_radius
 from starcnet_core.sim.render import Components, render_patches
 
 __all__ = [
     "PATCH_MARGIN",
+    "detected_by_legus",
     "in_legus_catalog",
     "inspected_by_legus",
     "faintest_inspected",
@@ -56,6 +58,23 @@ def in_legus_catalog(phot: Photometry, ci_cut: float) -> np.ndarray:
     b, v, i = (BANDS.index(x) for x in ("B", "V", "I"))
     with np.errstate(invalid="ignore"):
         return (phot.ci >= ci_cut) & (phot.ci <= PEAK_CI_MAX) & good[:, v] & (good[:, b] | good[:, i])
+
+
+def detected_by_legus(
+    measured_v: np.ndarray, true_class: np.ndarray, drawn_v: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """Candidates LEGUS's source detection found: its completeness at their measured V.
+
+    The limit is the exposures' (the same apparent V at every distance),
+    deeper for compact class 4 (:data:`~starcnet_core.sim.calibration.CLASS_DETECTION`),
+    and acts on the light as measured: a candidate measured brighter than it
+    was drawn is found more often, as on a real image. ``measured_v``: the
+    catalog's V (99.999 where not detected); ``drawn_v``: the apparent V each was drawn with, whose moved completeness
+    (:data:`~starcnet_core.sim.population.DRAWN_PAST_DETECTION`) the draw already applied.
+    """
+    measured = detection_completeness(measured_v, true_class)
+    drawn = detection_completeness(drawn_v, true_class, DRAWN_PAST_DETECTION)
+    return rng.random(len(measured)) * drawn < measured
 
 
 def faintest_inspected(field: str | None) -> float:

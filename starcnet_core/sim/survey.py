@@ -11,8 +11,9 @@ exactly as :func:`starcnet_core.io.cutouts.extract_stamps` cuts a mosaic.
 Table 6 counts candidates LEGUS classified, so candidates are drawn until
 each class has its count of candidates that pass LEGUS's cuts as measured
 (in the catalog, ``Nflt >= 4``, M_V <= -6 or the field's own inspection
-limit: :data:`~starcnet_core.sim.calibration.INSPECTION_LIMITS`). Simulated experts vote on every
-one; the label is their mode, the true class is kept beside it.
+limit: :data:`~starcnet_core.sim.calibration.INSPECTION_LIMITS`). Each galaxy's team of simulated
+classifiers (:mod:`starcnet_core.sim.annotators`, one pool for the survey) votes on every one;
+the label is their mode, the true class is kept beside it.
 """
 
 from __future__ import annotations
@@ -26,7 +27,14 @@ from astropy.table import Table, vstack
 from starcnet_core.io.bands import BANDS
 from starcnet_core.io.cutouts import stamp_origins
 from starcnet_core.io.stampset import StampSet
-from starcnet_core.sim.annotators import simulate_votes
+from starcnet_core.sim.annotators import (
+    N_EXPERTS,
+    N_TIE_BREAKERS,
+    consensus,
+    draw_pool,
+    draw_team,
+    simulate_pool_votes,
+)
 from starcnet_core.sim.background import GalaxyBackground, interpolate_coarse
 from starcnet_core.sim.calibration import (
     ACS_GALAXIES,
@@ -51,6 +59,7 @@ from starcnet_core.sim.psf import nominal_fwhm, psf_widths
 from starcnet_core.sim.render import Components, render_patches
 from starcnet_core.sim.scene import (
     PATCH_MARGIN,
+    detected_by_legus,
     difficulty,
     faintest_inspected,
     in_legus_catalog,
@@ -66,7 +75,6 @@ _FIELD_SIZE = 4000
 _COARSE = 8
 # Rounds of drawing before giving up on a class that (nearly) never passes the cuts.
 _MAX_ROUNDS = 30
-_N_EXPERTS = 3
 
 
 # Survey candidates are drawn no fainter than this past a field's inspection limit:
@@ -214,7 +222,8 @@ def _inspected_candidates(
         scenes = render_local_scenes(candidates, positions, host, distance_mpc, rng, filters, stamp_size, field)
         m_v = scenes.phot.mag[:, BANDS.index("V")] - distance_modulus(distance_mpc)
         inspected = inspected_by_legus(scenes.phot, m_v, field, rng)
-        passed = np.flatnonzero(in_legus_catalog(scenes.phot, ci_cut) & inspected)
+        found = detected_by_legus(scenes.phot.mag[:, BANDS.index("V")], candidates.true_class, candidates.mag[:, BANDS.index("V")], rng)
+        passed = np.flatnonzero(in_legus_catalog(scenes.phot, ci_cut) & found & inspected)
         rate = max(len(passed) / batch, 0.5 * rate)
         take = passed[: count - have]
         kept.append(
@@ -275,14 +284,17 @@ def simulate_survey(
     StampSet
         Table columns: galaxy, id, distance_mpc, filter_set (``wfc3`` or
         ``wfc3+acs``), label (simulated human mode, ties broken by further votes),
-        label_mean (mean of all votes cast), true_class, kind (what was drawn), vote_1..vote_3,
+        label_mean (mean of all votes cast), true_class, kind (what was drawn), vote_1..vote_5
+        (three experts of the galaxy's team, then tie-breakers; 0 where none was asked),
         x, y (1-based, in the host), mag_*/magerr_* (Vega, measured on the
         noisy patch), ci, nflt (filters with an error <= 0.3 mag), age (yr),
         mass (Msun), ebv (mag) of the SED fit. Every row passes LEGUS's cuts,
         so nflt >= 4 and every row has an SED fit.
     """
     counts = survey_counts(fraction)
-    streams = np.random.SeedSequence(seed).spawn(len(SURVEY_GALAXIES))
+    # One stream per galaxy, and one more (the last) for the pool of simulated classifiers.
+    *streams, pool_stream = np.random.SeedSequence(seed).spawn(len(SURVEY_GALAXIES) + 1)
+    pool = draw_pool(np.random.default_rng(pool_stream))
     stamps, tables = [], []
     for (name, (distance, per_class)), stream in zip(counts.items(), streams, strict=False):
         rng = np.random.default_rng(stream)
@@ -291,9 +303,7 @@ def simulate_survey(
         host = GalaxyBackground.random(_FIELD_SIZE, rng)
         parts = [
             _inspected_candidates(
-                name,
-                cls,
-                int(k), host, distance, CI_CUTS.get(name, DEFAULT_CI_CUT), filters, rng, stamp_size
+                name, cls, int(k), host, distance, CI_CUTS.get(name, DEFAULT_CI_CUT), filters, rng, stamp_size
             )
             for cls, k in zip((1, 2, 3, 4), per_class, strict=True)
             if k > 0
@@ -311,7 +321,9 @@ def simulate_survey(
         v = BANDS.index("V")
         flux_v = 10.0 ** (-0.4 * (phot.mag[:, v] - band_zeropoints(filters)[v]))
         hard = difficulty(phot.mag[:, v], distance, flux_v, background_v)
-        votes, mode, mean = simulate_votes(true_class, rng, _N_EXPERTS, hard)
+        # Each galaxy classified by its own team of the pool (paper section 2.1).
+        votes = simulate_pool_votes(true_class, rng, difficulty=hard, pool=pool, team=draw_team(rng, pool))[0]
+        mode, mean = consensus(votes)
         table = Table()
         table["galaxy"] = np.full(len(true_class), name)
         table["id"] = np.arange(1, len(true_class) + 1)
@@ -321,7 +333,7 @@ def simulate_survey(
         table["label_mean"] = mean
         table["true_class"] = true_class
         table["kind"] = kind
-        for k in range(_N_EXPERTS):
+        for k in range(votes.shape[1]):
             table[f"vote_{k + 1}"] = votes[:, k]
         table["x"] = positions[:, 0] + 1.0
         table["y"] = positions[:, 1] + 1.0
@@ -345,7 +357,8 @@ def simulate_survey(
             "seed": seed,
             "fraction": fraction,
             "stamp_size": stamp_size,
-            "n_experts": _N_EXPERTS,
+            "n_experts": N_EXPERTS,
+            "n_tie_breakers": N_TIE_BREAKERS,
         },
     )
     if out_dir is not None:
