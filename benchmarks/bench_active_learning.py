@@ -75,27 +75,34 @@ PNG = ROOT / "docs" / "active_learning_curve.png"
 
 @dataclass(frozen=True)
 class Strategy:
-    """An order of the pool: an uncertainty measure (or ``random``), a random share of each batch, diversity."""
+    """An order of the pool: an uncertainty measure (or ``random``), a random share of each batch, diversity.
+
+    ``prior``: the retrain weights the classes to the survey's mix as the first
+    (random) labels estimate it, against the class skew of uncertain picks.
+    """
 
     measure: str
     random_share: float = 0.0
     diverse: bool = False
+    prior: bool = False
 
 
 def parse_strategy(text: str) -> tuple[str, Strategy]:
-    """``MEASURE[+mixNN][+diverse]``, e.g. ``margin+mix50+diverse``: NN% of each batch at random."""
+    """``MEASURE[+mixNN][+diverse][+prior]``, e.g. ``margin+mix50+diverse``: NN% of each batch at random."""
     measure, *options = text.split("+")
     if measure not in UNCERTAINTY_MEASURES:
         raise argparse.ArgumentTypeError(f"unknown measure {measure!r}; choose from {UNCERTAINTY_MEASURES}")
-    share, diverse = 0.0, False
+    share, diverse, prior = 0.0, False, False
     for option in options:
         if option == "diverse":
             diverse = True
+        elif option == "prior":
+            prior = True
         elif option.startswith("mix") and option[3:].isdigit() and int(option[3:]) <= 100:
             share = int(option[3:]) / 100
         else:
-            raise argparse.ArgumentTypeError(f"{text!r}: unknown option {option!r} (mixNN or diverse)")
-    return text, Strategy(measure, share, diverse)
+            raise argparse.ArgumentTypeError(f"{text!r}: unknown option {option!r} (mixNN, diverse or prior)")
+    return text, Strategy(measure, share, diverse, prior)
 
 
 def split_survey(galaxies: np.ndarray, seed: int, share: float = 0.25) -> tuple[np.ndarray, np.ndarray]:
@@ -121,11 +128,24 @@ def accuracies(scores: np.ndarray, labels: np.ndarray, truth: np.ndarray) -> dic
     }
 
 
-def quick_config(args: argparse.Namespace, seed: int) -> QuickFinetuneConfig:
+def quick_config(
+    args: argparse.Namespace, seed: int, class_prior: tuple[float, ...] | None = None
+) -> QuickFinetuneConfig:
     """The benchmark's quick retrain: by default every label trains (no validation split), the last epoch is kept."""
     return QuickFinetuneConfig(
-        epochs=args.epochs, lr=args.lr, val_fraction=args.val_fraction, balance=args.balance, seed=seed
+        epochs=args.epochs,
+        lr=args.lr,
+        val_fraction=args.val_fraction,
+        balance=args.balance,
+        class_prior=class_prior,
+        seed=seed,
     )
+
+
+def estimated_prior(first_labels: np.ndarray, n_classes: int = 4) -> tuple[float, ...]:
+    """The survey's class mix as random labels estimate it, one added to each class so that none is 0."""
+    counts = np.bincount(first_labels - 1, minlength=n_classes) + 1.0
+    return tuple(float(v) for v in counts / counts.sum())
 
 
 def run_campaign(start, features, labels, truth, campaign: int, args: argparse.Namespace) -> dict:
@@ -137,7 +157,12 @@ def run_campaign(start, features, labels, truth, campaign: int, args: argparse.N
     config = quick_config(args, seed=campaign)
 
     def fit_predict(index: np.ndarray, given: np.ndarray, spec: Strategy) -> tuple:
-        tuned = finetune_head(start.model, pool_features[index], given, config=config).model
+        if spec.prior:
+            # labelling_curve lists the initial random draw first: it estimates the survey's class mix
+            fit = quick_config(args, seed=campaign, class_prior=estimated_prior(given[: args.initial]))
+        else:
+            fit = config
+        tuned = finetune_head(start.model, pool_features[index], given, config=fit).model
         measured = accuracies(head_probabilities(tuned, test_features), labels[test], truth[test])
         # evaluation only: how many of the labels so far disagree with the simulated truth
         measured["label_noise"] = float(np.mean(given != pool_truth[index]))
@@ -172,9 +197,12 @@ def run_campaign(start, features, labels, truth, campaign: int, args: argparse.N
 
 
 def whole_pool(start, features, labels, truth, args: argparse.Namespace) -> dict[str, float]:
-    """Accuracy after labelling the whole pool of campaign 0: how much any labelling can gain."""
-    pool, test = split_campaign(len(labels), args.test_fraction, np.random.default_rng([args.seed, 0]))
-    tuned = finetune_head(start.model, features[pool], labels[pool], config=quick_config(args, seed=0)).model
+    """Accuracy after labelling the whole pool of the first campaign: how much any labelling can gain."""
+    first = args.first_campaign
+    pool, test = split_campaign(len(labels), args.test_fraction, np.random.default_rng([args.seed, first]))
+    tuned = finetune_head(
+        start.model, features[pool], labels[pool], config=quick_config(args, seed=first)
+    ).model
     return accuracies(head_probabilities(tuned, features[test]), labels[test], truth[test])
 
 
@@ -245,7 +273,8 @@ def run(args: argparse.Namespace) -> dict:
     start, features, base_s, features_s = starting_model(survey, base, new, args)
     started = time.perf_counter()
     campaigns = [
-        run_campaign(start, features, labels[new], truth[new], c, args) for c in range(args.campaigns)
+        run_campaign(start, features, labels[new], truth[new], c, args)
+        for c in range(args.first_campaign, args.first_campaign + args.campaigns)
     ]
     loop_s = time.perf_counter() - started
     started = time.perf_counter()
@@ -337,11 +366,18 @@ def report(result: dict, mode: dict[str, dict], truth: dict[str, dict], args: ar
         f"the starting `lite` model ({args.base_epochs} epochs"
         f"{' on the plain stamps, no balancing or augmentation' if args.base_plain else ', the paper recipe'}); "
         f"the other galaxies' {n_pool + n_test} stamps are "
-        f"split afresh in each of {args.campaigns} campaigns into a pool of {n_pool} and a test set of {n_test}. "
+        f"split afresh in each of {args.campaigns} campaigns (numbers {args.first_campaign}-"
+        f"{args.first_campaign + args.campaigns - 1}) into a pool of {n_pool} and a test set of {n_test}. "
         f"Every strategy starts from the same {args.initial} random labels and adds {args.batch} per round up to "
         f"{args.budget}; after every round the fully connected layers are fine-tuned from the starting model on "
         f"cached convolutional features ({args.epochs} epochs at lr {args.lr:g}, "
-        f"{'class-weighted' if args.balance else 'unweighted'} loss); `bald` scores the pool with "
+        f"{'class-weighted' if args.balance else 'unweighted'} loss, "
+        + (
+            f"the best epoch on {args.val_fraction:.0%} of the labels, the starting weights competing as epoch 0"
+            if args.val_fraction
+            else "the last epoch kept"
+        )
+        + f"); `bald` scores the pool with "
         f"{args.mc_samples} MC-dropout passes. "
         + (
             "The oracle answers with the simulated truth (`--oracle truth`: no label noise), so accuracy is "
@@ -423,7 +459,8 @@ def main() -> None:
         default=[parse_strategy(name) for name in ("margin", "entropy", "bald")],
         help="active strategies compared with random labelling: MEASURE (margin, entropy, least_confident, bald) "
         "with optional +mixNN (NN%% of each batch at random) and +diverse (k-means over the head's features "
-        "among the most uncertain, Zhdanov 2019), e.g. margin+mix50+diverse",
+        "among the most uncertain, Zhdanov 2019) and +prior (the retrain weighted to the class mix of the "
+        "first random labels), e.g. margin+mix50+diverse",
     )
     parser.add_argument("--mc-samples", type=int, default=20, help="MC-dropout passes of bald")
     parser.add_argument(
@@ -437,6 +474,13 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument(
         "--campaigns", type=int, default=5, help="labelling campaigns, each on its own pool/test split"
+    )
+    parser.add_argument(
+        "--first-campaign",
+        type=int,
+        default=0,
+        help="number of the first campaign (its pool/test split and seeds): sizing runs on other numbers "
+        "than the recorded run keep the choice of configuration off its test splits",
     )
     parser.add_argument(
         "--test-fraction", type=float, default=0.2, help="share of the new survey held out per campaign"

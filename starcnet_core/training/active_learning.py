@@ -197,7 +197,8 @@ def labelling_curve(
     fit_predict : callable
         ``fit_predict(labelled_index, labels) -> (scores, accuracy)`` or
         ``(scores, accuracy, embedding)``: train on pool rows
-        ``labelled_index`` with ``labels``; return ``(pool size, K)``
+        ``labelled_index`` (the ``initial`` random draw first, then each
+        batch in the order chosen) with ``labels``; return ``(pool size, K)``
         class scores for the whole pool (``(S, pool size, K)`` for ``bald``;
         may be None for ``strategy="random"``,
         which does not read them), the new model's accuracy on a fixed test
