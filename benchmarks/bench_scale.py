@@ -46,6 +46,7 @@ from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from benchmarks.bench_db import timed as median_ms  # noqa: E402
 from benchmarks.run_all import instruction_sets  # noqa: E402
 from db import jobs  # noqa: E402
 from db.consensus import consensus, from_counts, refresh_consensus_cache  # noqa: E402
@@ -320,12 +321,7 @@ def prepared_database(backend: str, folder: Path, n: int) -> str:
 def timed(function, repeat: int) -> float:
     """Median wall time of ``function()`` in milliseconds, after one untimed warm-up call."""
     function()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        function()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+    return median_ms(function, repeat)
 
 
 def measure(engine, world: dict, repeat: int) -> list[tuple[str, float, float]]:

@@ -461,10 +461,14 @@ def test_benchmark_command_reports_consistent_numbers(capsys) -> None:
     assert result["reference_fraction_of_fp32_limit"] == pytest.approx(
         result["reference_obj_s"] * result["flops_per_object"] / limit
     )
+    assert result["int8_limit_speedup"] == pytest.approx(
+        result["matmul_gflop_s"]["int8"] * 1e9 / result["flops_per_object"] / result["reference_obj_s"]
+    )
     assert set(result["cpu"]["instruction_sets"]) >= {"avx2", "avx512", "avx512_bf16", "amx", "vnni"}
     section = markdown_section(result)
     assert section.startswith("## Inference") and f"{result['default_obj_s']:.1f}" in section
     assert "`--precision int8`" in section and "fp32 matrix-multiply limit" in section
+    assert f"measured int8 rate would be {result['int8_limit_speedup']:.2f}x" in section
 
 
 def test_synthetic_stamps_are_seeded_centred_sources() -> None:

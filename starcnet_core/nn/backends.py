@@ -427,6 +427,16 @@ OPENVINO_CACHE_ENTRIES = 8
 
 def openvino_is_available(device: torch.device | str = "cpu") -> str | None:
     """None when OpenVINO can run the network on ``device`` here, else why not (one phrase)."""
+    blocked = _openvino_blocked(device)
+    if blocked:
+        return blocked
+    if importlib.util.find_spec("openvino") is None:
+        return "OpenVINO is not installed"
+    return None
+
+
+def _openvino_blocked(device: torch.device | str = "cpu") -> str | None:
+    """Why OpenVINO must not run on ``device`` here even if installed (one phrase), else None."""
     if torch.device(device).type != "cpu":
         return f"OpenVINO runs on the CPU only, not on {torch.device(device).type}"
     onednn_cap = (os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA") or "").upper()
@@ -435,8 +445,6 @@ def openvino_is_available(device: torch.device | str = "cpu") -> str | None:
         # CPU plugin crashes the process, since its own kernels are not capped; with OV_CPU_MAX_ISA set
         # to the same value it runs, beside PyTorch too, on kernels of the capped ISA.
         return "OpenVINO is not used under ONEDNN_MAX_CPU_ISA without the same OV_CPU_MAX_ISA"
-    if importlib.util.find_spec("openvino") is None:
-        return "OpenVINO is not installed"
     return None
 
 
@@ -653,9 +661,10 @@ def openvino_conv_kernels(backend: Backend) -> dict[str, int]:
 
 def _int8_engine_backend(model: StarcNet, calibration: torch.Tensor) -> Backend:
     """OpenVINO's int8 where it can run (measured faster), else PyTorch's (said once)."""
-    unavailable = openvino_is_available()
-    if unavailable and "installed" not in unavailable:
-        _say_once(f"inference: {unavailable}; int8 uses PyTorch's quantisation")
+    # Not installed is left to the import below, which also names a missing NNCF.
+    blocked = _openvino_blocked()
+    if blocked:
+        _say_once(f"inference: {blocked}; int8 uses PyTorch's quantisation")
     elif os.environ.get("STARCNET_INT8_ENGINE", "").lower() != "torch":
         try:
             return _openvino_int8_backend(model, calibration)
