@@ -18,10 +18,11 @@ campaigns.
 
 The margin is the default measure. On the first simulator it needed the fewest
 labels of the measures in benchmarks/bench_active_learning.py; on the current
-simulator (LEGUS-measured catalogs, 2026-12-02) no uncertainty order reaches
-random labelling's 2,000-label accuracy within 2,000 labels, even with the
-simulated truth as the oracle (see docs/BENCHMARKS.md). Margin and BALD lead
-random up to about 1,000 labels.
+simulator (LEGUS-measured catalogs) no order reaches random labelling's
+2,000-label accuracy before 2,000 labels on the mean of 5 campaigns, even with
+the simulated truth as the oracle and the app's own retrain, with or without a
+random share or diverse batches (2026-12-03, see docs/BENCHMARKS.md). Margin
+leads random by 1-2 points from about 600 labels on.
 """
 
 from __future__ import annotations
