@@ -35,6 +35,7 @@ import argparse
 import os
 import sys
 import time
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
@@ -63,12 +64,45 @@ from starcnet_core.training.finetune import (  # noqa: E402
     QuickFinetuneConfig,
     conv_features,
     finetune_head,
+    head_hidden,
     head_mc_probabilities,
     head_probabilities,
 )
 from starcnet_core.training.train import TrainConfig, train_model  # noqa: E402
 
 PNG = ROOT / "docs" / "active_learning_curve.png"
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """An order of the pool: an uncertainty measure (or ``random``), a random share of each batch, diversity.
+
+    ``prior``: the retrain weights the classes to the survey's mix as the first
+    (random) labels estimate it, against the class skew of uncertain picks.
+    """
+
+    measure: str
+    random_share: float = 0.0
+    diverse: bool = False
+    prior: bool = False
+
+
+def parse_strategy(text: str) -> tuple[str, Strategy]:
+    """``MEASURE[+mixNN][+diverse][+prior]``, e.g. ``margin+mix50+diverse``: NN% of each batch at random."""
+    measure, *options = text.split("+")
+    if measure not in UNCERTAINTY_MEASURES:
+        raise argparse.ArgumentTypeError(f"unknown measure {measure!r}; choose from {UNCERTAINTY_MEASURES}")
+    share, diverse, prior = 0.0, False, False
+    for option in options:
+        if option == "diverse":
+            diverse = True
+        elif option == "prior":
+            prior = True
+        elif option.startswith("mix") and option[3:].isdigit() and int(option[3:]) <= 100:
+            share = int(option[3:]) / 100
+        else:
+            raise argparse.ArgumentTypeError(f"{text!r}: unknown option {option!r} (mixNN, diverse or prior)")
+    return text, Strategy(measure, share, diverse, prior)
 
 
 def split_survey(galaxies: np.ndarray, seed: int, share: float = 0.25) -> tuple[np.ndarray, np.ndarray]:
@@ -94,11 +128,24 @@ def accuracies(scores: np.ndarray, labels: np.ndarray, truth: np.ndarray) -> dic
     }
 
 
-def quick_config(args: argparse.Namespace, seed: int) -> QuickFinetuneConfig:
-    """The benchmark's quick retrain: every label trains (no validation split), the last epoch is kept."""
+def quick_config(
+    args: argparse.Namespace, seed: int, class_prior: tuple[float, ...] | None = None
+) -> QuickFinetuneConfig:
+    """The benchmark's quick retrain: by default every label trains (no validation split), the last epoch is kept."""
     return QuickFinetuneConfig(
-        epochs=args.epochs, lr=args.lr, val_fraction=0.0, balance=args.balance, seed=seed
+        epochs=args.epochs,
+        lr=args.lr,
+        val_fraction=args.val_fraction,
+        balance=args.balance,
+        class_prior=class_prior,
+        seed=seed,
     )
+
+
+def estimated_prior(first_labels: np.ndarray, n_classes: int = 4) -> tuple[float, ...]:
+    """The survey's class mix as random labels estimate it, one added to each class so that none is 0."""
+    counts = np.bincount(first_labels - 1, minlength=n_classes) + 1.0
+    return tuple(float(v) for v in counts / counts.sum())
 
 
 def run_campaign(start, features, labels, truth, campaign: int, args: argparse.Namespace) -> dict:
@@ -109,8 +156,13 @@ def run_campaign(start, features, labels, truth, campaign: int, args: argparse.N
     oracle, pool_truth = labels[pool], truth[pool]
     config = quick_config(args, seed=campaign)
 
-    def fit_predict(index: np.ndarray, given: np.ndarray, strategy: str) -> tuple[np.ndarray | None, dict]:
-        tuned = finetune_head(start.model, pool_features[index], given, config=config).model
+    def fit_predict(index: np.ndarray, given: np.ndarray, spec: Strategy) -> tuple:
+        if spec.prior:
+            # labelling_curve lists the initial random draw first: it estimates the survey's class mix
+            fit = quick_config(args, seed=campaign, class_prior=estimated_prior(given[: args.initial]))
+        else:
+            fit = config
+        tuned = finetune_head(start.model, pool_features[index], given, config=fit).model
         measured = accuracies(head_probabilities(tuned, test_features), labels[test], truth[test])
         # evaluation only: how many of the labels so far disagree with the simulated truth
         measured["label_noise"] = float(np.mean(given != pool_truth[index]))
@@ -118,26 +170,39 @@ def run_campaign(start, features, labels, truth, campaign: int, args: argparse.N
         for c, share in enumerate(np.bincount(pool_truth[index], minlength=5)[1:] / len(index), start=1):
             measured[f"true_share_{c}"] = float(share)
         # random labelling never reads the pool's scores: skip scoring ~10,000 candidates a round
-        if strategy == "random":
+        if spec.measure == "random":
             return None, measured
-        if strategy == "bald":
-            passes = head_mc_probabilities(tuned, pool_features, n_samples=args.mc_samples, seed=len(index))
-            return passes, measured
-        return head_probabilities(tuned, pool_features), measured
+        if spec.measure == "bald":
+            scores = head_mc_probabilities(tuned, pool_features, n_samples=args.mc_samples, seed=len(index))
+        else:
+            scores = head_probabilities(tuned, pool_features)
+        if spec.diverse:
+            return scores, measured, head_hidden(tuned, pool_features)
+        return scores, measured
 
     common = {"initial": args.initial, "batch_size": args.batch, "budget": args.budget, "seed": campaign}
     curves = {
-        name: labelling_curve(partial(fit_predict, strategy=name), oracle, strategy=name, **common)
-        for name in ("random", *args.strategies)
+        name: labelling_curve(
+            partial(fit_predict, spec=spec),
+            oracle,
+            strategy=spec.measure,
+            random_share=spec.random_share,
+            diverse=spec.diverse,
+            **common,
+        )
+        for name, spec in {"random": Strategy("random"), **args.strategies}.items()
     }
     starting = accuracies(head_probabilities(start.model, test_features), labels[test], truth[test])
     return {"curves": curves, "starting": starting, "sizes": (len(pool), len(test))}
 
 
 def whole_pool(start, features, labels, truth, args: argparse.Namespace) -> dict[str, float]:
-    """Accuracy after labelling the whole pool of campaign 0: how much any labelling can gain."""
-    pool, test = split_campaign(len(labels), args.test_fraction, np.random.default_rng([args.seed, 0]))
-    tuned = finetune_head(start.model, features[pool], labels[pool], config=quick_config(args, seed=0)).model
+    """Accuracy after labelling the whole pool of the first campaign: how much any labelling can gain."""
+    first = args.first_campaign
+    pool, test = split_campaign(len(labels), args.test_fraction, np.random.default_rng([args.seed, first]))
+    tuned = finetune_head(
+        start.model, features[pool], labels[pool], config=quick_config(args, seed=first)
+    ).model
     return accuracies(head_probabilities(tuned, features[test]), labels[test], truth[test])
 
 
@@ -208,7 +273,8 @@ def run(args: argparse.Namespace) -> dict:
     start, features, base_s, features_s = starting_model(survey, base, new, args)
     started = time.perf_counter()
     campaigns = [
-        run_campaign(start, features, labels[new], truth[new], c, args) for c in range(args.campaigns)
+        run_campaign(start, features, labels[new], truth[new], c, args)
+        for c in range(args.first_campaign, args.first_campaign + args.campaigns)
     ]
     loop_s = time.perf_counter() - started
     started = time.perf_counter()
@@ -251,7 +317,9 @@ def summarise(result: dict, strategy: str, key: str) -> dict:
         "mean_random": mean_random,
         "mean_active": mean_active,
         "noise": float(np.mean([curve[-1]["label_noise"] for curve in active_curves])),
-        "mix": [float(np.mean([curve[-1][f"true_share_{c}"] for curve in active_curves])) for c in (1, 2, 3, 4)],
+        "mix": [
+            float(np.mean([curve[-1][f"true_share_{c}"] for curve in active_curves])) for c in (1, 2, 3, 4)
+        ],
     }
 
 
@@ -298,11 +366,18 @@ def report(result: dict, mode: dict[str, dict], truth: dict[str, dict], args: ar
         f"the starting `lite` model ({args.base_epochs} epochs"
         f"{' on the plain stamps, no balancing or augmentation' if args.base_plain else ', the paper recipe'}); "
         f"the other galaxies' {n_pool + n_test} stamps are "
-        f"split afresh in each of {args.campaigns} campaigns into a pool of {n_pool} and a test set of {n_test}. "
+        f"split afresh in each of {args.campaigns} campaigns (numbers {args.first_campaign}-"
+        f"{args.first_campaign + args.campaigns - 1}) into a pool of {n_pool} and a test set of {n_test}. "
         f"Every strategy starts from the same {args.initial} random labels and adds {args.batch} per round up to "
         f"{args.budget}; after every round the fully connected layers are fine-tuned from the starting model on "
         f"cached convolutional features ({args.epochs} epochs at lr {args.lr:g}, "
-        f"{'class-weighted' if args.balance else 'unweighted'} loss); `bald` scores the pool with "
+        f"{'class-weighted' if args.balance else 'unweighted'} loss, "
+        + (
+            f"the best epoch on {args.val_fraction:.0%} of the labels, the starting weights competing as epoch 0"
+            if args.val_fraction
+            else "the last epoch kept"
+        )
+        + f"); `bald` scores the pool with "
         f"{args.mc_samples} MC-dropout passes. "
         + (
             "The oracle answers with the simulated truth (`--oracle truth`: no label noise), so accuracy is "
@@ -380,9 +455,12 @@ def main() -> None:
     parser.add_argument(
         "--strategies",
         nargs="+",
-        choices=UNCERTAINTY_MEASURES,
-        default=["margin", "entropy", "bald"],
-        help="active strategies compared with random labelling",
+        type=parse_strategy,
+        default=[parse_strategy(name) for name in ("margin", "entropy", "bald")],
+        help="active strategies compared with random labelling: MEASURE (margin, entropy, least_confident, bald) "
+        "with optional +mixNN (NN%% of each batch at random) and +diverse (k-means over the head's features "
+        "among the most uncertain, Zhdanov 2019) and +prior (the retrain weighted to the class mix of the "
+        "first random labels), e.g. margin+mix50+diverse",
     )
     parser.add_argument("--mc-samples", type=int, default=20, help="MC-dropout passes of bald")
     parser.add_argument(
@@ -398,6 +476,13 @@ def main() -> None:
         "--campaigns", type=int, default=5, help="labelling campaigns, each on its own pool/test split"
     )
     parser.add_argument(
+        "--first-campaign",
+        type=int,
+        default=0,
+        help="number of the first campaign (its pool/test split and seeds): sizing runs on other numbers "
+        "than the recorded run keep the choice of configuration off its test splits",
+    )
+    parser.add_argument(
         "--test-fraction", type=float, default=0.2, help="share of the new survey held out per campaign"
     )
     parser.add_argument("--epochs", type=int, default=5, help="quick-mode epochs per retrain")
@@ -411,6 +496,12 @@ def main() -> None:
         "--balance",
         action="store_true",
         help="class-weighted loss (lowers plain accuracy on the survey's class mix)",
+    )
+    parser.add_argument(
+        "--val-fraction",
+        type=float,
+        default=0.0,
+        help="share of the labels each retrain keeps aside to choose its best epoch (the app's quick retrain: 0.1)",
     )
     parser.add_argument("--base-epochs", type=int, default=3, help="epochs of the starting model")
     parser.add_argument(
@@ -436,6 +527,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--png", type=Path, default=PNG)
     args = parser.parse_args()
+    args.strategies = dict(args.strategies)
     result = run(args)
     mode, truth = (
         {name: summarise(result, name, key) for name in args.strategies}

@@ -9,7 +9,8 @@ the mutual information between class and weights of MC-dropout passes; only
 predictions that carry one), ``disagreement`` (only candidates
 whose consensus differs from the model's class, the most confident model
 first), ``fewest_votes`` and ``random`` (a fixed shuffle, so that pages do not
-repeat). Pages are keyset-paginated: a page returns the cursor of its last
+repeat); the Review page also offers ``smallest_margin_and_random``, every
+other candidate at random (``MIXED_ORDERS``). Pages are keyset-paginated: a page returns the cursor of its last
 row and the next page starts strictly after it, so paging stays fast and
 stable while others label. Each order has a matching index (see
 :mod:`db.models`).
@@ -30,6 +31,8 @@ from db.predictions import active_model_version
 __all__ = [
     "QUEUE_ORDERS",
     "SCORELESS_ORDERS",
+    "MIXED_ORDERS",
+    "REVIEW_ORDERS",
     "QueueItem",
     "QueuePage",
     "queue_model_version",
@@ -47,6 +50,14 @@ QUEUE_ORDERS: tuple[str, ...] = (
 )
 #: The orders that need no model scores.
 SCORELESS_ORDERS: tuple[str, ...] = ("fewest_votes", "random")
+#: Orders that alternate between two of :data:`QUEUE_ORDERS` (every other candidate from each, each once):
+#: half of every batch at random keeps the labels a sample of the survey's class mix, which the
+#: most uncertain candidates alone are not (see :func:`starcnet_core.training.active_learning.select_batch`);
+#: it needs no fewer labels than the margin alone (``bench_active_learning``, 2026-12-03).
+#: They are put together by :func:`webapp.services.review.next_candidates`, not by :func:`review_queue`.
+MIXED_ORDERS: dict[str, tuple[str, str]] = {"smallest_margin_and_random": ("smallest_margin", "random")}
+#: What the Review page offers: the queue orders and the mixed ones.
+REVIEW_ORDERS: tuple[str, ...] = (*QUEUE_ORDERS, *MIXED_ORDERS)
 
 
 @dataclass(frozen=True)

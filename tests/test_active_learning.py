@@ -154,3 +154,55 @@ def test_mc_dropout_passes_vary_with_dropout_and_leave_the_model_in_eval_mode():
         path.dropout.p = 0.0
     still = head_mc_probabilities(model, features, n_samples=3)
     np.testing.assert_allclose(still[0], head_probabilities(model, features), atol=1e-6)
+
+
+def test_random_share_draws_part_of_the_batch_at_random_and_the_rest_by_uncertainty() -> None:
+    # candidates 0..9 are the most uncertain (margin 0), 10..99 certain
+    scores = np.tile([1.0, 0.0], (100, 1))
+    scores[:10] = [0.5, 0.5]
+    ids = np.arange(100)
+    pure = select_batch(scores, ids, 10, strategy="margin", rng=np.random.default_rng(0))
+    assert sorted(pure.tolist()) == list(range(10))
+    mixed = select_batch(scores, ids, 10, strategy="margin", rng=np.random.default_rng(0), random_share=0.5)
+    assert len(set(mixed.tolist())) == 10
+    # the uncertain half is uncertain; the random half falls mostly among the 90 certain candidates
+    assert sum(i < 10 for i in mixed.tolist()) < 10
+    assert set(range(10)) & set(mixed.tolist())
+    assert select_batch(scores, ids, 10, strategy="margin", random_share=1.0).tolist() != pure.tolist()
+    with pytest.raises(ValueError, match="random_share"):
+        select_batch(scores, ids, 10, random_share=1.5)
+
+
+def test_diverse_batch_spreads_over_clusters_of_equally_uncertain_candidates() -> None:
+    # 40 uncertain candidates: 30 near-copies in one place, 10 spread over two other places
+    rng = np.random.default_rng(0)
+    embedding = np.concatenate(
+        [rng.normal(0, 0.01, (30, 2)), rng.normal(5, 0.01, (5, 2)), rng.normal(-5, 0.01, (5, 2))]
+    )
+    scores = np.tile([0.5, 0.5], (40, 1))
+    scores[:30] = [0.52, 0.48]  # the near-copies are slightly more uncertain by margin
+    ids = np.arange(40)
+    plain = select_batch(scores, ids, 3, strategy="margin")
+    assert set(plain.tolist()) <= set(range(30, 40))
+    scores[30:] = [0.55, 0.45]  # now the copies are the most uncertain: a plain batch takes only copies
+    plain = select_batch(scores, ids, 3, strategy="margin")
+    assert set(plain.tolist()) <= set(range(30))
+    diverse = select_batch(scores, ids, 3, strategy="margin", embedding=embedding, preselect=20)
+    places = {int(np.sign(np.round(embedding[i, 0]))) for i in diverse}
+    assert len(set(diverse.tolist())) == 3 and places == {-1, 0, 1}
+
+
+def test_labelling_curve_passes_the_embedding_for_diverse_batches() -> None:
+    fit_predict, oracle = _toy_problem()
+    x = np.linspace(-1, 1, len(oracle))[:, None]
+
+    def with_embedding(index: np.ndarray, labels: np.ndarray):
+        return (*fit_predict(index, labels), x)
+
+    common = dict(initial=10, batch_size=5, budget=30, seed=0)
+    curve = labelling_curve(
+        with_embedding, oracle, strategy="margin", diverse=True, random_share=0.2, **common
+    )
+    assert [p["n_labels"] for p in curve] == [10, 15, 20, 25, 30]
+    with pytest.raises(ValueError, match="embedding"):
+        labelling_curve(fit_predict, oracle, strategy="margin", diverse=True, **common)

@@ -114,6 +114,27 @@ def test_queue_progress_and_undo(db) -> None:
             undo_last_label(session, ann)
 
 
+def test_mixed_queue_alternates_smallest_margin_and_random_each_candidate_once(db) -> None:
+    with db.sessions() as session:
+        ann = get_expert(session, "ann").id
+        margin = next_candidates(session, expert_id=ann, order="smallest_margin")
+        shuffled = next_candidates(session, expert_id=ann, order="random")
+        assert margin != shuffled  # the fixture's shuffle is not the margin order, so the test can tell
+        mixed = next_candidates(session, expert_id=ann, order="smallest_margin_and_random")
+        assert sorted(mixed) == sorted(margin)
+        expected: list[int] = []
+        for pair in zip(margin, shuffled, strict=True):
+            expected.extend(c for c in pair if c not in expected)
+        assert mixed == expected and mixed != margin
+        assert (
+            next_candidates(session, expert_id=ann, order="smallest_margin_and_random", limit=2)
+            == expected[:2]
+        )
+        view = build_candidate_view(session, mixed[0], _arrays(session), expert_id=ann)
+        submit_label(session, view, expert_id=ann, label_class=4)
+        assert mixed[0] not in next_candidates(session, expert_id=ann, order="smallest_margin_and_random")
+
+
 def test_field_candidates_counts_and_examples(db) -> None:
     with db.sessions() as session:
         galaxy = session.scalars(select(Galaxy)).one()

@@ -194,3 +194,14 @@ def test_class_weights_are_scikit_learns_balanced_weights_and_zero_for_absent_cl
     assert weights[2] == 0.0
     # balanced: every present class carries the same total weight
     np.testing.assert_allclose(np.bincount(labels, weights=weights[labels], minlength=4)[[0, 1, 3]], 2.0)
+
+
+def test_class_prior_weights_make_the_labels_count_in_that_mix():
+    labels = np.array([0, 0, 0, 1, 3, 3])
+    prior = (0.1, 0.6, 0.2, 0.1)
+    weights = _class_weights(labels, 4, prior).numpy()
+    # class 2 is absent: the prior is renormalised over 0, 1, 3 and the class gets no weight
+    totals = np.bincount(labels, weights=weights[labels], minlength=4) / len(labels)
+    np.testing.assert_allclose(totals, [0.125, 0.75, 0.0, 0.125], rtol=1e-6)
+    with pytest.raises(UserInputError):
+        _class_weights(labels, 4, (0.0, 0.0, 1.0, 0.0))

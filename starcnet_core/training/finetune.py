@@ -24,7 +24,6 @@ from pathlib import Path
 import numpy as np
 import torch
 from sklearn.model_selection import train_test_split
-from sklearn.utils.class_weight import compute_class_weight
 from torch import nn
 
 from starcnet_core.atomic_write import atomic_path
@@ -72,6 +71,12 @@ class QuickFinetuneConfig:
     balance : bool
         Weight the loss by inverse class frequency (True), as the paper
         balances its classes.
+    class_prior : tuple of float, optional
+        The class mix the loss is weighted to (one share per class): each
+        class weighs its share here over its share among the training labels,
+        so that the fit sees the classes in this mix, e.g. the survey's where
+        the labels were chosen by uncertainty and are no sample of it.
+        Overrides ``balance``, which is the uniform mix.
     seed : int
         Seed of the split, the batch order and dropout.
     feature_batch_size : int
@@ -84,6 +89,7 @@ class QuickFinetuneConfig:
     weight_decay: float = 1e-4
     val_fraction: float = 0.15
     balance: bool = True
+    class_prior: tuple[float, ...] | None = None
     seed: int = 0
     feature_batch_size: int = 128
 
@@ -301,11 +307,21 @@ def _split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, 
     return np.sort(train), np.sort(val)
 
 
-def _class_weights(labels: np.ndarray, n_classes: int) -> torch.Tensor:
-    """scikit-learn's "balanced" weights of the classes present; 0 for a class with no sample."""
+def _class_weights(
+    labels: np.ndarray, n_classes: int, prior: tuple[float, ...] | None = None
+) -> torch.Tensor:
+    """Per class, its share in ``prior`` over its share in ``labels``; 0 for a class with no sample.
+
+    ``prior`` is renormalised over the classes present; None is the uniform
+    mix, which gives scikit-learn's "balanced" weights.
+    """
     present = np.unique(labels)
+    share = np.bincount(labels, minlength=n_classes)[present] / len(labels)
+    wanted = np.ones(len(present)) if prior is None else np.asarray(prior, dtype=np.float64)[present]
+    if len(wanted) and wanted.sum() <= 0:
+        raise UserInputError("class_prior gives no weight to any class present among the labels")
     weights = np.zeros(n_classes)
-    weights[present] = compute_class_weight("balanced", classes=present, y=labels)
+    weights[present] = wanted / wanted.sum() / share
     return torch.tensor(weights, dtype=torch.float32)
 
 
@@ -361,7 +377,12 @@ def finetune_head(
     for parameter in trainable:
         parameter.requires_grad_(True)
     optimiser = torch.optim.Adam(trainable, lr=config.lr, weight_decay=config.weight_decay)
-    weights = _class_weights(target[train_idx], n_classes) if config.balance else None
+    if config.class_prior is not None and len(config.class_prior) != n_classes:
+        raise UserInputError(
+            f"class_prior has {len(config.class_prior)} shares, the model {n_classes} classes"
+        )
+    weighted = config.balance or config.class_prior is not None
+    weights = _class_weights(target[train_idx], n_classes, config.class_prior) if weighted else None
     loss_fn = nn.CrossEntropyLoss(weight=weights)
     x_all = torch.from_numpy(np.asarray(features, dtype=np.float32))
     y_all = torch.from_numpy(target)

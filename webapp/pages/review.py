@@ -8,7 +8,7 @@ import time
 import numpy as np
 import streamlit as st
 
-from db.queue import QUEUE_ORDERS
+from db.queue import REVIEW_ORDERS
 from starcnet_core.display import STRETCHES
 from starcnet_core.io.bands import CLASS_DESCRIPTIONS, CLASS_NAMES
 from webapp.components.candidate_figures import enlarge, surface_figure
@@ -109,9 +109,12 @@ with st.sidebar:
     # the widgets below take their values from the session state set above
     order = st.selectbox(
         "Queue order",
-        QUEUE_ORDERS,
+        REVIEW_ORDERS,
         key="review_order",
-        format_func=lambda o: {"most_informative": "most informative (BALD)"}.get(o, o.replace("_", " ")),
+        format_func=lambda o: {
+            "most_informative": "most informative (BALD)",
+            "smallest_margin_and_random": "smallest margin, every other at random",
+        }.get(o, o.replace("_", " ")),
     )
     predicted = (
         st.selectbox(

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from db.engine import use_case
 from db.models import AppSetting, Expert, utcnow
-from db.queue import QUEUE_ORDERS
+from db.queue import REVIEW_ORDERS
 from starcnet_core.display import STRETCHES, check_percentile
 from starcnet_core.errors import UserInputError
 
@@ -80,7 +80,7 @@ def _checked(values: dict[str, Any]) -> ReviewPreferences:
                 clean[name] = int(value)
             elif name == "marker" and value in MARKERS:
                 clean[name] = value
-            elif name == "order" and value in QUEUE_ORDERS:
+            elif name == "order" and value in REVIEW_ORDERS:
                 clean[name] = value
             elif name == "predicted_class" and (value is None or int(value) in (1, 2, 3, 4)):
                 clean[name] = None if value is None else int(value)

@@ -19,6 +19,7 @@ when it draws them.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,7 +35,7 @@ from db.engine import use_case
 from db.experts import expert_names
 from db.models import Candidate, Expert, Galaxy, utcnow
 from db.predictions import active_model_version
-from db.queue import SCORELESS_ORDERS, queue_model_version, review_queue
+from db.queue import MIXED_ORDERS, SCORELESS_ORDERS, queue_model_version, review_queue
 from starcnet_core.display import check_percentile, compass, display_scales, grey_stamps, rgb_composite
 from starcnet_core.errors import UserInputError
 from starcnet_core.io.bands import BANDS
@@ -449,30 +450,43 @@ def next_candidates(
     """Ids of the next candidates for the expert, in queue order, leaving out those skipped.
 
     ``order`` goes through :func:`queue_order_for` first; ``flagged_only``
-    keeps the candidates the expert flagged (labelled ones included).
+    keeps the candidates the expert flagged (labelled ones included). A
+    mixed order (:data:`db.queue.MIXED_ORDERS`) alternates between its two
+    queue orders, starting with the first, and takes each candidate once.
     """
     with use_case(session):
         order, _ = queue_order_for(session, order, galaxy_id)
+        filters = {
+            "galaxy_id": galaxy_id,
+            "predicted_class": predicted_class,
+            "mag_v_range": mag_v_range,
+            "expert_id": expert_id,
+            "labelled_by_expert": None if include_labelled or flagged_only else False,
+            "flagged_by": expert_id if flagged_only else None,
+        }
+        if order not in MIXED_ORDERS:
+            return _queue_ids(session, order, filters, skipped, limit)
+        # each part alone could fill the page, so that the other's duplicates never leave it short
+        first, second = (_queue_ids(session, part, filters, skipped, limit) for part in MIXED_ORDERS[order])
         ids: list[int] = []
-        after = None
-        while len(ids) < limit:
-            page = review_queue(
-                session,
-                order=order,
-                galaxy_id=galaxy_id,
-                predicted_class=predicted_class,
-                mag_v_range=mag_v_range,
-                expert_id=expert_id,
-                labelled_by_expert=None if include_labelled or flagged_only else False,
-                flagged_by=expert_id if flagged_only else None,
-                limit=limit + len(skipped),
-                after=after,
-            )
-            ids.extend(item.candidate_id for item in page.items if item.candidate_id not in skipped)
-            if page.next_cursor is None:
-                break
-            after = page.next_cursor
+        for pair in itertools.zip_longest(first, second):
+            ids.extend(c for c in pair if c is not None and c not in ids)
         return ids[:limit]
+
+
+def _queue_ids(
+    session: Session, order: str, filters: dict[str, Any], skipped: Collection[int], limit: int
+) -> list[int]:
+    """The first ``limit`` candidate ids of one queue order, leaving out those skipped."""
+    ids: list[int] = []
+    after = None
+    while len(ids) < limit:
+        page = review_queue(session, order=order, **filters, limit=limit + len(skipped), after=after)
+        ids.extend(item.candidate_id for item in page.items if item.candidate_id not in skipped)
+        if page.next_cursor is None:
+            break
+        after = page.next_cursor
+    return ids[:limit]
 
 
 def session_progress(session: Session, expert_id: int, galaxy_id: int | None = None) -> dict[str, int]:
