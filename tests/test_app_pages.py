@@ -316,6 +316,31 @@ def test_the_queue_can_follow_the_most_informative_bald_order(database_url: str)
     assert app.session_state["view"].source_id == 6
 
 
+def _queue_seen(app: AppTest, order: str, n: int) -> list[int]:
+    """Source ids of the first ``n`` candidates the Review page shows in ``order``, skipping each."""
+    app.switch_page("pages/review.py").run()
+    app.selectbox(key="review_order").select(order).run()
+    assert not app.exception
+    seen = [app.session_state["view"].source_id]
+    for _ in range(n - 1):
+        app.button(key="skip").click().run()
+        seen.append(app.session_state["view"].source_id)
+    return seen
+
+
+def test_the_queue_can_mix_the_smallest_margin_with_random_picks(database_url: str) -> None:
+    margin = _queue_seen(_signed_in(), "smallest_margin", 4)
+    shuffled = _queue_seen(_signed_in(), "random", 4)
+    app = _signed_in()
+    app.switch_page("pages/review.py").run()
+    assert "smallest margin, every other at random" in app.selectbox(key="review_order").options
+    mixed = _queue_seen(app, "smallest_margin_and_random", 4)
+    expected: list[int] = []
+    for pair in zip(margin, shuffled, strict=True):
+        expected.extend(s for s in pair if s not in expected)
+    assert mixed == expected[:4] and mixed != margin  # alternating, each candidate once
+
+
 def test_export_every_format(database_url: str) -> None:
     app = _signed_in()
     app.switch_page("pages/export.py").run()
