@@ -10,9 +10,9 @@ predictions that carry one), ``disagreement`` (only candidates
 whose consensus differs from the model's class, the most confident model
 first), ``fewest_votes`` and ``random`` (a fixed shuffle, so that pages do not
 repeat); the Review page also offers ``smallest_margin_and_random``, every
-other candidate at random (``MIXED_ORDERS``). Pages are keyset-paginated: a page returns the cursor of its last
-row and the next page starts strictly after it, so paging stays fast and
-stable while others label. Each order has a matching index (see
+other candidate at random (``MIXED_ORDERS``). Pages are keyset-paginated: a
+page returns the cursor of its last row and the next page starts strictly
+after it, so paging stays fast and stable while others label. Each order has a matching index (see
 :mod:`db.models`).
 """
 

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from sklearn.model_selection import train_test_split
+from sklearn.utils.class_weight import compute_class_weight
 from torch import nn
 
 from starcnet_core.atomic_write import atomic_path
@@ -312,16 +313,17 @@ def _class_weights(
 ) -> torch.Tensor:
     """Per class, its share in ``prior`` over its share in ``labels``; 0 for a class with no sample.
 
-    ``prior`` is renormalised over the classes present; None is the uniform
-    mix, which gives scikit-learn's "balanced" weights.
+    scikit-learn's "balanced" weights (the uniform mix, ``prior`` None),
+    scaled by ``prior`` renormalised over the classes present.
     """
     present = np.unique(labels)
-    share = np.bincount(labels, minlength=n_classes)[present] / len(labels)
-    wanted = np.ones(len(present)) if prior is None else np.asarray(prior, dtype=np.float64)[present]
-    if len(wanted) and wanted.sum() <= 0:
-        raise UserInputError("class_prior gives no weight to any class present among the labels")
     weights = np.zeros(n_classes)
-    weights[present] = wanted / wanted.sum() / share
+    weights[present] = compute_class_weight("balanced", classes=present, y=labels)
+    if prior is not None:
+        wanted = np.asarray(prior, dtype=np.float64)[present]
+        if len(wanted) and wanted.sum() <= 0:
+            raise UserInputError("class_prior gives no weight to any class present among the labels")
+        weights[present] *= len(present) * wanted / wanted.sum()
     return torch.tensor(weights, dtype=torch.float32)
 
 
