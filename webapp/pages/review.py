@@ -115,6 +115,11 @@ with st.sidebar:
             "most_informative": "most informative (BALD)",
             "smallest_margin_and_random": "smallest margin, every other at random",
         }.get(o, o.replace("_", " ")),
+        help="Smallest margin: the candidates whose two best StarcNet scores are closest first. "
+        "Every other at random: half the queue is a random sample of the galaxy, so that your labels "
+        "also show its class mix (on the simulated survey it needs no fewer labels than the margin alone). "
+        "Most informative: where MC-dropout passes disagree. Disagreement: where the consensus "
+        "differs from StarcNet, most confident first.",
     )
     predicted = (
         st.selectbox(
