@@ -19,7 +19,8 @@ Prints, as Python literals ready to paste:
 * per class, NGC 1566's completeness in apparent V and the true classes' limits
   that give it once simulated experts label them (a forward fit); the label
   mixing of those experts (P(true class | mode)); NGC 628's classified
-  fraction against M_V (its soft inspection limit); per real catalog, how
+  fraction against M_V (its soft inspection limit) and its detection depth
+  (the depth at which a simulated NGC 628 lists its Nflt >= 4 rows as deep as the real one); per real catalog, how
   many classified candidates have a CI above 2.5 (almost none: a detected
   source is a light peak, CI <= 2.39 without noise).
 
@@ -410,6 +411,51 @@ def measure_inspection_limit(legus: Path) -> None:
     )
 
 
+def fit_field_depth(legus: Path, seeds: tuple[int, ...] = (0, 1), rounds: int = 3) -> None:
+    """``FIELD_DETECTION_DEPTH`` of NGC 628: the depth whose simulated catalog reaches as deep as the real one.
+
+    What the source detection found, before anyone labelled it: the median V of the
+    catalog's rows with Nflt >= 4 (NGC 628's catalog lists no others), all classes and
+    class 0 together, real against simulated NGC 628 galaxies (9.9 Mpc, WFC3 + ACS, 3000 px,
+    2,000 candidates, ``seeds``). Starting from depth 0, each round moves the depth by the
+    difference over 0.7, the median's measured response per magnitude of depth.
+    """
+    import tempfile
+
+    from starcnet_core.io.galaxy import read_galaxy
+    from starcnet_core.sim import calibration, simulate_galaxy
+
+    def deep_median(table) -> float:
+        v, nflt = np.asarray(table["mag_V"], float), np.asarray(table["nflt"], int)
+        return float(np.median(v[(nflt >= 4) & (v < 90)]))
+
+    real = deep_median(
+        read_catalog(legus / "ngc628" / "ngc628_catalog_wClass0.csv", legus / "ngc628" / "LEGUS_description.txt").table
+    )
+    depth = 0.0
+    for step in range(rounds):
+        calibration.FIELD_DETECTION_DEPTH["NGC 628"] = depth
+        medians = []
+        with tempfile.TemporaryDirectory() as tmp:
+            for seed in seeds:
+                directory = simulate_galaxy(
+                    Path(tmp) / str(seed),
+                    size=3000,
+                    n_candidates=2000,
+                    distance_mpc=NGC628_DISTANCE_MPC,
+                    filter_set="wfc3+acs",
+                    seed=seed,
+                    ci_cut=calibration.CI_CUTS["NGC 628"],
+                    field="depth",
+                    legus_field="NGC 628",
+                )
+                medians.append(deep_median(read_galaxy(directory).catalog.table))
+        simulated = float(np.mean(medians))
+        print(f"# round {step}: depth {depth:.2f}: simulated median V {simulated:.3f}, real {real:.3f}")
+        depth = round(depth + (real - simulated) / 0.7, 2)
+    print(f'FIELD_DETECTION_DEPTH = {{"NGC 628": {depth}}}')
+
+
 def measure_ci_tails(legus: Path) -> None:
     """Per real catalog: the classified candidates' CI 99th percentile and share above 2.5."""
     class_column = {"ngc3351": 35, "ngc1313-w": 36, "ngc45": 35}
@@ -557,6 +603,7 @@ def main() -> None:
     measure_psf_widths(legus)
     measure_error_floor(legus)
     measure_inspection_limit(legus)
+    fit_field_depth(legus)
     measure_ci_cuts(legus)
     measure_ci_tails(legus)
     measure_ryon(legus / "ryon2017")

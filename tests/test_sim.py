@@ -285,6 +285,26 @@ def test_detection_acts_on_the_measured_v_and_the_draw_leaves_nothing_out():
     assert v.max() < CLASS_DETECTION[4][0] + DRAWN_PAST_DETECTION + 6 * CLASS_DETECTION[4][1]
 
 
+def test_a_deeper_field_draws_and_finds_fainter_candidates():
+    from starcnet_core.sim.calibration import FIELD_DETECTION_DEPTH
+    from starcnet_core.sim.population import draw_candidates
+    from starcnet_core.sim.scene import detected_by_legus, detection_depth
+
+    assert detection_depth("NGC 628") == FIELD_DETECTION_DEPTH["NGC 628"] > 0
+    assert detection_depth("NGC 1566") == detection_depth(None) == 0.0
+    rng = np.random.default_rng(8)
+    depth = 0.4
+    v = {d: draw_candidates(np.full(6000, 2), 9.9, rng, depth=d).mag[:, BANDS.index("V")] for d in (0.0, depth)}
+    # the faint end moves by the depth; the bright end, above any limit, does not
+    assert abs(np.quantile(v[depth], 0.9) - np.quantile(v[0.0], 0.9) - depth) < 0.1
+    assert abs(np.quantile(v[depth], 0.01) - np.quantile(v[0.0], 0.01)) < 0.3
+    # measured as drawn, a candidate 0.3 mag past the shallow limit is found more often in the deep field
+    faint = np.full(20000, np.median(v[0.0]) + 0.3)
+    shallow = detected_by_legus(faint, np.full(len(faint), 2), faint, rng).mean()
+    deep = detected_by_legus(faint, np.full(len(faint), 2), faint, rng, depth).mean()
+    assert deep > shallow + 0.1
+
+
 def test_artifacts_outside_v_do_not_enter_the_catalog(tmp_path):
     # Hot pixels and cosmic rays in NUV/U/B/I, seen in V only through their
     # neighbours' light, have no peak there: LEGUS's catalog does not hold them.

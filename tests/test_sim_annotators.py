@@ -10,6 +10,7 @@ from starcnet_core.sim.annotators import (
     consensus,
     draw_pool,
     draw_team,
+    faint_washout,
     simulate_pool_votes,
     vote_mode,
 )
@@ -121,6 +122,33 @@ def test_the_bayes_posterior_of_the_simulator_is_a_ceiling_for_the_mode_and_dawi
     assert np.all(pool.skill == 1.0) and np.all(pool.lean == 0.0)
     same = bayes_posterior(votes, experts, pool, difficulty, prior).argmax(axis=1) + 1
     assert abs((same == truth).mean() - (vote_mode(votes[:, :3], votes[:, 3:]) == truth).mean()) < 0.01
+
+
+def test_candidates_at_the_inspection_limit_are_called_class_4_and_the_ceiling_knows_it():
+    from starcnet_core.sim.annotators import FAINT_WASHOUT, bayes_posterior
+
+    m_v = np.array([-9.0, -7.5, -6.5, -6.0, -5.5])
+    w = faint_washout(m_v)
+    assert np.all(np.diff(w) > 0) and w[0] < 0.001 and w[1] < 0.01 and w[-1] > 0.9 * FAINT_WASHOUT[0]
+    rng = np.random.default_rng(4)
+    truth = rng.choice([1, 2, 3, 4], size=12000, p=[0.25, 0.25, 0.25, 0.25])
+    difficulty = np.full(len(truth), 0.8)
+    mags = rng.uniform(-8.0, -5.5, len(truth))
+    washout = faint_washout(mags)
+    votes, experts, pool = simulate_pool_votes(truth, rng, difficulty=difficulty, washout=washout)
+    mode = vote_mode(votes[:, :3], votes[:, 3:])
+    faint, bright = mags > -5.8, mags < -7.0
+    # true clusters at the limit are labelled class 4 most of the time, bright ones rarely
+    assert np.mean(mode[faint & (truth == 1)] == 4) > 0.5 > 0.2 > np.mean(mode[bright & (truth == 1)] == 4)
+    prior = np.full(4, 0.25)
+    knows = bayes_posterior(votes, experts, pool, difficulty, prior, washout)
+    blind = bayes_posterior(votes, experts, pool, difficulty, prior)
+    assert np.mean(knows.argmax(axis=1) + 1 == truth) > np.mean(mode == truth)
+    # a class-4 vote on a faint candidate says less about its truth once the washout is known:
+    # the ceiling's probability of class 4 there is what the truth shows, the blind one's too high
+    rows = faint & (mode == 4)
+    actual = np.mean(truth[rows] == 4)
+    assert abs(knows[rows, 3].mean() - actual) < 0.05 < blind[rows, 3].mean() - actual
 
 
 def _pool_agreement(seed: int, **kwargs) -> dict:

@@ -3,7 +3,9 @@
 Experts looking at one candidate share what the image shows: with a
 probability that falls as the source gets harder (fainter, more crowded) they
 all see something other than its true class, drawn from the paper's
-classifier-vs-classifier confusion (Fig. 3, left). Each expert then votes for
+classifier-vs-classifier confusion (Fig. 3, left), and a candidate near the
+inspection limit in absolute V shows them no cluster at all
+(:func:`faint_washout`). Each expert then votes for
 what they see or for a confused class. The experts are individuals
 (:class:`ExpertPool`), each with their own skill and personal bias (the
 direction of their mistakes), calibrated to the paper's class-weighted
@@ -33,6 +35,8 @@ __all__ = [
     "TEAM_SIZE",
     "consensus",
     "draw_team",
+    "FAINT_WASHOUT",
+    "faint_washout",
     "simulate_pool_votes",
     "vote_mode",
 ]
@@ -77,6 +81,21 @@ PAPER_AGREEMENT: dict[str, object] = {
     "galaxy_range": (0.50, 0.95),
 }
 
+#: (largest share, absolute V at half of it, width in mag) of :func:`faint_washout`. Real LEGUS
+#: experts call almost every candidate at the inspection limit class 4: in NGC 628's catalog
+#: (class mode, 9.9 Mpc) the inspected candidates with -6.0 < M_V < -5.5 are 1 / 3 / 19 / 77% class
+#: 1 / 2 / 3 / 4, those half a magnitude brighter 14 / 23 / 23 / 39%, and class 1 falls from 19%
+#: to 7% over the faintest magnitude inspected in NGC 1566 too. A cluster that faint holds a few
+#: hundred solar masses and looks like the one or two stars that dominate its light. Chosen on a
+#: grid (largest share 0.5-1.0, M_V at half -6.4 to -6.0, widths 0.15-0.25) with simulated NGC
+#: 628 galaxies (seeds 0-1, 3000 px, 2,000 candidates, a detection depth of 0.4 mag: the grid
+#: before the fit of :data:`~starcnet_core.sim.calibration.FIELD_DETECTION_DEPTH`) as the one whose faintest inspected
+#: half magnitude holds NGC 628's share of class 4: simulated 6 / 7 / 12 / 75% (39% class 4 without
+#: it), within the real 77% +- 3% (159 candidates).
+#: It is 1.4% at M_V = -7, where NGC 1566's faintest inspected half magnitude begins, and below 1%
+#: brighter than -7.1.
+FAINT_WASHOUT: tuple[float, float, float] = (0.8, -6.2, 0.2)
+
 # Probability that the image shows the true class, for an easy (0) and a
 # hopeless (1) candidate.
 _SHOWN_EASY, _SHOWN_HARD = 0.97, 0.75
@@ -86,6 +105,14 @@ _OFF /= _OFF.sum(axis=1, keepdims=True)
 # An expert agrees with the shown class with probability sqrt(diagonal), so that
 # two experts agree about as often as the diagonal of Fig. 3 says.
 _OWN = np.sqrt(np.diag(EXPERT_CONFUSION)) - 0.02
+
+
+def faint_washout(m_v: np.ndarray) -> np.ndarray:
+    """Probability that the experts' shared view of a candidate of measured absolute V ``m_v`` is
+    class 4 whatever its true class (:data:`FAINT_WASHOUT`)."""
+    top, m_half, width = FAINT_WASHOUT
+    with np.errstate(over="ignore"):
+        return top / (1.0 + np.exp((m_half - np.asarray(m_v, dtype=float)) / width))
 
 
 def _confuse(classes: np.ndarray, keep: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -204,6 +231,7 @@ def simulate_pool_votes(
     n_experts: int = N_EXPERTS,
     n_tie_breakers: int = N_TIE_BREAKERS,
     difficulty: np.ndarray | None = None,
+    washout: np.ndarray | None = None,
     skill_range: tuple[float, float] = POOL_SKILL_RANGE,
     lean_range: tuple[float, float] = POOL_LEAN_RANGE,
     pool: ExpertPool | None = None,
@@ -224,6 +252,9 @@ def simulate_pool_votes(
 
     Parameters
     ----------
+    washout : float array (N,), optional
+        Probability that the shared view is class 4 whatever the true class
+        (:func:`faint_washout` of each candidate's M_V); none when omitted.
     pool : ExpertPool, optional
         The experts; drawn with :func:`draw_pool` (``pool_size``, ``skill_range``, ``lean_range``) when omitted.
     team : int array, optional
@@ -248,6 +279,8 @@ def simulate_pool_votes(
         raise ValueError("the pool (or team) must hold at least n_experts + n_tie_breakers experts")
     d = np.full(n, 0.5) if difficulty is None else np.clip(np.asarray(difficulty, float), 0, 1)
     shown = _confuse(true_class, _SHOWN_EASY + (_SHOWN_HARD - _SHOWN_EASY) * d, rng)
+    if washout is not None:
+        shown = np.where(rng.random(n) < np.asarray(washout, dtype=float), 4, shown)
     experts = members[np.argsort(rng.random((n, len(members))), axis=1)[:, :width]]
     own = pool.own(shown[:, None], experts, d[:, None])
     rows = pool.confused[experts, np.repeat(shown[:, None] - 1, width, axis=1)]
@@ -268,6 +301,7 @@ def bayes_posterior(
     pool: ExpertPool,
     difficulty: np.ndarray,
     class_prior: np.ndarray,
+    washout: np.ndarray | None = None,
 ) -> np.ndarray:
     """Posterior of the true class given the votes under this simulator's own model, ``(N, 4)``.
 
@@ -285,6 +319,8 @@ def bayes_posterior(
     difficulty : float array (N,)
     class_prior : float array (4,)
         Frequency of the true classes.
+    washout : float array (N,), optional
+        As given to :func:`simulate_pool_votes`.
     """
     votes = np.asarray(votes, dtype=int)
     d = np.clip(np.asarray(difficulty, dtype=float), 0, 1)
@@ -293,6 +329,10 @@ def bayes_posterior(
     # P(shown s | true t): (N, t, s)
     shown = (1 - keep)[:, None, None] * _OFF[None]
     shown[:, classes, classes] = keep[:, None]
+    if washout is not None:
+        w = np.asarray(washout, dtype=float)[:, None]
+        shown = (1 - w)[:, :, None] * shown
+        shown[:, :, 3] += w
     confused = pool.confused
     # P(all votes | shown s): (N, s)
     likelihood = np.ones((n, 4))

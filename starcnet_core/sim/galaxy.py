@@ -40,6 +40,7 @@ from starcnet_core.sim.annotators import (
     consensus,
     draw_pool,
     draw_team,
+    faint_washout,
     simulate_pool_votes,
 )
 from starcnet_core.sim.background import GalaxyBackground, interpolate_coarse
@@ -64,6 +65,7 @@ from starcnet_core.sim.psf import nominal_fwhm, psf_field, psf_widths
 from starcnet_core.sim.render import add_points_to_image, render_patches
 from starcnet_core.sim.scene import (
     detected_by_legus,
+    detection_depth,
     difficulty,
     in_legus_catalog,
     inspected_by_legus,
@@ -154,9 +156,10 @@ def _draw_pool(
     size: int,
     rng: np.random.Generator,
     psf_z=None,
+    depth: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Candidates drawn until ``n_candidates`` of them have a noiseless CI between the cut and the peak limit
-    and would be detected at their drawn V.
+    and would be detected at their drawn V (the field's detection ``depth``, mag).
 
     Candidates below the cut (mostly stars) are kept: they are in the image
     as in a real one, and the measurement decides what the catalog holds.
@@ -170,7 +173,7 @@ def _draw_pool(
         batch = max(16, int(2.5 * (n_candidates - passed)))
         true_class = rng.choice([1, 2, 3, 4], size=batch, p=_CLASS_FRACTIONS / _CLASS_FRACTIONS.sum())
         positions = host.sample_positions(batch, size, rng, margin=min(16, size // 8))
-        candidates = draw_candidates(true_class, distance_mpc, rng, filters)
+        candidates = draw_candidates(true_class, distance_mpc, rng, filters, depth=depth)
         frac = positions - np.floor(positions)
         comps = candidates.components
         comps.dx = comps.dx + frac[comps.patch, 0]
@@ -184,7 +187,7 @@ def _draw_pool(
         # Counted as the catalog will keep them: detection as if measured as drawn (the catalog
         # applies it to the measured V).
         drawn_v = candidates.mag[:, v]
-        found = detected_by_legus(drawn_v, true_class, drawn_v, rng)
+        found = detected_by_legus(drawn_v, true_class, drawn_v, rng, depth)
         ci = np.nan_to_num(ci, nan=0.0)
         good = np.cumsum((ci >= ci_cut) & (ci <= PEAK_CI_MAX) & found)
         # The last batch stops at the candidate that completes the count.
@@ -243,8 +246,9 @@ def simulate_galaxy(
         The field's CI cut, mag (LEGUS: 1.2-1.4).
     legus_field : str, optional
         A real LEGUS field whose visual-inspection limit the catalog follows
-        (:data:`~starcnet_core.sim.calibration.INSPECTION_LIMITS`, e.g. ``"NGC 628"``);
-        default: the -6 mag cut.
+        (:data:`~starcnet_core.sim.calibration.INSPECTION_LIMITS`, e.g. ``"NGC 628"``;
+        default: the -6 mag cut), and its detection depth
+        (:data:`~starcnet_core.sim.calibration.FIELD_DETECTION_DEPTH`) and aperture-correction errors.
 
     Returns
     -------
@@ -270,8 +274,9 @@ def simulate_galaxy(
     light = host.evaluate(cx, cy)
     images = interpolate_coarse(light, size, _COARSE)
 
+    depth = detection_depth(legus_field)
     true_class, mag_true, kind, positions, source = _draw_pool(
-        n_candidates, distance_mpc, filters, ci_cut, host, size, rng, psf_z
+        n_candidates, distance_mpc, filters, ci_cut, host, size, rng, psf_z, depth
     )
     _paste(images, source, np.floor(positions).astype(np.int64))
 
@@ -317,7 +322,7 @@ def simulate_galaxy(
     phot = measure_photometry(images, positions, zp, exptime, apcor, aperture_correction_error(legus_field))
     # The source detection (at the measured V) and LEGUS's catalog cuts decide what is listed.
     v = BANDS.index("V")
-    found = detected_by_legus(phot.mag[:, v], true_class, mag_true[:, v], rng)
+    found = detected_by_legus(phot.mag[:, v], true_class, mag_true[:, v], rng, depth)
     rows = np.flatnonzero(in_legus_catalog(phot, ci_cut) & found)
     phot = phot.take(rows)
     true_class, mag_true, kind, positions = true_class[rows], mag_true[rows], kind[rows], positions[rows]
@@ -337,7 +342,12 @@ def simulate_galaxy(
     pool = draw_pool(rng)
     votes = np.zeros((n, N_EXPERTS + N_TIE_BREAKERS), dtype=np.int64)
     votes[inspected] = simulate_pool_votes(
-        true_class[inspected], rng, difficulty=hard[inspected], pool=pool, team=draw_team(rng, pool)
+        true_class[inspected],
+        rng,
+        difficulty=hard[inspected],
+        washout=faint_washout(m_v[inspected]),
+        pool=pool,
+        team=draw_team(rng, pool),
     )[0]
     mode, mean = consensus(votes)
     sed = draw_sed(

@@ -14,7 +14,8 @@ Per true class (LEGUS morphology, the paper's section 2):
 Apparent V magnitudes follow the class's luminosity function dN/dL ~ L^-alpha
 (:data:`~starcnet_core.sim.calibration.LF_ALPHA`) down to past the class's
 detection limit in apparent V (the exposures' limit, deeper for point-like
-class 4: :data:`~starcnet_core.sim.calibration.CLASS_DETECTION`), which the
+class 4: :data:`~starcnet_core.sim.calibration.CLASS_DETECTION`; deeper in a
+field of :data:`~starcnet_core.sim.calibration.FIELD_DETECTION_DEPTH`), which the
 catalog then applies to the measured light, so that the candidates of a
 distant galaxy are brighter in absolute terms, as in real catalogs; colours
 are drawn from the class's measured Gaussian
@@ -125,10 +126,10 @@ def detection_completeness(v: np.ndarray, true_class: np.ndarray, shift: float =
 
 
 def _apparent_v(
-    cls: int, n: int, distance_mpc: float, rng: np.random.Generator, faintest_m_v: float | None
+    cls: int, n: int, distance_mpc: float, rng: np.random.Generator, faintest_m_v: float | None, depth: float
 ) -> np.ndarray:
     """Apparent V of n candidates of a class: its power-law LF times its completeness moved
-    :data:`DRAWN_PAST_DETECTION` fainter (what detection could find once measured).
+    :data:`DRAWN_PAST_DETECTION` (and the field's ``depth``) fainter (what detection could find once measured).
 
     Inverse-CDF sampling on a 0.005 mag grid from M_V = -13 to 6 widths past
     that limit (or to ``faintest_m_v`` when that is brighter).
@@ -136,18 +137,22 @@ def _apparent_v(
     alpha = LF_ALPHA[cls]
     v50, width = CLASS_DETECTION[cls]
     dm = distance_modulus(distance_mpc)
-    faint = v50 + DRAWN_PAST_DETECTION + 6.0 * width
+    faint = v50 + depth + DRAWN_PAST_DETECTION + 6.0 * width
     if faintest_m_v is not None:
         faint = min(faint, faintest_m_v + dm)
     grid = np.arange(M_V_BRIGHTEST + dm, faint, 0.005)
     density = 10.0 ** (0.4 * (alpha - 1.0) * (grid - faint))
-    density *= detection_completeness(grid, np.full(len(grid), cls), DRAWN_PAST_DETECTION)
+    density *= detection_completeness(grid, np.full(len(grid), cls), depth + DRAWN_PAST_DETECTION)
     cdf = np.cumsum(density)
     return np.interp(rng.random(n) * cdf[-1], cdf, grid)
 
 
 def _photometry(
-    true_class: np.ndarray, distance_mpc: float, rng: np.random.Generator, faintest_m_v: float | None
+    true_class: np.ndarray,
+    distance_mpc: float,
+    rng: np.random.Generator,
+    faintest_m_v: float | None,
+    depth: float,
 ) -> np.ndarray:
     """Apparent magnitudes (N, 5): V from the class's LF, colours from its Gaussian given M_V."""
     mags = np.empty((len(true_class), len(BANDS)))
@@ -156,7 +161,7 @@ def _photometry(
         rows = np.flatnonzero(true_class == cls)
         if len(rows) == 0:
             continue
-        v = _apparent_v(cls, len(rows), distance_mpc, rng, faintest_m_v)
+        v = _apparent_v(cls, len(rows), distance_mpc, rng, faintest_m_v, depth)
         mean, cov = calib["mean"], calib["cov"]
         slope = cov[1:, 0] / cov[0, 0]
         conditional = cov[1:, 1:] - np.outer(cov[1:, 0], cov[0, 1:]) / cov[0, 0]
@@ -209,6 +214,7 @@ def draw_candidates(
     rng: np.random.Generator,
     filters: dict[str, tuple[str, str]] = WFC3_FILTERS,
     faintest_m_v: float | None = None,
+    depth: float = 0.0,
 ) -> Candidates:
     """Draw candidates of the given true classes (1-4) at a distance.
 
@@ -225,6 +231,10 @@ def draw_candidates(
         Draw no candidate fainter than this absolute V (survey mode, which
         keeps only candidates bright enough to be inspected); default: down
         to the detection limit.
+    depth : float
+        How much deeper (mag) the field's detection reaches than
+        :data:`~starcnet_core.sim.calibration.CLASS_DETECTION`
+        (:func:`starcnet_core.sim.scene.detection_depth`).
 
     Returns
     -------
@@ -233,7 +243,7 @@ def draw_candidates(
     """
     true_class = np.asarray(true_class, dtype=int)
     n = len(true_class)
-    mag = _photometry(true_class, distance_mpc, rng, faintest_m_v)
+    mag = _photometry(true_class, distance_mpc, rng, faintest_m_v, depth)
     total = 10.0 ** (-0.4 * (mag - band_zeropoints(filters)))
     reff, eta = _sizes_px(n, distance_mpc, rng)
     kind = np.where(true_class == 3, "association", "cluster").astype(object)

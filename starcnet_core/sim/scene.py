@@ -15,6 +15,7 @@ import numpy as np
 from starcnet_core.io.bands import BANDS
 from starcnet_core.sim.calibration import (
     EFF_ETA,
+    FIELD_DETECTION_DEPTH,
     INSPECTION_LIMITS,
     LOG_REFF_PC,
     M_V_LIMIT,
@@ -30,6 +31,7 @@ from starcnet_core.sim.render import Components, render_patches
 __all__ = [
     "PATCH_MARGIN",
     "detected_by_legus",
+    "detection_depth",
     "in_legus_catalog",
     "inspected_by_legus",
     "faintest_inspected",
@@ -60,20 +62,31 @@ def in_legus_catalog(phot: Photometry, ci_cut: float) -> np.ndarray:
         return (phot.ci >= ci_cut) & (phot.ci <= PEAK_CI_MAX) & good[:, v] & (good[:, b] | good[:, i])
 
 
+def detection_depth(field: str | None) -> float:
+    """How much deeper (mag) a field's source detection reaches than NGC 1566's
+    (:data:`~starcnet_core.sim.calibration.FIELD_DETECTION_DEPTH`; 0 for other fields)."""
+    return FIELD_DETECTION_DEPTH.get(field, 0.0) if field is not None else 0.0
+
+
 def detected_by_legus(
-    measured_v: np.ndarray, true_class: np.ndarray, drawn_v: np.ndarray, rng: np.random.Generator
+    measured_v: np.ndarray,
+    true_class: np.ndarray,
+    drawn_v: np.ndarray,
+    rng: np.random.Generator,
+    depth: float = 0.0,
 ) -> np.ndarray:
     """Candidates LEGUS's source detection found: its completeness at their measured V.
 
-    The limit is the exposures' (the same apparent V at every distance),
+    The limit is the exposures' (the same apparent V at every distance, deeper by ``depth``),
     deeper for compact class 4 (:data:`~starcnet_core.sim.calibration.CLASS_DETECTION`),
     and acts on the light as measured: a candidate measured brighter than it
     was drawn is found more often, as on a real image. ``measured_v``: the
     catalog's V (99.999 where not detected); ``drawn_v``: the apparent V each was drawn with, whose moved completeness
-    (:data:`~starcnet_core.sim.population.DRAWN_PAST_DETECTION`) the draw already applied.
+    (:data:`~starcnet_core.sim.population.DRAWN_PAST_DETECTION`) the draw already applied;
+    ``depth``: the field's :func:`detection_depth`, as given to the draw.
     """
-    measured = detection_completeness(measured_v, true_class)
-    drawn = detection_completeness(drawn_v, true_class, DRAWN_PAST_DETECTION)
+    measured = detection_completeness(measured_v, true_class, depth)
+    drawn = detection_completeness(drawn_v, true_class, depth + DRAWN_PAST_DETECTION)
     return rng.random(len(measured)) * drawn < measured
 
 

@@ -33,6 +33,7 @@ from starcnet_core.sim.annotators import (
     consensus,
     draw_pool,
     draw_team,
+    faint_washout,
     simulate_pool_votes,
 )
 from starcnet_core.sim.background import GalaxyBackground, interpolate_coarse
@@ -60,6 +61,7 @@ from starcnet_core.sim.render import Components, render_patches
 from starcnet_core.sim.scene import (
     PATCH_MARGIN,
     detected_by_legus,
+    detection_depth,
     difficulty,
     faintest_inspected,
     in_legus_catalog,
@@ -218,11 +220,19 @@ def _inspected_candidates(
         batch = max(8, int(np.ceil(1.3 * (count - have) / max(rate, 0.05))))
         positions = host.sample_positions(batch, _FIELD_SIZE, rng, margin=stamp_size)
         faintest = faintest_inspected(field) + _DRAWN_PAST_LIMIT
-        candidates = draw_candidates(np.full(batch, true_class), distance_mpc, rng, filters, faintest)
+        candidates = draw_candidates(
+            np.full(batch, true_class), distance_mpc, rng, filters, faintest, detection_depth(field)
+        )
         scenes = render_local_scenes(candidates, positions, host, distance_mpc, rng, filters, stamp_size, field)
         m_v = scenes.phot.mag[:, BANDS.index("V")] - distance_modulus(distance_mpc)
         inspected = inspected_by_legus(scenes.phot, m_v, field, rng)
-        found = detected_by_legus(scenes.phot.mag[:, BANDS.index("V")], candidates.true_class, candidates.mag[:, BANDS.index("V")], rng)
+        found = detected_by_legus(
+            scenes.phot.mag[:, BANDS.index("V")],
+            candidates.true_class,
+            candidates.mag[:, BANDS.index("V")],
+            rng,
+            detection_depth(field),
+        )
         passed = np.flatnonzero(in_legus_catalog(scenes.phot, ci_cut) & found & inspected)
         rate = max(len(passed) / batch, 0.5 * rate)
         take = passed[: count - have]
@@ -322,7 +332,10 @@ def simulate_survey(
         flux_v = 10.0 ** (-0.4 * (phot.mag[:, v] - band_zeropoints(filters)[v]))
         hard = difficulty(phot.mag[:, v], distance, flux_v, background_v)
         # Each galaxy classified by its own team of the pool (paper section 2.1).
-        votes = simulate_pool_votes(true_class, rng, difficulty=hard, pool=pool, team=draw_team(rng, pool))[0]
+        washout = faint_washout(phot.mag[:, v] - distance_modulus(distance))
+        votes = simulate_pool_votes(
+            true_class, rng, difficulty=hard, washout=washout, pool=pool, team=draw_team(rng, pool)
+        )[0]
         mode, mean = consensus(votes)
         table = Table()
         table["galaxy"] = np.full(len(true_class), name)
