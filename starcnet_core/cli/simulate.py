@@ -41,7 +41,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     galaxy.add_argument(
         "--inspection-like",
         choices=sorted(INSPECTION_LIMITS),
-        help="classify down to this real field's own inspection limit instead of M_V = -6",
+        help="follow this real field: classify down to its own inspection limit instead of M_V = -6, "
+        "with its detection depth and aperture-correction errors",
     )
     galaxy.set_defaults(func=_galaxy)
     survey = modes.add_parser("survey", help="labelled stamp set of the paper's Table 6 galaxies")

@@ -65,7 +65,7 @@ def in_legus_catalog(phot: Photometry, ci_cut: float) -> np.ndarray:
 def detection_depth(field: str | None) -> float:
     """How much deeper (mag) a field's source detection reaches than NGC 1566's
     (:data:`~starcnet_core.sim.calibration.FIELD_DETECTION_DEPTH`; 0 for other fields)."""
-    return FIELD_DETECTION_DEPTH.get(field, 0.0) if field is not None else 0.0
+    return FIELD_DETECTION_DEPTH.get(field, 0.0)
 
 
 def detected_by_legus(

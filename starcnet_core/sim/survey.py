@@ -216,12 +216,13 @@ def _inspected_candidates(
     """
     kept = []
     have, rate = 0, 0.5
+    depth = detection_depth(field)
     for _ in range(_MAX_ROUNDS):
         batch = max(8, int(np.ceil(1.3 * (count - have) / max(rate, 0.05))))
         positions = host.sample_positions(batch, _FIELD_SIZE, rng, margin=stamp_size)
         faintest = faintest_inspected(field) + _DRAWN_PAST_LIMIT
         candidates = draw_candidates(
-            np.full(batch, true_class), distance_mpc, rng, filters, faintest, detection_depth(field)
+            np.full(batch, true_class), distance_mpc, rng, filters, faintest, depth
         )
         scenes = render_local_scenes(candidates, positions, host, distance_mpc, rng, filters, stamp_size, field)
         m_v = scenes.phot.mag[:, BANDS.index("V")] - distance_modulus(distance_mpc)
@@ -231,7 +232,7 @@ def _inspected_candidates(
             candidates.true_class,
             candidates.mag[:, BANDS.index("V")],
             rng,
-            detection_depth(field),
+            depth,
         )
         passed = np.flatnonzero(in_legus_catalog(scenes.phot, ci_cut) & found & inspected)
         rate = max(len(passed) / batch, 0.5 * rate)
