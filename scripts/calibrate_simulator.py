@@ -8,7 +8,8 @@ Prints, as Python literals ready to paste:
   and the mean and spread of the concentration index;
 * the distribution of cluster sizes (log10 effective radius, pc, from GALFIT)
   and EFF power-law slopes in Ryon et al. (2017), NGC 628 and NGC 1313
-  (clusters with a reliable fit, eta > 1.3, as in that paper);
+  (clusters with a reliable fit, eta > 1.3, as in that paper), and the shift of
+  the rendered radii that gives those clusters their measured CI;
 * per class, the SED-fit quantities (columns 17-25: log10 age, log10 mass,
   E(B-V)) as a linear function of M_V and the four colours, with the
   covariance of the residuals, pooled over NGC 1566 (hybrid class, col 34)
@@ -43,6 +44,7 @@ from starcnet_core.io.catalogs import read_catalog  # noqa: E402
 
 NGC1566_DISTANCE_MPC = 17.9
 NGC628_DISTANCE_MPC = 9.9
+NGC1313_DISTANCE_MPC = 4.39
 BANDS = ("NUV", "U", "B", "V", "I")
 
 
@@ -239,6 +241,47 @@ def fit_true_class_detection(legus: Path, seeds: tuple[int, ...] = (0, 1), round
             calibration.CLASS_DETECTION[cls] = (round(v50 + real[cls][0] - simulated[cls][0], 2), width)
         print(f"# round {step}: simulated labels {simulated}; real {real}")
         print(f"CLASS_DETECTION = {calibration.CLASS_DETECTION}")
+
+
+def fit_true_class_colours(legus: Path, seeds: tuple[int, ...] = (0, 1), rounds: int = 3) -> None:
+    """``TRUE_CLASS_COLOUR_OFFSETS``: the offsets that give NGC 1566's labelled colour medians.
+
+    Forward model, as :func:`fit_true_class_detection`: simulated NGC 1566 galaxies
+    (``seeds``) labelled by the simulated experts; per label, the medians of V-I, U-B
+    and NUV-U over the rows detected in both bands (``bench_simulator.class_statistics``,
+    what the benchmark compares), and each true class's offsets moved by real minus
+    simulated, ``rounds`` times from 0.
+    """
+    import tempfile
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from bench_simulator import class_statistics
+
+    from starcnet_core.io.galaxy import read_galaxy
+    from starcnet_core.sim import calibration
+
+    colours = ("V-I", "U-B", "NUV-U")
+    path = legus / "ngc1566" / "hlsp_legus_hst_wfc3_ngc1566_multiband_v1_padagb-mwext-avgapcor.tab"
+    table = read_catalog(path).table
+    real = class_statistics(table, np.asarray(table["class_hybrid"], int), NGC1566_DISTANCE_MPC)
+    for cls in (1, 2, 3, 4):
+        calibration.TRUE_CLASS_COLOUR_OFFSETS[cls] = (0.0, 0.0, 0.0)
+    for step in range(rounds):
+        calibration.TRUE_CLASS_PHOTOMETRY.update(calibration.unmixed_photometry())
+        simulated = {cls: np.zeros(len(colours)) for cls in (1, 2, 3, 4)}
+        with tempfile.TemporaryDirectory() as tmp:
+            for seed in seeds:
+                catalog = read_galaxy(_simulated_ngc1566(Path(tmp) / str(seed), seed, "colour")).catalog
+                stats = class_statistics(catalog.table, np.asarray(catalog.labels["LEGUS mode"]), NGC1566_DISTANCE_MPC)
+                for cls in (1, 2, 3, 4):
+                    simulated[cls] += np.array([stats[cls][k] for k in colours]) / len(seeds)
+        for cls in (1, 2, 3, 4):
+            target = np.array([real[cls][k] for k in colours])
+            moved = np.array(calibration.TRUE_CLASS_COLOUR_OFFSETS[cls]) + target - simulated[cls]
+            calibration.TRUE_CLASS_COLOUR_OFFSETS[cls] = tuple(float(x) for x in np.round(moved, 3))
+        misses = {cls: np.round(simulated[cls] - [real[cls][k] for k in colours], 3).tolist() for cls in (1, 2, 3, 4)}
+        print(f"# round {step}: simulated minus real labelled medians {colours}: {misses}")
+        print(f"TRUE_CLASS_COLOUR_OFFSETS = {calibration.TRUE_CLASS_COLOUR_OFFSETS}")
 
 
 def measure_label_mixing(seeds: tuple[int, ...] = (0, 1, 2)) -> None:
@@ -522,6 +565,51 @@ def measure_ryon(directory: Path) -> None:
     )
 
 
+def _ryon_clusters(directory: Path):
+    """Per Ryon et al. (2017) galaxy: (distance, log10 Reff / pc, eta, measured CI) of the reliable fits."""
+    out = {}
+    for name, distance in (("ngc628", NGC628_DISTANCE_MPC), ("ngc1313", NGC1313_DISTANCE_MPC)):
+        table = ascii.read(directory / f"ryon_results_{name}.txt", format="cds")
+        r, eta, ci = (np.array(np.ma.filled(table[k], np.nan), float) for k in ("logReff-gal", "Eta", "CI"))
+        ok = np.isfinite(r) & (eta > 1.3)
+        out[name] = (distance, r[ok], eta[ok], ci[ok])
+    return out
+
+
+def fit_reff_shift(directory: Path) -> None:
+    """``REFF_RENDER_SHIFT_DEX``: the radius shift that gives Ryon's clusters their measured V CI.
+
+    Each cluster with a reliable GALFIT fit is rendered round and noiseless at its
+    own radius (shifted) and eta through the nominal WFC3/UVIS V PSF, its CI measured
+    with the catalog's exact apertures; the grid value with the smallest squared
+    difference to the catalog CI over both galaxies is printed.
+    """
+    from starcnet_core.sim.calibration import pc_per_pixel
+    from starcnet_core.sim.photometry import CI_RADII_PX, aperture_fluxes
+    from starcnet_core.sim.scene import isolated_clusters
+
+    v = BANDS.index("V")
+    clusters = _ryon_clusters(directory)
+
+    def differences(shift: float) -> dict[str, np.ndarray]:
+        out = {}
+        for name, (distance, r, eta, ci) in clusters.items():
+            patches = isolated_clusters(10.0 ** (r + shift) / pc_per_pixel(distance), eta)
+            centre = np.array([[patches.shape[-1] // 2] * 2], float)
+            flux = np.array([aperture_fluxes(p[v], centre, CI_RADII_PX)[0] for p in patches])
+            out[name] = 2.5 * np.log10(flux[:, 1] / flux[:, 0]) - ci
+        return out
+
+    grid = np.round(np.arange(-0.20, 0.001, 0.01), 2)
+    rms = []
+    for shift in grid:
+        diff = differences(shift)
+        rms.append(float(np.sqrt(np.mean(np.concatenate(list(diff.values())) ** 2))))
+        medians = ", ".join(f"{k} {np.median(d):+.3f}" for k, d in diff.items())
+        print(f"#   shift {shift:+.2f} dex: rms {rms[-1]:.4f} mag; median simulated - measured CI: {medians}")
+    print(f"REFF_RENDER_SHIFT_DEX = {grid[int(np.argmin(rms))]:.2f}")
+
+
 def _photometry_and_sed(catalog, class_column: str, distance_mpc: float):
     """(M_V, NUV-V, U-V, B-V, V-I), (log age, log mass, E(B-V)), class, interval widths, SED-fitted mask."""
     table = catalog.table
@@ -600,6 +688,8 @@ def main() -> None:
     measure_detection_limits(ngc1566)
     measure_luminosity_functions(legus)
     fit_true_class_detection(legus)
+    fit_true_class_colours(legus)
+    fit_reff_shift(legus / "ryon2017")
     measure_psf_widths(legus)
     measure_error_floor(legus)
     measure_inspection_limit(legus)

@@ -326,3 +326,49 @@ def test_artifacts_outside_v_do_not_enter_the_catalog(tmp_path):
     # A few sit on a neighbour's peak (a real source is then catalogued there).
     assert kept[artifact & ~in_v].mean() < 0.05
     assert kept[~artifact].mean() > 0.2
+
+
+def test_candidates_are_kept_apart_as_a_detection_finds_them():
+    from scipy.spatial import cKDTree
+
+    from starcnet_core.sim.background import GalaxyBackground
+    from starcnet_core.sim.calibration import DETECTION_SEPARATION_PX
+
+    rng = np.random.default_rng(12)
+    host = GalaxyBackground.random(600, rng)
+    free = host.sample_positions(3000, 600, rng)
+    first = host.sample_positions(1500, 600, rng, apart=DETECTION_SEPARATION_PX)
+    more = host.sample_positions(1500, 600, rng, apart=DETECTION_SEPARATION_PX, taken=first)
+
+    def closest(xy):
+        return cKDTree(xy).query(xy, k=2)[0][:, 1]
+
+    # independent positions this dense have many close pairs; kept apart, none
+    assert np.mean(closest(free) < DETECTION_SEPARATION_PX) > 0.05
+    assert len(first) == len(more) == 1500
+    assert closest(np.concatenate([first, more])).min() >= DETECTION_SEPARATION_PX
+
+
+def test_a_simulated_galaxy_lists_no_two_candidates_closer_than_a_detection_separates(galaxy_dir):
+    from scipy.spatial import cKDTree
+
+    from starcnet_core.sim.calibration import DETECTION_SEPARATION_PX
+
+    table = read_galaxy(galaxy_dir).catalog.table
+    xy = np.column_stack([np.asarray(table["x"], float), np.asarray(table["y"], float)])
+    assert cKDTree(xy).query(xy, k=2)[0][:, 1].min() >= DETECTION_SEPARATION_PX
+
+
+def test_field_stars_are_mostly_faint():
+    from starcnet_core.sim.calibration import distance_modulus
+    from starcnet_core.sim.population import WFC3_FILTERS, band_zeropoints, field_stars
+
+    rng = np.random.default_rng(2)
+    m = 20000
+    stars = field_stars(np.arange(m), np.zeros(m), np.zeros(m), 10.0, rng)
+    v = BANDS.index("V")
+    m_v = -2.5 * np.log10(stars.flux[:, v]) + band_zeropoints(WFC3_FILTERS)[v] - distance_modulus(10.0)
+    # a luminosity function rising to the faint end (-7.5 to -3 mag, dN/dM ~ (M_V + 7.5)^2,
+    # median -3.9, 0.6 mag of colour scatter): few neighbours as bright as a cluster at the limit
+    assert np.median(m_v) > -4.5
+    assert np.mean(m_v < -6.5) < 0.05

@@ -129,7 +129,12 @@ def test_candidates_at_the_inspection_limit_are_called_class_4_and_the_ceiling_k
 
     m_v = np.array([-9.0, -7.5, -6.5, -6.0, -5.5])
     w = faint_washout(m_v)
-    assert np.all(np.diff(w) > 0) and w[0] < 0.001 and w[1] < 0.01 and w[-1] > 0.9 * FAINT_WASHOUT[0]
+    tops = np.asarray(FAINT_WASHOUT[0])
+    assert w.shape == (5, 4)
+    assert np.all(np.diff(w, axis=0) > 0) and np.all(w[0] < 0.001) and np.all(w[1] < 0.03)
+    assert np.all(w[-1] > 0.9 * tops)
+    # a compact cluster (class 1) looks like a star first; an association keeps its extent
+    assert w[2, 0] > 2 * w[2, 2] and w[-1, 0] > w[-1, 2]
     rng = np.random.default_rng(4)
     truth = rng.choice([1, 2, 3, 4], size=12000, p=[0.25, 0.25, 0.25, 0.25])
     difficulty = np.full(len(truth), 0.8)

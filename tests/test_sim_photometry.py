@@ -149,3 +149,37 @@ def test_measurement_equals_photutils_per_source():
         variance = np.maximum(flux, 0) / _T[b] + np.pi * 16 * sky_std**2 * (1 + np.pi * 16 / n_sky)
         err = 2.5 / np.log(10) * np.sqrt(variance[detected]) / flux[detected]
         np.testing.assert_allclose(phot.mag_err[detected, b], err, rtol=1e-4)
+
+
+def test_rendered_cluster_ci_follows_radius_as_on_ryon_clusters():
+    # Ryon et al. (2017) NGC 628 clusters with log Reff ~ 0.12 / 0.50 / 0.70 pc measure CI
+    # ~1.44 / 1.63 / 1.80 (9.9 Mpc); rendered at those radii shifted by REFF_RENDER_SHIFT_DEX
+    # through the nominal V PSF they must too, within the fit's scatter.
+    from starcnet_core.sim.calibration import REFF_RENDER_SHIFT_DEX, pc_per_pixel
+    from starcnet_core.sim.photometry import CI_RADII_PX, aperture_fluxes
+    from starcnet_core.sim.scene import isolated_clusters
+
+    log_reff = np.array([0.12, 0.50, 0.70])
+    eta = np.array([2.13, 1.80, 1.64])
+    patches = isolated_clusters(10.0 ** (log_reff + REFF_RENDER_SHIFT_DEX) / pc_per_pixel(9.9), eta)
+    centre = np.array([[patches.shape[-1] // 2] * 2], float)
+    v = BANDS.index("V")
+    sums = np.array([aperture_fluxes(p[v], centre, CI_RADII_PX)[0] for p in patches])
+    ci = 2.5 * np.log10(sums[:, 1] / sums[:, 0])
+    assert np.all(np.diff(ci) > 0)
+    assert np.all(np.abs(ci - np.array([1.44, 1.63, 1.80])) < 0.06)
+    # the unit-flux patches hold their light
+    assert np.allclose(patches.sum(axis=(2, 3)), 1.0, atol=0.02)
+
+
+def test_colour_offsets_move_the_colours_they_name(monkeypatch):
+    from starcnet_core.sim import calibration
+
+    for cls in (1, 2, 3, 4):
+        monkeypatch.setitem(calibration.TRUE_CLASS_COLOUR_OFFSETS, cls, (0.0, 0.0, 0.0))
+    before = calibration.unmixed_photometry()[1]["mean"]
+    monkeypatch.setitem(calibration.TRUE_CLASS_COLOUR_OFFSETS, 1, (0.1, 0.2, 0.3))
+    after = calibration.unmixed_photometry()[1]["mean"]
+    m_v, nuv_v, u_v, b_v, v_i = after - before
+    assert m_v == 0 and b_v == 0
+    assert np.isclose(v_i, 0.1) and np.isclose(u_v - b_v, 0.2) and np.isclose(nuv_v - u_v, 0.3)

@@ -81,20 +81,27 @@ PAPER_AGREEMENT: dict[str, object] = {
     "galaxy_range": (0.50, 0.95),
 }
 
-#: (largest share, absolute V at half of it, width in mag) of :func:`faint_washout`. Real LEGUS
-#: experts call almost every candidate at the inspection limit class 4: in NGC 628's catalog
-#: (class mode, 9.9 Mpc) the inspected candidates with -6.0 < M_V < -5.5 are 1 / 3 / 19 / 77% class
-#: 1 / 2 / 3 / 4, those half a magnitude brighter 14 / 23 / 23 / 39%, and class 1 falls from 19%
-#: to 7% over the faintest magnitude inspected in NGC 1566 too. A cluster that faint holds a few
-#: hundred solar masses and looks like the one or two stars that dominate its light. Chosen on a
-#: grid (largest share 0.5-1.0, M_V at half -6.4 to -6.0, widths 0.15-0.25) with simulated NGC
-#: 628 galaxies (seeds 0-1, 3000 px, 2,000 candidates, a detection depth of 0.4 mag: the grid
-#: before the fit of :data:`~starcnet_core.sim.calibration.FIELD_DETECTION_DEPTH`) as the one whose faintest inspected
-#: half magnitude holds NGC 628's share of class 4: simulated 6 / 7 / 12 / 75% (39% class 4 without
-#: it), within the real 77% +- 3% (159 candidates).
-#: It is 1.4% at M_V = -7, where NGC 1566's faintest inspected half magnitude begins, and below 1%
-#: brighter than -7.1.
-FAINT_WASHOUT: tuple[float, float, float] = (0.8, -6.2, 0.2)
+#: Per true class 1-4, the largest share and the absolute V at half of it, and one width in mag,
+#: of :func:`faint_washout`. Real LEGUS experts call almost every candidate at the inspection
+#: limit class 4: in NGC 628's catalog (class mode, 9.9 Mpc) the inspected candidates with -6.0 <
+#: M_V < -5.5 are 1 / 3 / 19 / 77% class 1 / 2 / 3 / 4, those half a magnitude brighter 14 / 23 /
+#: 23 / 39%, and class 1 falls from 19% to 7% over the faintest magnitude inspected in NGC 1566
+#: too. A cluster that faint holds a few hundred solar masses and looks like the one or two stars
+#: that dominate its light; a compact one (class 1) does so first, while an asymmetric cluster or
+#: an association still shows its extent. NGC 628's class-1 labels thin out 0.24 mag brighter
+#: (apparent V50 23.57) than NGC 1566's (23.81), its other classes 0.04-0.19 mag fainter.
+#: Chosen on a grid with simulated NGC 628 galaxies (seeds 0-1, 3000 px, 2,000 candidates),
+#: against the two faintest half magnitudes' class shares and the per-class M_V medians: one
+#: share for every class (0.8, half at -6.2) left class 1's median 0.14-0.27 mag too faint and the
+#: -6.5 to -6.0 bin 49-54% class 4; these give faintest bin 3-4 / 4-8 / 10-14 / 79%, next bin
+#: 6-11 / 18-19 / 22-25 / 49-50%, class-1 median M_V -6.89 and -7.03 (real -7.04). Class 4's pair
+#: only sends class 4 to class 4. At M_V = -7, where NGC 1566's faintest inspected half magnitude
+#: begins, it is 7.6% for class 1 and 0.6% for classes 2 and 3.
+FAINT_WASHOUT: tuple[tuple[float, ...], tuple[float, ...], float] = (
+    (1.0, 0.5, 0.5, 1.0),
+    (-6.5, -6.1, -6.1, -6.1),
+    0.2,
+)
 
 # Probability that the image shows the true class, for an easy (0) and a
 # hopeless (1) candidate.
@@ -108,11 +115,12 @@ _OWN = np.sqrt(np.diag(EXPERT_CONFUSION)) - 0.02
 
 
 def faint_washout(m_v: np.ndarray) -> np.ndarray:
-    """Probability that the experts' shared view of a candidate of measured absolute V ``m_v`` is
-    class 4 whatever its true class (:data:`FAINT_WASHOUT`)."""
-    top, m_half, width = FAINT_WASHOUT
+    """Probability ``(N, 4)`` that the experts' shared view of a candidate of measured absolute V
+    ``m_v`` is class 4, per true class 1-4 (:data:`FAINT_WASHOUT`)."""
+    tops, halves, width = FAINT_WASHOUT
+    m_v = np.asarray(m_v, dtype=float)[:, None]
     with np.errstate(over="ignore"):
-        return top / (1.0 + np.exp((m_half - np.asarray(m_v, dtype=float)) / width))
+        return np.asarray(tops, float)[None, :] / (1.0 + np.exp((np.asarray(halves, float)[None, :] - m_v) / width))
 
 
 def _confuse(classes: np.ndarray, keep: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -252,8 +260,8 @@ def simulate_pool_votes(
 
     Parameters
     ----------
-    washout : float array (N,), optional
-        Probability that the shared view is class 4 whatever the true class
+    washout : float array (N, 4), optional
+        Probability that the shared view is class 4, per true class 1-4
         (:func:`faint_washout` of each candidate's M_V); none when omitted.
     pool : ExpertPool, optional
         The experts; drawn with :func:`draw_pool` (``pool_size``, ``skill_range``, ``lean_range``) when omitted.
@@ -280,7 +288,8 @@ def simulate_pool_votes(
     d = np.full(n, 0.5) if difficulty is None else np.clip(np.asarray(difficulty, float), 0, 1)
     shown = _confuse(true_class, _SHOWN_EASY + (_SHOWN_HARD - _SHOWN_EASY) * d, rng)
     if washout is not None:
-        shown = np.where(rng.random(n) < np.asarray(washout, dtype=float), 4, shown)
+        chance = np.asarray(washout, dtype=float)[np.arange(n), true_class - 1]
+        shown = np.where(rng.random(n) < chance, 4, shown)
     experts = members[np.argsort(rng.random((n, len(members))), axis=1)[:, :width]]
     own = pool.own(shown[:, None], experts, d[:, None])
     rows = pool.confused[experts, np.repeat(shown[:, None] - 1, width, axis=1)]
@@ -319,7 +328,7 @@ def bayes_posterior(
     difficulty : float array (N,)
     class_prior : float array (4,)
         Frequency of the true classes.
-    washout : float array (N,), optional
+    washout : float array (N, 4), optional
         As given to :func:`simulate_pool_votes`.
     """
     votes = np.asarray(votes, dtype=int)
@@ -330,7 +339,7 @@ def bayes_posterior(
     shown = (1 - keep)[:, None, None] * _OFF[None]
     shown[:, classes, classes] = keep[:, None]
     if washout is not None:
-        w = np.asarray(washout, dtype=float)[:, None]
+        w = np.asarray(washout, dtype=float)  # (N, t)
         shown = (1 - w)[:, :, None] * shown
         shown[:, :, 3] += w
     confused = pool.confused

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 from starcnet_core.io.bands import BANDS
 from starcnet_core.sim.calibration import SKY_E_S
@@ -126,7 +127,13 @@ class GalaxyBackground:
         return 3e-4 + 2.5e-3 * disk * (1.0 + 2.0 * arm) / self.disk_v
 
     def sample_positions(
-        self, n: int, size: int, rng: np.random.Generator, margin: float = 0.0
+        self,
+        n: int,
+        size: int,
+        rng: np.random.Generator,
+        margin: float = 0.0,
+        apart: float = 0.0,
+        taken: np.ndarray | None = None,
     ) -> np.ndarray:
         """``(n, 2)`` x, y (0-based pixels) of clusters: where the arms and disk are bright.
 
@@ -139,16 +146,37 @@ class GalaxyBackground:
         rng : numpy.random.Generator
         margin : float
             Distance kept from the field edges, pixels.
+        apart : float
+            Smallest distance between two positions, and from any of ``taken``, pixels
+            (a detection finds one source where two lie closer); 0: independent positions.
+        taken : array (M, 2), optional
+            Positions already placed.
         """
-        found = np.empty((0, 2))
-        while len(found) < n:
+        found = np.empty((0, 2)) if taken is None else np.asarray(taken, float).reshape(-1, 2)
+        start = len(found)
+        while len(found) < start + n:
             xy = rng.uniform(margin, size - margin, size=(4 * n + 16, 2))
             disk, arm, _ = self.components(xy[:, 0], xy[:, 1])
             # Star formation follows the gas: arms strongly, the disk weakly.
             weight = disk / self.disk_v * (0.15 + arm)
-            keep = rng.random(len(xy)) < weight / 1.15
-            found = np.concatenate([found, xy[keep]])
-        return found[:n]
+            xy = xy[rng.random(len(xy)) < weight / 1.15]
+            found = np.concatenate([found, xy[_apart_from(xy, found, apart)]])
+        return found[start : start + n]
+
+
+def _apart_from(xy: np.ndarray, taken: np.ndarray, apart: float) -> np.ndarray:
+    """Which of ``xy`` to keep: at least ``apart`` from every ``taken`` and from every earlier kept one."""
+    keep = np.ones(len(xy), bool)
+    if apart <= 0 or len(xy) == 0:
+        return keep
+    if len(taken):
+        distance, _ = cKDTree(taken).query(xy, distance_upper_bound=apart)
+        keep &= distance >= apart
+    # Pairs (i, j) with i < j in order: keep[i] is final when (i, j) is reached.
+    for i, j in sorted(cKDTree(xy).query_pairs(apart, output_type="ndarray").tolist()):
+        if keep[i] and keep[j]:
+            keep[j] = False
+    return keep
 
 
 def interpolate_coarse(coarse: np.ndarray, size: int, step: int) -> np.ndarray:

@@ -46,6 +46,7 @@ from starcnet_core.sim.annotators import (
 from starcnet_core.sim.background import GalaxyBackground, interpolate_coarse
 from starcnet_core.sim.calibration import (
     DEFAULT_CI_CUT,
+    DETECTION_SEPARATION_PX,
     EXPTIME_S,
     PEAK_CI_MAX,
     SURVEY_GALAXIES,
@@ -53,7 +54,7 @@ from starcnet_core.sim.calibration import (
     distance_modulus,
 )
 from starcnet_core.sim.noise import add_noise
-from starcnet_core.sim.photometry import APERTURE_PX, aperture_fluxes, measure_photometry, tile_patches
+from starcnet_core.sim.photometry import APERTURE_PX, CI_RADII_PX, aperture_fluxes, measure_photometry, tile_patches
 from starcnet_core.sim.population import (
     ACS_FILTERS,
     WFC3_FILTERS,
@@ -172,7 +173,10 @@ def _draw_pool(
         # About half the drawn candidates are detected (population.DRAWN_PAST_DETECTION).
         batch = max(16, int(2.5 * (n_candidates - passed)))
         true_class = rng.choice([1, 2, 3, 4], size=batch, p=_CLASS_FRACTIONS / _CLASS_FRACTIONS.sum())
-        positions = host.sample_positions(batch, size, rng, margin=min(16, size // 8))
+        taken = np.concatenate([part[3] for part in parts]) if parts else None
+        positions = host.sample_positions(
+            batch, size, rng, margin=min(16, size // 8), apart=DETECTION_SEPARATION_PX, taken=taken
+        )
         candidates = draw_candidates(true_class, distance_mpc, rng, filters, depth=depth)
         frac = positions - np.floor(positions)
         comps = candidates.components
@@ -181,7 +185,7 @@ def _draw_pool(
         psf = None if psf_z is None else psf_widths(psf_z(positions[:, 0], positions[:, 1]), filters)
         source = render_patches(comps, batch, _PATCH, psf)
         mosaic, origins = tile_patches(source[:, [v]])
-        sums = aperture_fluxes(mosaic[0], origins + _PATCH // 2 + frac, (1.0, 3.0))
+        sums = aperture_fluxes(mosaic[0], origins + _PATCH // 2 + frac, CI_RADII_PX)
         with np.errstate(divide="ignore", invalid="ignore"):
             ci = 2.5 * np.log10(sums[:, 1] / sums[:, 0])
         # Counted as the catalog will keep them: detection as if measured as drawn (the catalog

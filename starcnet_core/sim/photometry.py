@@ -33,6 +33,7 @@ from starcnet_core.io.bands import BANDS
 __all__ = [
     "APERTURE_PX",
     "SKY_ANNULUS_PX",
+    "CI_RADII_PX",
     "NOT_DETECTED",
     "MEASURE_HALF_PX",
     "DETECTION_ERROR_MAG",
@@ -52,7 +53,8 @@ SKY_ANNULUS_PX = (7.0, 8.0)
 NOT_DETECTED = 99.999
 #: A band counts in ``Nflt`` when its magnitude error is at most this (Adamo et al. 2017).
 DETECTION_ERROR_MAG = 0.3
-_CI_RADII = (1.0, 3.0)
+#: Radii of the concentration index apertures, pixels: CI = mag(1 px) - mag(3 px) in V.
+CI_RADII_PX = (1.0, 3.0)
 _MAG_ERR = 2.5 / np.log(10.0)
 # astropy's mad_std: the MAD times this is the standard deviation of a Gaussian.
 _MAD_TO_STD = 1.482602218505602
@@ -254,7 +256,7 @@ def measure_photometry(
     area = np.pi * APERTURE_PX**2
     sums = {
         r: np.einsum("nbij,nij->nb", cut if r == APERTURE_PX else cut[:, [v]], w * inside)
-        for r, w in ((r, _overlap_weights(frac, r, True)) for r in (APERTURE_PX, *_CI_RADII))
+        for r, w in ((r, _overlap_weights(frac, r, True)) for r in (APERTURE_PX, *CI_RADII_PX))
     }
     flux = sums[APERTURE_PX] - sky * area
     variance = np.maximum(flux, 0.0) / exptime + area * sky_std**2 * (1.0 + area / n_sky[:, None])
@@ -263,7 +265,7 @@ def measure_photometry(
         mag = np.where(detected, zeropoints - 2.5 * np.log10(flux) + apcor, NOT_DETECTED)
         floor = np.zeros(n_bands) if apcor_err is None else np.asarray(apcor_err, float)
         err = np.where(detected, np.hypot(_MAG_ERR * np.sqrt(variance) / flux, floor), NOT_DETECTED)
-        f1 = sums[_CI_RADII[0]][:, 0] - sky[:, v] * np.pi * _CI_RADII[0] ** 2
-        f3 = sums[_CI_RADII[1]][:, 0] - sky[:, v] * np.pi * _CI_RADII[1] ** 2
+        f1 = sums[CI_RADII_PX[0]][:, 0] - sky[:, v] * np.pi * CI_RADII_PX[0] ** 2
+        f3 = sums[CI_RADII_PX[1]][:, 0] - sky[:, v] * np.pi * CI_RADII_PX[1] ** 2
         ci = np.where((f1 > 0) & (f3 > 0), 2.5 * np.log10(f3 / f1), np.nan)
     return Photometry(mag, err, ci, filters_detected(err))

@@ -37,6 +37,7 @@ from starcnet_core.sim.calibration import (
     LF_ALPHA,
     LOG_REFF_PC,
     M_V_BRIGHTEST,
+    REFF_RENDER_SHIFT_DEX,
     TRUE_CLASS_PHOTOMETRY,
     distance_modulus,
     pc_per_pixel,
@@ -81,8 +82,10 @@ DRAWN_PAST_DETECTION = 0.5
 # Sub-types of class 4 and how often each is drawn.
 _NONCLUSTER_KINDS = ("star", "asterism", "galaxy", "hot_pixel", "cosmic_ray")
 _NONCLUSTER_P = (0.42, 0.28, 0.14, 0.08, 0.08)
-# Association half-light radius in cluster radii, and the knots' spread in association radii.
-_ASSOCIATION_SCALE = 1.35
+# Association half-light radius in (rendered) cluster radii, and the knots' spread in
+# association radii. 1.70 = 1.35 before the cluster radii were rendered 0.10 dex smaller
+# (REFF_RENDER_SHIFT_DEX): associations are not Ryon's clusters, and keep their sizes.
+_ASSOCIATION_SCALE = 1.70
 _KNOT_SPREAD = 0.45
 
 
@@ -174,7 +177,7 @@ def _photometry(
 
 def _sizes_px(n: int, distance_mpc: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Half-light radii (pixels) and EFF slopes of n clusters."""
-    reff_pc = 10.0 ** rng.normal(*LOG_REFF_PC, size=n)
+    reff_pc = 10.0 ** (rng.normal(*LOG_REFF_PC, size=n) + REFF_RENDER_SHIFT_DEX)
     median, low, high = EFF_ETA
     # Log-normal about the median with the measured 16-84% spread.
     sigma = 0.5 * (np.log(high) - np.log(low))
@@ -384,8 +387,9 @@ def field_stars(
     filters : dict
     """
     m = len(patch)
-    # A steep luminosity function: most neighbours are faint.
-    m_v = -3.0 - 4.5 * rng.power(3.0, m) + distance_modulus(distance_mpc)
+    # A steep luminosity function, dN/dM ~ (M_V + 7.5)^2: most neighbours are faint
+    # (``power(3)`` lies near 1, so it measures the distance from the bright end).
+    m_v = -7.5 + 4.5 * rng.power(3.0, m) + distance_modulus(distance_mpc)
     colour = rng.normal([-0.8, -0.6, 0.1, 0.0, -0.5], 0.6, size=(m, len(BANDS)))
     mags = m_v[:, None] + colour
     flux = 10.0 ** (-0.4 * (mags - band_zeropoints(filters)))

@@ -20,6 +20,7 @@ from starcnet_core.sim.calibration import (
     LOG_REFF_PC,
     M_V_LIMIT,
     PEAK_CI_MAX,
+    REFF_RENDER_SHIFT_DEX,
     distance_modulus,
     pc_per_pixel,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "inspected_by_legus",
     "faintest_inspected",
     "sed_magnitudes",
+    "isolated_clusters",
     "typical_aperture_correction",
     "difficulty",
 ]
@@ -123,6 +125,30 @@ def sed_magnitudes(phot: Photometry, true_mag: np.ndarray) -> np.ndarray:
     return np.where(phot.mag >= NOT_DETECTED, true_mag, phot.mag)
 
 
+def isolated_clusters(reff_px: np.ndarray, eta: np.ndarray, fwhm: tuple[float, ...] | None = None) -> np.ndarray:
+    """Noiseless round EFF clusters of unit flux per band, centred on their patches ``(N, bands, P, P)``.
+
+    ``reff_px``: half-light radii as rendered (pixels); ``fwhm``: the PSF per band
+    (default WFC3/UVIS nominal).
+    """
+    reff_px = np.asarray(reff_px, float)
+    eta = np.asarray(eta, float)
+    n = len(reff_px)
+    cluster = Components(
+        np.arange(n),
+        np.zeros(n),
+        np.zeros(n),
+        np.ones((n, len(BANDS))),
+        eff_core_radius(reff_px, eta),
+        eta,
+        np.ones(n),
+        np.zeros(n),
+        np.zeros(n, bool),
+    )
+    psf = None if fwhm is None else np.tile(np.asarray(fwhm, float), (n, 1))
+    return render_patches(cluster, n, _PATCH, psf).astype(float)
+
+
 @lru_cache(maxsize=64)
 def typical_aperture_correction(distance_mpc: float, fwhm: tuple[float, ...] | None = None) -> np.ndarray:
     """Per-band average aperture correction of a field, mag: a median-size, round cluster at its distance.
@@ -133,22 +159,8 @@ def typical_aperture_correction(distance_mpc: float, fwhm: tuple[float, ...] | N
     ``fwhm``: the field's nominal PSF per band (default WFC3/UVIS), as LEGUS
     measures the correction on the field's own images.
     """
-    reff = np.array([10.0 ** LOG_REFF_PC[0] / pc_per_pixel(distance_mpc)])
-    eta = np.array([EFF_ETA[0]])
-    one = np.ones(1)
-    cluster = Components(
-        np.zeros(1, np.int64),
-        np.zeros(1),
-        np.zeros(1),
-        np.ones((1, len(BANDS))),
-        eff_core_radius(reff, eta),
-        eta,
-        one,
-        np.zeros(1),
-        np.zeros(1, bool),
-    )
-    psf = None if fwhm is None else np.array([fwhm])
-    return aperture_correction(render_patches(cluster, 1, _PATCH, psf)[0].astype(float))
+    reff = 10.0 ** (LOG_REFF_PC[0] + REFF_RENDER_SHIFT_DEX) / pc_per_pixel(distance_mpc)
+    return aperture_correction(isolated_clusters(np.array([reff]), np.array([EFF_ETA[0]]), fwhm)[0])
 
 
 def difficulty(
