@@ -54,7 +54,13 @@ from starcnet_core.sim.calibration import (
     distance_modulus,
 )
 from starcnet_core.sim.noise import add_noise
-from starcnet_core.sim.photometry import APERTURE_PX, CI_RADII_PX, aperture_fluxes, measure_photometry, tile_patches
+from starcnet_core.sim.photometry import (
+    APERTURE_PX,
+    CI_RADII_PX,
+    aperture_fluxes,
+    measure_photometry,
+    tile_patches,
+)
 from starcnet_core.sim.population import (
     ACS_FILTERS,
     WFC3_FILTERS,
