@@ -585,7 +585,7 @@ def fit_reff_shift(directory: Path) -> None:
     difference to the catalog CI over both galaxies is printed.
     """
     from starcnet_core.sim.calibration import pc_per_pixel
-    from starcnet_core.sim.photometry import CI_RADII_PX, aperture_fluxes
+    from starcnet_core.sim.photometry import CI_RADII_PX, aperture_fluxes, tile_patches
     from starcnet_core.sim.scene import isolated_clusters
 
     v = BANDS.index("V")
@@ -595,8 +595,8 @@ def fit_reff_shift(directory: Path) -> None:
         out = {}
         for name, (distance, r, eta, ci) in clusters.items():
             patches = isolated_clusters(10.0 ** (r + shift) / pc_per_pixel(distance), eta)
-            centre = np.array([[patches.shape[-1] // 2] * 2], float)
-            flux = np.array([aperture_fluxes(p[v], centre, CI_RADII_PX)[0] for p in patches])
+            mosaic, origins = tile_patches(patches[:, [v]])
+            flux = aperture_fluxes(mosaic[0], origins + patches.shape[-1] // 2, CI_RADII_PX)
             out[name] = 2.5 * np.log10(flux[:, 1] / flux[:, 0]) - ci
         return out
 
