@@ -159,7 +159,8 @@ def _signed_in_page(browser, address: str, expert: str, viewport=(1440, 900)):  
     return page
 
 
-def _showing(page, source_id: int, timeout: float = 60_000) -> None:  # noqa: ANN001
+def _showing(page, source_id: int, timeout: float = 180_000) -> None:  # noqa: ANN001
+    # A fresh 2-core CI machine took over 60 s for a server's first Review page (imports, first stamps).
     page.locator(".cv-title", has_text=f"ngc9999 #{source_id}").wait_for(timeout=timeout)
 
 
