@@ -228,9 +228,9 @@ CLASS_DETECTION: dict[int, tuple[float, float]] = {
 #: before candidates were kept apart and field stars got their steep luminosity function: the
 #: bright field stars had added light to the faint candidates' apertures). NGC 1566 itself: real
 #: 23.33, simulated 23.34 / 23.28 at depth 0 (before those changes). NGC 628's listed rows thin
-#: out past V = 24 more slowly than NGC 1566's (rows at V 24.5-25 per row at 23.5-24: 0.28 against 0.10), and its real B
-#: and V errors at 24 mag are 0.05 and 0.07 mag against NGC 1566's 0.11 and 0.08: deeper B/V
-#: exposures (ACS, archival).
+#: out past V = 24 more slowly than NGC 1566's (rows at V 24.5-25 per row at 23.5-24: 0.28
+#: against 0.10), and its real B and V errors at 24 mag are 0.05 and 0.07 mag against NGC 1566's
+#: 0.11 and 0.08: deeper B/V exposures (ACS, archival).
 FIELD_DETECTION_DEPTH: dict[str, float] = {"NGC 628": 0.15}
 
 #: Closest two catalog candidates lie, pixels: LEGUS's source detection finds one light peak
@@ -273,8 +273,9 @@ LOG_REFF_PC: tuple[float, float] = (0.407, 0.259)
 #: PSFs (round, noiseless, V), come out with a CI 0.083 mag above the CI measured on them
 #: (median over NGC 628 and NGC 1313, n = 190; +0.02 below 2 pc, +0.10 above 3 pc): taken
 #: at face value, the radii render every cluster too extended. Fitted by
-#: ``scripts/calibrate_simulator.py`` (``fit_reff_shift``): least squares of simulated minus measured CI over those clusters, rms 0.097 mag at 0, 0.053 at -0.10 (the
-#: minimum of a 0.01 dex grid; median difference +0.004 in NGC 628, +0.001 in NGC 1313).
+#: ``scripts/calibrate_simulator.py`` (``fit_reff_shift``): least squares of simulated minus
+#: measured CI over those clusters, rms 0.097 mag at 0, 0.053 at -0.10 (the minimum of a
+#: 0.01 dex grid; median difference +0.004 in NGC 628, +0.001 in NGC 1313).
 #: Whether the difference is GALFIT extrapolating the wings of shallow EFF profiles or our
 #: PSF, their tables cannot say; the CI, which both measure the same way, is what the shift keeps.
 REFF_RENDER_SHIFT_DEX = -0.10
