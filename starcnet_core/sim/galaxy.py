@@ -43,7 +43,7 @@ from starcnet_core.sim.annotators import (
     faint_washout,
     simulate_pool_votes,
 )
-from starcnet_core.sim.background import GalaxyBackground, interpolate_coarse
+from starcnet_core.sim.background import COARSE_STEP, GalaxyBackground
 from starcnet_core.sim.calibration import (
     DEFAULT_CI_CUT,
     DETECTION_SEPARATION_PX,
@@ -95,7 +95,6 @@ _PHOT = {
     ("ACS", "F555W"): (1.97e-19, 5361.0),
     ("ACS", "F814W"): (7.0e-20, 8045.0),
 }
-_COARSE = 8
 _PATCH = 48
 _CLASS_FRACTIONS = np.array([sum(c[k] for _, c in SURVEY_GALAXIES.values()) for k in range(4)], float)
 
@@ -278,21 +277,21 @@ def simulate_galaxy(
     host = GalaxyBackground.random(size, rng)
     psf_z = psf_field(size, rng)
 
-    # Background on a coarse grid, interpolated: it varies over tens of pixels.
-    coarse = np.arange(0, size + _COARSE, _COARSE, dtype=float)
-    cx, cy = np.meshgrid(coarse, coarse)
-    light = host.evaluate(cx, cy)
-    images = interpolate_coarse(light, size, _COARSE)
+    images = host.render(np.zeros((1, 2)), size)[0]
 
     depth = detection_depth(legus_field)
     true_class, mag_true, kind, positions, source = _draw_pool(
         n_candidates, distance_mpc, filters, ci_cut, host, size, rng, psf_z, depth
     )
+    # The host's light under each candidate, before the candidates are added.
+    pixel = np.clip(np.round(positions).astype(np.int64), 0, size - 1)
+    local_bg = images[:, pixel[:, 1], pixel[:, 0]].T
     _paste(images, source, np.floor(positions).astype(np.int64))
 
     # Field stars over the whole mosaic, as many as the local density gives:
     # uniform draws at the peak density, thinned by density / peak.
-    peak = float(np.max(host.star_density(cx, cy)))
+    grid = np.arange(0, size + COARSE_STEP, COARSE_STEP, dtype=float)
+    peak = float(np.max(host.star_density(*np.meshgrid(grid, grid))))
     star_xy = rng.uniform(0, size, (rng.poisson(peak * size * size), 2))
     keep = rng.random(len(star_xy)) < host.star_density(star_xy[:, 0], star_xy[:, 1]) / peak
     star_xy = star_xy[keep]
@@ -336,13 +335,9 @@ def simulate_galaxy(
     rows = np.flatnonzero(in_legus_catalog(phot, ci_cut) & found)
     phot = phot.take(rows)
     true_class, mag_true, kind, positions = true_class[rows], mag_true[rows], kind[rows], positions[rows]
+    local_bg = local_bg[rows]
     n = len(rows)
     v = BANDS.index("V")
-    local_bg = light[
-        :,
-        np.clip(np.round(positions[:, 1] / _COARSE).astype(int), 0, len(coarse) - 1),
-        np.clip(np.round(positions[:, 0] / _COARSE).astype(int), 0, len(coarse) - 1),
-    ].T
     m_v = phot.mag[:, v] - distance_modulus(distance_mpc)
     inspected = inspected_by_legus(phot, m_v, legus_field, rng)
     flux_v = 10.0 ** (-0.4 * (phot.mag[:, v] - zp[v]))

@@ -36,7 +36,7 @@ from starcnet_core.sim.annotators import (
     faint_washout,
     simulate_pool_votes,
 )
-from starcnet_core.sim.background import GalaxyBackground, interpolate_coarse
+from starcnet_core.sim.background import GalaxyBackground
 from starcnet_core.sim.calibration import (
     ACS_GALAXIES,
     CI_CUTS,
@@ -74,7 +74,6 @@ from starcnet_core.sim.sed import MIN_FILTERS_FOR_SED, draw_sed
 __all__ = ["LocalScenes", "render_local_scenes", "survey_counts", "simulate_survey"]
 
 _FIELD_SIZE = 4000
-_COARSE = 8
 # Rounds of drawing before giving up on a class that (nearly) never passes the cuts.
 _MAX_ROUNDS = 30
 
@@ -140,13 +139,8 @@ def render_local_scenes(
     frac = positions - base
     own = candidates.components
     own = Components(**{**own.__dict__, "dx": own.dx + frac[own.patch, 0], "dy": own.dy + frac[own.patch, 1]})
-    # The host's light on a coarse grid over each patch, interpolated, as galaxy mode does.
-    coarse = np.arange(0, size + _COARSE, _COARSE) - centre
-    gx = base[:, 0, None, None] + coarse[None, None, :] + np.zeros((1, len(coarse), 1))
-    gy = base[:, 1, None, None] + coarse[None, :, None] + np.zeros((1, 1, len(coarse)))
-    light = np.moveaxis(host.evaluate(gx, gy), 0, 1)
-    background = interpolate_coarse(light.reshape(-1, len(coarse), len(coarse)), size, _COARSE)
-    background = background.reshape(n, len(BANDS), size, size)
+    # The host's light over each patch, as galaxy mode renders it.
+    background = host.render(base - centre, size)
     # Crowding neighbours: Poisson numbers from the local stellar density.
     density = host.star_density(positions[:, 0], positions[:, 1])
     n_stars = rng.poisson(density * size * size)
