@@ -1,9 +1,10 @@
 """The uneven light of a host galaxy: disk, spiral arms, dust lanes, clumps.
 
 :class:`GalaxyBackground` is an analytic surface brightness (e-/s per pixel,
-per band) that can be evaluated at any pixel coordinates: on a coarse grid for
-a whole mosaic (galaxy mode) or on a candidate's local patch (survey mode),
-so both modes see the same kind of background. Components: an exponential
+per band) that can be evaluated at any pixel coordinates; :meth:`~GalaxyBackground.render`
+draws it over a whole mosaic (galaxy mode) or over candidates' local patches
+(survey mode) the same way, on a coarse grid and exactly near the centre, so
+both modes see the same background. Components: an exponential
 old-star disk (red), two logarithmic spiral arms of young stars (blue), dust
 lanes on the arms' leading edges that dim blue light most (extinction
 ~ 1/wavelength), and star-forming clumps, plus the sky.
