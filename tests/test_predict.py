@@ -459,7 +459,9 @@ def test_benchmark_command_reports_consistent_numbers(capsys) -> None:
     # 6 stamps are too few for auto's probe: it runs fp32
     assert result["auto_picks"] == "fp32" and result["max_score_difference"] == 0.0
     assert result["flops_per_object"] == pytest.approx(3.46e9, rel=0.01)
-    limit = result["matmul_gflop_s"]["fp32"] * 1e9
+    rates = result["matmul_gflop_s"]
+    assert rates["fp32"] == max(rates["fp32_matmul"], rates["fp32_conv3x3"]) > 0
+    limit = rates["fp32"] * 1e9
     assert result["reference_fraction_of_fp32_limit"] == pytest.approx(
         result["reference_obj_s"] * result["flops_per_object"] / limit
     )
@@ -469,8 +471,11 @@ def test_benchmark_command_reports_consistent_numbers(capsys) -> None:
     assert set(result["cpu"]["instruction_sets"]) >= {"avx2", "avx512", "avx512_bf16", "amx", "vnni"}
     section = markdown_section(result)
     assert section.startswith("## Inference") and f"{result['default_obj_s']:.1f}" in section
-    assert "`--precision int8`" in section and "fp32 matrix-multiply limit" in section
+    assert "`--precision int8`" in section and "fp32 limit" in section
     assert f"measured int8 rate would be {result['int8_limit_speedup']:.2f}x" in section
+    counts = result["fp32_class_counts"]
+    assert len(counts) == 4 and sum(counts) == 6
+    assert ", ".join(f"class {k + 1} {c}" for k, c in enumerate(counts)) in section
 
 
 def test_synthetic_stamps_are_seeded_centred_sources() -> None:

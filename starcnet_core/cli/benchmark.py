@@ -19,7 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Time the published way of running StarcNet, every inference backend "
         "(fp32, fp32-openvino, bf16, int8), "
         "the default (auto) and the lite preset on the same stamps, compare their classes with fp32, and "
-        "report the CPU's instruction sets, its measured matrix-multiply limit and the FLOPs per object.",
+        "report the CPU's instruction sets, its measured fp32 limit and the FLOPs per object.",
     )
     parser.add_argument("area", choices=["inference"], help="what to measure")
     parser.add_argument("--n", type=int, default=512, help="number of stamps (default 512)")
