@@ -253,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         f"*Measured {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC on {cpu_model()} ({instruction_sets()}), "
         f"{os.cpu_count()} cores; Python {platform.python_version()}, torch {torch.__version__}. 1-min load "
         f"average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end; {seconds / 60:.1f} min "
-        "at nice 19 beside other engineers' work. An accuracy benchmark: the load does not change its numbers.*\n"
+        f"at nice {os.nice(0)}. An accuracy benchmark: the load does not change its numbers.*\n"
     )
     n_val = results[0]["n_val"]
     print(
