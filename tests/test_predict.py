@@ -16,7 +16,12 @@ from starcnet_core.errors import UserInputError
 from starcnet_core.io.published import read_predictions_csv, read_starcnet_tab
 from starcnet_core.nn import backends
 from starcnet_core.nn.checkpoint import LoadedModel, calibration_sample, load_model, save_checkpoint
-from starcnet_core.nn.inference_benchmark import markdown_section, reference_scores, synthetic_stamps
+from starcnet_core.nn.inference_benchmark import (
+    int8_agreement,
+    markdown_section,
+    reference_scores,
+    synthetic_stamps,
+)
 from starcnet_core.nn.model import StarcNet
 from starcnet_core.nn.predict import dihedral_views, predict_stamps
 from tests.legus_testing import write_galaxy
@@ -483,3 +488,21 @@ def test_synthetic_stamps_are_seeded_centred_sources() -> None:
     assert stamps.shape == (3, 5, 32, 32) and stamps.dtype == np.float32
     np.testing.assert_array_equal(stamps, synthetic_stamps(3, seed=1))
     assert np.all(stamps[:, :, 15:17, 15:17].mean(axis=(2, 3)) > stamps[:, :, :3, :3].mean(axis=(2, 3)))
+
+
+def test_int8_agreement_counts_every_stamp_and_the_checks_chance(loaded, monkeypatch) -> None:
+    monkeypatch.setenv("STARCNET_INT8_ENGINE", "torch")
+    stamps = tiny_stampset(90, seed=5).stamps
+    result = int8_agreement(loaded, stamps, batch_size=32)
+    fp32 = predict_stamps(loaded, stamps, precision="fp32").scores
+    assert result["stamps"] == 90 and result["engine"] == "torch"
+    assert result["fp32_class_counts"] == np.bincount(fp32.argmax(axis=1), minlength=4).tolist()
+    assert result["flips"] == len(result["flip_margins"]) == round(90 * (1 - result["identical_classes"]))
+    assert result["flip_margins"] == sorted(result["flip_margins"])
+    assert 0 < result["max_score_difference"] < 0.3
+    # the check draws at most CHECK_STAMPS of the scored stamps and allows floor(n * 0.5%) changed classes
+    assert result["check_stamps"] == 90 and result["check_allowed_flips"] == 0
+    assert result["check_pass_probability"] == pytest.approx(result["identical_classes"] ** 90)
+    # with no changed class the check always passes; its chance falls as classes change
+    monkeypatch.setattr(backends, "_int8_backend", lambda model, calibration: backends._fp32_backend(model))
+    assert int8_agreement(loaded, stamps)["check_pass_probability"] == 1.0

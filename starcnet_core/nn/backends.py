@@ -99,6 +99,7 @@ __all__ = [
     "bf16_is_fast",
     "build_backend",
     "cached_choice",
+    "calibration_and_check",
     "check_against_fp32",
     "choice_cache_path",
     "cpu_instruction_sets",
@@ -747,7 +748,7 @@ def _samples(n: int) -> tuple[np.ndarray, np.ndarray]:
     return np.sort(order[:n_calibration]), np.sort(order[n_calibration:][:CHECK_STAMPS])
 
 
-def _calibration_and_check(
+def calibration_and_check(
     loaded: LoadedModel, stamps: np.ndarray, mean: torch.Tensor, device: torch.device
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Normalised (calibration, held-out check) stamps.
@@ -901,7 +902,7 @@ def select_backend(
         mean = torch.as_tensor(
             np.asarray(loaded.band_mean, dtype=np.float32).reshape(1, -1, 1, 1), device=device
         )
-        samples = _calibration_and_check(loaded, stamps, mean, device)
+        samples = calibration_and_check(loaded, stamps, mean, device)
         if precision == "auto":
             backend = _auto(model, samples, device, machine, network)
         else:

@@ -40,9 +40,13 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from starcnet_core.io.stampset import StampSet
 from starcnet_core.nn.backends import (
+    AGREEMENT,
+    CHECK_STAMPS,
     ISA_LIMITS,
     bf16_is_fast,
+    build_backend,
     cached_choice,
+    calibration_and_check,
     cpu_instruction_sets,
     int8_is_available,
     openvino_conv_kernels,
@@ -58,6 +62,7 @@ __all__ = [
     "flops_per_object",
     "matmul_throughput",
     "benchmark_inference",
+    "int8_agreement",
     "markdown_section",
 ]
 
@@ -152,6 +157,58 @@ def _timed(function, *args, **kwargs):
     started = time.perf_counter()
     result = function(*args, **kwargs)
     return result, time.perf_counter() - started
+
+
+def int8_agreement(loaded: LoadedModel, stamps: np.ndarray, batch_size: int = 128) -> dict:
+    """How often int8 gives fp32's class over all of ``stamps``, and how likely its check is to pass.
+
+    The int8 backend is built as :func:`~starcnet_core.nn.backends.select_backend`
+    builds it (the same calibration stamps) but is not checked, so that its
+    agreement is counted over every stamp, not over the check's sample of
+    :data:`~starcnet_core.nn.backends.CHECK_STAMPS`. Near-ties decide it: each
+    changed class is listed with fp32's margin between its top two scores.
+
+    Returns
+    -------
+    dict
+        ``stamps``, ``engine``, ``identical_classes``, ``flips``, ``flip_margins``
+        (fp32's top-two margins of the changed stamps, ascending),
+        ``median_margin``, ``max_score_difference``, ``fp32_class_counts``, and
+        ``check_pass_probability``: the chance that a check of ``check_stamps``
+        stamps drawn from these passes (at most ``check_allowed_flips``
+        changed), binomial at the measured rate.
+    """
+    from scipy.stats import binom
+
+    model = loaded.model.eval()
+    mean = torch.as_tensor(np.asarray(loaded.band_mean, dtype=np.float32).reshape(1, -1, 1, 1))
+    calibration, _ = calibration_and_check(loaded, stamps, mean, torch.device("cpu"))
+    backends = {"fp32": build_backend("fp32", model), "int8": build_backend("int8", model, calibration)}
+    scores: dict[str, list[np.ndarray]] = {name: [] for name in backends}
+    with torch.inference_mode():
+        for start in range(0, len(stamps), batch_size):
+            batch = torch.from_numpy(np.array(stamps[start : start + batch_size], dtype=np.float32)) - mean
+            for name, backend in backends.items():
+                scores[name].append(torch.softmax(backend.logits(batch).float(), dim=1).numpy())
+    fp32, int8 = (np.concatenate(scores[name]) for name in ("fp32", "int8"))
+    top_two = np.sort(fp32, axis=1)[:, -2:]
+    margins = top_two[:, 1] - top_two[:, 0]
+    changed = fp32.argmax(axis=1) != int8.argmax(axis=1)
+    check = min(CHECK_STAMPS, len(stamps))
+    allowed = int(np.floor(check * (1 - AGREEMENT) + 1e-9))
+    return {
+        "stamps": len(stamps),
+        "engine": backends["int8"].engine,
+        "identical_classes": float(1 - changed.mean()),
+        "flips": int(changed.sum()),
+        "flip_margins": sorted(float(m) for m in margins[changed]),
+        "median_margin": float(np.median(margins)),
+        "max_score_difference": float(np.abs(int8 - fp32).max()),
+        "fp32_class_counts": np.bincount(fp32.argmax(axis=1), minlength=fp32.shape[1]).tolist(),
+        "check_stamps": check,
+        "check_allowed_flips": allowed,
+        "check_pass_probability": float(binom.cdf(allowed, check, changed.mean())),
+    }
 
 
 def benchmark_inference(
