@@ -87,6 +87,14 @@ def test_fp32_is_the_published_loop_bit_for_bit(loaded) -> None:
     )
     np.testing.assert_array_equal(first.scores, again.scores)
     np.testing.assert_array_equal(first.scores, published.numpy())
+    # any batch runs in parts of FP32_PART stamps (faster on CPUs), with the published bits
+    seen = []
+    hook = loaded.model.pathways[0].features.register_forward_hook(lambda m, i, o: seen.append(len(i[0])))
+    for batch_size in (128, 50):
+        scores = predict_stamps(loaded, stamps, precision="fp32", batch_size=batch_size).scores
+        np.testing.assert_array_equal(scores, published.numpy())
+    hook.remove()
+    assert max(seen) == backends.FP32_PART and sum(seen) == 2 * len(stamps)
     table = first.to_table()
     assert table.colnames[-2:] == ["precision", "engine"]
     assert set(table["precision"]) == {"fp32"} and set(table["engine"]) == {"torch"}

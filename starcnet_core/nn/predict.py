@@ -138,7 +138,9 @@ def predict_stamps(
         ``(N, bands, S, S)`` in e-/s, band order ``loaded.bands``.
     batch_size : int
         Stamps per forward pass; 128 keeps the bf16 activations of each of
-        two CPU threads' share of a batch in cache (measured faster than 256).
+        two CPU threads' share of a batch in cache (measured faster than 256);
+        eager fp32 runs each batch in parts of
+        :data:`~starcnet_core.nn.backends.FP32_PART`, with the same bits.
     tta : bool
         Average the softmax scores over the 8 rotations/reflections (8x the work).
     precision : {"auto", "fp32", "fp32-openvino", "bf16", "int8"}
