@@ -47,7 +47,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.run_all import instruction_sets, machine_description  # noqa: E402
 from db import jobs  # noqa: E402
-from db.engine import make_engine, session_factory, use_case  # noqa: E402
+from db.engine import drop_postgres_database, make_engine, session_factory, use_case  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
 from db.models import Candidate, Expert, Galaxy, Label  # noqa: E402
 from webapp.cli import main as webapp_main  # noqa: E402
@@ -171,13 +171,6 @@ def _postgres_url(server: str) -> tuple[str, str]:
     return make_url(server).set(database=name).render_as_string(hide_password=False), name
 
 
-def _drop_postgres(server: str, name: str) -> None:
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
 def concurrency(rounds: int, n: int, n_labels: int, n_writes: int, folder: Path) -> dict[str, list[dict]]:
     found = {"SQLite": []}
     for r in range(rounds):
@@ -193,7 +186,7 @@ def concurrency(rounds: int, n: int, n_labels: int, n_writes: int, folder: Path)
             try:
                 found["PostgreSQL"].append(concurrency_round(url, n, n_labels, n_writes, r, folder))
             finally:
-                _drop_postgres(server, name)
+                drop_postgres_database(server, name)
             print(f"PostgreSQL round {r}: {found['PostgreSQL'][-1]}", file=sys.stderr, flush=True)
     return found
 

@@ -50,7 +50,7 @@ from benchmarks.bench_db import timed as median_ms  # noqa: E402
 from benchmarks.run_all import instruction_sets  # noqa: E402
 from db import jobs  # noqa: E402
 from db.consensus import consensus, from_counts, refresh_consensus_cache  # noqa: E402
-from db.engine import make_engine, session_factory, use_case  # noqa: E402
+from db.engine import drop_postgres_database, make_engine, session_factory, use_case  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
 from db.models import Candidate, Expert, Galaxy, Job, Label, ModelVersion, Prediction, Vote  # noqa: E402
 from db.queue import review_queue  # noqa: E402
@@ -491,9 +491,8 @@ def postgres_url() -> tuple[str, callable]:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
 
     def drop() -> None:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+        drop_postgres_database(server, name)
 
     return make_url(server).set(database=name).render_as_string(hide_password=False), drop
 

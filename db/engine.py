@@ -22,11 +22,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.orm import Session, SessionTransactionOrigin, sessionmaker
 
-__all__ = ["DATABASE_FILE", "data_dir", "database_url", "make_engine", "session_factory", "use_case"]
+__all__ = [
+    "DATABASE_FILE",
+    "data_dir",
+    "database_url",
+    "drop_postgres_database",
+    "make_engine",
+    "session_factory",
+    "use_case",
+]
 
 DATABASE_FILE = "starcnet.sqlite"
 #: Milliseconds a SQLite writer waits for the lock before giving up.
@@ -129,3 +138,35 @@ def use_case(session: Session) -> Iterator[Session]:
         session.commit()
     with session.begin():
         yield session
+
+
+def drop_postgres_database(server: str, name: str) -> None:
+    """Drop the scratch database ``name`` on the PostgreSQL ``server`` (a URL), even while it is in use.
+
+    ``DROP DATABASE ... WITH (FORCE)`` ends the other sessions, but refuses
+    outright when one of them belongs to a role this one may not signal: an
+    autovacuum worker, which PostgreSQL starts on a database that has just
+    taken many writes (seen after the 70,000-id test). Then this role's own
+    sessions are ended and a plain ``DROP DATABASE`` cancels the worker
+    itself, as PostgreSQL does for autovacuum.
+    """
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            try:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            except ProgrammingError:
+                _drop_after_ending_own_sessions(connection, name)
+    finally:
+        admin.dispose()
+
+
+def _drop_after_ending_own_sessions(connection: Connection, name: str) -> None:
+    connection.execute(
+        text(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = :name AND usename = current_user AND pid <> pg_backend_pid()"
+        ),
+        {"name": name},
+    )
+    connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))

@@ -6,6 +6,7 @@ with 75,000 candidates runs every path that takes a set of ids there.
 
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 
 import numpy as np
@@ -254,3 +255,46 @@ def test_more_than_70000_ids_on_postgres():
             assert progress["labelled_total"] == n and progress["remaining"] == 0
             assert consensus(session, expert_ids=[expert]).n_votes.sum() == n
         engine.dispose()
+
+
+
+def _dropped_while_in_use() -> tuple[str, bool]:
+    """Make a scratch database, keep a session of this role open in it, drop it: (its name, still there)."""
+    with postgres_database() as url:
+        engine = make_engine(url)
+        holder = engine.connect()
+        holder.execute(text("SELECT 1"))
+    holder.invalidate()  # the drop ended its session: close it without a rollback
+    engine.dispose()
+    name = url.rsplit("/", 1)[1]
+    with make_engine(os.environ["STARCNET_TEST_POSTGRES_URL"]).connect() as connection:
+        found = connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first()
+    return name, found is not None
+
+
+def test_scratch_postgres_databases_are_dropped_while_in_use() -> None:
+    name, still_there = _dropped_while_in_use()
+    assert name.startswith("starcnet_test_") and not still_there
+
+
+def test_a_refused_forced_drop_ends_own_sessions_and_drops(monkeypatch) -> None:
+    # as when an autovacuum worker is in the database: WITH (FORCE) refuses, the plain drop must do it
+    from sqlalchemy.exc import ProgrammingError
+
+    import db.engine
+
+    real_text, real_drop, fallbacks = db.engine.text, db.engine._drop_after_ending_own_sessions, []
+
+    def refusing_force(statement: str):
+        if "WITH (FORCE)" in statement:
+            raise ProgrammingError(statement, {}, Exception("must be a member of the role"))
+        return real_text(statement)
+
+    def counted(connection, name: str) -> None:
+        fallbacks.append(name)
+        real_drop(connection, name)
+
+    monkeypatch.setattr(db.engine, "text", refusing_force)
+    monkeypatch.setattr(db.engine, "_drop_after_ending_own_sessions", counted)
+    name, still_there = _dropped_while_in_use()
+    assert fallbacks == [name] and not still_there
