@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 from pathlib import Path
 
@@ -26,8 +25,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench_inference import AVX2_ONLY  # noqa: E402
 
+from benchmarks.run_all import machine_description  # noqa: E402
 from starcnet_core.io.stampset import StampSet  # noqa: E402
-from starcnet_core.nn.backends import cpu_instruction_sets, cpu_model  # noqa: E402
 from starcnet_core.nn.checkpoint import load_model  # noqa: E402
 from starcnet_core.nn.inference_benchmark import int8_agreement  # noqa: E402
 
@@ -47,8 +46,7 @@ def main() -> None:
     if args.n:
         stamps = stamps[np.sort(np.random.default_rng(0).permutation(len(stamps))[: args.n])]
     result = int8_agreement(load_model(args.model), stamps)
-    flags = ", ".join(k for k, v in cpu_instruction_sets().items() if v)
-    result["machine"] = f"{cpu_model()} ({flags}), {os.cpu_count()} cores, {platform.python_version()}"
+    result["machine"] = machine_description()
     result["limits"] = "AVX2 caps" if args.avx2_only else "none"
     if args.json:
         print(json.dumps(result, indent=1))

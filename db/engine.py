@@ -140,6 +140,9 @@ def use_case(session: Session) -> Iterator[Session]:
         yield session
 
 
+_INSUFFICIENT_PRIVILEGE = "42501"  # PostgreSQL's SQLSTATE
+
+
 def drop_postgres_database(server: str, name: str) -> None:
     """Drop the scratch database ``name`` on the PostgreSQL ``server`` (a URL), even while it is in use.
 
@@ -155,7 +158,9 @@ def drop_postgres_database(server: str, name: str) -> None:
         with admin.connect() as connection:
             try:
                 connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            except ProgrammingError:
+            except ProgrammingError as error:
+                if getattr(error.orig, "sqlstate", None) != _INSUFFICIENT_PRIVILEGE:
+                    raise
                 _drop_after_ending_own_sessions(connection, name)
     finally:
         admin.dispose()

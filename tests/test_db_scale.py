@@ -257,7 +257,6 @@ def test_more_than_70000_ids_on_postgres():
         engine.dispose()
 
 
-
 def _dropped_while_in_use() -> tuple[str, bool]:
     """Make a scratch database, keep a session of this role open in it, drop it: (its name, still there)."""
     with postgres_database() as url:
@@ -279,6 +278,7 @@ def test_scratch_postgres_databases_are_dropped_while_in_use() -> None:
 
 def test_a_refused_forced_drop_ends_own_sessions_and_drops(monkeypatch) -> None:
     # as when an autovacuum worker is in the database: WITH (FORCE) refuses, the plain drop must do it
+    from psycopg.errors import InsufficientPrivilege
     from sqlalchemy.exc import ProgrammingError
 
     import db.engine
@@ -287,7 +287,7 @@ def test_a_refused_forced_drop_ends_own_sessions_and_drops(monkeypatch) -> None:
 
     def refusing_force(statement: str):
         if "WITH (FORCE)" in statement:
-            raise ProgrammingError(statement, {}, Exception("must be a member of the role"))
+            raise ProgrammingError(statement, {}, InsufficientPrivilege("must be a member of the role"))
         return real_text(statement)
 
     def counted(connection, name: str) -> None:

@@ -96,6 +96,7 @@ __all__ = [
     "AGREEMENT",
     "Backend",
     "PRECISIONS",
+    "band_mean_tensor",
     "bf16_is_fast",
     "build_backend",
     "cached_choice",
@@ -105,6 +106,7 @@ __all__ = [
     "cpu_instruction_sets",
     "cpu_model",
     "int8_is_available",
+    "interleaved_scores",
     "machine_key",
     "network_fingerprint",
     "openvino_cache_dir",
@@ -721,6 +723,28 @@ def _softmax(logits: torch.Tensor) -> np.ndarray:
     return torch.softmax(logits.float(), dim=1).numpy()
 
 
+def interleaved_scores(
+    backends: list[Backend], stamps: torch.Tensor, batch_size: int = _PROBE_BATCH
+) -> tuple[list[np.ndarray], list[float]]:
+    """Softmax scores of each backend on ``stamps`` (normalised) and its seconds, in the order given.
+
+    The backends run in interleaved batches, so that a change in the load of a
+    shared machine weighs on all of them alike.
+    """
+    seconds = [0.0] * len(backends)
+    scores: list[list[np.ndarray]] = [[] for _ in backends]
+    with torch.inference_mode():
+        for backend in backends:
+            backend.logits(stamps[:2])  # oneDNN and FBGEMM pick and cache their kernels on the first call
+        for start in range(0, len(stamps), batch_size):
+            batch = stamps[start : start + batch_size]
+            for i, backend in enumerate(backends):
+                started = time.perf_counter()
+                scores[i].append(_softmax(backend.logits(batch)))
+                seconds[i] += time.perf_counter() - started
+    return [np.concatenate(parts) for parts in scores], seconds
+
+
 def check_against_fp32(fp32: Backend, others: list[Backend], stamps: torch.Tensor) -> dict[str, dict]:
     """Run fp32 and ``others`` on ``stamps`` in interleaved batches: agreement and objects/s of each.
 
@@ -730,28 +754,18 @@ def check_against_fp32(fp32: Backend, others: list[Backend], stamps: torch.Tenso
         Per precision: ``stamps``, ``identical_classes`` (fraction, vs fp32),
         ``max_score_difference``, ``objects_per_s``; also an ``fp32`` entry.
     """
-    seconds = {backend.precision: 0.0 for backend in [fp32, *others]}
-    scores: dict[str, list[np.ndarray]] = {name: [] for name in seconds}
-    with torch.inference_mode():
-        for backend in [fp32, *others]:
-            backend.logits(stamps[:2])  # oneDNN and FBGEMM pick and cache their kernels on the first call
-        for start in range(0, len(stamps), _PROBE_BATCH):
-            batch = stamps[start : start + _PROBE_BATCH]
-            for backend in [fp32, *others]:
-                started = time.perf_counter()
-                scores[backend.precision].append(_softmax(backend.logits(batch)))
-                seconds[backend.precision] += time.perf_counter() - started
-    reference = np.concatenate(scores["fp32"])
-    out = {}
-    for name, parts in scores.items():
-        values = np.concatenate(parts)
-        out[name] = {
+    backends = [fp32, *others]
+    scores, seconds = interleaved_scores(backends, stamps)
+    reference = scores[0]
+    return {
+        backend.precision: {
             "stamps": len(values),
             "identical_classes": float(np.mean(values.argmax(axis=1) == reference.argmax(axis=1))),
             "max_score_difference": float(np.abs(values - reference).max()),
-            "objects_per_s": len(values) / max(seconds[name], 1e-9),
+            "objects_per_s": len(values) / max(elapsed, 1e-9),
         }
-    return out
+        for backend, values, elapsed in zip(backends, scores, seconds, strict=True)
+    }
 
 
 def _samples(n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -759,6 +773,11 @@ def _samples(n: int) -> tuple[np.ndarray, np.ndarray]:
     order = np.random.default_rng(n).permutation(n)
     n_calibration = min(CALIBRATION_STAMPS, max(1, n // 3))
     return np.sort(order[:n_calibration]), np.sort(order[n_calibration:][:CHECK_STAMPS])
+
+
+def band_mean_tensor(loaded: LoadedModel, device: torch.device | str = "cpu") -> torch.Tensor:
+    """The network's per-band training mean as ``(1, bands, 1, 1)``, to subtract from stamps in e-/s."""
+    return torch.as_tensor(np.asarray(loaded.band_mean, dtype=np.float32).reshape(1, -1, 1, 1), device=device)
 
 
 def calibration_and_check(
@@ -912,9 +931,7 @@ def select_backend(
             return cached
         if precision == "auto" and len(stamps) < AUTO_MIN_STAMPS:
             return _fp32_backend(model)
-        mean = torch.as_tensor(
-            np.asarray(loaded.band_mean, dtype=np.float32).reshape(1, -1, 1, 1), device=device
-        )
+        mean = band_mean_tensor(loaded, device)
         samples = calibration_and_check(loaded, stamps, mean, device)
         if precision == "auto":
             backend = _auto(model, samples, device, machine, network)

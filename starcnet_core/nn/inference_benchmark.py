@@ -43,12 +43,14 @@ from starcnet_core.nn.backends import (
     AGREEMENT,
     CHECK_STAMPS,
     ISA_LIMITS,
+    band_mean_tensor,
     bf16_is_fast,
     build_backend,
     cached_choice,
     calibration_and_check,
     cpu_instruction_sets,
     int8_is_available,
+    interleaved_scores,
     openvino_conv_kernels,
     select_backend,
 )
@@ -159,6 +161,11 @@ def _timed(function, *args, **kwargs):
     return result, time.perf_counter() - started
 
 
+def _class_counts(scores: np.ndarray) -> list[int]:
+    """How many stamps each class is the top score of."""
+    return np.bincount(scores.argmax(axis=1), minlength=scores.shape[1]).tolist()
+
+
 def int8_agreement(loaded: LoadedModel, stamps: np.ndarray, batch_size: int = 128) -> dict:
     """How often int8 gives fp32's class over all of ``stamps``, and how likely its check is to pass.
 
@@ -181,16 +188,11 @@ def int8_agreement(loaded: LoadedModel, stamps: np.ndarray, batch_size: int = 12
     from scipy.stats import binom
 
     model = loaded.model.eval()
-    mean = torch.as_tensor(np.asarray(loaded.band_mean, dtype=np.float32).reshape(1, -1, 1, 1))
+    mean = band_mean_tensor(loaded)
     calibration, _ = calibration_and_check(loaded, stamps, mean, torch.device("cpu"))
-    backends = {"fp32": build_backend("fp32", model), "int8": build_backend("int8", model, calibration)}
-    scores: dict[str, list[np.ndarray]] = {name: [] for name in backends}
-    with torch.inference_mode():
-        for start in range(0, len(stamps), batch_size):
-            batch = torch.from_numpy(np.array(stamps[start : start + batch_size], dtype=np.float32)) - mean
-            for name, backend in backends.items():
-                scores[name].append(torch.softmax(backend.logits(batch).float(), dim=1).numpy())
-    fp32, int8 = (np.concatenate(scores[name]) for name in ("fp32", "int8"))
+    fp32_backend, int8_backend = build_backend("fp32", model), build_backend("int8", model, calibration)
+    normalised = torch.from_numpy(np.array(stamps, dtype=np.float32)) - mean  # a copy: stamps may be a read-only map
+    (fp32, int8), _ = interleaved_scores([fp32_backend, int8_backend], normalised, batch_size)
     top_two = np.sort(fp32, axis=1)[:, -2:]
     margins = top_two[:, 1] - top_two[:, 0]
     changed = fp32.argmax(axis=1) != int8.argmax(axis=1)
@@ -198,13 +200,13 @@ def int8_agreement(loaded: LoadedModel, stamps: np.ndarray, batch_size: int = 12
     allowed = int(np.floor(check * (1 - AGREEMENT) + 1e-9))
     return {
         "stamps": len(stamps),
-        "engine": backends["int8"].engine,
+        "engine": int8_backend.engine,
         "identical_classes": float(1 - changed.mean()),
         "flips": int(changed.sum()),
         "flip_margins": sorted(float(m) for m in margins[changed]),
         "median_margin": float(np.median(margins)),
         "max_score_difference": float(np.abs(int8 - fp32).max()),
-        "fp32_class_counts": np.bincount(fp32.argmax(axis=1), minlength=fp32.shape[1]).tolist(),
+        "fp32_class_counts": _class_counts(fp32),
         "check_stamps": check,
         "check_allowed_flips": allowed,
         "check_pass_probability": float(binom.cdf(allowed, check, changed.mean())),
@@ -352,7 +354,7 @@ def benchmark_inference(
         "identical_classes": default_vs_fp32["identical_classes"],
         "max_score_difference": default_vs_fp32["max_score_difference"],
         # Agreement means little on a network that gives every stamp one class: say how they spread
-        "fp32_class_counts": np.bincount(fp32.argmax(axis=1), minlength=fp32.shape[1]).tolist(),
+        "fp32_class_counts": _class_counts(fp32),
         "backends": backends,
         "not_timed": {p: "no native bf16 kernels (emulated)" for p in BACKENDS if p not in timed},
         "flops_per_object": flops,

@@ -26,7 +26,7 @@ import torch
 from astropy.table import Table
 
 from starcnet_core.errors import UserInputError
-from starcnet_core.nn.backends import PRECISIONS, bf16_is_fast, select_backend
+from starcnet_core.nn.backends import PRECISIONS, band_mean_tensor, bf16_is_fast, select_backend
 from starcnet_core.nn.checkpoint import LoadedModel
 from starcnet_core.nn.mc_dropout import mc_dropout_bald
 from starcnet_core.scores import score_summaries
@@ -168,7 +168,7 @@ def predict_stamps(
     model = loaded.model.eval()
     device = next(model.parameters()).device
     backend = select_backend(loaded, stamps, precision, device=device)
-    mean = torch.as_tensor(np.asarray(loaded.band_mean, dtype=np.float32).reshape(1, -1, 1, 1), device=device)
+    mean = band_mean_tensor(loaded, device)
     out, hidden = [], []
     with torch.inference_mode():
         for start in range(0, len(stamps), batch_size):
