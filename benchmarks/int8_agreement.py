@@ -5,7 +5,8 @@ how likely the check before use (256 held-out stamps, >= 99.5% identical) is to 
 the threshold both are samples, and whether `auto` uses int8 then depends on which stamps were drawn.
 This script counts over every stamp (``--n`` for fewer), lists fp32's top-two margin of each stamp
 int8 changes, and gives the check's pass probability (binomial). ``--avx2-only`` runs it under the
-AVX2 caps of `bench_inference.py`, where int8 uses 7-bit weights.
+AVX2 caps of `bench_inference.py`, where int8 uses 7-bit weights. Each count is given for int8
+alone and for int8 as `predict_stamps` runs it, with its near-ties decided in fp32.
 
     python benchmarks/int8_agreement.py --model D/paper_trained.pt --stamps D/survey [--avx2-only]
 """
@@ -27,6 +28,7 @@ from bench_inference import AVX2_ONLY  # noqa: E402
 
 from benchmarks.run_all import machine_description  # noqa: E402
 from starcnet_core.io.stampset import StampSet  # noqa: E402
+from starcnet_core.nn.backends import NEAR_TIE_LOGIT_GAP  # noqa: E402
 from starcnet_core.nn.checkpoint import load_model  # noqa: E402
 from starcnet_core.nn.inference_benchmark import int8_agreement  # noqa: E402
 
@@ -60,7 +62,11 @@ def main() -> None:
         f"fp32 top-two margins of the changed stamps: {margins} (median over all stamps "
         f"{result['median_margin']:.3f})\n"
         f"the check of {result['check_stamps']} stamps (passes with <= {result['check_allowed_flips']} changed) "
-        f"passes with probability {result['check_pass_probability']:.2f} at this rate"
+        f"passes with probability {result['check_pass_probability']:.2f} at this rate\n"
+        f"as predict_stamps runs it, near-ties (top-two logit gap < {NEAR_TIE_LOGIT_GAP}) decided in fp32: "
+        f"{100 * result['decided_in_fp32']:.2f}% of the stamps; int8 then gives fp32's class on "
+        f"{100 * result['identical_classes_as_run']:.2f}% ({result['flips_as_run']} changed), and the check "
+        f"passes with probability {result['check_pass_probability_as_run']:.2f}"
     )
 
 

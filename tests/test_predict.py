@@ -135,6 +135,7 @@ def test_int8_is_used_only_after_passing_its_check_against_fp32(loaded, monkeypa
     assert 0 < np.abs(quantised.scores - exact.scores).max() < 0.3
     built = backends._BUILT[next(iter(backends._BUILT))]
     assert built.check["stamps"] == 40 and 0.0 <= built.check["identical_classes"] <= 1.0
+    assert 0.0 <= built.check["decided_in_fp32"] <= 1.0
 
     monkeypatch.setattr(backends, "_BUILT", OrderedDict())
     monkeypatch.setattr(backends, "AGREEMENT", 1.01)  # no backend can pass: the check must refuse int8
@@ -144,6 +145,42 @@ def test_int8_is_used_only_after_passing_its_check_against_fp32(loaded, monkeypa
     np.testing.assert_array_equal(refused.scores, exact.scores)
     lines = [r.getMessage() for r in caplog.records]
     assert len(lines) == 1 and "int8" in lines[0] and "fp32 used" in lines[0] and "40 held-out" in lines[0]
+
+
+def _moved(fp32: backends.Backend, amplitude: float) -> backends.Backend:
+    """A stand-in reduced precision: fp32's features, each stamp's moved by up to ``amplitude``."""
+
+    def hidden(batch: torch.Tensor) -> torch.Tensor:
+        return fp32.hidden(batch) + amplitude * torch.sin(batch.sum(dim=(1, 2, 3)))[:, None]
+
+    return backends.Backend("int8", hidden, fp32.head, engine="stand-in")
+
+
+def test_bf16_and_int8_hand_their_near_ties_to_fp32(loaded, monkeypatch) -> None:
+    monkeypatch.setattr(backends, "NEAR_TIE_LOGIT_GAP", 0.2)  # more near-ties among the tiny network's scores
+    model = loaded.model.eval()
+    fp32 = backends.build_backend("fp32", model)
+    reduced = _moved(fp32, 0.05)
+    run = backends._near_ties_in_fp32(reduced, fp32)
+    assert (run.precision, run.engine) == ("int8", "stand-in")
+    stamps = torch.from_numpy(tiny_stampset(90, seed=5).stamps) - backends.band_mean_tensor(loaded)
+    with torch.inference_mode():
+        exact, moved, result = fp32.hidden(stamps), reduced.hidden(stamps), run.hidden(stamps)
+        near = backends.near_tie_rows(model.head(moved))
+        top = model.head(moved).topk(2, dim=1).values
+    assert 0 < int(near.sum()) < len(stamps)
+    # near-ties get fp32's features (fp32 gives a stamp the same bits in any batch), the rest the reduced ones
+    assert torch.equal(result[near], exact[near]) and torch.equal(result[~near], moved[~near])
+    assert not torch.equal(moved[near], exact[near])
+    assert run.near_ties.counts() == (90, int(near.sum()))
+    assert torch.equal(near, top[:, 0] - top[:, 1] < 0.2)
+    # what builds bf16 and int8 wraps them so, unless asked not to; fp32 and fp32-openvino hand nothing
+    monkeypatch.setenv("STARCNET_INT8_ENGINE", "torch")
+    calibration = stamps[:16]
+    assert isinstance(backends.build_backend("bf16", model).near_ties, backends.NearTies)
+    assert isinstance(backends.build_backend("int8", model, calibration).near_ties, backends.NearTies)
+    assert backends.build_backend("int8", model, calibration, near_ties_in_fp32=False).near_ties is None
+    assert fp32.near_ties is None
 
 
 def test_a_backend_that_fails_to_load_falls_back_with_one_line(loaded, monkeypatch, caplog) -> None:
@@ -469,6 +506,10 @@ def test_benchmark_command_reports_consistent_numbers(capsys) -> None:
     assert set(result["backends"]) | set(result["not_timed"]) == {"fp32", "fp32-openvino", "bf16", "int8"}
     assert result["backends"]["fp32"]["identical_classes"] == 1.0
     assert result["backends"]["fp32"]["max_score_difference"] == 0.0
+    for entry in result["backends"].values():  # what fp32 decided among the timed stamps, where it decides any
+        fraction = entry["decided_in_fp32"]
+        assert (fraction is None) == entry["precision_used"].startswith("fp32")
+        assert fraction is None or 0.0 <= fraction <= 1.0
     # 6 stamps are too few for auto's probe: it runs fp32
     assert result["auto_picks"] == "fp32" and result["max_score_difference"] == 0.0
     assert result["flops_per_object"] == pytest.approx(3.46e9, rel=0.01)
@@ -484,7 +525,7 @@ def test_benchmark_command_reports_consistent_numbers(capsys) -> None:
     assert set(result["cpu"]["instruction_sets"]) >= {"avx2", "avx512", "avx512_bf16", "amx", "vnni"}
     section = markdown_section(result)
     assert section.startswith("## Inference") and f"{result['default_obj_s']:.1f}" in section
-    assert "`--precision int8`" in section and "fp32 limit" in section
+    assert "`--precision int8`" in section and "fp32 limit" in section and "near-ties decided in fp32" in section
     assert f"measured int8 rate would be {result['int8_limit_speedup']:.2f}x" in section
     counts = result["fp32_class_counts"]
     assert len(counts) == 4 and sum(counts) == 6
@@ -511,6 +552,25 @@ def test_int8_agreement_counts_every_stamp_and_the_checks_chance(loaded, monkeyp
     # the check draws at most CHECK_STAMPS of the scored stamps and allows floor(n * 0.5%) changed classes
     assert result["check_stamps"] == 90 and result["check_allowed_flips"] == 0
     assert result["check_pass_probability"] == pytest.approx(result["identical_classes"] ** 90)
+    # as predict_stamps runs it: the changed stamps that were near-ties are fp32's
+    assert result["flips_as_run"] <= result["flips"]
+    assert result["identical_classes_as_run"] == pytest.approx(1 - result["flips_as_run"] / 90)
+    assert result["check_pass_probability_as_run"] >= result["check_pass_probability"]
     # with no changed class the check always passes; its chance falls as classes change
     monkeypatch.setattr(backends, "_int8_backend", lambda model, calibration: backends._fp32_backend(model))
-    assert int8_agreement(loaded, stamps)["check_pass_probability"] == 1.0
+    stand_in = int8_agreement(loaded, stamps)
+    assert stand_in["check_pass_probability"] == 1.0 and stand_in["flips_as_run"] == 0
+    # near-ties are counted on int8's scores: here fp32's own
+    fp32_backend = backends._fp32_backend(loaded.model)
+    with torch.inference_mode():
+        logits = fp32_backend.logits(torch.from_numpy(stamps) - backends.band_mean_tensor(loaded))
+    assert stand_in["decided_in_fp32"] == pytest.approx(float(backends.near_tie_rows(logits).float().mean()))
+    # a stand-in int8 that changes classes: those it changes among its near-ties are fp32's as it runs
+    monkeypatch.setattr(backends, "_int8_backend", lambda model, calibration: _moved(fp32_backend, 0.3))
+    monkeypatch.setattr(backends, "AGREEMENT", 0.0)  # used whatever its check finds
+    changing = int8_agreement(loaded, stamps, batch_size=32)
+    assert 0 < changing["flips_as_run"] < changing["flips"]
+    run = predict_stamps(loaded, stamps, precision="int8", batch_size=32)
+    assert run.precision == "int8"
+    agreement_as_run = np.mean(run.classes == fp32.argmax(axis=1) + 1)
+    assert agreement_as_run == pytest.approx(changing["identical_classes_as_run"])

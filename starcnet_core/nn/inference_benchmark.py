@@ -49,8 +49,10 @@ from starcnet_core.nn.backends import (
     cached_choice,
     calibration_and_check,
     cpu_instruction_sets,
+    decided_in_fp32,
     int8_is_available,
     interleaved_scores,
+    near_tie_rows,
     openvino_conv_kernels,
     select_backend,
 )
@@ -123,7 +125,9 @@ def matmul_throughput(dtype: torch.dtype, size: int = 1024, seconds: float = 0.5
     return _rate(multiply, 2.0 * size**3, seconds)
 
 
-def convolution_throughput(channels: int = 256, size: int = 32, batch: int = 16, seconds: float = 0.5) -> float:
+def convolution_throughput(
+    channels: int = 256, size: int = 32, batch: int = 16, seconds: float = 0.5
+) -> float:
     """Measured fp32 rate of a 3x3 convolution (oneDNN) in GFLOP/s: the network's own kind of work.
 
     On AMD CPUs MKL's matrix multiply does not use the full vector width
@@ -174,6 +178,9 @@ def int8_agreement(loaded: LoadedModel, stamps: np.ndarray, batch_size: int = 12
     agreement is counted over every stamp, not over the check's sample of
     :data:`~starcnet_core.nn.backends.CHECK_STAMPS`. Near-ties decide it: each
     changed class is listed with fp32's margin between its top two scores.
+    It is counted twice: int8 alone, and as :func:`~starcnet_core.nn.predict.predict_stamps`
+    runs it, with its near-ties (:func:`~starcnet_core.nn.backends.near_tie_rows`)
+    decided by fp32, whose scores of a stamp are the same in any batch.
 
     Returns
     -------
@@ -183,19 +190,28 @@ def int8_agreement(loaded: LoadedModel, stamps: np.ndarray, batch_size: int = 12
         ``median_margin``, ``max_score_difference``, ``fp32_class_counts``, and
         ``check_pass_probability``: the chance that a check of ``check_stamps``
         stamps drawn from these passes (at most ``check_allowed_flips``
-        changed), binomial at the measured rate.
+        changed), binomial at the measured rate; for int8 as it runs, with
+        its near-ties in fp32: ``decided_in_fp32`` (fraction of the stamps),
+        ``identical_classes_as_run``, ``flips_as_run`` and
+        ``check_pass_probability_as_run``.
     """
     from scipy.stats import binom
 
     model = loaded.model.eval()
     mean = band_mean_tensor(loaded)
     calibration, _ = calibration_and_check(loaded, stamps, mean, torch.device("cpu"))
-    fp32_backend, int8_backend = build_backend("fp32", model), build_backend("int8", model, calibration)
-    normalised = torch.from_numpy(np.array(stamps, dtype=np.float32)) - mean  # a copy: stamps may be a read-only map
-    (fp32, int8), _ = interleaved_scores([fp32_backend, int8_backend], normalised, batch_size)
+    fp32_backend = build_backend("fp32", model)
+    int8_backend = build_backend("int8", model, calibration, near_ties_in_fp32=False)
+    normalised = (
+        torch.from_numpy(np.array(stamps, dtype=np.float32)) - mean
+    )  # a copy: stamps may be a read-only map
+    (fp32, int8), _, _ = interleaved_scores([fp32_backend, int8_backend], normalised, batch_size)
     top_two = np.sort(fp32, axis=1)[:, -2:]
     margins = top_two[:, 1] - top_two[:, 0]
     changed = fp32.argmax(axis=1) != int8.argmax(axis=1)
+    # log-softmax differs from the logits by one constant per stamp, so its top-two gap is theirs
+    near = near_tie_rows(torch.log(torch.from_numpy(int8))).numpy()
+    changed_as_run = changed & ~near
     check = min(CHECK_STAMPS, len(stamps))
     allowed = int(np.floor(check * (1 - AGREEMENT) + 1e-9))
     return {
@@ -210,6 +226,10 @@ def int8_agreement(loaded: LoadedModel, stamps: np.ndarray, batch_size: int = 12
         "check_stamps": check,
         "check_allowed_flips": allowed,
         "check_pass_probability": float(binom.cdf(allowed, check, changed.mean())),
+        "decided_in_fp32": float(near.mean()),
+        "identical_classes_as_run": float(1 - changed_as_run.mean()),
+        "flips_as_run": int(changed_as_run.sum()),
+        "check_pass_probability_as_run": float(binom.cdf(allowed, check, changed_as_run.mean())),
     }
 
 
@@ -284,6 +304,9 @@ def benchmark_inference(
     }
     for run in runs.values():
         run(warm)
+    # what fp32 decided among the timed stamps, for the backends that hand it their near-ties
+    tallied = {name: b for name, b in {**used, "default": auto, "lite": lite_auto}.items() if b.near_ties}
+    since = {name: backend.near_ties.counts() for name, backend in tallied.items()}
     seconds = dict.fromkeys(runs, 0.0)
     parts: dict[str, list] = {name: [] for name in runs}
     for start in range(0, n, ROUND):
@@ -294,6 +317,7 @@ def benchmark_inference(
             seconds[name] += elapsed
     scores = {name: np.concatenate(chunks) for name, chunks in parts.items()}
     fp32 = scores["fp32"]
+    in_fp32 = {name: decided_in_fp32(backend, since[name]) for name, backend in tallied.items()}
 
     def against_fp32(values: np.ndarray) -> dict:
         return {
@@ -308,6 +332,7 @@ def benchmark_inference(
             "check": used[p].check,
             "obj_s": n / seconds[p],
             "speedup": seconds["reference"] / seconds[p],
+            "decided_in_fp32": in_fp32.get(p),
             **against_fp32(scores[p]),
         }
         for p in timed
@@ -351,6 +376,8 @@ def benchmark_inference(
         "lite_obj_s": n / seconds["lite"],
         "default_speedup": seconds["reference"] / seconds["default"],
         "lite_speedup": seconds["reference"] / seconds["lite"],
+        "default_decided_in_fp32": in_fp32.get("default"),
+        "lite_decided_in_fp32": in_fp32.get("lite"),
         "identical_classes": default_vs_fp32["identical_classes"],
         "max_score_difference": default_vs_fp32["max_score_difference"],
         # Agreement means little on a network that gives every stamp one class: say how they spread
@@ -387,26 +414,28 @@ def markdown_section(result: dict) -> str:
         f"int8 engine: {result.get('int8_engine', 'torch')}, calibrated on {result.get('int8_calibration', '?')}; "
         f"lite model: {result.get('lite_model', 'lite preset, Xavier initialisation')}.",
         "",
-        "| path | precision run | objects/s | x reference | identical classes vs fp32 | largest score difference |",
-        "|---|---|---:|---:|---:|---:|",
-        f"| reference (paper net, fp32 eager, batch 64) | fp32 | {result['reference_obj_s']:.1f} | 1.00 | | |",
+        "| path | precision run | objects/s | x reference | identical classes vs fp32 | largest score difference "
+        "| near-ties decided in fp32 |",
+        "|---|---|---:|---:|---:|---:|---:|",
+        f"| reference (paper net, fp32 eager, batch 64) | fp32 | {result['reference_obj_s']:.1f} | 1.00 | | | |",
     ]
     for name, entry in result["backends"].items():
         lines.append(
             f"| `--precision {name}` | {_with_engine(entry['precision_used'], entry.get('engine'))} | "
             f"{entry['obj_s']:.1f} | {entry['speedup']:.2f} "
-            f"| {100 * entry['identical_classes']:.2f}% | {entry['max_score_difference']:.4f} |"
+            f"| {100 * entry['identical_classes']:.2f}% | {entry['max_score_difference']:.4f} "
+            f"| {_percent(entry.get('decided_in_fp32'))} |"
         )
     for name, why in result.get("not_timed", {}).items():
-        lines.append(f"| `--precision {name}` | not timed: {why} | | | | |")
+        lines.append(f"| `--precision {name}` | not timed: {why} | | | | | |")
     lines += [
         f"| default (`auto`) | {result['auto_picks']} | {result['default_obj_s']:.1f} | "
         f"{result['default_speedup']:.2f} | {100 * result['identical_classes']:.2f}% | "
-        f"{result['max_score_difference']:.4f} |",
+        f"{result['max_score_difference']:.4f} | {_percent(result.get('default_decided_in_fp32'))} |",
         f"| lite preset (`auto`) | {_with_engine(result['lite_auto_picks'], result.get('lite_auto_engine'))}"
         " | "
         f"{result['lite_obj_s']:.1f} | "
-        f"{result['lite_speedup']:.2f} | | |",
+        f"{result['lite_speedup']:.2f} | | | {_percent(result.get('lite_decided_in_fp32'))} |",
         "",
         f"The reference reaches {100 * result['reference_fraction_of_fp32_limit']:.0f}% of the measured fp32 "
         f"limit, the default {100 * result['default_fraction_of_fp32_limit']:.0f}%. "
@@ -418,6 +447,11 @@ def markdown_section(result: dict) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _percent(fraction: float | None) -> str:
+    """A fraction as a percentage, blank where there is none."""
+    return "" if fraction is None else f"{100 * fraction:.1f}%"
 
 
 def _with_engine(precision: str, engine: str | None) -> str:

@@ -9,7 +9,8 @@ and reflections of each stamp.
 The network runs on the backend :func:`~starcnet_core.nn.backends.select_backend`
 resolves for ``precision``: ``fp32`` (the published network, bit-reproducible),
 ``fp32-openvino`` (the same network compiled by OpenVINO), ``bf16`` or
-``int8`` (each checked against fp32 on held-out stamps before use), or
+``int8`` (each checked against fp32 on held-out stamps before use; bf16 and
+int8 leave their near-ties to fp32), or
 ``auto`` (the default: the fastest backend that passed its check on this
 machine, chosen by a timed probe and recorded). :attr:`Predictions.precision`
 says which one produced the scores. ``benchmarks/bench_inference.py``
