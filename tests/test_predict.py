@@ -533,6 +533,9 @@ def test_benchmark_command_reports_consistent_numbers(capsys) -> None:
     assert "`--precision int8`" in section and "fp32 limit" in section and "near-ties decided in fp32" in section
     assert f"measured int8 rate would be {result['int8_limit_speedup']:.2f}x" in section
     assert f"loads PyTorch and the network only (as the published code runs): {result['reference_alone_obj_s']:.1f}" in section
+    kernels = result["int8_conv_kernels"]  # OpenVINO's, named in the section; none for PyTorch's int8
+    assert all(f"{name} x{count}" in section for name, count in kernels.items())
+    assert ("its convolutions:" in section) == bool(kernels)
     counts = result["fp32_class_counts"]
     assert len(counts) == 4 and sum(counts) == 6
     assert ", ".join(f"class {k + 1} {c}" for k, c in enumerate(counts)) in section

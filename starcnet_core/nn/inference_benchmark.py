@@ -473,8 +473,9 @@ def markdown_section(result: dict) -> str:
         "Goals: default >= 2.5x the reference with >= 99.5% identical classes (AVX2-only CPU), "
         ">= 4x with native bf16 or AMX; lite >= 20x.",
         "",
-        f"int8 engine: {result.get('int8_engine', 'torch')}, calibrated on {result.get('int8_calibration', '?')}; "
-        f"lite model: {result.get('lite_model', 'lite preset, Xavier initialisation')}.",
+        f"int8 engine: {result.get('int8_engine', 'torch')}, calibrated on {result.get('int8_calibration', '?')}"
+        + _kernels(result.get("int8_conv_kernels", {}))
+        + f"; lite model: {result.get('lite_model', 'lite preset, Xavier initialisation')}.",
         "",
         "| path | precision run | objects/s | x reference | identical classes vs fp32 | largest score difference "
         "| near-ties decided in fp32 |",
@@ -512,6 +513,13 @@ def markdown_section(result: dict) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _kernels(kernels: dict[str, int]) -> str:
+    """``, its convolutions: jit_avx2_I8 x18, ...``: the kernels OpenVINO picked (which say the ISA used), or ''."""
+    if not kernels:
+        return ""
+    return ", its convolutions: " + ", ".join(f"{name} x{count}" for name, count in sorted(kernels.items()))
 
 
 def _percent(fraction: float | None) -> str:
