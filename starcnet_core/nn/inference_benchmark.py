@@ -110,10 +110,11 @@ def reference_alone(model: StarcNet, band_mean: np.ndarray, stamps: np.ndarray) 
     published ``test_net.py`` runs.
 
     In the benchmark's own process the reference runs between OpenVINO's
-    backends, and there it measured anywhere from 42 to 60 objects/s under the
-    AVX2 caps over five runs (2026-12-08, 2 Zen 5 cores) against 41-43 in
-    three fresh processes: what runs beside it moves it. This gives the
-    published loop's own speed on the same stamps, threads and library caps.
+    backends, and there it measured anywhere from 42.6 to 63.4 objects/s
+    under the AVX2 caps over eight runs (2026-12-08, 2 Zen 5 cores) against
+    40.7-43.1 in six fresh processes: what runs beside it moves it. This
+    gives the published loop's own speed on the same stamps, threads and
+    library caps.
 
     Returns
     -------
@@ -259,9 +260,8 @@ def int8_agreement(loaded: LoadedModel, stamps: np.ndarray, batch_size: int = 12
     calibration, _ = calibration_and_check(loaded, stamps, mean, torch.device("cpu"))
     fp32_backend = build_backend("fp32", model)
     int8_backend = build_backend("int8", model, calibration, near_ties_in_fp32=False)
-    normalised = (
-        torch.from_numpy(np.array(stamps, dtype=np.float32)) - mean
-    )  # a copy: stamps may be a read-only map
+    # a copy: the stamps may be a read-only map
+    normalised = torch.from_numpy(np.array(stamps, dtype=np.float32)) - mean
     (fp32, int8), _, _ = interleaved_scores([fp32_backend, int8_backend], normalised, batch_size)
     top_two = np.sort(fp32, axis=1)[:, -2:]
     margins = top_two[:, 1] - top_two[:, 0]
