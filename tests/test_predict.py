@@ -14,6 +14,7 @@ import torch
 from starcnet_core.cli import main
 from starcnet_core.errors import UserInputError
 from starcnet_core.io.published import read_predictions_csv, read_starcnet_tab
+from starcnet_core.io.stampset import StampSet
 from starcnet_core.nn import backends
 from starcnet_core.nn.checkpoint import LoadedModel, calibration_sample, load_model, save_checkpoint
 from starcnet_core.nn.inference_benchmark import (
@@ -466,6 +467,30 @@ def test_predict_stampset(tmp_path, checkpoint) -> None:
     lines = (out / "scores.csv").read_text().splitlines()
     assert lines[0].startswith("galaxy,id,label,true_class,pred_class,p1") and len(lines) == 11
     assert lines[0].endswith(",precision,engine") and all(line.endswith(",fp32,torch") for line in lines[1:])
+
+
+def test_predict_says_which_candidates_fp32_scored_as_near_ties(tmp_path, checkpoint, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("STARCNET_INT8_ENGINE", "torch")
+    monkeypatch.setattr(backends, "_int8_backend", lambda model, calibration: _moved(backends._fp32_backend(model), 0.3))
+    monkeypatch.setattr(backends, "AGREEMENT", 0.0)  # used whatever its check finds
+    monkeypatch.setattr(backends, "NEAR_TIE_LOGIT_GAP", 0.2)  # near-ties among the tiny network's scores
+    stamps = tiny_stampset(90, seed=5).save(tmp_path / "set")
+    out = tmp_path / "out"
+    command = ["predict", "--model", str(checkpoint), "--stamps", str(stamps), "--out", str(out), "--precision", "int8"]
+    assert main(command) == 0
+    rows = (out / "scores.csv").read_text().splitlines()[1:]
+    in_fp32 = sum(row.endswith(",fp32,torch") for row in rows)
+    assert 0 < in_fp32 < 90 and sum(row.endswith(",int8,stand-in") for row in rows) == 90 - in_fp32
+    said = capsys.readouterr().out
+    assert f"classified 90 candidates (int8 on stand-in {90 - in_fp32}, fp32 on torch {in_fp32})" in said
+    # the rows fp32 scored are the stand-in's near-ties, with fp32's scores
+    loaded = load_model(checkpoint)
+    predicted = predict_stamps(loaded, StampSet.load(stamps).stamps, precision="int8")
+    assert int(predicted.in_fp32.sum()) == in_fp32
+    exact = predict_stamps(loaded, StampSet.load(stamps).stamps, precision="fp32").scores
+    np.testing.assert_allclose(predicted.scores[predicted.in_fp32], exact[predicted.in_fp32], rtol=1e-6)
+    assert np.abs(predicted.scores[~predicted.in_fp32] - exact[~predicted.in_fp32]).max() > 1e-3
+    assert predict_stamps(loaded, StampSet.load(stamps).stamps, precision="fp32").in_fp32 is None
 
 
 def test_bad_input_is_a_user_error_with_no_outputs(tmp_path, loaded, capsys) -> None:

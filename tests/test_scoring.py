@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import numpy as np
 import pytest
 from astropy.io import fits
@@ -13,6 +15,7 @@ from db.engine import session_factory
 from db.models import Candidate, Galaxy, Prediction
 from starcnet_core.errors import UserInputError
 from starcnet_core.io.bands import BANDS
+from starcnet_core.nn import backends
 from webapp.services.scoring import mosaic_stamps, request_scoring, score_candidates, unscored_candidates
 
 FILTERS = {"NUV": "f275w", "U": "f336w", "B": "f438w", "V": "f555w", "I": "f814w"}
@@ -56,6 +59,21 @@ def test_stamps_come_from_the_mosaics_at_the_catalog_positions(galaxy) -> None:
     assert np.isnan(stamps[1]).all()  # at the edge: unusable
     with sessions() as session, pytest.raises(UserInputError):
         mosaic_stamps(session, [999])
+
+
+def test_scoring_says_how_many_near_ties_fp32_scored(galaxy, monkeypatch) -> None:
+    monkeypatch.setattr(backends, "_BUILT", OrderedDict())
+    monkeypatch.setattr(backends, "AGREEMENT", 0.0)  # bf16 is used whatever its check finds
+    monkeypatch.setattr(backends, "NEAR_TIE_LOGIT_GAP", 100.0)  # every candidate a near-tie: fp32 scores all
+    sessions, tmp_path = galaxy
+    with sessions() as session:
+        version = starting_model(session, tmp_path)
+        said: list[str] = []
+        assert score_candidates(session, version, chunk=2, precision="bf16", log=said.append) == 3
+    assert said == [
+        "inference precision bf16 on torch (requested bf16)",
+        "near-ties scored in fp32 instead: 3 of the 3 candidates of the reduced precision",
+    ]
 
 
 def test_scoring_stores_usable_predictions_once(galaxy) -> None:

@@ -205,6 +205,9 @@ class Backend:
         The engine's compiled network where there is one (OpenVINO's), else None.
     near_ties : NearTies or None
         For ``bf16`` and ``int8``: how many stamps it ran, and how many of them fp32 decided.
+    hidden_and_near_ties : callable or None
+        For ``bf16`` and ``int8``: stamps to ``(features, near)``, the features
+        of :attr:`hidden` and which stamps were near-ties that fp32 computed.
     """
 
     precision: str
@@ -214,6 +217,7 @@ class Backend:
     engine: str = "torch"
     runtime: Any = None
     near_ties: NearTies | None = None
+    hidden_and_near_ties: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]] | None = None
 
     def logits(self, batch: torch.Tensor) -> torch.Tensor:
         """Float32 logits ``(B, n_classes)`` of normalised stamps."""
@@ -759,7 +763,7 @@ def _near_ties_in_fp32(reduced: Backend, fp32: Backend) -> Backend:
     """
     tally = NearTies()
 
-    def hidden(batch: torch.Tensor) -> torch.Tensor:
+    def decide(batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         features = reduced.hidden(batch).float()
         near = near_tie_rows(reduced.head(features))
         count = int(near.sum())
@@ -767,15 +771,16 @@ def _near_ties_in_fp32(reduced: Backend, fp32: Backend) -> Backend:
             features = features.clone()
             features[near] = fp32.hidden(batch[near]).float()
         tally.add(len(batch), count)
-        return features
+        return features, near
 
     return Backend(
         reduced.precision,
-        hidden,
+        lambda batch: decide(batch)[0],
         reduced.head,
         engine=reduced.engine,
         runtime=reduced.runtime,
         near_ties=tally,
+        hidden_and_near_ties=decide,
     )
 
 

@@ -56,12 +56,16 @@ class Predictions:
         What ran that backend: ``torch`` or ``openvino`` (``int8`` runs on either).
     bald : numpy.ndarray or None
         BALD score of each stamp (nats) when MC-dropout passes were asked for, else None.
+    in_fp32 : numpy.ndarray or None
+        For ``bf16`` and ``int8``: which stamps were near-ties that fp32 scored
+        instead (bool), else None.
     """
 
     scores: np.ndarray
     precision: str = "fp32"
     engine: str = "torch"
     bald: np.ndarray | None = None
+    in_fp32: np.ndarray | None = None
 
     @property
     def summaries(self) -> dict[str, np.ndarray]:
@@ -85,15 +89,20 @@ class Predictions:
         return self.summaries["entropy"]
 
     def to_table(self) -> Table:
-        """One row per stamp: ``pred_class``, ``p1``..``pK``, ``confidence``, ``margin``, ``entropy``, ``precision``, ``engine``."""
+        """One row per stamp: ``pred_class``, ``p1``..``pK``, ``confidence``, ``margin``, ``entropy``, ``precision``, ``engine``.
+
+        ``precision`` and ``engine`` are those that scored the row: ``fp32`` on
+        ``torch`` for the near-ties of a reduced precision (:attr:`in_fp32`).
+        """
         summaries = self.summaries
         table = Table({"pred_class": summaries["predicted_class"]})
         for k in range(self.scores.shape[1]):
             table[f"p{k + 1}"] = self.scores[:, k]
         for name in ("confidence", "margin", "entropy"):
             table[name] = summaries[name]
-        table["precision"] = np.full(len(self.scores), self.precision)
-        table["engine"] = np.full(len(self.scores), self.engine)
+        in_fp32 = np.zeros(len(self.scores), bool) if self.in_fp32 is None else self.in_fp32
+        table["precision"] = np.where(in_fp32, "fp32", self.precision)
+        table["engine"] = np.where(in_fp32, "torch", self.engine)
         return table
 
 
@@ -144,6 +153,8 @@ def predict_stamps(
         :data:`~starcnet_core.nn.backends.FP32_PART`, with the same bits.
     tta : bool
         Average the softmax scores over the 8 rotations/reflections (8x the work).
+        Each view's near-ties go to fp32 as without it; :attr:`Predictions.in_fp32`
+        says which stamps as given were.
     precision : {"auto", "fp32", "fp32-openvino", "bf16", "int8"}
         See :func:`~starcnet_core.nn.backends.select_backend`; ``fp32`` is
         the published network, bit-reproducible for the same batches.
@@ -170,12 +181,17 @@ def predict_stamps(
     device = next(model.parameters()).device
     backend = select_backend(loaded, stamps, precision, device=device)
     mean = band_mean_tensor(loaded, device)
-    out, hidden = [], []
+    out, hidden, in_fp32 = [], [], []
     with torch.inference_mode():
         for start in range(0, len(stamps), batch_size):
             # A copy: the stamps may be a read-only memory map.
             batch = torch.from_numpy(np.array(stamps[start : start + batch_size])).to(device) - mean
-            features = backend.hidden(batch).float()
+            if backend.hidden_and_near_ties is not None:
+                features, near = backend.hidden_and_near_ties(batch)
+                in_fp32.append(near.cpu().numpy())
+            else:
+                features = backend.hidden(batch)
+            features = features.float()
             if bald_passes > 0:
                 hidden.append(features.cpu().numpy())
             logits = [backend.head(features)]
@@ -194,5 +210,9 @@ def predict_stamps(
             temperature=loaded.temperature,
         )
     return Predictions(
-        np.concatenate(out).astype(np.float64), precision=backend.precision, engine=backend.engine, bald=bald
+        np.concatenate(out).astype(np.float64),
+        precision=backend.precision,
+        engine=backend.engine,
+        bald=bald,
+        in_fp32=np.concatenate(in_fp32) if in_fp32 else None,
     )

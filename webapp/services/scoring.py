@@ -183,7 +183,8 @@ def score_candidates(
     precision : str
         Inference backend (:func:`starcnet_core.nn.backends.select_backend`; default ``auto``).
     log : callable, optional
-        Told once which precision computed the scores (a job's log is its record).
+        Told once which precision computed the scores (a job's log is its record),
+        and at the end how many candidates were near-ties that fp32 scored instead.
     bald_passes : int, optional
         MC-dropout passes of the fully connected layers behind each stored BALD
         score (the queue's ``most_informative`` order); default
@@ -208,6 +209,7 @@ def score_candidates(
     loaded = load_version_model(session, version_id)
     stored = 0
     said: set[tuple[str, str]] = set()
+    in_fp32 = [0, 0]  # near-ties that fp32 scored, of the candidates a reduced precision ran
     if features is not None:
         stored, ids = _score_cached(session, version_id, loaded, ids, features, passes)
     for start in range(0, len(ids), chunk):
@@ -231,8 +233,13 @@ def score_candidates(
                 log(
                     f"inference precision {predicted.precision} on {predicted.engine} (requested {precision})"
                 )
+            if predicted.in_fp32 is not None:
+                in_fp32[0] += int(predicted.in_fp32.sum())
+                in_fp32[1] += len(predicted.in_fp32)
         if progress is not None:
             progress((start + len(batch)) / len(ids), f"scored {start + len(batch)} of {len(ids)} candidates")
+    if log is not None and in_fp32[1]:
+        log(f"near-ties scored in fp32 instead: {in_fp32[0]} of the {in_fp32[1]} candidates of the reduced precision")
     return stored
 
 
