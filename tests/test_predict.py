@@ -184,6 +184,17 @@ def test_bf16_and_int8_hand_their_near_ties_to_fp32(loaded, monkeypatch) -> None
     assert fp32.near_ties is None
 
 
+def test_an_int8_that_changes_classes_beyond_near_ties_is_still_refused(loaded, monkeypatch, caplog) -> None:
+    monkeypatch.setenv("STARCNET_INT8_ENGINE", "torch")
+    monkeypatch.setattr(backends, "_int8_backend", lambda model, calibration: _moved(backends._fp32_backend(model), 3.0))
+    stamps = tiny_stampset(90, seed=5).stamps
+    with caplog.at_level(logging.WARNING, logger="starcnet_core.inference"):
+        refused = predict_stamps(loaded, stamps, precision="int8")
+    assert refused.precision == "fp32" and refused.in_fp32 is None
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 1 and "below 99.5%" in lines[0] and "fp32 used" in lines[0]
+
+
 def test_a_backend_that_fails_to_load_falls_back_with_one_line(loaded, monkeypatch, caplog) -> None:
     def broken(model, calibration):
         raise RuntimeError("Didn't find engine for operation quantized::conv2d_prepack\nmore detail")
