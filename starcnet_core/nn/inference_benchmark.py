@@ -111,8 +111,8 @@ def reference_alone(model: StarcNet, band_mean: np.ndarray, stamps: np.ndarray) 
 
     In the benchmark's own process the reference runs between OpenVINO's
     backends, and there it measured anywhere from 42.6 to 63.4 objects/s
-    under the AVX2 caps over eight runs (2026-12-08, 2 Zen 5 cores) against
-    40.7-43.1 in six fresh processes: what runs beside it moves it. This
+    under the AVX2 caps over ten runs (2026-12-08, 2 Zen 5 cores) against
+    40.2-43.1 in eight fresh processes: what runs beside it moves it. This
     gives the published loop's own speed on the same stamps, threads and
     library caps.
 
