@@ -173,15 +173,17 @@ def test_bf16_and_int8_hand_their_near_ties_to_fp32(loaded, monkeypatch) -> None
     # near-ties get fp32's features (fp32 gives a stamp the same bits in any batch), the rest the reduced ones
     assert torch.equal(result[near], exact[near]) and torch.equal(result[~near], moved[~near])
     assert not torch.equal(moved[near], exact[near])
-    assert run.near_ties.counts() == (90, int(near.sum()))
+    with torch.inference_mode():
+        features, told = run.features(stamps)  # which stamps fp32 computed, as predict_stamps records them
+    assert torch.equal(told, near) and torch.equal(features, result)
     assert torch.equal(near, top[:, 0] - top[:, 1] < 0.2)
     # what builds bf16 and int8 wraps them so, unless asked not to; fp32 and fp32-openvino hand nothing
     monkeypatch.setenv("STARCNET_INT8_ENGINE", "torch")
     calibration = stamps[:16]
-    assert isinstance(backends.build_backend("bf16", model).near_ties, backends.NearTies)
-    assert isinstance(backends.build_backend("int8", model, calibration).near_ties, backends.NearTies)
-    assert backends.build_backend("int8", model, calibration, near_ties_in_fp32=False).near_ties is None
-    assert fp32.near_ties is None
+    assert backends.build_backend("bf16", model).hidden_and_near_ties is not None
+    assert backends.build_backend("int8", model, calibration).hidden_and_near_ties is not None
+    assert backends.build_backend("int8", model, calibration, near_ties_in_fp32=False).hidden_and_near_ties is None
+    assert fp32.hidden_and_near_ties is None and fp32.features(stamps[:2])[1] is None
 
 
 def test_an_int8_that_changes_classes_beyond_near_ties_is_still_refused(loaded, monkeypatch, caplog) -> None:

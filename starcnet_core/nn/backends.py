@@ -103,7 +103,6 @@ __all__ = [
     "AGREEMENT",
     "Backend",
     "NEAR_TIE_LOGIT_GAP",
-    "NearTies",
     "PRECISIONS",
     "band_mean_tensor",
     "bf16_is_fast",
@@ -114,7 +113,6 @@ __all__ = [
     "choice_cache_path",
     "cpu_instruction_sets",
     "cpu_model",
-    "decided_in_fp32",
     "int8_is_available",
     "interleaved_scores",
     "machine_key",
@@ -161,25 +159,6 @@ ISA_LIMITS = (
 log = logging.getLogger("starcnet_core.inference")
 
 
-class NearTies:
-    """Stamps a reduced-precision backend ran, and how many of them were near-ties that fp32 decided."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.stamps = 0
-        self.in_fp32 = 0
-
-    def add(self, stamps: int, in_fp32: int) -> None:
-        with self._lock:
-            self.stamps += stamps
-            self.in_fp32 += in_fp32
-
-    def counts(self) -> tuple[int, int]:
-        """``(stamps, in_fp32)`` so far."""
-        with self._lock:
-            return self.stamps, self.in_fp32
-
-
 @dataclass
 class Backend:
     """A way of running one network on normalised stamps ``(B, bands, S, S)``.
@@ -203,8 +182,6 @@ class Backend:
         are installed).
     runtime : object
         The engine's compiled network where there is one (OpenVINO's), else None.
-    near_ties : NearTies or None
-        For ``bf16`` and ``int8``: how many stamps it ran, and how many of them fp32 decided.
     hidden_and_near_ties : callable or None
         For ``bf16`` and ``int8``: stamps to ``(features, near)``, the features
         of :attr:`hidden` and which stamps were near-ties that fp32 computed.
@@ -216,12 +193,18 @@ class Backend:
     check: dict = field(default_factory=dict)
     engine: str = "torch"
     runtime: Any = None
-    near_ties: NearTies | None = None
     hidden_and_near_ties: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]] | None = None
 
     def logits(self, batch: torch.Tensor) -> torch.Tensor:
         """Float32 logits ``(B, n_classes)`` of normalised stamps."""
         return self.head(self.hidden(batch))
+
+    def features(self, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """:attr:`hidden`'s float32 features, and which stamps fp32 computed as near-ties (None: it hands none)."""
+        if self.hidden_and_near_ties is None:
+            return self.hidden(batch).float(), None
+        features, near = self.hidden_and_near_ties(batch)
+        return features.float(), near
 
 
 def bf16_is_fast(device: torch.device | str = "cpu") -> bool:
@@ -761,7 +744,6 @@ def _near_ties_in_fp32(reduced: Backend, fp32: Backend) -> Backend:
     machine's precision no longer decides near-ties. The cost is fp32's time
     on the near-ties (1-3% of the stamps of a trained network).
     """
-    tally = NearTies()
 
     def decide(batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         features = reduced.hidden(batch).float()
@@ -770,7 +752,6 @@ def _near_ties_in_fp32(reduced: Backend, fp32: Backend) -> Backend:
         if count:
             features = features.clone()
             features[near] = fp32.hidden(batch[near]).float()
-        tally.add(len(batch), count)
         return features, near
 
     return Backend(
@@ -779,7 +760,6 @@ def _near_ties_in_fp32(reduced: Backend, fp32: Backend) -> Backend:
         reduced.head,
         engine=reduced.engine,
         runtime=reduced.runtime,
-        near_ties=tally,
         hidden_and_near_ties=decide,
     )
 
@@ -831,27 +811,21 @@ def interleaved_scores(
     """
     seconds = [0.0] * len(backends)
     scores: list[list[np.ndarray]] = [[] for _ in backends]
+    near_ties: list[list[np.ndarray]] = [[] for _ in backends]
     with torch.inference_mode():
         for backend in backends:
             backend.logits(stamps[:2])  # oneDNN and FBGEMM pick and cache their kernels on the first call
-        before = [b.near_ties.counts() if b.near_ties else None for b in backends]
         for start in range(0, len(stamps), batch_size):
             batch = stamps[start : start + batch_size]
             for i, backend in enumerate(backends):
                 started = time.perf_counter()
-                scores[i].append(_softmax(backend.logits(batch)))
+                features, near = backend.features(batch)
+                scores[i].append(_softmax(backend.head(features)))
                 seconds[i] += time.perf_counter() - started
-    in_fp32 = [
-        None if counts is None else decided_in_fp32(backend, counts)
-        for backend, counts in zip(backends, before, strict=True)
-    ]
+                if near is not None:
+                    near_ties[i].append(near.cpu().numpy())
+    in_fp32 = [float(np.concatenate(parts).mean()) if parts else None for parts in near_ties]
     return [np.concatenate(parts) for parts in scores], seconds, in_fp32
-
-
-def decided_in_fp32(backend: Backend, since: tuple[int, int]) -> float:
-    """The fraction of the stamps ``backend`` ran since its :meth:`NearTies.counts` were ``since`` that fp32 decided."""
-    stamps, in_fp32 = backend.near_ties.counts()
-    return (in_fp32 - since[1]) / max(stamps - since[0], 1)
 
 
 def check_against_fp32(fp32: Backend, others: list[Backend], stamps: torch.Tensor) -> dict[str, dict]:

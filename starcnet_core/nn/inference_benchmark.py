@@ -57,7 +57,6 @@ from starcnet_core.nn.backends import (
     cached_choice,
     calibration_and_check,
     cpu_instruction_sets,
-    decided_in_fp32,
     int8_is_available,
     interleaved_scores,
     near_tie_rows,
@@ -66,7 +65,7 @@ from starcnet_core.nn.backends import (
 )
 from starcnet_core.nn.checkpoint import LoadedModel, load_model, save_checkpoint
 from starcnet_core.nn.model import PRESETS, StarcNet
-from starcnet_core.nn.predict import predict_stamps
+from starcnet_core.nn.predict import Predictions, predict_stamps
 
 __all__ = [
     "synthetic_stamps",
@@ -223,6 +222,13 @@ def _timed(function, *args, **kwargs):
     return result, time.perf_counter() - started
 
 
+def _decided_in_fp32(parts: list[Predictions]) -> float | None:
+    """The fraction of the stamps of ``parts`` that fp32 scored as near-ties; None if none was handed any."""
+    if parts[0].in_fp32 is None:
+        return None
+    return float(np.concatenate([part.in_fp32 for part in parts]).mean())
+
+
 def _class_counts(scores: np.ndarray) -> list[int]:
     """How many stamps each class is the top score of."""
     return np.bincount(scores.argmax(axis=1), minlength=scores.shape[1]).tolist()
@@ -355,26 +361,25 @@ def benchmark_inference(
     )
     runs = {
         "reference": lambda chunk: reference_scores(loaded.model, chunk, loaded.band_mean),
-        **{p: (lambda chunk, p=p: predict_stamps(loaded, chunk, precision=p).scores) for p in timed},
-        "default": lambda chunk: predict_stamps(loaded, chunk, precision="auto").scores,
-        "lite": lambda chunk: predict_stamps(lite, chunk, precision="auto").scores,
+        **{p: (lambda chunk, p=p: predict_stamps(loaded, chunk, precision=p)) for p in timed},
+        "default": lambda chunk: predict_stamps(loaded, chunk, precision="auto"),
+        "lite": lambda chunk: predict_stamps(lite, chunk, precision="auto"),
     }
     for run in runs.values():
         run(warm)
-    # what fp32 decided among the timed stamps, for the backends that hand it their near-ties
-    tallied = {name: b for name, b in {**used, "default": auto, "lite": lite_auto}.items() if b.near_ties}
-    since = {name: backend.near_ties.counts() for name, backend in tallied.items()}
     seconds = dict.fromkeys(runs, 0.0)
-    parts: dict[str, list] = {name: [] for name in runs}
+    predicted: dict[str, list[Predictions]] = {name: [] for name in runs if name != "reference"}
     for start in range(0, n, ROUND):
         chunk = stamps[start : start + ROUND]
         for name, run in runs.items():
             part, elapsed = _timed(run, chunk)
-            parts[name].append(part)
             seconds[name] += elapsed
-    scores = {name: np.concatenate(chunks) for name, chunks in parts.items()}
+            if name in predicted:
+                predicted[name].append(part)
+    scores = {name: np.concatenate([part.scores for part in parts]) for name, parts in predicted.items()}
     fp32 = scores["fp32"]
-    in_fp32 = {name: decided_in_fp32(backend, since[name]) for name, backend in tallied.items()}
+    # what fp32 decided among the timed stamps, for the backends that hand it their near-ties
+    in_fp32 = {name: _decided_in_fp32(parts) for name, parts in predicted.items()}
 
     def against_fp32(values: np.ndarray) -> dict:
         return {

@@ -186,12 +186,9 @@ def predict_stamps(
         for start in range(0, len(stamps), batch_size):
             # A copy: the stamps may be a read-only memory map.
             batch = torch.from_numpy(np.array(stamps[start : start + batch_size])).to(device) - mean
-            if backend.hidden_and_near_ties is not None:
-                features, near = backend.hidden_and_near_ties(batch)
+            features, near = backend.features(batch)
+            if near is not None:
                 in_fp32.append(near.cpu().numpy())
-            else:
-                features = backend.hidden(batch)
-            features = features.float()
             if bald_passes > 0:
                 hidden.append(features.cpu().numpy())
             logits = [backend.head(features)]

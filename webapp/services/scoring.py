@@ -209,7 +209,7 @@ def score_candidates(
     loaded = load_version_model(session, version_id)
     stored = 0
     said: set[tuple[str, str]] = set()
-    in_fp32 = [0, 0]  # near-ties that fp32 scored, of the candidates a reduced precision ran
+    near_ties, reduced = 0, 0  # near-ties that fp32 scored, of the candidates a reduced precision ran
     if features is not None:
         stored, ids = _score_cached(session, version_id, loaded, ids, features, passes)
     for start in range(0, len(ids), chunk):
@@ -234,12 +234,12 @@ def score_candidates(
                     f"inference precision {predicted.precision} on {predicted.engine} (requested {precision})"
                 )
             if predicted.in_fp32 is not None:
-                in_fp32[0] += int(predicted.in_fp32.sum())
-                in_fp32[1] += len(predicted.in_fp32)
+                near_ties += int(predicted.in_fp32.sum())
+                reduced += len(predicted.in_fp32)
         if progress is not None:
             progress((start + len(batch)) / len(ids), f"scored {start + len(batch)} of {len(ids)} candidates")
-    if log is not None and in_fp32[1]:
-        log(f"near-ties scored in fp32 instead: {in_fp32[0]} of the {in_fp32[1]} candidates of the reduced precision")
+    if log is not None and reduced:
+        log(f"near-ties scored in fp32 instead: {near_ties} of the {reduced} candidates of the reduced precision")
     return stored
 
 
