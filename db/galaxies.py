@@ -182,7 +182,8 @@ def export_row_partitions(
 
     Each row: ``id, source_id, x, y, ra, dec, mag_v, usable, n_unsure,
     votes_1..votes_4`` (the cached consensus, :mod:`db.consensus`), then the
-    model version's predicted class (0 when not scored) and ``p1..p4``.
+    model version's predicted class (0 when not scored), ``p1..p4``, and the
+    precision and engine that computed them.
     """
     joined = and_(Prediction.candidate_id == Candidate.id, Prediction.model_version_id == (version_id or -1))
     query = (
@@ -205,6 +206,8 @@ def export_row_partitions(
             Prediction.p2,
             Prediction.p3,
             Prediction.p4,
+            Prediction.precision,
+            Prediction.engine,
         )
         .outerjoin(Prediction, joined)
         .where(Candidate.galaxy_id == galaxy_id)

@@ -338,6 +338,11 @@ class Prediction(Base):
     entropy: Mapped[float] = mapped_column(Float)
     #: mutual information between class and weights (BALD, nats) of MC-dropout passes; None: not computed
     bald: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: the arithmetic and engine that computed the scores (``fp32``/``torch`` for the published bits;
+    #: ``bf16``, ``int8``, ``fp32-openvino``; ``fp16-features`` from the feature cache); None: not
+    #: recorded (imported files, and predictions stored before the columns existed)
+    precision: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    engine: Mapped[str | None] = mapped_column(String(16), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 

@@ -3,8 +3,9 @@
 Each prediction keeps the four softmax scores with the summaries the review
 queue orders by: the predicted class, the top score ("confidence"), the gap
 between the two top scores ("margin") and the Shannon entropy of the scores
-(nats), and, when the caller computed it, the BALD score (the mutual
-information between class and weights of MC-dropout passes, nats). The
+(nats), when the caller computed it, the BALD score (the mutual
+information between class and weights of MC-dropout passes, nats), and the
+precision and engine that computed the scores, where known. The
 summaries are computed by the caller with
 ``starcnet_core.scores.score_summaries`` and
 ``starcnet_core.training.active_learning.uncertainty`` (the one definitions;
@@ -32,6 +33,9 @@ def store_predictions(
     candidate_ids: Sequence[int],
     scores: np.ndarray,
     summaries: Mapping[str, np.ndarray],
+    *,
+    precision: str | Sequence[str] | None = None,
+    engine: str | Sequence[str] | None = None,
 ) -> int:
     """Insert the predictions of one model version; return how many rows were written.
 
@@ -50,6 +54,9 @@ def store_predictions(
         row, as ``starcnet_core.scores.score_summaries(scores)`` returns them
         (a published file whose two-decimal scores can tie may give its own
         ``predicted_class``), and optionally ``bald`` (stored as NULL without it).
+    precision, engine : str or sequence of str, optional
+        What computed the scores (e.g. ``int8``, ``openvino``): one for every
+        row, or one per row; NULL when not known (an imported file).
     """
     scores = np.asarray(scores, dtype=np.float64).reshape(-1, 4)
     if len(candidate_ids) != len(scores):
@@ -57,7 +64,8 @@ def store_predictions(
     summary = {name: np.asarray(summaries[name]).reshape(-1) for name in _SUMMARIES}
     if summaries.get("bald") is not None:
         summary["bald"] = np.asarray(summaries["bald"], dtype=np.float64).reshape(-1)
-    if any(len(values) != len(scores) for values in summary.values()):
+    made_by = {"precision": _per_row(precision, len(scores)), "engine": _per_row(engine, len(scores))}
+    if any(len(values) != len(scores) for values in [*summary.values(), *made_by.values()]):
         raise ValueError(f"summaries must have one value per score row ({len(scores)})")
     rows = [
         {
@@ -72,12 +80,20 @@ def store_predictions(
             "margin": float(summary["margin"][i]),
             "entropy": float(summary["entropy"][i]),
             "bald": float(summary["bald"][i]) if "bald" in summary else None,
+            "precision": made_by["precision"][i],
+            "engine": made_by["engine"][i],
         }
         for i, (cid, p) in enumerate(zip(candidate_ids, scores, strict=True))
     ]
     if rows:
         session.execute(insert(Prediction), rows)
     return len(rows)
+
+
+def _per_row(value: str | Sequence[str] | None, n: int) -> list[str | None]:
+    if value is None or isinstance(value, str):
+        return [value] * n
+    return [str(v) for v in value]
 
 
 def active_model_version(session: Session) -> ModelVersion | None:

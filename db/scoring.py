@@ -24,6 +24,7 @@ __all__ = [
     "scored_per_galaxy",
     "paired_predictions",
     "count_predictions",
+    "precision_counts",
     "metrics_rows",
 ]
 
@@ -115,6 +116,18 @@ def count_predictions(session: Session, version_id: int, candidate_ids: Sequence
             .where(Prediction.model_version_id == version_id, in_ids(Prediction.candidate_id, candidate_ids))
         )
     )
+
+
+def precision_counts(session: Session, version_id: int) -> list[tuple[str | None, str | None, int]]:
+    """``(precision, engine, predictions)`` of a model version, most predictions first (None: not recorded)."""
+    n = func.count().label("n")
+    rows = session.execute(
+        select(Prediction.precision, Prediction.engine, n)
+        .where(Prediction.model_version_id == version_id)
+        .group_by(Prediction.precision, Prediction.engine)
+        .order_by(n.desc(), Prediction.precision, Prediction.engine)
+    ).all()
+    return [(precision, engine, int(count)) for precision, engine, count in rows]
 
 
 def metrics_rows(session: Session, version_id: int, galaxy_id: int | None = None) -> list[Any]:

@@ -24,8 +24,9 @@ def prepared_database(tmp_path: Path, *, n_extra: int = 0) -> str:
 
     Galaxy ``ngc9999`` (96 x 120 px mosaics of random sky, six candidates plus
     ``n_extra`` more in a wider field), a catalog pseudo-expert's labels, an
-    active model ``m1`` whose confidence falls with the candidate id, and the
-    experts ``ann`` and ``bob`` (bob labelled candidate 2 as class 2).
+    active model ``m1`` whose confidence falls with the candidate id (its
+    scores recorded as computed in int8 on OpenVINO), and the experts ``ann``
+    and ``bob`` (bob labelled candidate 2 as class 2).
     """
     engine = migrated_engine(tmp_path)
     url = engine.url.render_as_string(hide_password=False)
@@ -50,7 +51,7 @@ def prepared_database(tmp_path: Path, *, n_extra: int = 0) -> str:
             p = np.full(4, (1 - top) / 3)
             p[rank % 4] = top
             scores[cid] = p.tolist()
-        add_model(session, "m1", scores)
+        add_model(session, "m1", scores, precision="int8", engine="openvino")
         add_experts(session, "ann", "bob")
         session.commit()
         bob = session.scalar(select(Candidate.id).where(Candidate.source_id == 2))

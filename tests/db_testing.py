@@ -58,14 +58,22 @@ def add_experts(session: Session, *names: str) -> list[Expert]:
 
 
 def add_model(
-    session: Session, name: str, scores: dict[int, list[float]], *, status: str = "active"
+    session: Session,
+    name: str,
+    scores: dict[int, list[float]],
+    *,
+    status: str = "active",
+    precision: str | None = None,
+    engine: str | None = None,
 ) -> ModelVersion:
-    """A model version with predictions ``candidate id -> [p1, p2, p3, p4]``."""
+    """A model version with predictions ``candidate id -> [p1, p2, p3, p4]`` (computed in ``precision``)."""
     model = ModelVersion(name=name, status=status)
     session.add(model)
     session.flush()
     table = np.array(list(scores.values()))
-    store_predictions(session, model.id, list(scores), table, score_summaries(table))
+    store_predictions(
+        session, model.id, list(scores), table, score_summaries(table), precision=precision, engine=engine
+    )
     return model
 
 

@@ -272,6 +272,8 @@ def test_skip_unsure_and_blind_off_shows_scores_and_others(database_url: str) ->
     app.toggle(key="review_blind").set_value(False).run()
     view = app.session_state["view"]
     assert view.scores is not None and view.labels is not None
+    # the scores say what computed them, as their prediction records it
+    assert _panel(app)["current"]["scores_title"] == "StarcNet scores · int8 on openvino"
     app.button(key="skip").click().run()
     assert app.session_state["view"].source_id == 5
     app.button(key="label_unsure").click().run()
@@ -450,6 +452,14 @@ def test_after_labelling_the_others_labels_are_revealed(database_url: str) -> No
     assert not app.exception
     shown = [caption.value.replace("\\", "") for caption in app.caption]  # markdown escapes off
     assert any("Previous #2: you 1" in text and "bob 2" in text for text in shown), shown
+
+
+def test_the_models_page_counts_the_active_models_predictions_per_precision(database_url: str) -> None:
+    app = _signed_in()
+    app.switch_page("pages/models.py").run()
+    assert not app.exception
+    shown = [caption.value for caption in app.caption]
+    assert any("Computed in: int8 on openvino 6" in text for text in shown), shown
 
 
 def test_an_empty_database_says_what_to_do_on_every_page(

@@ -243,6 +243,16 @@ CASES: list[tuple[str, Callable[[dict], list[str]], str]] = [
     ),
     ("score: unknown version", lambda w: ["score", "--version", "999"], "no model version 999"),
     ("score: unknown galaxy", lambda w: ["score", "--galaxy", "ngc0000"], "no galaxy named 'ngc0000'"),
+    (
+        "score: unknown precision",
+        lambda w: ["score", "--precision", "fp8"],
+        "--precision 'fp8' is not one of",
+    ),
+    (
+        "score: a precision for a background job",
+        lambda w: ["score", "--background", "--precision", "int8"],
+        "--precision applies to scoring now",
+    ),
     ("jobs: rerun an unknown job", lambda w: ["jobs", "rerun", "999"], "no job 999"),
     ("jobs: rerun a non-number", lambda w: ["jobs", "rerun", "abc"], "argument ID: invalid int value: 'abc'"),
     ("agreement: unknown galaxy", lambda w: ["agreement", "--galaxy", "ngc0000"], "ngc0000"),

@@ -9,13 +9,14 @@ import pytest
 from astropy.io import fits
 from db_testing import migrated_engine
 from retrain_testing import starting_model
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from db.engine import session_factory
 from db.models import Candidate, Galaxy, Prediction
 from starcnet_core.errors import UserInputError
 from starcnet_core.io.bands import BANDS
 from starcnet_core.nn import backends
+from webapp.services.model_versions import import_model
 from webapp.services.scoring import mosaic_stamps, request_scoring, score_candidates, unscored_candidates
 
 FILTERS = {"NUV": "f275w", "U": "f336w", "B": "f438w", "V": "f555w", "I": "f814w"}
@@ -74,6 +75,53 @@ def test_scoring_says_how_many_near_ties_fp32_scored(galaxy, monkeypatch) -> Non
         "inference precision bf16 on torch (requested bf16)",
         "near-ties scored in fp32 instead: 3 of the 3 candidates of the reduced precision",
     ]
+    with sessions() as session:
+        assert _precisions(session, version) == {("fp32", "torch")}  # each row says fp32 scored it
+        # with no near-ties every row is bf16's own
+        monkeypatch.setattr(backends, "NEAR_TIE_LOGIT_GAP", -1.0)
+        other = import_model(session, tmp_path / "start.pt", "start again").id
+        assert score_candidates(session, other, precision="bf16") == 3
+        assert _precisions(session, other) == {("bf16", "torch")}
+
+
+def test_the_score_command_scores_in_the_precision_asked_and_says_so(galaxy, monkeypatch, capsys) -> None:
+    from webapp.cli import main
+
+    sessions, tmp_path = galaxy
+    with sessions() as session:
+        version = starting_model(session, tmp_path)
+    monkeypatch.setenv("DATABASE_URL", sessions.kw["bind"].url.render_as_string(hide_password=False))
+    assert main(["score", "--precision", "fp32"]) == 0
+    out = capsys.readouterr().out
+    assert "inference precision fp32 on torch (requested fp32)" in out
+    assert f"stored 3 predictions of model version {version}" in out
+    with sessions() as session:
+        assert _precisions(session, version) == {("fp32", "torch")}
+
+
+def test_the_models_page_line_counts_each_precision_and_predictions_that_do_not_say(galaxy) -> None:
+    from db.scoring import precision_counts
+    from webapp.services.model_versions import precision_text, scoring_status
+
+    sessions, tmp_path = galaxy
+    with sessions() as session:
+        version = starting_model(session, tmp_path)
+        assert score_candidates(session, version, precision="fp32") == 3
+        first = session.scalars(select(Prediction.id).order_by(Prediction.id)).first()
+        # as an imported file's rows, or rows stored before the columns existed
+        session.execute(update(Prediction).where(Prediction.id == first).values(precision=None, engine=None))
+        assert precision_counts(session, version) == [("fp32", "torch", 2), (None, None, 1)]
+        assert scoring_status(session)["precisions"] == precision_counts(session, version)
+    assert precision_text([("int8", "openvino", 2950), ("fp32", "torch", 50), (None, None, 12)]) == (
+        "Computed in: int8 on openvino 2,950 · fp32 on torch 50 · not recorded 12"
+    )
+    assert precision_text([]) == ""
+
+
+def _precisions(session, version: int) -> set[tuple[str | None, str | None]]:
+    """The (precision, engine) pairs the predictions of a version record."""
+    query = select(Prediction.precision, Prediction.engine).where(Prediction.model_version_id == version)
+    return set(session.execute(query).tuples().all())
 
 
 def test_scoring_stores_usable_predictions_once(galaxy) -> None:
@@ -84,6 +132,7 @@ def test_scoring_stores_usable_predictions_once(galaxy) -> None:
         said: list[str] = []
         assert score_candidates(session, version, chunk=2, precision="fp32", log=said.append) == 3
         assert said == ["inference precision fp32 on torch (requested fp32)"]  # told once, not per chunk
+        assert _precisions(session, version) == {("fp32", "torch")}
         assert len(unscored_candidates(session, version)) == 1  # the edge candidate stays unscored
         assert score_candidates(session, version, unscored_candidates(session, version)) == 0
         assert session.scalar(select(func.count()).select_from(Prediction)) == 3
@@ -108,7 +157,6 @@ def test_scores_and_bald_come_from_one_pass_of_the_convolutions(tmp_path, monkey
     from starcnet_core.nn.model import StarcNet
     from starcnet_core.training.finetune import conv_features, head_bald
     from webapp.services import scoring
-    from webapp.services.model_versions import import_model
 
     monkeypatch.setenv("STARCNET_DATA_DIR", str(tmp_path / "data"))
     sessions = session_factory(migrated_engine(tmp_path))
@@ -148,8 +196,12 @@ def test_a_quick_retrain_is_scored_from_cached_features_without_their_stamps(tmp
 
     from starcnet_core.nn.checkpoint import save_checkpoint
     from starcnet_core.nn.predict import predict_stamps
-    from starcnet_core.training.finetune import FeatureCache, QuickFinetuneConfig, finetune_head
-    from webapp.services.model_versions import import_model
+    from starcnet_core.training.finetune import (
+        CACHED_FEATURES_PRECISION,
+        FeatureCache,
+        QuickFinetuneConfig,
+        finetune_head,
+    )
     from webapp.services.scoring import load_version_model
 
     monkeypatch.setenv("STARCNET_DATA_DIR", str(tmp_path / "data"))
@@ -174,6 +226,16 @@ def test_a_quick_retrain_is_scored_from_cached_features_without_their_stamps(tmp
 
         assert score_candidates(session, child, stamps=counting_stamps, chunk=5, features=cache) == 24
         assert sorted(requested) == sorted(ids[10:].tolist())  # the labelled ten came from the cache
+        made_by = dict(
+            session.execute(
+                select(Prediction.candidate_id, Prediction.precision).where(
+                    Prediction.model_version_id == child
+                )
+            ).all()
+        )
+        # the cache's float16 features say so; the other 14 are too few for auto to leave fp32
+        assert {made_by[int(i)] for i in labelled} == {CACHED_FEATURES_PRECISION}
+        assert {made_by[int(i)] for i in ids[10:]} == {"fp32"}
         rows = session.execute(
             select(Prediction.candidate_id, Prediction.p1, Prediction.p2, Prediction.p3, Prediction.p4).where(
                 Prediction.model_version_id == child

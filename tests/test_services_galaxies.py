@@ -19,7 +19,7 @@ from db_testing import add_galaxy, add_model, migrated_engine
 from sqlalchemy import func, select
 
 from db.engine import session_factory
-from db.models import Candidate, Expert, Galaxy, Label, Prediction
+from db.models import Candidate, Expert, Galaxy, Label, ModelVersion, Prediction
 from starcnet_core.errors import UserInputError
 from webapp.cli import main
 from webapp.services.agreement import agreement_report
@@ -193,6 +193,45 @@ def test_exports(session, tmp_path, fmt):
     if fmt in ("ecsv", "fits"):
         back = Table.read(out)
         assert list(back["id"]) == [1, 2, 3, 4, 5] and list(back["votes_2"]) == [0, 1, 0, 0, 0]
+
+
+def test_exports_say_what_computed_each_prediction(session, tmp_path):
+    from db.predictions import store_predictions
+    from starcnet_core.scores import score_summaries
+
+    import_galaxy(session, write_galaxy(tmp_path / "tiny"), name="solo")
+    tab = tmp_path / "pred.tab"
+    tab.write_text("1\t32\t32\t1\t[0.70 - 0.10 - 0.10 - 0.10]\r\n")
+    import_predictions(session, tab, galaxy="solo", model="published")
+    # the published file does not say what computed it
+    assert list(galaxy_table(session, "solo", model="published")["precision"]) == [""] * 5
+    ids = session.scalars(select(Candidate.id).order_by(Candidate.source_id)).all()
+    scores = np.array([[0.4, 0.3, 0.2, 0.1], [0.1, 0.2, 0.3, 0.4]])
+    version = ModelVersion(name="scored", status="proposed")
+    session.add(version)
+    session.flush()
+    store_predictions(
+        session,
+        version.id,
+        [ids[0], ids[2]],
+        scores,
+        score_summaries(scores),
+        precision=["int8", "fp32"],  # the second a near-tie that fp32 scored
+        engine=["openvino", "torch"],
+    )
+    table = galaxy_table(session, "solo", model="scored")
+    assert list(table["precision"]) == ["int8", "", "fp32", "", ""]
+    assert list(table["engine"]) == ["openvino", "", "torch", "", ""]
+    out = export_galaxy(session, "solo", "ecsv", tmp_path / "solo.ecsv", model="scored")
+    assert list(Table.read(out)["precision"].filled("")) == ["int8", "", "fp32", "", ""]
+    csv_rows = (
+        export_galaxy(session, "solo", "csv", tmp_path / "solo.csv", model="scored").read_text().splitlines()
+    )
+    assert csv_rows[0].endswith(",precision,engine") and csv_rows[1].endswith(",int8,openvino")
+    with pytest.raises(ValueError, match="one value per score row"):
+        store_predictions(
+            session, version.id, [ids[1]], scores[:1], score_summaries(scores[:1]), precision=["int8", "fp32"]
+        )
 
 
 @pytest.mark.shared_data

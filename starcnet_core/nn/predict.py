@@ -91,8 +91,7 @@ class Predictions:
     def to_table(self) -> Table:
         """One row per stamp: ``pred_class``, ``p1``..``pK``, ``confidence``, ``margin``, ``entropy``, ``precision``, ``engine``.
 
-        ``precision`` and ``engine`` are those that scored the row: ``fp32`` on
-        ``torch`` for the near-ties of a reduced precision (:attr:`in_fp32`).
+        ``precision`` and ``engine`` are those that scored the row (:meth:`row_precision`).
         """
         summaries = self.summaries
         table = Table({"pred_class": summaries["predicted_class"]})
@@ -100,10 +99,17 @@ class Predictions:
             table[f"p{k + 1}"] = self.scores[:, k]
         for name in ("confidence", "margin", "entropy"):
             table[name] = summaries[name]
-        in_fp32 = np.zeros(len(self.scores), bool) if self.in_fp32 is None else self.in_fp32
-        table["precision"] = np.where(in_fp32, "fp32", self.precision)
-        table["engine"] = np.where(in_fp32, "torch", self.engine)
+        table["precision"], table["engine"] = self.row_precision()
         return table
+
+    def row_precision(self) -> tuple[np.ndarray, np.ndarray]:
+        """The precision and the engine that scored each row (str arrays).
+
+        The backend's own, except ``fp32`` on ``torch`` for the near-ties of a
+        reduced precision (:attr:`in_fp32`).
+        """
+        in_fp32 = np.zeros(len(self.scores), bool) if self.in_fp32 is None else self.in_fp32
+        return np.where(in_fp32, "fp32", self.precision), np.where(in_fp32, "torch", self.engine)
 
 
 def dihedral_views(batch: torch.Tensor) -> list[torch.Tensor]:

@@ -38,6 +38,7 @@ __all__ = [
     "QuickFinetuneConfig",
     "FinetuneResult",
     "FeatureCache",
+    "CACHED_FEATURES_PRECISION",
     "normalise_stamps",
     "conv_features",
     "finetune_head",
@@ -503,6 +504,10 @@ def _no_features(model: StarcNet, band_mean: np.ndarray) -> np.ndarray:
 
 #: Default size limit of a :class:`FeatureCache` (bytes), before the least recently used shards go.
 FEATURE_CACHE_MAX_BYTES = 50 * 2**30
+
+#: The precision scores from a :class:`FeatureCache` are recorded with: fp32 convolutions kept
+#: as float16 (about 1e-3 from fp32's scores), the fully connected layers in fp32 on torch.
+CACHED_FEATURES_PRECISION = "fp16-features"
 
 
 class FeatureCache:

@@ -76,6 +76,13 @@ def field_map_payload(image: np.ndarray, factor: int, x: float, y: float, side: 
     }
 
 
+def _scores_title(view: CandidateView) -> str:
+    """The scores panel title, with the precision and engine that computed them where recorded."""
+    if view.scored_with is None:
+        return "StarcNet scores"
+    return "StarcNet scores · " + " on ".join(part for part in view.scored_with if part)
+
+
 def candidate_payload(
     view: CandidateView,
     *,
@@ -173,7 +180,7 @@ def candidate_payload(
             {"name": f"{k} {CLASS_NAMES[k]}", "p": float(p), "colour": CLASS_COLOURS[k]}
             for k, p in zip(range(1, 5), view.scores, strict=True)
         ],
-        "scores_title": "StarcNet scores",
+        "scores_title": _scores_title(view),
         "scores_note": scores_note,
         "lines": lines,
         "previous_id": previous_id,

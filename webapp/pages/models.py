@@ -29,6 +29,7 @@ from webapp.services.labels import get_expert
 from webapp.services.model_versions import (
     can_roll_back,
     list_versions,
+    precision_text,
     promote_version,
     promotion_review,
     rollback_version,
@@ -164,7 +165,8 @@ if right.button("Score every galaxy now with the active model", disabled=active 
     st.rerun()
 unscored = sum(g["n_usable"] - g["n_scored"] for g in scoring["galaxies"].values())
 right.caption(
-    f"{unscored} usable candidates not scored by the active model; {len(pending)} scoring job(s) pending."
+    f"{unscored} usable candidates not scored by the active model; {len(pending)} scoring job(s) pending. "
+    + precision_text(scoring["precisions"])
 )
 
 others = [v for v in versions if v.status != "active"]

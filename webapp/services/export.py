@@ -58,6 +58,8 @@ EXPORT_COLUMNS: tuple[str, ...] = (
     "p2",
     "p3",
     "p4",
+    "precision",
+    "engine",
 )
 
 
@@ -74,6 +76,11 @@ def _model(session: Session, model: str | None) -> ModelVersion | None:
 _CHUNK_ROWS = 20_000
 
 _FLOAT_COLUMNS = ("x", "y", "ra", "dec", "mag_V", "consensus_mean", "agreement", "p1", "p2", "p3", "p4")
+_TEXT_COLUMNS = ("precision", "engine")
+
+
+def _column_dtype(name: str) -> type:
+    return float if name in _FLOAT_COLUMNS else str if name in _TEXT_COLUMNS else int
 
 
 def _chunks(
@@ -109,6 +116,9 @@ def _chunks(
         chunk["pred_class"] = np.array(columns[13], dtype=np.int64)
         for k in range(4):
             chunk[f"p{k + 1}"] = floats[14 + k]
+        # "" where there is no prediction, or it was imported without saying
+        chunk["precision"] = np.array([p or "" for p in columns[18]], dtype=str)
+        chunk["engine"] = np.array([e or "" for e in columns[19]], dtype=str)
         yield chunk
 
 
@@ -118,8 +128,9 @@ def galaxy_table(session: Session, galaxy: str, *, model: str | None = None) -> 
     Columns: ``id``, ``x``, ``y`` (1-based pixels), ``ra``, ``dec`` (deg),
     ``mag_V``, ``usable``, ``consensus`` (1-4; 0 none; -1 undecided),
     ``consensus_mean``, ``n_votes``, ``n_unsure``, ``agreement``,
-    ``votes_1``..``votes_4``, ``pred_class`` (0 without prediction) and ``p1``..``p4``
-    of ``model`` (default the active version; NaN without prediction).
+    ``votes_1``..``votes_4``, ``pred_class`` (0 without prediction), ``p1``..``p4``
+    of ``model`` (default the active version; NaN without prediction), and the
+    ``precision`` and ``engine`` that computed them ("" where not recorded).
     """
     with use_case(session):
         galaxy_id = galaxy_id_of(session, galaxy)
@@ -128,9 +139,7 @@ def galaxy_table(session: Session, galaxy: str, *, model: str | None = None) -> 
     table = Table()
     for name in EXPORT_COLUMNS:
         parts = [chunk[name] for chunk in chunks]
-        table[name] = (
-            np.concatenate(parts) if parts else np.zeros(0, dtype=float if name in _FLOAT_COLUMNS else int)
-        )
+        table[name] = np.concatenate(parts) if parts else np.zeros(0, dtype=_column_dtype(name))
     table.meta.update({"galaxy": galaxy, "model": version.name if version else ""})
     return table
 

@@ -25,7 +25,7 @@ from db.engine import use_case
 from db.models import ModelVersion
 from db.predictions import active_model_version
 from db.registry import VersionInfo
-from db.scoring import paired_predictions, scored_per_galaxy, usable_per_galaxy
+from db.scoring import paired_predictions, precision_counts, scored_per_galaxy, usable_per_galaxy
 from starcnet_core.errors import UserInputError
 from starcnet_core.evaluation.evaluate import CLASSES
 from starcnet_core.groupings import BINARY, group_labels
@@ -44,6 +44,7 @@ __all__ = [
     "rollback_version",
     "who_trained_and_promoted",
     "scoring_status",
+    "precision_text",
     "score_now",
     "science_diff",
 ]
@@ -277,7 +278,9 @@ def scoring_status(session: Session) -> dict[str, Any]:
     dict
         ``active_id`` (None without an active version); ``galaxies``: galaxy
         id -> ``{"n_usable", "n_scored"}``; ``jobs``: the pending score jobs
-        (:class:`db.jobs.JobInfo`), oldest first.
+        (:class:`db.jobs.JobInfo`), oldest first; ``precisions``: the active
+        version's ``(precision, engine, predictions)``, most first
+        (:func:`db.scoring.precision_counts`).
     """
     with use_case(session):
         active = active_model_version(session)
@@ -289,7 +292,21 @@ def scoring_status(session: Session) -> dict[str, Any]:
                 g: {"n_usable": int(n), "n_scored": int(scored.get(g, 0))} for g, n in usable.items()
             },
             "jobs": jobs.active_jobs(session, frozenset({"score"})),
+            "precisions": precision_counts(session, active.id) if active is not None else [],
         }
+
+
+def precision_text(precisions: list[tuple[str | None, str | None, int]]) -> str:
+    """One line of how many predictions each precision and engine computed ("" when none).
+
+    ``precisions`` as :func:`scoring_status` gives them; predictions that do not
+    say (imported files, or stored before they were recorded) are counted as such.
+    """
+    parts = [
+        f"{' on '.join(p for p in (precision, engine) if p) if precision else 'not recorded'} {n:,}"
+        for precision, engine, n in precisions
+    ]
+    return "Computed in: " + " · ".join(parts) if parts else ""
 
 
 def score_now(session: Session, *, galaxy_id: int | None = None, by: str | None = None) -> int:

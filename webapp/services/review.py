@@ -100,7 +100,9 @@ class CandidateView:
     (NaN beyond the mosaic edge shows black) and ``neighbours`` the other
     candidates in it; ``north_east`` the unit vectors of north and east on the
     pixel grid (None without a WCS), ``arcsec_per_px`` the pixel scale;
-    ``flagged`` whether the expert's standing label carries their flag.
+    ``flagged`` whether the expert's standing label carries their flag;
+    ``scored_with`` the precision and engine that computed the scores (None
+    when not recorded, as for an imported file).
     """
 
     candidate_id: int
@@ -128,6 +130,7 @@ class CandidateView:
     north_east: tuple[tuple[float, float], tuple[float, float]] | None = None
     arcsec_per_px: float | None = None
     flagged: bool = False
+    scored_with: tuple[str, str] | None = None
 
 
 def network_views(stamp: np.ndarray, config: StarcNetConfig | None = None) -> list[np.ndarray]:
@@ -291,6 +294,9 @@ def build_candidate_view(
             model_version_id=version_id,
             scores=(prediction.p1, prediction.p2, prediction.p3, prediction.p4) if prediction else None,
             predicted_class=prediction.predicted_class if prediction else None,
+            scored_with=(prediction.precision, prediction.engine or "")
+            if prediction is not None and prediction.precision
+            else None,
             photometry={
                 **{f"m_{band}": getattr(candidate, f"mag_{band.lower()}") for band in BANDS},
                 "CI": candidate.ci,

@@ -183,8 +183,9 @@ def score_candidates(
     precision : str
         Inference backend (:func:`starcnet_core.nn.backends.select_backend`; default ``auto``).
     log : callable, optional
-        Told once which precision computed the scores (a job's log is its record),
-        and at the end how many candidates were near-ties that fp32 scored instead.
+        Told once which precision computed the scores, and at the end how many
+        candidates were near-ties that fp32 scored instead (each stored
+        prediction also records its own precision and engine).
     bald_passes : int, optional
         MC-dropout passes of the fully connected layers behind each stored BALD
         score (the queue's ``most_informative`` order); default
@@ -223,9 +224,16 @@ def score_candidates(
         if usable.any():
             predicted = predict_stamps(loaded, batch_stamps[usable], precision=precision, bald_passes=passes)
             summaries = {**predicted.summaries, "bald": predicted.bald}
+            precisions, engines = predicted.row_precision()
             with use_case(session):
                 stored += store_predictions(
-                    session, version_id, batch[usable].tolist(), predicted.scores, summaries
+                    session,
+                    version_id,
+                    batch[usable].tolist(),
+                    predicted.scores,
+                    summaries,
+                    precision=precisions,
+                    engine=engines,
                 )
             used = (predicted.precision, predicted.engine)
             if log is not None and used not in said:
@@ -256,7 +264,7 @@ def _score_cached(
     session: Session, version_id: int, loaded: Any, ids: np.ndarray, features: FeatureCache, passes: int
 ) -> tuple[int, np.ndarray]:
     """Score the candidates whose conv features are cached; returns (stored, ids still to score)."""
-    from starcnet_core.training.finetune import head_probabilities
+    from starcnet_core.training.finetune import CACHED_FEATURES_PRECISION, head_probabilities
 
     found, cached = features.lookup(loaded.model, ids, loaded.band_mean)
     if not found.any():
@@ -264,7 +272,15 @@ def _score_cached(
     scores = head_probabilities(loaded.model, cached, temperature=loaded.temperature)
     summaries = {**score_summaries(scores), "bald": _bald(loaded, cached, passes)}
     with use_case(session):
-        stored = store_predictions(session, version_id, ids[found].tolist(), scores, summaries)
+        stored = store_predictions(
+            session,
+            version_id,
+            ids[found].tolist(),
+            scores,
+            summaries,
+            precision=CACHED_FEATURES_PRECISION,
+            engine="torch",
+        )
     return stored, ids[~found]
 
 
