@@ -39,15 +39,20 @@ import uuid
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.run_all import instruction_sets, machine_description  # noqa: E402
 from db import jobs  # noqa: E402
-from db.engine import drop_postgres_database, make_engine, session_factory, use_case  # noqa: E402
+from db.engine import (  # noqa: E402
+    create_postgres_database,
+    drop_postgres_database,
+    make_engine,
+    session_factory,
+    use_case,
+)
 from db.migrate import upgrade  # noqa: E402
 from db.models import Candidate, Expert, Galaxy, Label  # noqa: E402
 from webapp.cli import main as webapp_main  # noqa: E402
@@ -164,11 +169,7 @@ def concurrency_round(url: str, n: int, n_labels: int, n_writes: int, seed: int,
 
 def _postgres_url(server: str) -> tuple[str, str]:
     name = f"starcnet_rel_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return make_url(server).set(database=name).render_as_string(hide_password=False), name
+    return create_postgres_database(server, name), name
 
 
 def concurrency(rounds: int, n: int, n_labels: int, n_writes: int, folder: Path) -> dict[str, list[dict]]:

@@ -42,7 +42,6 @@ from pathlib import Path
 
 import numpy as np
 from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -50,7 +49,13 @@ from benchmarks.bench_db import timed as median_ms  # noqa: E402
 from benchmarks.run_all import instruction_sets  # noqa: E402
 from db import jobs  # noqa: E402
 from db.consensus import consensus, from_counts, refresh_consensus_cache  # noqa: E402
-from db.engine import drop_postgres_database, make_engine, session_factory, use_case  # noqa: E402
+from db.engine import (  # noqa: E402
+    create_postgres_database,
+    drop_postgres_database,
+    make_engine,
+    session_factory,
+    use_case,
+)
 from db.migrate import upgrade  # noqa: E402
 from db.models import Candidate, Expert, Galaxy, Job, Label, ModelVersion, Prediction, Vote  # noqa: E402
 from db.queue import review_queue  # noqa: E402
@@ -309,13 +314,7 @@ def prepared_database(backend: str, folder: Path, n: int) -> str:
     server = os.environ.get("STARCNET_TEST_POSTGRES_URL")
     if not server:
         raise SystemExit("bench_scale: set STARCNET_TEST_POSTGRES_URL (or pass --backends sqlite)")
-    name = f"starcnet_scale_{n}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        if connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}) is None:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return make_url(server).set(database=name).render_as_string(hide_password=False)
+    return create_postgres_database(server, f"starcnet_scale_{n}", exist_ok=True)
 
 
 def timed(function, repeat: int) -> float:
@@ -486,15 +485,8 @@ def postgres_url() -> tuple[str, callable]:
     if not server:
         raise SystemExit("bench_scale: set STARCNET_TEST_POSTGRES_URL (or pass --backends sqlite)")
     name = f"starcnet_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        admin.dispose()
-        drop_postgres_database(server, name)
-
-    return make_url(server).set(database=name).render_as_string(hide_password=False), drop
+    url = create_postgres_database(server, name)
+    return url, lambda: drop_postgres_database(server, name)
 
 
 def database(backend: str, tmp: Path, tag: str) -> tuple[str, callable]:

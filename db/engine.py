@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session, SessionTransactionOrigin, sessionmaker
 
 __all__ = [
     "DATABASE_FILE",
+    "create_postgres_database",
     "data_dir",
     "database_url",
     "drop_postgres_database",
@@ -141,6 +142,22 @@ def use_case(session: Session) -> Iterator[Session]:
 
 
 _INSUFFICIENT_PRIVILEGE = "42501"  # PostgreSQL's SQLSTATE
+
+
+def create_postgres_database(server: str, name: str, *, exist_ok: bool = False) -> str:
+    """Create the database ``name`` on the PostgreSQL ``server`` (a URL); return its URL.
+
+    With ``exist_ok`` an existing database of that name is kept as it is.
+    """
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            exists = connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+            if exists is None or not exist_ok:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return make_url(server).set(database=name).render_as_string(hide_password=False)
 
 
 def drop_postgres_database(server: str, name: str) -> None:

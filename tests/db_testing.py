@@ -10,11 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from db.engine import drop_postgres_database, make_engine
+from db.engine import create_postgres_database, drop_postgres_database, make_engine
 from db.migrate import upgrade
 from db.models import Candidate, Expert, Galaxy, ModelVersion
 from db.predictions import store_predictions
@@ -87,11 +86,8 @@ def postgres_database() -> Iterator[str]:
     if not server:
         pytest.skip("STARCNET_TEST_POSTGRES_URL is not set")
     name = f"starcnet_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
+    url = create_postgres_database(server, name)
     try:
-        yield make_url(server).set(database=name).render_as_string(hide_password=False)
+        yield url
     finally:
         drop_postgres_database(server, name)
