@@ -251,8 +251,9 @@ CASES: list[tuple[str, Callable[[dict], list[str]], str]] = [
     (
         "score: a precision for a background job",
         lambda w: ["score", "--background", "--precision", "int8"],
-        "--precision applies to scoring now",
+        "a background job scores with its worker's --precision",
     ),
+    ("worker: unknown precision", lambda w: ["worker", "--once", "--precision", "int4"], "is not one of"),
     ("jobs: rerun an unknown job", lambda w: ["jobs", "rerun", "999"], "no job 999"),
     ("jobs: rerun a non-number", lambda w: ["jobs", "rerun", "abc"], "argument ID: invalid int value: 'abc'"),
     ("agreement: unknown galaxy", lambda w: ["agreement", "--galaxy", "ngc0000"], "ngc0000"),

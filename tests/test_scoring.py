@@ -99,6 +99,25 @@ def test_the_score_command_scores_in_the_precision_asked_and_says_so(galaxy, mon
         assert _precisions(session, version) == {("fp32", "torch")}
 
 
+def test_a_worker_scores_its_jobs_in_its_precision(galaxy, monkeypatch) -> None:
+    from webapp.cli import main
+
+    monkeypatch.setattr(backends, "_BUILT", OrderedDict())
+    monkeypatch.setattr(backends, "AGREEMENT", 0.0)  # bf16 is used whatever its check finds
+    monkeypatch.setattr(backends, "NEAR_TIE_LOGIT_GAP", -1.0)  # and decides every candidate itself
+    sessions, tmp_path = galaxy
+    with sessions() as session:
+        version = starting_model(session, tmp_path)
+        request_scoring(session)
+        session.commit()
+    monkeypatch.setenv("DATABASE_URL", sessions.kw["bind"].url.render_as_string(hide_password=False))
+    assert main(["score", "--background", "--precision", "bf16"]) == 2  # the worker's choice, not the job's
+    assert main(["worker", "--once", "--precision", "bf16"]) == 0
+    with sessions() as session:
+        assert len(unscored_candidates(session, version)) == 1  # all but the edge candidate
+        assert _precisions(session, version) == {("bf16", "torch")}
+
+
 def test_the_models_page_line_counts_each_precision_and_predictions_that_do_not_say(galaxy) -> None:
     from db.scoring import precision_counts
     from webapp.services.model_versions import precision_text, scoring_status

@@ -137,18 +137,21 @@ class JobContext:
 JobHandler = Callable[[sessionmaker[Session], JobContext], dict[str, Any]]
 
 
-def default_handlers(**stamp_source: Any) -> dict[str, JobHandler]:
+def default_handlers(*, precision: str = "auto", **stamp_source: Any) -> dict[str, JobHandler]:
     """The job kinds of StarcNet Studio: ``retrain``, ``score`` and its shards ``score_shard``, ``evaluate`` (held-out re-measurement).
 
     ``stamps=loader`` replaces where both take candidate stamps from (default:
     the stored mosaics; tests pass a loader of synthetic stamps).
+    ``precision`` is the inference backend the scoring jobs use (default
+    ``auto``; ``fp32`` on every worker keeps a survey's classes identical
+    whichever machines score it).
     """
     from webapp.services import held_out, retrain, scoring
 
     return {
         "retrain": retrain.retrain_job_handler(**stamp_source),
-        "score": scoring.score_job_handler(**stamp_source),
-        "score_shard": scoring.score_shard_handler(**stamp_source),
+        "score": scoring.score_job_handler(**stamp_source, precision=precision),
+        "score_shard": scoring.score_shard_handler(**stamp_source, precision=precision),
         "evaluate": held_out.evaluate_job_handler(**stamp_source),
     }
 

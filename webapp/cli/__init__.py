@@ -7,7 +7,14 @@ from collections.abc import Sequence
 
 from starcnet_core.commandline import build_parser, run
 
-__all__ = ["main", "add_database_argument", "add_by_argument", "expert_name"]
+__all__ = [
+    "main",
+    "add_database_argument",
+    "add_by_argument",
+    "add_precision_argument",
+    "precision_of",
+    "expert_name",
+]
 
 
 def add_database_argument(parser: argparse.ArgumentParser) -> None:
@@ -22,6 +29,27 @@ def add_by_argument(parser: argparse.ArgumentParser, action: str) -> None:
     parser.add_argument(
         "--by", metavar="NAME", help=f"the expert who {action} (must exist; recorded with the job)"
     )
+
+
+def add_precision_argument(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--precision``: the inference backend ``what`` (e.g. "scores") uses; check it with :func:`precision_of`."""
+    parser.add_argument(
+        "--precision",
+        default="auto",
+        help=f"inference backend {what} with: auto (default: the fastest that agrees with fp32 on this "
+        "machine), fp32 (the published bits, the same classes on every machine), bf16, int8 or "
+        "fp32-openvino; each prediction records the one that computed it",
+    )
+
+
+def precision_of(args: argparse.Namespace) -> str:
+    """``args.precision``, refused (exit status 2) unless it is one of the backends."""
+    from starcnet_core.errors import UserInputError
+    from starcnet_core.nn.backends import PRECISIONS  # torch loads only for a command that scores
+
+    if args.precision not in PRECISIONS:
+        raise UserInputError(f"--precision {args.precision!r} is not one of {', '.join(PRECISIONS)}")
+    return args.precision
 
 
 def expert_name(session, name: str | None) -> str | None:  # noqa: ANN001 - a SQLAlchemy Session

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from starcnet_core.errors import UserInputError
-from webapp.cli import add_database_argument
+from webapp.cli import add_database_argument, add_precision_argument, precision_of
 from webapp.services.database import open_database
 from webapp.services.scoring import feature_cache, request_scoring, score_candidates, scoring_target
 
@@ -16,25 +16,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("score", help="store a model version's predictions for the candidates")
     parser.add_argument("--version", type=int, help="model version id (default: the active one)")
     parser.add_argument("--galaxy", help="only this galaxy (default: every galaxy)")
-    parser.add_argument(
-        "--precision",
-        default="auto",
-        help="inference backend: auto (default: the fastest that agrees with fp32 on this machine), "
-        "fp32 (the published bits), bf16, int8 or fp32-openvino; each prediction records the one "
-        "that computed it",
-    )
+    add_precision_argument(parser, "it scores")
     parser.add_argument("--background", action="store_true", help="queue a job for the worker instead")
     add_database_argument(parser)
     parser.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    from starcnet_core.nn.backends import PRECISIONS  # torch loads only when scoring
-
-    if args.precision not in PRECISIONS:
-        raise UserInputError(f"--precision {args.precision!r} is not one of {', '.join(PRECISIONS)}")
-    if args.background and args.precision != "auto":
-        raise UserInputError("--precision applies to scoring now; background jobs choose auto")
+    precision = precision_of(args)
+    if args.background and precision != "auto":
+        raise UserInputError(
+            "--precision applies to scoring now; a background job scores with its worker's --precision"
+        )
     database = open_database(args.database_url)
     with database.sessions() as session:
         version, galaxy_id = scoring_target(session, args.version, args.galaxy)
@@ -48,7 +41,7 @@ def _run(args: argparse.Namespace) -> int:
             galaxy_id=galaxy_id,
             progress=lambda f, message: print(message, flush=True),
             features=feature_cache(),
-            precision=args.precision,
+            precision=precision,
             log=print,
         )
     print(f"stored {n} predictions of model version {version}")

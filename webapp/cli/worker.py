@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import logging
 
-from webapp.cli import add_database_argument
+from webapp.cli import add_database_argument, add_precision_argument, precision_of
 from webapp.services.database import open_database
-from webapp.worker import Worker
+from webapp.worker import Worker, default_handlers
 
 __all__ = ["register"]
 
@@ -23,13 +23,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=60.0,
         help="seconds without heartbeat before a job counts as lost",
     )
+    add_precision_argument(parser, "this worker's scoring jobs score")
     parser.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
+    precision = precision_of(args)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     database = open_database(args.database_url)
-    worker = Worker(database.engine, poll_s=args.poll, stale_after_s=args.stale_after)
+    worker = Worker(
+        database.engine,
+        default_handlers(precision=precision),
+        poll_s=args.poll,
+        stale_after_s=args.stale_after,
+    )
     count = worker.run(idle_exit=args.once)
     print(f"worker {worker.worker_id}: ran {count} job(s)")
     return 0

@@ -247,7 +247,9 @@ def score_candidates(
         if progress is not None:
             progress((start + len(batch)) / len(ids), f"scored {start + len(batch)} of {len(ids)} candidates")
     if log is not None and reduced:
-        log(f"near-ties scored in fp32 instead: {near_ties} of the {reduced} candidates of the reduced precision")
+        log(
+            f"near-ties scored in fp32 instead: {near_ties} of the {reduced} candidates of the reduced precision"
+        )
     return stored
 
 
@@ -383,7 +385,9 @@ def plan_shards(
     return shards
 
 
-def _score_shard(sessions: sessionmaker[Session], context: Any, shard: Shard, stamps: StampLoader) -> int:
+def _score_shard(
+    sessions: sessionmaker[Session], context: Any, shard: Shard, stamps: StampLoader, precision: str
+) -> int:
     with sessions() as session:
         return score_candidates(
             session,
@@ -395,17 +399,21 @@ def _score_shard(sessions: sessionmaker[Session], context: Any, shard: Shard, st
             progress=context.progress,
             should_stop=context.should_stop,
             features=feature_cache(),
+            precision=precision,
             log=context.log,
         )
 
 
-def score_job_handler(stamps: StampLoader = mosaic_stamps) -> Callable[[sessionmaker[Session], Any], dict]:
+def score_job_handler(
+    stamps: StampLoader = mosaic_stamps, precision: str = "auto"
+) -> Callable[[sessionmaker[Session], Any], dict]:
     """The worker handler of ``score`` jobs (params ``model_version_id``, optional ``galaxy_id``, ``shard_size``).
 
     The job plans its shards (:func:`plan_shards`), queues all but the first
     as ``score_shard`` jobs for any worker to take, and scores the first
     itself; a survey that fits one shard is one job. Reuses the app's feature
-    cache (:func:`feature_cache`) for the candidates it holds.
+    cache (:func:`feature_cache`) for the candidates it holds. ``precision``
+    is the inference backend this worker scores with (:func:`score_candidates`).
     """
 
     def run_score_job(sessions: sessionmaker[Session], context: Any) -> dict[str, Any]:
@@ -417,14 +425,16 @@ def score_job_handler(stamps: StampLoader = mosaic_stamps) -> Callable[[sessionm
             )
             queued = jobs.enqueue_many(session, "score_shard", [shard.params() for shard in shards[1:]])
         context.log(f"{sum(s.n_candidates for s in shards)} candidates to score in {len(shards)} shard(s)")
-        n = _score_shard(sessions, context, shards[0], stamps) if shards else 0
+        n = _score_shard(sessions, context, shards[0], stamps, precision) if shards else 0
         context.log(f"stored {n} predictions; {len(queued)} shard job(s) queued for the workers")
         return {"n_scored": n, "shard_jobs": queued}
 
     return run_score_job
 
 
-def score_shard_handler(stamps: StampLoader = mosaic_stamps) -> Callable[[sessionmaker[Session], Any], dict]:
+def score_shard_handler(
+    stamps: StampLoader = mosaic_stamps, precision: str = "auto"
+) -> Callable[[sessionmaker[Session], Any], dict]:
     """The worker handler of ``score_shard`` jobs (params: the fields of :class:`Shard`).
 
     Scores what of its shard is still unscored, so a shard resumed after its
@@ -432,7 +442,7 @@ def score_shard_handler(stamps: StampLoader = mosaic_stamps) -> Callable[[sessio
     """
 
     def run_shard_job(sessions: sessionmaker[Session], context: Any) -> dict[str, Any]:
-        n = _score_shard(sessions, context, Shard(**context.params), stamps)
+        n = _score_shard(sessions, context, Shard(**context.params), stamps, precision)
         context.log(f"stored {n} predictions")
         return {"n_scored": n}
 
