@@ -5,14 +5,18 @@ One definition for the whole project: the database stores what
 uncertainty measures are read off it, so the queue orders candidates by the
 same numbers the active-learning benchmark measured. Scores are the ``(N, K)``
 softmax outputs, columns classes 1..K; a zero score contributes nothing to the
-entropy (the limit of ``p log p``).
+entropy (the limit of ``p log p``). :func:`scored_with` and
+:func:`scored_with_counts` name what computed a set of scores (a precision on
+an engine) wherever scores are shown or counted.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 
-__all__ = ["score_summaries", "mutual_information"]
+__all__ = ["score_summaries", "mutual_information", "scored_with", "scored_with_counts"]
 
 
 def score_summaries(scores: np.ndarray) -> dict[str, np.ndarray]:
@@ -60,6 +64,18 @@ def mutual_information(passes: np.ndarray) -> np.ndarray:
     if passes.ndim != 3 or len(passes) < 2:
         raise ValueError("bald needs (S, N, K) scores of at least two stochastic passes")
     return _entropy(passes.mean(axis=0)) - _entropy(passes).mean(axis=0)
+
+
+def scored_with(precision: str | None, engine: str | None) -> str:
+    """``int8 on openvino``: the precision and engine that computed scores; ``not recorded`` without a precision."""
+    if not precision:
+        return "not recorded"
+    return " on ".join(part for part in (precision, engine) if part)
+
+
+def scored_with_counts(counts: Iterable[tuple[str | None, str | None, int]], separator: str = ", ") -> str:
+    """``int8 on openvino 2,950, fp32 on torch 50``: how many scores each ``(precision, engine, n)`` computed."""
+    return separator.join(f"{scored_with(precision, engine)} {n:,}" for precision, engine, n in counts)
 
 
 def _entropy(scores: np.ndarray) -> np.ndarray:

@@ -19,6 +19,7 @@ from starcnet_core.io.prediction_files import (
 from starcnet_core.io.stampset import StampSet
 from starcnet_core.nn.checkpoint import load_model
 from starcnet_core.nn.predict import PRECISIONS
+from starcnet_core.scores import scored_with, scored_with_counts
 
 __all__ = ["register"]
 
@@ -81,7 +82,7 @@ def _run(args: argparse.Namespace) -> int:
             )
     counts = np.bincount(np.asarray(table["pred_class"]), minlength=5)[1:]
     ran = np.asarray(table["precision"]) != ""
-    used = Counter(f"{p} on {e}" for p, e in zip(table["precision"][ran], table["engine"][ran], strict=True))
+    used = Counter(zip(table["precision"][ran].tolist(), table["engine"][ran].tolist(), strict=True))
     print(
         f"classified {int(counts.sum())} candidates ({_scored_by(used)}): "
         + ", ".join(f"class {k + 1}: {n}" for k, n in enumerate(counts))
@@ -92,7 +93,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _scored_by(used: Counter) -> str:
-    """``int8 on openvino``, or with near-ties in fp32 ``int8 on openvino 3052, fp32 on torch 44``."""
+    """``int8 on openvino``, or with near-ties in fp32 ``int8 on openvino 3,052, fp32 on torch 44``."""
     if len(used) == 1:
-        return next(iter(used))
-    return ", ".join(f"{name} {count}" for name, count in used.most_common())
+        return scored_with(*next(iter(used)))
+    return scored_with_counts((precision, engine, n) for (precision, engine), n in used.most_common())

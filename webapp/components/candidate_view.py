@@ -20,6 +20,7 @@ import numpy as np
 import streamlit as st
 
 from starcnet_core.io.bands import BANDS, CLASS_NAMES
+from starcnet_core.scores import scored_with
 from webapp.components.candidate_figures import (
     CLASS_COLOURS,
     contour_svg,
@@ -80,7 +81,7 @@ def _scores_title(view: CandidateView) -> str:
     """The scores panel title, with the precision and engine that computed them where recorded."""
     if view.scored_with is None:
         return "StarcNet scores"
-    return "StarcNet scores · " + " on ".join(part for part in view.scored_with if part)
+    return "StarcNet scores · " + scored_with(*view.scored_with)
 
 
 def candidate_payload(

@@ -29,6 +29,7 @@ from db.scoring import paired_predictions, precision_counts, scored_per_galaxy, 
 from starcnet_core.errors import UserInputError
 from starcnet_core.evaluation.evaluate import CLASSES
 from starcnet_core.groupings import BINARY, group_labels
+from starcnet_core.scores import scored_with_counts
 from webapp.services.galaxies import STAMP_SIZE
 from webapp.services.held_out import HELD_OUT_MINIMUM, held_out_summary
 from webapp.services.labels import check_name, get_expert
@@ -302,11 +303,7 @@ def precision_text(precisions: list[tuple[str | None, str | None, int]]) -> str:
     ``precisions`` as :func:`scoring_status` gives them; predictions that do not
     say (imported files, or stored before they were recorded) are counted as such.
     """
-    parts = [
-        f"{' on '.join(p for p in (precision, engine) if p) if precision else 'not recorded'} {n:,}"
-        for precision, engine, n in precisions
-    ]
-    return "Computed in: " + " · ".join(parts) if parts else ""
+    return "Computed in: " + scored_with_counts(precisions, " · ") if precisions else ""
 
 
 def score_now(session: Session, *, galaxy_id: int | None = None, by: str | None = None) -> int:

@@ -130,7 +130,7 @@ class CandidateView:
     north_east: tuple[tuple[float, float], tuple[float, float]] | None = None
     arcsec_per_px: float | None = None
     flagged: bool = False
-    scored_with: tuple[str, str] | None = None
+    scored_with: tuple[str, str | None] | None = None
 
 
 def network_views(stamp: np.ndarray, config: StarcNetConfig | None = None) -> list[np.ndarray]:
@@ -294,7 +294,7 @@ def build_candidate_view(
             model_version_id=version_id,
             scores=(prediction.p1, prediction.p2, prediction.p3, prediction.p4) if prediction else None,
             predicted_class=prediction.predicted_class if prediction else None,
-            scored_with=(prediction.precision, prediction.engine or "")
+            scored_with=(prediction.precision, prediction.engine)
             if prediction is not None and prediction.precision
             else None,
             photometry={

@@ -48,7 +48,7 @@ from db.predictions import active_model_version, store_predictions
 from db.scoring import unscored_by_galaxy, unscored_ids
 from starcnet_core.errors import UserInputError
 from starcnet_core.io.bands import BANDS
-from starcnet_core.scores import score_summaries
+from starcnet_core.scores import score_summaries, scored_with
 
 if TYPE_CHECKING:  # torch is imported only when scoring really runs
     from starcnet_core.training.finetune import FeatureCache
@@ -238,9 +238,7 @@ def score_candidates(
             used = (predicted.precision, predicted.engine)
             if log is not None and used not in said:
                 said.add(used)
-                log(
-                    f"inference precision {predicted.precision} on {predicted.engine} (requested {precision})"
-                )
+                log(f"inference precision {scored_with(*used)} (requested {precision})")
             if predicted.in_fp32 is not None:
                 near_ties += int(predicted.in_fp32.sum())
                 reduced += len(predicted.in_fp32)
